@@ -1,0 +1,191 @@
+//! Server functions for accounts: who am I, sign up, log in, log out, profile, password.
+
+use crate::{
+    auth::types::{ServerMode, SessionInfo, UserView},
+    error::AppError,
+};
+use leptos::prelude::*;
+
+/// The logged-in visitor with their current team, or `None` for a visitor who is not logged in.
+#[server(endpoint = "auth/session")]
+pub async fn get_session_info() -> Result<Option<SessionInfo>, AppError> {
+    use crate::{auth::ssr::User, state::db, teams::ssr::{current_caller, teams_of}};
+
+    let mut conn = db().await?;
+    let Some(caller) = current_caller(&mut conn).await? else { return Ok(None) };
+    let user = User::find(&mut conn, caller.user_id).await?;
+    let teams = teams_of(&mut conn, caller.user_id).await?;
+    let team = teams
+        .iter()
+        .find(|(team, _)| team.id == caller.team_id)
+        .map(|(team, _)| team.clone())
+        .ok_or(AppError::Unauthorized)?;
+    Ok(Some(SessionInfo {
+        user: user.view(),
+        team,
+        role: caller.role,
+        teams: teams.into_iter().map(|(team, _)| team).collect(),
+    }))
+}
+
+/// Whether this server runs against the TikTok sandbox; public, for the banner.
+#[server(endpoint = "auth/mode")]
+pub async fn get_server_mode() -> Result<ServerMode, AppError> {
+    let state = crate::state::app_state()?;
+    Ok(ServerMode { sandbox: state.config.tiktok.sandbox_mode() })
+}
+
+/// Creates an account. With an invite token the person joins that team; otherwise a new team is
+/// created with them as its owner. Logs the new account in.
+#[server(endpoint = "auth/signup")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    display_name: String,
+    time_zone: String,
+    invite: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        auth::{
+            ssr::{NewUser, hash_password, start_session},
+            types::{check_password, normalize_display_name, normalize_email, normalize_time_zone},
+        },
+        state::{db, session},
+        teams::ssr::{accept_invite, create_team_with_owner},
+    };
+    use diesel_async::AsyncConnection as _;
+
+    let email = normalize_email(&email).map_err(|m| AppError::invalid("email", m))?;
+    let display_name = normalize_display_name(&display_name).map_err(|m| AppError::invalid("display_name", m))?;
+    check_password(&password).map_err(|m| AppError::invalid("password", m))?;
+    // A browser that did not report its zone gets UTC; it can be changed in Settings.
+    let time_zone = if time_zone.trim().is_empty() { "UTC".to_owned() } else { time_zone };
+    let time_zone = normalize_time_zone(&time_zone).map_err(|m| AppError::invalid("time_zone", m))?;
+    let invite = invite.filter(|token| !token.trim().is_empty());
+
+    let password_hash = hash_password(password).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let mut conn = db().await?;
+    let (user_id, team_id) = conn
+        .transaction(async |conn| {
+            let user = NewUser {
+                email: &email,
+                password_hash: &password_hash,
+                display_name: &display_name,
+                time_zone: &time_zone,
+            }
+            .insert(conn)
+            .await?;
+            let team = match &invite {
+                Some(token) => accept_invite(conn, token.trim(), user.id, now).await?,
+                None => create_team_with_owner(conn, &format!("{display_name}'s team"), user.id).await?,
+            };
+            Ok::<_, AppError>((user.id, team.id))
+        })
+        .await?;
+    start_session(&session().await?, user_id, team_id).await?;
+    tracing::info!(user.id = %user_id, team.id = %team_id, "account created");
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Logs in with e-mail and password, within the failure limits per account and per address.
+#[server(endpoint = "auth/login")]
+pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::{
+        auth::{
+            ssr::{
+                User, check_login_allowed, clear_account_failures, login_subjects, record_login_failure,
+                safe_next_path, start_session, verify_password,
+            },
+            types::normalize_email,
+        },
+        state::{app_state, client_ip, db, session},
+        teams::ssr::teams_of,
+    };
+
+    let state = app_state()?;
+    let email = normalize_email(&email).map_err(|m| AppError::invalid("email", m))?;
+    let subjects = login_subjects(&email, client_ip());
+    let mut conn = db().await?;
+    check_login_allowed(&mut conn, &state.config.login_limits, &subjects, time::OffsetDateTime::now_utc()).await?;
+
+    let user = User::find_by_email(&mut conn, &email).await?;
+    let valid = verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let Some(user) = user.filter(|_| valid) else {
+        record_login_failure(&mut conn, &subjects).await?;
+        tracing::info!("log-in refused: wrong e-mail or password");
+        return Err(AppError::invalid("password", "The e-mail or password is wrong."));
+    };
+    clear_account_failures(&mut conn, &email).await?;
+    let (team, _) = teams_of(&mut conn, user.id).await?.into_iter().next().ok_or_else(|| {
+        AppError::Forbidden("Your account is not in any team. Ask a team admin for an invite.".into())
+    })?;
+    start_session(&session().await?, user.id, team.id).await?;
+    tracing::info!(user.id = %user.id, "logged in");
+    leptos_axum::redirect(&safe_next_path(next.as_deref()));
+    Ok(())
+}
+
+/// Ends the session (its row is deleted, the cookie cleared).
+#[server(endpoint = "auth/logout")]
+pub async fn log_out() -> Result<(), AppError> {
+    crate::state::session().await?.flush().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Changes the caller's display name and time zone.
+#[server(endpoint = "auth/profile")]
+pub async fn update_profile(display_name: String, time_zone: String) -> Result<UserView, AppError> {
+    use crate::{
+        auth::{ssr::User, types::{normalize_display_name, normalize_time_zone}},
+        db::schema::users,
+        state::db,
+        teams::{ssr::require_role, types::Role},
+    };
+    use diesel::{ExpressionMethods as _, QueryDsl as _};
+    use diesel_async::RunQueryDsl as _;
+
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    let display_name = normalize_display_name(&display_name).map_err(|m| AppError::invalid("display_name", m))?;
+    let time_zone = normalize_time_zone(&time_zone).map_err(|m| AppError::invalid("time_zone", m))?;
+    diesel::update(users::table.find(caller.user_id))
+        .set((
+            users::display_name.eq(&display_name),
+            users::time_zone.eq(&time_zone),
+            users::updated_at.eq(time::OffsetDateTime::now_utc()),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(User::find(&mut conn, caller.user_id).await?.view())
+}
+
+/// Changes the caller's password after checking the current one; cycles the session id.
+#[server(endpoint = "auth/password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    use crate::{
+        auth::{ssr::{User, hash_password, verify_password}, types::check_password},
+        db::schema::users,
+        state::{db, session},
+        teams::{ssr::require_role, types::Role},
+    };
+    use diesel::{ExpressionMethods as _, QueryDsl as _};
+    use diesel_async::RunQueryDsl as _;
+
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    let user = User::find(&mut conn, caller.user_id).await?;
+    if !verify_password(current_password, Some(user.password_hash)).await {
+        return Err(AppError::invalid("current_password", "That is not your current password."));
+    }
+    check_password(&new_password).map_err(|m| AppError::invalid("new_password", m))?;
+    let hash = hash_password(new_password).await?;
+    diesel::update(users::table.find(caller.user_id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(time::OffsetDateTime::now_utc())))
+        .execute(&mut conn)
+        .await?;
+    session().await?.cycle_id().await?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! People's accounts: sign-up, log-in with limits, log-out, profile settings.
+
+pub mod api;
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod types;

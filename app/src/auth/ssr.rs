@@ -1,0 +1,263 @@
+//! Server side of accounts: rows, password hashing, the log-in limiter and session keys.
+
+use crate::{
+    auth::types::UserView,
+    config::LoginLimits,
+    db::schema::{login_failures, users},
+    error::{AppError, AppResult},
+};
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use diesel::{dsl::count_star, prelude::*};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use std::{net::IpAddr, sync::LazyLock};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+/// Session key holding the logged-in user's id.
+pub const SESSION_USER_ID: &str = "user_id";
+/// Session key holding the team the user is working in.
+pub const SESSION_TEAM_ID: &str = "team_id";
+
+/// A row of `users`. Not serialisable: it holds the password hash.
+#[derive(Queryable, Selectable, Identifiable, Debug)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub time_zone: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl User {
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<User> {
+        users::table.find(id).select(User::as_select()).first(conn).await
+    }
+
+    pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            time_zone: self.time_zone.clone(),
+        }
+    }
+}
+
+/// A user about to be inserted.
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+    pub time_zone: &'a str,
+}
+
+impl NewUser<'_> {
+    /// Inserts the user; a taken e-mail becomes a validation error on the `email` field.
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> AppResult<User> {
+        diesel::insert_into(users::table)
+            .values(self)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|error| match error {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => AppError::invalid("email", "An account with this e-mail already exists. Log in instead."),
+                other => other.into(),
+            })
+    }
+}
+
+/// Hashes a password with argon2id off the async threads (it takes tens of milliseconds).
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|e| AppError::internal("password hashing task failed", e))?
+    .map_err(|e| AppError::internal("password hashing failed", e))
+}
+
+/// Checks a password against a stored hash. With `None` it still does the work of a real check,
+/// so the response time does not reveal whether an e-mail has an account.
+pub async fn verify_password(password: String, stored_hash: Option<String>) -> bool {
+    static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"cadence-timing-equaliser", &salt)
+            .map(|hash| hash.to_string())
+            .unwrap_or_default()
+    });
+    let known_user = stored_hash.is_some();
+    let result = tokio::task::spawn_blocking(move || {
+        let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false);
+    result && known_user
+}
+
+/// The rate-limit subjects of one log-in attempt: the account and, when known, the address.
+pub fn login_subjects(email: &str, ip: Option<IpAddr>) -> Vec<(String, LimitKind)> {
+    let mut subjects = vec![(format!("account:{email}"), LimitKind::Account)];
+    if let Some(ip) = ip {
+        subjects.push((format!("ip:{ip}"), LimitKind::Ip));
+    }
+    subjects
+}
+
+/// Which limit a subject counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitKind {
+    Account,
+    Ip,
+}
+
+/// Refuses the attempt while any subject has used up its failures in the window, telling how
+/// long until the oldest counted failure ages out.
+pub async fn check_login_allowed(
+    conn: &mut AsyncPgConnection,
+    limits: &LoginLimits,
+    subjects: &[(String, LimitKind)],
+    now: OffsetDateTime,
+) -> AppResult<()> {
+    let cutoff = now - limits.window;
+    for (subject, kind) in subjects {
+        let max = match kind {
+            LimitKind::Account => limits.max_failures_per_account,
+            LimitKind::Ip => limits.max_failures_per_ip,
+        };
+        let recent: Vec<OffsetDateTime> = login_failures::table
+            .filter(login_failures::subject.eq(subject))
+            .filter(login_failures::failed_at.gt(cutoff))
+            .order(login_failures::failed_at.desc())
+            .limit(max)
+            .select(login_failures::failed_at)
+            .load(conn)
+            .await?;
+        if recent.len() as i64 >= max {
+            // The attempt is allowed again once the oldest of the last `max` failures expires.
+            let oldest = recent.last().copied().unwrap_or(now);
+            let retry_after = (oldest + limits.window - now).whole_seconds().max(1) as u64;
+            return Err(AppError::RateLimited { retry_after_secs: retry_after });
+        }
+    }
+    Ok(())
+}
+
+/// Remembers one failed attempt for every subject.
+pub async fn record_login_failure(
+    conn: &mut AsyncPgConnection,
+    subjects: &[(String, LimitKind)],
+) -> AppResult<()> {
+    let rows: Vec<_> = subjects.iter().map(|(subject, _)| login_failures::subject.eq(subject)).collect();
+    diesel::insert_into(login_failures::table).values(rows).execute(conn).await?;
+    Ok(())
+}
+
+/// Forgets an account's failures after a successful log-in (the address keeps its count).
+pub async fn clear_account_failures(conn: &mut AsyncPgConnection, email: &str) -> AppResult<()> {
+    diesel::delete(login_failures::table.filter(login_failures::subject.eq(format!("account:{email}"))))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes failures older than the window; run by the clean-up job.
+pub async fn prune_login_failures(
+    conn: &mut AsyncPgConnection,
+    limits: &LoginLimits,
+    now: OffsetDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(login_failures::table.filter(login_failures::failed_at.le(now - limits.window)))
+        .execute(conn)
+        .await
+}
+
+/// Counts stored failures for a subject (used by tests and the admin view).
+pub async fn count_failures(conn: &mut AsyncPgConnection, subject: &str) -> QueryResult<i64> {
+    login_failures::table
+        .filter(login_failures::subject.eq(subject))
+        .select(count_star())
+        .first(conn)
+        .await
+}
+
+/// Logs `user_id` in, working in `team_id`. The session id is cycled first, so an id planted
+/// before log-in (session fixation) is worthless afterwards.
+pub async fn start_session(session: &Session, user_id: Uuid, team_id: Uuid) -> AppResult<()> {
+    session.cycle_id().await?;
+    session.insert(SESSION_USER_ID, user_id).await?;
+    session.insert(SESSION_TEAM_ID, team_id).await?;
+    Ok(())
+}
+
+/// The logged-in user's id, if any.
+pub async fn session_user_id(session: &Session) -> AppResult<Option<Uuid>> {
+    Ok(session.get::<Uuid>(SESSION_USER_ID).await?)
+}
+
+/// Where to go after log-in: only local paths, so `?next=` cannot send people elsewhere.
+pub fn safe_next_path(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await);
+        assert!(!verify_password("wrong horse battery".into(), Some(hash)).await);
+        assert!(!verify_password("cadence-timing-equaliser".into(), None).await);
+    }
+
+    #[test]
+    fn next_paths_stay_on_this_site() {
+        assert_eq!(safe_next_path(Some("/team")), "/team");
+        assert_eq!(safe_next_path(Some("//evil.example")), "/");
+        assert_eq!(safe_next_path(Some("https://evil.example")), "/");
+        assert_eq!(safe_next_path(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next_path(None), "/");
+    }
+
+    #[test]
+    fn subjects_name_the_account_and_the_address() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let subjects = login_subjects("ana@example.com", Some(ip));
+        assert_eq!(subjects[0], ("account:ana@example.com".into(), LimitKind::Account));
+        assert_eq!(subjects[1], ("ip:203.0.113.7".into(), LimitKind::Ip));
+        assert_eq!(login_subjects("a@b.co", None).len(), 1);
+    }
+}

@@ -1,0 +1,457 @@
+//! Settings read from the environment into typed structs, validated once at start.
+//!
+//! Every variable Cadence reads is listed in `.env.sample`. An unknown `CADENCE_*` name or a value
+//! that does not parse stops the server with a message naming the variable, so a typo never turns
+//! into a silently ignored setting.
+
+use crate::crypto::{KeyError, TokenCipher};
+use std::{path::PathBuf, time::Duration};
+
+/// The whole configuration of one server process.
+#[derive(Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub sessions: SessionConfig,
+    pub login_limits: LoginLimits,
+    pub log_format: LogFormat,
+    pub data_dir: PathBuf,
+    pub scheduler_enabled: bool,
+    pub tiktok: TikTokConfig,
+    /// Where the token keys came from, for the start-up log line (never the keys themselves).
+    pub token_key_source: TokenKeySource,
+}
+
+/// How the server reaches PostgreSQL.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// `postgres://…`; may hold a password, so it is never logged or shown.
+    pub url: String,
+    pub pool_size: usize,
+}
+
+/// How browsers reach the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// The origin people type into the browser, e.g. `https://cadence.example.com`. When unset,
+    /// the request's own `Host` is the origin (fine for a local run).
+    pub public_origin: Option<String>,
+    /// Largest request body accepted by ordinary (non-upload) endpoints.
+    pub body_limit_bytes: usize,
+}
+
+impl HttpConfig {
+    /// Cookies get `Secure` exactly when the public origin is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.as_deref().is_some_and(|origin| origin.starts_with("https://"))
+    }
+}
+
+/// Session cookie lifetime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// A session dies after this long without a request.
+    pub idle_timeout: Duration,
+}
+
+/// How many failed log-ins are tolerated before a pause is enforced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginLimits {
+    pub max_failures_per_account: i64,
+    pub max_failures_per_ip: i64,
+    /// Failures older than this are forgotten, so a lock-out always ends by itself.
+    pub window: Duration,
+}
+
+/// Plain text for people, JSON lines for log collectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// TikTok developer credentials. Without them Cadence runs against its built-in sandbox.
+#[derive(Clone)]
+pub struct TikTokConfig {
+    pub credentials: Option<TikTokCredentials>,
+}
+
+impl TikTokConfig {
+    /// True when no real TikTok app is configured and the sandbox stands in for TikTok.
+    pub fn sandbox_mode(&self) -> bool {
+        self.credentials.is_none()
+    }
+}
+
+/// A real TikTok app's key and secret.
+#[derive(Clone)]
+pub struct TikTokCredentials {
+    pub client_key: String,
+    pub client_secret: secrecy::SecretString,
+}
+
+/// Where the token encryption keys were found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenKeySource {
+    Environment,
+    /// Generated once for a local run and kept in this file (mode 0600).
+    File(PathBuf),
+}
+
+/// A setting that stops the server from starting, with the variable it concerns.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &str, problem: impl Into<String>) -> Self {
+        Self { variable: variable.to_owned(), problem: problem.into() }
+    }
+}
+
+/// Every `CADENCE_*` variable Cadence understands; anything else with that prefix is refused.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "CADENCE_PUBLIC_URL",
+    "CADENCE_BODY_LIMIT_BYTES",
+    "CADENCE_DATA_DIR",
+    "CADENCE_LOG_FORMAT",
+    "CADENCE_SESSION_IDLE_HOURS",
+    "CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "CADENCE_LOGIN_MAX_FAILURES_PER_IP",
+    "CADENCE_LOGIN_WINDOW_MINUTES",
+    "CADENCE_SCHEDULER_ENABLED",
+    "CADENCE_TOKEN_KEYS",
+    "CADENCE_TIKTOK_CLIENT_KEY",
+    "CADENCE_TIKTOK_CLIENT_SECRET",
+];
+
+impl Config {
+    /// Reads the process environment. Token keys come from `CADENCE_TOKEN_KEYS`, or from a key
+    /// file generated once under the data directory for a local run.
+    pub fn from_env() -> Result<(Self, TokenCipher), ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Parses the given variables; the testable core of [`Config::from_env`].
+    pub fn from_vars(vars: &[(String, String)]) -> Result<(Self, TokenCipher), ConfigError> {
+        let get = |name: &str| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+
+        if let Some((unknown, _)) = vars
+            .iter()
+            .find(|(key, _)| key.starts_with("CADENCE_") && !KNOWN_VARIABLES.contains(&key.as_str()))
+        {
+            return Err(ConfigError::new(
+                unknown,
+                format!("unknown setting; known settings are {}", KNOWN_VARIABLES.join(", ")),
+            ));
+        }
+
+        let database = DatabaseConfig {
+            url: parse_database_url(get("DATABASE_URL"))?,
+            pool_size: parse_number("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"), 10, 1..=500)?,
+        };
+        let http = HttpConfig {
+            public_origin: get("CADENCE_PUBLIC_URL").map(|url| parse_origin(&url)).transpose()?,
+            body_limit_bytes: parse_number(
+                "CADENCE_BODY_LIMIT_BYTES",
+                get("CADENCE_BODY_LIMIT_BYTES"),
+                2 * 1024 * 1024,
+                1024..=64 * 1024 * 1024,
+            )?,
+        };
+        let sessions = SessionConfig {
+            idle_timeout: Duration::from_secs(
+                3600 * parse_number::<u64>(
+                    "CADENCE_SESSION_IDLE_HOURS",
+                    get("CADENCE_SESSION_IDLE_HOURS"),
+                    24 * 14,
+                    1..=24 * 365,
+                )?,
+            ),
+        };
+        let login_limits = LoginLimits {
+            max_failures_per_account: parse_number(
+                "CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                get("CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT"),
+                5,
+                1..=1000,
+            )?,
+            max_failures_per_ip: parse_number(
+                "CADENCE_LOGIN_MAX_FAILURES_PER_IP",
+                get("CADENCE_LOGIN_MAX_FAILURES_PER_IP"),
+                20,
+                1..=100_000,
+            )?,
+            window: Duration::from_secs(
+                60 * parse_number::<u64>(
+                    "CADENCE_LOGIN_WINDOW_MINUTES",
+                    get("CADENCE_LOGIN_WINDOW_MINUTES"),
+                    15,
+                    1..=24 * 60,
+                )?,
+            ),
+        };
+        let log_format = match get("CADENCE_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "CADENCE_LOG_FORMAT",
+                    format!("unknown value {other:?}; expected \"text\" or \"json\""),
+                ));
+            }
+        };
+        let data_dir = PathBuf::from(get("CADENCE_DATA_DIR").unwrap_or_else(|| ".data".into()));
+        let scheduler_enabled =
+            parse_bool("CADENCE_SCHEDULER_ENABLED", get("CADENCE_SCHEDULER_ENABLED"), true)?;
+        let tiktok = TikTokConfig {
+            credentials: match (get("CADENCE_TIKTOK_CLIENT_KEY"), get("CADENCE_TIKTOK_CLIENT_SECRET")) {
+                (None, None) => None,
+                (Some(client_key), Some(secret)) => {
+                    Some(TikTokCredentials { client_key, client_secret: secret.into() })
+                }
+                (Some(_), None) => {
+                    return Err(ConfigError::new(
+                        "CADENCE_TIKTOK_CLIENT_SECRET",
+                        "is required when CADENCE_TIKTOK_CLIENT_KEY is set",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::new(
+                        "CADENCE_TIKTOK_CLIENT_KEY",
+                        "is required when CADENCE_TIKTOK_CLIENT_SECRET is set",
+                    ));
+                }
+            },
+        };
+
+        let (cipher, token_key_source) = match get("CADENCE_TOKEN_KEYS") {
+            Some(keys) => (
+                TokenCipher::from_key_list(&keys)
+                    .map_err(|e| ConfigError::new("CADENCE_TOKEN_KEYS", e.to_string()))?,
+                TokenKeySource::Environment,
+            ),
+            None => {
+                let path = data_dir.join("token-keys");
+                let cipher = TokenCipher::load_or_generate_file(&path).map_err(|e| match e {
+                    KeyError::Io(detail) => ConfigError::new(
+                        "CADENCE_TOKEN_KEYS",
+                        format!("unset, and the local key file {} could not be used: {detail}", path.display()),
+                    ),
+                    other => ConfigError::new(
+                        "CADENCE_TOKEN_KEYS",
+                        format!("unset, and the local key file {} is invalid: {other}", path.display()),
+                    ),
+                })?;
+                (cipher, TokenKeySource::File(path))
+            }
+        };
+
+        let config = Self {
+            database,
+            http,
+            sessions,
+            login_limits,
+            log_format,
+            data_dir,
+            scheduler_enabled,
+            tiktok,
+            token_key_source,
+        };
+        Ok((config, cipher))
+    }
+}
+
+fn parse_database_url(value: Option<String>) -> Result<String, ConfigError> {
+    let url = value.ok_or_else(|| {
+        ConfigError::new(
+            "DATABASE_URL",
+            "is not set; use scripts/start (it starts a private PostgreSQL) or point it at yours, \
+             e.g. postgres://postgres@127.0.0.1:5432/cadence",
+        )
+    })?;
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .ok_or_else(|| {
+            ConfigError::new("DATABASE_URL", "must start with postgres:// or postgresql://")
+        })?;
+    // `user:password@host:port/db?params`: only the host part is required.
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let has_socket_param = rest.contains("host=");
+    if host.is_empty() && !has_socket_param {
+        return Err(ConfigError::new("DATABASE_URL", "names no host"));
+    }
+    if let Some((_, port)) = host.rsplit_once(':')
+        && port.parse::<u16>().is_err()
+    {
+        return Err(ConfigError::new("DATABASE_URL", format!("port {port:?} is not a number")));
+    }
+    Ok(url)
+}
+
+fn parse_origin(url: &str) -> Result<String, ConfigError> {
+    let trimmed = url.trim_end_matches('/');
+    let scheme_ok = trimmed.starts_with("http://") || trimmed.starts_with("https://");
+    let host = trimmed.split("://").nth(1).unwrap_or_default();
+    if !scheme_ok || host.is_empty() || host.contains('/') {
+        return Err(ConfigError::new(
+            "CADENCE_PUBLIC_URL",
+            format!("{url:?} is not an origin like https://cadence.example.com (no path)"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn parse_number<T>(
+    variable: &str,
+    value: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(value) = value else { return Ok(default) };
+    let number: T = value
+        .parse()
+        .map_err(|_| ConfigError::new(variable, format!("{value:?} is not a whole number")))?;
+    if !range.contains(&number) {
+        return Err(ConfigError::new(
+            variable,
+            format!("{number} is outside {}..={}", range.start(), range.end()),
+        ));
+    }
+    Ok(number)
+}
+
+fn parse_bool(variable: &str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::new(
+            variable,
+            format!("unknown value {other:?}; expected true or false"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut all = vec![
+            ("DATABASE_URL".to_owned(), "postgres://postgres@127.0.0.1:5432/cadence".to_owned()),
+            ("CADENCE_TOKEN_KEYS".to_owned(), format!("k1:{KEY_HEX}")),
+        ];
+        for (key, value) in pairs {
+            all.retain(|(k, _)| k != key);
+            all.push(((*key).to_owned(), (*value).to_owned()));
+        }
+        all
+    }
+
+    fn error_of(pairs: &[(&str, &str)]) -> ConfigError {
+        match Config::from_vars(&vars(pairs)) {
+            Ok(_) => panic!("expected {pairs:?} to be refused"),
+            Err(error) => error,
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_database_is_set() {
+        let (config, _) = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(config.database.pool_size, 10);
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert!(config.scheduler_enabled);
+        assert!(config.tiktok.sandbox_mode());
+        assert!(!config.http.secure_cookies());
+        assert_eq!(config.login_limits.max_failures_per_account, 5);
+        assert_eq!(config.token_key_source, TokenKeySource::Environment);
+    }
+
+    #[test]
+    fn a_bad_database_url_is_refused_with_its_name() {
+        let error = error_of(&[("DATABASE_URL", "mysql://localhost/db")]);
+        assert_eq!(error.variable, "DATABASE_URL");
+        assert!(error.problem.contains("postgres://"), "{error}");
+        assert_eq!(error_of(&[("DATABASE_URL", "postgres:///db")]).variable, "DATABASE_URL");
+        assert!(error_of(&[("DATABASE_URL", "postgres://h:port/db")]).problem.contains("port"));
+    }
+
+    #[test]
+    fn a_unix_socket_database_url_is_accepted() {
+        let url = "postgres://postgres@/cadence?host=/tmp/pg";
+        let (config, _) = Config::from_vars(&vars(&[("DATABASE_URL", url)])).unwrap();
+        assert_eq!(config.database.url, url);
+    }
+
+    #[test]
+    fn a_token_key_of_the_wrong_length_is_refused() {
+        let error = error_of(&[("CADENCE_TOKEN_KEYS", "k1:abcd")]);
+        assert_eq!(error.variable, "CADENCE_TOKEN_KEYS");
+        assert!(error.problem.contains("32 bytes"), "{error}");
+    }
+
+    #[test]
+    fn unknown_values_and_unknown_settings_are_refused() {
+        let error = error_of(&[("CADENCE_LOG_FORMAT", "xml")]);
+        assert_eq!(error.to_string(), "CADENCE_LOG_FORMAT: unknown value \"xml\"; expected \"text\" or \"json\"");
+        assert_eq!(error_of(&[("CADENCE_SCHEDULER_ENABLED", "maybe")]).variable, "CADENCE_SCHEDULER_ENABLED");
+        assert_eq!(error_of(&[("CADENCE_LOG_FORMATT", "json")]).variable, "CADENCE_LOG_FORMATT");
+        assert!(error_of(&[("DATABASE_POOL_SIZE", "0")]).problem.contains("outside"));
+        assert!(error_of(&[("DATABASE_POOL_SIZE", "ten")]).problem.contains("not a whole number"));
+    }
+
+    #[test]
+    fn tiktok_credentials_come_in_pairs() {
+        assert_eq!(
+            error_of(&[("CADENCE_TIKTOK_CLIENT_KEY", "abc")]).variable,
+            "CADENCE_TIKTOK_CLIENT_SECRET"
+        );
+        let (config, _) = Config::from_vars(&vars(&[
+            ("CADENCE_TIKTOK_CLIENT_KEY", "abc"),
+            ("CADENCE_TIKTOK_CLIENT_SECRET", "shh"),
+        ]))
+        .unwrap();
+        assert!(!config.tiktok.sandbox_mode());
+    }
+
+    #[test]
+    fn public_url_must_be_an_origin_and_https_makes_cookies_secure() {
+        let (config, _) =
+            Config::from_vars(&vars(&[("CADENCE_PUBLIC_URL", "https://cadence.example.com/")])).unwrap();
+        assert_eq!(config.http.public_origin.as_deref(), Some("https://cadence.example.com"));
+        assert!(config.http.secure_cookies());
+        assert_eq!(error_of(&[("CADENCE_PUBLIC_URL", "cadence.example.com")]).variable, "CADENCE_PUBLIC_URL");
+        assert_eq!(error_of(&[("CADENCE_PUBLIC_URL", "https://x.com/app")]).variable, "CADENCE_PUBLIC_URL");
+    }
+
+    #[test]
+    fn without_keys_a_local_key_file_is_generated_once() {
+        let dir = std::env::temp_dir().join(format!("cadence-config-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut settings = vars(&[("CADENCE_DATA_DIR", dir.to_str().unwrap())]);
+        settings.retain(|(key, _)| key != "CADENCE_TOKEN_KEYS");
+        let (first_config, first) = Config::from_vars(&settings).unwrap();
+        let (_, second) = Config::from_vars(&settings).unwrap();
+        assert_eq!(first_config.token_key_source, TokenKeySource::File(dir.join("token-keys")));
+        let sealed = first.encrypt("act.secret", "account-1").unwrap();
+        assert_eq!(second.decrypt(&sealed, "account-1").unwrap().expose(), "act.secret");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

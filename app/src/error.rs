@@ -1,0 +1,139 @@
+//! The one error type every server function returns, shaped for people rather than for logs.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, in words a person can act on.
+///
+/// Internal detail (SQL errors, stack traces, tokens) never goes into a variant: it is logged once
+/// on the server, and the client gets [`AppError::Internal`] with a generic sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Nobody is logged in, or the session expired.
+    #[error("Please log in to continue.")]
+    Unauthorized,
+    /// Logged in, but the role or team does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing does not exist, or belongs to another team (indistinguishable on purpose).
+    #[error("{0} not found.")]
+    NotFound(String),
+    /// One form field is wrong; `field` names the input so the form can show it inline.
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    /// The request clashes with what is stored (e.g. the e-mail is taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; try again after `retry_after_secs`.
+    #[error("Too many attempts. Try again in {} minute(s).", retry_after_secs.div_ceil(60).max(1))]
+    RateLimited { retry_after_secs: u64 },
+    /// A dependency (the database) is unavailable right now.
+    #[error("Cadence is briefly unavailable. Please try again in a moment.")]
+    Unavailable,
+    /// Anything unexpected. The detail is in the server log, not here.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The server function machinery failed (network, bad arguments).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// A validation error for one form field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation { field: field.to_owned(), message: message.into() }
+    }
+
+    /// The message for `field`, if this error is about that field (for inline form errors).
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Validation { field: f, message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// Logs an unexpected error once and turns it into the generic [`AppError::Internal`].
+    #[cfg(feature = "ssr")]
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "{context}");
+        Self::Internal
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_) => {
+                Self::Transport("Could not reach Cadence. Check your connection and try again.".into())
+            }
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                Self::Transport(format!("The form was incomplete: {detail}"))
+            }
+            other => Self::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => Self::NotFound("Record".into()),
+            other => Self::internal("database query failed", other),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        tracing::error!(error = %error, "database pool unavailable");
+        Self::Unavailable
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        Self::internal("session store failed", error)
+    }
+}
+
+/// Shorthand for server-function results.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limited_message_rounds_up_to_whole_minutes() {
+        assert_eq!(
+            AppError::RateLimited { retry_after_secs: 61 }.to_string(),
+            "Too many attempts. Try again in 2 minute(s)."
+        );
+        assert_eq!(
+            AppError::RateLimited { retry_after_secs: 0 }.to_string(),
+            "Too many attempts. Try again in 1 minute(s)."
+        );
+    }
+
+    #[test]
+    fn field_message_only_matches_its_field() {
+        let error = AppError::invalid("email", "Enter an e-mail address.");
+        assert_eq!(error.field_message("email").as_deref(), Some("Enter an e-mail address."));
+        assert_eq!(error.field_message("password"), None);
+    }
+
+    #[test]
+    fn errors_round_trip_through_the_wire_encoding() {
+        let error = AppError::invalid("password", "Too short.");
+        let bytes = error.ser();
+        assert_eq!(AppError::de(bytes), error);
+    }
+}

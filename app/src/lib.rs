@@ -1,0 +1,81 @@
+//! Cadence's web app: pages, server functions and (behind `ssr`) the server-side domain code.
+
+pub mod auth;
+pub mod error;
+pub mod layout;
+pub mod pages;
+pub mod teams;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+/// A per-response CSP nonce, put in the request extensions by the server's security layer and
+/// handed to Leptos so its inline hydration scripts carry it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: routes and document metadata.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/cadence.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Title text="Cadence"/>
+        <Router>
+            <layout::SandboxBanner/>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/login") view=auth::components::LoginPage/>
+                <Route path=path!("/signup") view=auth::components::SignupPage/>
+                <Route path=path!("/invite/:token") view=teams::components::InvitePage/>
+                <ParentRoute path=path!("") view=layout::SignedInLayout>
+                    <Route path=path!("/") view=pages::DashboardPage/>
+                    <Route path=path!("/calendar") view=pages::CalendarPage/>
+                    <Route path=path!("/posts") view=pages::PostsPage/>
+                    <Route path=path!("/accounts") view=pages::AccountsPage/>
+                    <Route path=path!("/team") view=teams::components::TeamPage/>
+                    <Route path=path!("/settings") view=auth::components::SettingsPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,280 @@
+//! The team page (members, roles, invites, teams) and the invite join page.
+
+use crate::{
+    auth::types::SessionInfo,
+    error::AppError,
+    teams::{
+        api::{
+            AcceptInvite, ChangeMemberRole, CreateInvite, CreateTeam, RemoveMember, RenameTeam,
+            RevokeInvite, list_invites, list_members, preview_invite,
+        },
+        types::{MemberView, Role},
+    },
+    ui::{Field, FormError, action_error, field_error, format_utc},
+};
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_params_map};
+
+/// `/team`
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    let info = expect_context::<SessionInfo>();
+    let manages = info.role.manages_members();
+    let change_role = ServerAction::<ChangeMemberRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let members = Resource::new(
+        move || (change_role.version().get(), remove.version().get()),
+        |_| list_members(),
+    );
+    let member_error = Signal::derive(move || {
+        change_role.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err))
+    });
+    let me = info.user.id;
+    let my_role = info.role;
+
+    view! {
+        <h1>"Team " <span class="team-name">{info.team.name.clone()}</span></h1>
+        <p class="lede">"You are " <strong>{info.role.label()}</strong> " in this team."</p>
+
+        <section class="card" aria-labelledby="members-title">
+            <h2 id="members-title">"Members"</h2>
+            <FormError error=member_error fields=&[]/>
+            <Suspense fallback=|| view! { <p>"Loading members…"</p> }>
+                {move || Suspend::new(async move {
+                    match members.await {
+                        Ok(list) => view! {
+                            <table class="members">
+                                <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|member| view! {
+                                        <MemberRow member me my_role change_role remove/>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+
+        <Show when=move || manages>
+            <Invites/>
+        </Show>
+        <Show when=move || manages>
+            <RenameTeamForm current=info.team.name.clone()/>
+        </Show>
+        <NewTeamForm/>
+    }
+}
+
+#[component]
+fn MemberRow(
+    member: MemberView,
+    me: uuid::Uuid,
+    my_role: Role,
+    change_role: ServerAction<ChangeMemberRole>,
+    remove: ServerAction<RemoveMember>,
+) -> impl IntoView {
+    let is_me = member.user_id == me;
+    let may_manage = !is_me && my_role.may_assign(member.role);
+    let assignable: Vec<Role> = Role::ALL.into_iter().filter(|role| my_role.may_assign(*role)).collect();
+    let user_id = member.user_id.to_string();
+    view! {
+        <tr data-member=member.email.clone()>
+            <td>{member.display_name.clone()} {is_me.then(|| view! { <span class="tag">"you"</span> })}</td>
+            <td>{member.email.clone()}</td>
+            <td>
+                {if may_manage {
+                    let user_id = user_id.clone();
+                    view! {
+                        <ActionForm action=change_role attr:class="inline-form">
+                            <input type="hidden" name="user_id" value=user_id/>
+                            <label class="visually-hidden" for=format!("role-{}", member.user_id)>"Role"</label>
+                            <select name="role" id=format!("role-{}", member.user_id)>
+                                {assignable.iter().map(|role| view! {
+                                    <option value=role.as_str() selected=*role == member.role>{role.label()}</option>
+                                }).collect_view()}
+                            </select>
+                            <button type="submit">"Change role"</button>
+                        </ActionForm>
+                    }.into_any()
+                } else {
+                    view! { <span class="role">{member.role.label()}</span> }.into_any()
+                }}
+            </td>
+            <td>
+                {(may_manage || is_me).then(|| view! {
+                    <ActionForm action=remove attr:class="inline-form">
+                        <input type="hidden" name="user_id" value=user_id.clone()/>
+                        <button type="submit" class="danger">{if is_me { "Leave team" } else { "Remove" }}</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn Invites() -> impl IntoView {
+    let create = ServerAction::<CreateInvite>::new();
+    let revoke = ServerAction::<RevokeInvite>::new();
+    let invites = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_invites());
+    let create_error = action_error(create);
+    let created_link = move || {
+        create.value().get().and_then(Result::ok).map(|created| {
+            let origin = current_origin();
+            format!("{origin}{}", created.path)
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="invites-title">
+            <h2 id="invites-title">"Invite people"</h2>
+            <p>"An invite link works once and expires after seven days."</p>
+            <ActionForm action=create attr:class="inline-form">
+                <label for="invite-role">"Role"</label>
+                <select name="role" id="invite-role">
+                    <option value="editor" selected=true>"Editor"</option>
+                    <option value="viewer">"Viewer"</option>
+                    <option value="admin">"Admin"</option>
+                </select>
+                <button type="submit" class="primary">"Create invite link"</button>
+            </ActionForm>
+            <FormError error=create_error fields=&[]/>
+            {move || create_error.get().and_then(|e| e.field_message("role")).map(|m| view! { <p class="form-error">{m}</p> })}
+            {move || created_link().map(|link| view! {
+                <div class="invite-link" role="status">
+                    <label for="invite-link">"Share this link (shown only now):"</label>
+                    <input id="invite-link" readonly=true value=link/>
+                </div>
+            })}
+            <h3>"Open invites"</h3>
+            <Suspense fallback=|| view! { <p>"Loading invites…"</p> }>
+                {move || Suspend::new(async move {
+                    match invites.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No open invites."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="invites">
+                                {list.into_iter().map(|invite| view! {
+                                    <li>
+                                        {invite.role.label()} " — by " {invite.created_by} ", expires " {format_utc(invite.expires_at)}
+                                        <ActionForm action=revoke attr:class="inline-form">
+                                            <input type="hidden" name="invite_id" value=invite.id.to_string()/>
+                                            <button type="submit" class="danger">"Revoke"</button>
+                                        </ActionForm>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The page's origin, for showing full invite links (empty during SSR).
+fn current_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+#[component]
+fn RenameTeamForm(current: String) -> impl IntoView {
+    let rename = ServerAction::<RenameTeam>::new();
+    let error = action_error(rename);
+    view! {
+        <section class="card" aria-labelledby="rename-title">
+            <h2 id="rename-title">"Team name"</h2>
+            <ActionForm action=rename attr:class="form">
+                <Field label="Name" name="name" value=current error=field_error(error, "name")/>
+                <FormError error fields=&["name"]/>
+                <Show when=move || matches!(rename.value().get(), Some(Ok(())))>
+                    <p class="success" role="status">"Renamed. Reload to see it everywhere."</p>
+                </Show>
+                <button type="submit">"Rename team"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn NewTeamForm() -> impl IntoView {
+    let create = ServerAction::<CreateTeam>::new();
+    let error = action_error(create);
+    view! {
+        <section class="card" aria-labelledby="new-team-title">
+            <h2 id="new-team-title">"Start another team"</h2>
+            <p>"You will be its owner and can switch between your teams at the top of the page."</p>
+            <ActionForm action=create attr:class="form">
+                <Field label="Team name" name="name" error=field_error(error, "name")/>
+                <FormError error fields=&["name"]/>
+                <button type="submit">"Create team"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// `/invite/:token`: shows what the invite offers; joins (logged in) or leads to sign-up.
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let preview = Resource::new(token, |token| preview_invite(token));
+    let session = Resource::new(|| (), |_| crate::auth::api::get_session_info());
+    let accept = ServerAction::<AcceptInvite>::new();
+    let accept_error = action_error(accept);
+    view! {
+        <main class="auth-page">
+            <section class="card auth-card" aria-labelledby="invite-title">
+                <p class="brand">"Cadence"</p>
+                <h1 id="invite-title">"Join a team"</h1>
+                <Suspense fallback=|| view! { <p>"Checking the invite…"</p> }>
+                    {move || Suspend::new(async move {
+                        let preview = preview.await;
+                        let session = session.await.ok().flatten();
+                        match preview {
+                            Ok(preview) => {
+                                let offer = view! {
+                                    <p class="lede">
+                                        {preview.invited_by} " invites you to " <strong>{preview.team_name}</strong>
+                                        " as " <strong>{preview.role.label()}</strong> "."
+                                    </p>
+                                };
+                                let action = match session {
+                                    Some(info) => view! {
+                                        <p>"You are logged in as " {info.user.email} "."</p>
+                                        <ActionForm action=accept attr:class="form">
+                                            <input type="hidden" name="token" value=token()/>
+                                            <FormError error=accept_error fields=&[]/>
+                                            {move || accept_error.get().and_then(|e| e.field_message("invite")).map(|m| view! { <p class="form-error">{m}</p> })}
+                                            <button type="submit" class="primary">"Join team"</button>
+                                        </ActionForm>
+                                    }.into_any(),
+                                    None => view! {
+                                        <p><A href=format!("/signup?invite={}", token()) attr:class="button primary">"Create an account to join"</A></p>
+                                        <p class="switch-auth">"Already have an account? "
+                                            <A href=format!("/login?next=/invite/{}", token())>"Log in first"</A></p>
+                                    }.into_any(),
+                                };
+                                view! { {offer} {action} }.into_any()
+                            }
+                            Err(error) => view! { <p class="form-error" role="alert">{invite_error_text(&error)}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        </main>
+    }
+}
+
+fn invite_error_text(error: &AppError) -> String {
+    error.field_message("invite").unwrap_or_else(|| error.to_string())
+}

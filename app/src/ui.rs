@@ -1,0 +1,81 @@
+//! Small form and page widgets shared by every page: labelled fields with inline errors.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// A labelled input whose error (if any) is announced and linked with `aria-describedby`.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field" class:has-error=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type=kind
+                name=name
+                autocomplete=autocomplete
+                value=value
+                required=true
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-describedby=error_id.clone()
+            />
+            {hint.map(|hint| view! { <p class="hint">{hint}</p> })}
+            <p class="field-error" id=error_id>{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// The error of a form's last submission that belongs to no field of the form (rate limits,
+/// permission problems, lost connection…); field errors are shown beside their inputs.
+#[component]
+pub fn FormError(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    let message = move || {
+        error.get().filter(|error| !fields.iter().any(|field| error.field_message(field).is_some()))
+            .map(|error| error.to_string())
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="form-error" role="alert">{message}</p>
+        </Show>
+    }
+}
+
+/// The error of a server action's last result, if it failed.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
+
+/// The message for one field from an action's error.
+pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|error| error.field_message(field)))
+}
+
+/// A short, formatted date for lists (`2026-11-25 14:05 UTC`).
+pub fn format_utc(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}

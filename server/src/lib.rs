@@ -1,0 +1,129 @@
+//! The Cadence server: configuration, database, sessions, routes, background jobs, shutdown.
+//!
+//! `main.rs` only parses the command line and calls into here, so integration tests build the
+//! very same router with [`build_router`].
+
+pub mod migrations;
+pub mod scheduler;
+pub mod security;
+pub mod session_store;
+pub mod telemetry;
+
+use app::{App, config::Config, crypto::TokenCipher, db::DbPool, shell, state::AppState};
+use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes as _, generate_route_list};
+use std::{net::SocketAddr, sync::Arc};
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "cadence_session";
+
+/// Builds the shared state: the pool (connections open lazily) and the cipher.
+pub fn build_state(config: Config, cipher: TokenCipher, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+    let pool: DbPool = app::db::build_pool(&config.database.url, config.database.pool_size)?;
+    Ok(AppState { leptos_options, pool, config: Arc::new(config), cipher: Arc::new(cipher) })
+}
+
+/// Every route of the app, with sessions, the origin check, security headers, body limits and
+/// request tracing around them.
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let config = state.config.clone();
+    let context_state = state.clone();
+    let shell_options = state.leptos_options.clone();
+
+    let sessions = SessionManagerLayer::new(session_store::PgSessionStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.http.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(config.sessions.idle_timeout).unwrap_or(time::Duration::days(14)),
+        ));
+    let origin_policy = security::OriginPolicy { public_origin: config.http.public_origin.clone() };
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(origin_policy, security::require_same_origin))
+        .layer(middleware::from_fn(security::security_headers))
+        .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    use diesel_async::RunQueryDsl as _;
+    let database_ok = match state.pool.get().await {
+        Ok(mut conn) => diesel::sql_query("SELECT 1").execute(&mut conn).await.is_ok(),
+        Err(_) => false,
+    };
+    let status = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "status": if database_ok { "ok" } else { "database unavailable" } })))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM: migrations, background jobs, HTTP.
+pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
+    let leptos_options = get_configuration(None)?.leptos_options;
+    let addr = leptos_options.site_addr;
+    let scheduler_enabled = config.scheduler_enabled;
+    let sandbox = config.tiktok.sandbox_mode();
+    tracing::info!(key.id = cipher.current_key_id(), key.source = ?config.token_key_source, "token keys loaded");
+    let state = build_state(config, cipher, leptos_options)?;
+
+    let applied = migrations::run_pending(&state.config.database.url).await?;
+    tracing::info!(applied, "database migrations are up to date");
+
+    let mut jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };
+
+    let router = build_router(state);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(
+        addr = %addr,
+        sandbox,
+        "Cadence is listening on http://{addr}{}",
+        if sandbox { " (sandbox mode: no TikTok credentials configured)" } else { "" }
+    );
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+
+    if let Some(jobs) = jobs.as_mut() {
+        jobs.shutdown().await?;
+    }
+    tracing::info!("Cadence stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,123 @@
+//! A tower-sessions store on diesel-async, so sessions live in PostgreSQL and survive restarts
+//! and load balancing across several servers.
+
+use app::db::{DbPool, schema::sessions};
+use async_trait::async_trait;
+use diesel::{OptionalExtension as _, prelude::*, upsert::excluded};
+use diesel_async::RunQueryDsl;
+use time::OffsetDateTime;
+use tower_sessions::{
+    ExpiredDeletion, SessionStore,
+    session::{Id, Record},
+    session_store::{Error, Result},
+};
+
+/// Sessions in the `sessions` table; the cookie carries only the id.
+#[derive(Clone)]
+pub struct PgSessionStore {
+    pool: DbPool,
+}
+
+impl std::fmt::Debug for PgSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgSessionStore")
+    }
+}
+
+impl PgSessionStore {
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    async fn conn(&self) -> Result<app::db::DbConn> {
+        self.pool.get().await.map_err(|e| Error::Backend(e.to_string()))
+    }
+}
+
+fn backend(error: diesel::result::Error) -> Error {
+    Error::Backend(error.to_string())
+}
+
+fn encode(record: &Record) -> Result<serde_json::Value> {
+    serde_json::to_value(&record.data).map_err(|e| Error::Encode(e.to_string()))
+}
+
+#[async_trait]
+impl SessionStore for PgSessionStore {
+    /// Inserts without overwriting: on an id collision a fresh id is drawn, so one visitor can
+    /// never take over another's session.
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        let mut conn = self.conn().await?;
+        loop {
+            let inserted = diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(record.id.to_string()),
+                    sessions::data.eq(encode(record)?),
+                    sessions::expiry_date.eq(record.expiry_date),
+                ))
+                .on_conflict_do_nothing()
+                .execute(&mut conn)
+                .await
+                .map_err(backend)?;
+            if inserted == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        let mut conn = self.conn().await?;
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(record.id.to_string()),
+                sessions::data.eq(encode(record)?),
+                sessions::expiry_date.eq(record.expiry_date),
+            ))
+            .on_conflict(sessions::id)
+            .do_update()
+            .set((sessions::data.eq(excluded(sessions::data)), sessions::expiry_date.eq(excluded(sessions::expiry_date))))
+            .execute(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        let mut conn = self.conn().await?;
+        let row: Option<(serde_json::Value, OffsetDateTime)> = sessions::table
+            .filter(sessions::id.eq(id.to_string()))
+            .filter(sessions::expiry_date.gt(OffsetDateTime::now_utc()))
+            .select((sessions::data, sessions::expiry_date))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(backend)?;
+        row.map(|(data, expiry_date)| {
+            let data = serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
+            Ok(Record { id: *id, data, expiry_date })
+        })
+        .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        let mut conn = self.conn().await?;
+        diesel::delete(sessions::table.filter(sessions::id.eq(id.to_string())))
+            .execute(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for PgSessionStore {
+    async fn delete_expired(&self) -> Result<()> {
+        let mut conn = self.conn().await?;
+        diesel::delete(sessions::table.filter(sessions::expiry_date.le(OffsetDateTime::now_utc())))
+            .execute(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,22 @@
+//! Logging set-up (text or JSON lines) and the span every request runs in.
+
+use app::config::LogFormat;
+use axum::http::Request;
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+/// Installs the global subscriber; `RUST_LOG` overrides the default `info` level.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,tokio_cron_scheduler=warn"));
+    let registry = tracing_subscriber::registry().with(filter);
+    match format {
+        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true)).init(),
+        LogFormat::Text => registry.with(fmt::layer()).init(),
+    }
+}
+
+/// A request span with method and path only: query strings can carry invite or OAuth tokens,
+/// and headers carry cookies, so neither is recorded.
+pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+}
