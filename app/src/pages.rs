@@ -10,7 +10,7 @@ pub fn DashboardPage() -> impl IntoView {
     let info = expect_context::<SessionInfo>();
     let can_edit = info.role >= Role::Editor;
     view! {
-        <h1>"Welcome, " {info.user.display_name.clone()}</h1>
+        <h1>{format!("Welcome, {}", info.user.display_name)}</h1>
         <p class="lede">
             "You are working in " <strong>{info.team.name.clone()}</strong> " as "
             <strong class="role">{info.role.label()}</strong> "."

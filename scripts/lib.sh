@@ -1,0 +1,122 @@
+# Shared by scripts/start and scripts/test: tool bootstrap, shared build cache, private PostgreSQL.
+# Sourced, not run.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE_DIR="${CADENCE_CACHE_DIR:-$HOME/.cache/cadence}"
+CARGO_LEPTOS_VERSION="0.3.10"
+export PATH="$HOME/.cargo/bin:$REPO_ROOT/end2end/node_modules/.bin:$PATH"
+# Read at compile time by leptos (hydration file names); every cargo call must agree on it so
+# the server build, the tests and cargo-leptos share one cache instead of rebuilding.
+export LEPTOS_OUTPUT_NAME="cadence"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The build cache lives outside the clone so fresh clones (and CI runs) reuse it.
+use_shared_target_dir() {
+  mkdir -p "$CACHE_DIR/target"
+  if [ -L "$REPO_ROOT/target" ]; then
+    ln -sfn "$CACHE_DIR/target" "$REPO_ROOT/target"
+  elif [ ! -e "$REPO_ROOT/target" ]; then
+    ln -s "$CACHE_DIR/target" "$REPO_ROOT/target"
+  fi
+}
+
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$REPO_ROOT/Cargo.lock"
+}
+
+# Installs what is missing; each step skips itself when already done.
+bootstrap_rust_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "Adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local wb_version
+  wb_version="$(wasm_bindgen_version)"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version\$"; then
+    say "Installing wasm-bindgen-cli $wb_version (about 5 minutes on 2 cores)"
+    # Not --locked: its lock file pins a crate version the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "$wb_version" --force
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    say "Installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes on 2 cores)"
+    # 0.3.11 needs rustc 1.96; no_downloads makes a missing tool an error, not a network wait.
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --force
+  fi
+}
+
+bootstrap_browser_tools() {
+  if [ ! -x "$REPO_ROOT/end2end/node_modules/.bin/playwright" ] \
+    || [ "$REPO_ROOT/end2end/package-lock.json" -nt "$REPO_ROOT/end2end/node_modules/.package-lock.json" ]; then
+    say "Installing Playwright (npm; no browser download)"
+    (cd "$REPO_ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "Installing Debian's chromium for Playwright"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "chromium is missing; install it with: sudo apt-get install chromium" >&2
+      return 1
+    fi
+  fi
+}
+
+postgres_bin_dir() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [ -z "$dir" ]; then
+    echo "PostgreSQL binaries not found; install them with: apt-get install postgresql" >&2
+    return 1
+  fi
+  echo "$dir"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_private_postgres DIR [extra postgres options]
+# Starts (creating if needed) a PostgreSQL cluster in DIR on a free 127.0.0.1 port, and sets
+# PRIVATE_PG_DIR and PRIVATE_PG_URL (…/postgres). PostgreSQL refuses to run as root, so as
+# root the cluster belongs to the `postgres` system user.
+start_private_postgres() {
+  local dir="$1"; shift
+  local bin run_as=() port
+  bin="$(postgres_bin_dir)"
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$dir"
+    chmod 700 "$dir"
+    run_as=(runuser -u postgres --)
+  fi
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    "${run_as[@]}" "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-instructions >/dev/null
+  fi
+  port="$(free_port)"
+  "${run_as[@]}" "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $*" start >/dev/null
+  PRIVATE_PG_DIR="$dir"
+  PRIVATE_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  export PRIVATE_PG_DIR PRIVATE_PG_URL
+}
+
+stop_private_postgres() {
+  if [ -n "${PRIVATE_PG_DIR:-}" ] && [ -f "$PRIVATE_PG_DIR/postmaster.pid" ]; then
+    local bin run_as=()
+    bin="$(postgres_bin_dir)"
+    [ "$(id -u)" = 0 ] && run_as=(runuser -u postgres --)
+    "${run_as[@]}" "$bin/pg_ctl" -D "$PRIVATE_PG_DIR" -m fast -w stop >/dev/null || true
+  fi
+}
+
+# create_database URL NAME: creates NAME on the server of URL unless it exists.
+create_database() {
+  local base="${1%/*}" name="$2"
+  if [ "$(psql "$1" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" != "1" ]; then
+    psql "$1" -qc "CREATE DATABASE \"$name\"" >/dev/null
+  fi
+  echo "$base/$name"
+}

@@ -1,0 +1,145 @@
+//! The edge: health, pages, security headers, the origin check, body limits, migrations.
+
+use crate::util::{TestApp, test_db::TestDb};
+use axum::http::StatusCode;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_reports_the_database() {
+    let app = TestApp::new().await;
+    let response = app.client().get("/healthz").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.text(), r#"{"status":"ok"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_render_and_signed_in_pages_send_visitors_to_log_in() {
+    let app = TestApp::new().await;
+    let mut visitor = app.client();
+
+    let login = visitor.get("/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+    let html = login.text();
+    assert!(html.contains("<h1 id=\"auth-title\">Log in</h1>"), "{html}");
+    assert!(html.contains("Sandbox mode"), "the sandbox banner shows without TikTok credentials");
+
+    let team = visitor.get("/team").await;
+    assert_eq!(team.status, StatusCode::FOUND, "{}", team.text());
+    assert_eq!(team.header("location"), Some("/login?next=/team"));
+
+    let missing = visitor.get("/no/such/page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text().contains("Page not found"));
+
+    let mut ana = app.signed_up("Ana").await;
+    let dashboard = ana.get("/").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(dashboard.text().contains("Welcome, Ana"), "{}", dashboard.text());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_carry_security_headers_and_a_csp_nonce_on_the_hydration_script() {
+    let app = TestApp::new().await;
+    let response = app.client().get("/login").await;
+    let csp = response.header("content-security-policy").expect("CSP header").to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
+    assert!(response.text().contains(&format!("nonce=\"{nonce}\"")), "the inline scripts carry the nonce");
+    assert_eq!(response.header("x-frame-options"), Some("DENY"));
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(response.header("referrer-policy"), Some("strict-origin-when-cross-origin"));
+
+    let other = app.client().get("/login").await;
+    assert_ne!(other.header("content-security-policy"), Some(csp.as_str()), "a fresh nonce per response");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_cookies_are_http_only_and_same_site_lax() {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    let response = client
+        .post_form(
+            "/api/auth/signup",
+            &[("email", "ana@example.com"), ("password", "correct horse battery staple"), ("display_name", "Ana"), ("time_zone", "UTC")],
+        )
+        .await;
+    let cookie = response.header("set-cookie").expect("a session cookie");
+    assert!(cookie.starts_with("cadence_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain-http local runs cannot use Secure cookies");
+
+    let https = TestApp::with_settings(&[("CADENCE_PUBLIC_URL", "https://cadence.example.com")]).await;
+    let mut client = https.client();
+    client.origin = Some("https://cadence.example.com".into());
+    let response = client
+        .post_form(
+            "/api/auth/signup",
+            &[("email", "ana@example.com"), ("password", "correct horse battery staple"), ("display_name", "Ana"), ("time_zone", "UTC")],
+        )
+        .await;
+    assert!(response.header("set-cookie").unwrap().contains("Secure"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_origin_state_changes_are_refused() {
+    let app = TestApp::new().await;
+    let mut ana = app.signed_up("Ana").await;
+    ana.origin = Some("https://evil.example".into());
+    let response = ana.post_form("/api/teams/create", &[("name", "Evil")]).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    ana.origin = Some("http://127.0.0.1:3000".into());
+    assert_eq!(ana.session_info().await.unwrap().teams.len(), 1, "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_request_bodies_are_refused() {
+    let app = TestApp::with_settings(&[("CADENCE_BODY_LIMIT_BYTES", "4096")]).await;
+    let big = "x".repeat(8192);
+    let response = app.client().post_form("/api/auth/login", &[("email", &big), ("password", "x")]).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_apply_revert_and_reapply_cleanly() {
+    let db = TestDb::empty().await;
+    let count = server::migrations::embedded_count();
+    assert!(count >= 1);
+    assert_eq!(server::migrations::run_pending(&db.url).await.unwrap(), count);
+    assert_eq!(server::migrations::run_pending(&db.url).await.unwrap(), 0, "idempotent");
+    assert_eq!(server::migrations::revert_all(&db.url).await.unwrap(), count, "every down.sql runs");
+    assert_eq!(server::migrations::run_pending(&db.url).await.unwrap(), count);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_match_the_schema() {
+    use diesel::QueryDsl as _;
+    use diesel_async::RunQueryDsl as _;
+    use app::db::schema::*;
+
+    // Selecting every column diesel knows fails if a name or a type disagrees with the table.
+    let app = TestApp::new().await;
+    let mut conn = app.conn().await;
+    users::table.select(users::all_columns).load::<(uuid::Uuid, String, String, String, String, time::OffsetDateTime, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    teams::table.select(teams::all_columns).load::<(uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    memberships::table.select(memberships::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    invites::table
+        .select(invites::all_columns)
+        .load::<(uuid::Uuid, uuid::Uuid, String, String, uuid::Uuid, time::OffsetDateTime, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>, Option<time::OffsetDateTime>)>(&mut conn)
+        .await
+        .unwrap();
+    login_failures::table.select(login_failures::all_columns).load::<(i64, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    sessions::table.select(sessions::all_columns).load::<(String, serde_json::Value, time::OffsetDateTime)>(&mut conn).await.unwrap();
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let columns: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'public' \
+         AND table_name IN ('users','teams','memberships','invites','login_failures','sessions')",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3, "a column exists in SQL that schema.rs does not know");
+}

@@ -1,0 +1,6 @@
+//! Test harness: databases, the app, and a cookie-keeping client.
+
+pub mod test_app;
+pub mod test_db;
+
+pub use test_app::{TestApp, TestClient};

@@ -1,0 +1,182 @@
+//! The production router over a test database, and a client that keeps cookies like a browser.
+
+use super::test_db::TestDb;
+use app::{config::Config, db::DbConn, error::AppError, state::AppState};
+use axum::{
+    Router,
+    body::Body,
+    extract::ConnectInfo,
+    http::{HeaderMap, Request, StatusCode, header},
+};
+use http_body_util::BodyExt as _;
+use leptos::prelude::LeptosOptions;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use tower::ServiceExt as _;
+
+pub const HOST: &str = "127.0.0.1:3000";
+pub const TEST_KEY: &str = "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_settings(&[]).await
+    }
+
+    /// An app whose configuration adds `settings` to the test defaults.
+    pub async fn with_settings(settings: &[(&str, &str)]) -> Self {
+        let db = TestDb::migrated().await;
+        let router_and_state = Self::build(&db.url, settings);
+        Self { state: router_and_state.1, router: router_and_state.0, db }
+    }
+
+    /// A second server over the same database (as after a restart, or a second instance).
+    pub fn another_server(&self) -> Router {
+        Self::build(&self.db.url, &[]).0
+    }
+
+    fn build(database_url: &str, settings: &[(&str, &str)]) -> (Router, AppState) {
+        let mut vars: Vec<(String, String)> = vec![
+            ("DATABASE_URL".into(), database_url.into()),
+            ("CADENCE_TOKEN_KEYS".into(), TEST_KEY.into()),
+            ("CADENCE_SCHEDULER_ENABLED".into(), "false".into()),
+            ("DATABASE_POOL_SIZE".into(), "4".into()),
+        ];
+        vars.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let (config, cipher) = Config::from_vars(&vars).expect("test configuration is valid");
+        let options = LeptosOptions::builder().output_name("cadence").build();
+        let state = server::build_state(config, cipher, options).expect("state builds");
+        (server::build_router(state.clone()), state)
+    }
+
+    pub fn client(&self) -> TestClient {
+        TestClient::new(self.router.clone())
+    }
+
+    pub async fn conn(&self) -> DbConn {
+        self.state.pool.get().await.expect("test database connection")
+    }
+
+    /// Signs up a new account (which creates its own team) and returns the logged-in client.
+    pub async fn signed_up(&self, name: &str) -> TestClient {
+        let mut client = self.client();
+        let email = format!("{}@example.com", name.to_lowercase());
+        client
+            .call::<()>(
+                "auth/signup",
+                &[
+                    ("email", &email),
+                    ("password", PASSWORD),
+                    ("display_name", name),
+                    ("time_zone", "Europe/Berlin"),
+                ],
+            )
+            .await
+            .expect("sign-up succeeds");
+        client
+    }
+}
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One captured response.
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends requests to the router like a browser on `HOST` would: same-origin, with cookies.
+pub struct TestClient {
+    router: Router,
+    pub cookie: Option<String>,
+    pub peer: SocketAddr,
+    /// The `Origin` header sent with POSTs; `None` sends none.
+    pub origin: Option<String>,
+}
+
+impl TestClient {
+    pub fn new(router: Router) -> Self {
+        Self {
+            router,
+            cookie: None,
+            peer: "127.0.0.1:50000".parse().unwrap(),
+            origin: Some(format!("http://{HOST}")),
+        }
+    }
+
+    /// The same browser talking to another server instance.
+    pub fn on(&self, router: Router) -> Self {
+        Self { router, cookie: self.cookie.clone(), peer: self.peer, origin: self.origin.clone() }
+    }
+
+    pub async fn send(&mut self, mut request: Request<Body>) -> TestResponse {
+        let headers = request.headers_mut();
+        headers.insert(header::HOST, HOST.parse().unwrap());
+        if let Some(cookie) = &self.cookie {
+            headers.insert(header::COOKIE, format!("{}={cookie}", server::SESSION_COOKIE).parse().unwrap());
+        }
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let (parts, body) = response.into_parts();
+        for set_cookie in parts.headers.get_all(header::SET_COOKIE) {
+            let set_cookie = set_cookie.to_str().unwrap();
+            if let Some(rest) = set_cookie.strip_prefix(&format!("{}=", server::SESSION_COOKIE)) {
+                let value = rest.split(';').next().unwrap_or_default();
+                let removed = value.is_empty() || set_cookie.contains("Max-Age=0");
+                self.cookie = (!removed).then(|| value.to_owned());
+            }
+        }
+        let body = body.collect().await.expect("body").to_bytes().to_vec();
+        TestResponse { status: parts.status, headers: parts.headers, body }
+    }
+
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        self.send(Request::get(path).header(header::ACCEPT, "text/html").body(Body::empty()).unwrap()).await
+    }
+
+    /// POSTs a form to `path` the way the Leptos client calls server functions.
+    pub async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        let mut builder = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(origin) = &self.origin {
+            builder = builder.header(header::ORIGIN, origin);
+        }
+        let body = serde_urlencoded::to_string(form).unwrap();
+        builder = builder.header(header::CONTENT_LENGTH, body.len());
+        self.send(builder.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Calls the server function at `/api/<endpoint>` and decodes its result or its error.
+    pub async fn call<T: DeserializeOwned>(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Result<T, AppError> {
+        let response = self.post_form(&format!("/api/{endpoint}"), form).await;
+        if response.status.is_success() || response.status.is_redirection() {
+            Ok(serde_json::from_slice(&response.body)
+                .unwrap_or_else(|e| panic!("{endpoint}: cannot decode {:?}: {e}", response.text())))
+        } else {
+            Err(serde_json::from_slice(&response.body).unwrap_or_else(|_| {
+                panic!("{endpoint}: HTTP {} with a body that is not an AppError: {:?}", response.status, response.text())
+            }))
+        }
+    }
+
+    /// `auth/session`: who the server thinks this client is.
+    pub async fn session_info(&mut self) -> Option<app::auth::types::SessionInfo> {
+        self.call("auth/session", &[]).await.expect("session info")
+    }
+}
