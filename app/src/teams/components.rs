@@ -227,7 +227,7 @@ fn NewTeamForm() -> impl IntoView {
 pub fn InvitePage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
-    let preview = Resource::new(token, |token| preview_invite(token));
+    let preview = Resource::new(token, preview_invite);
     let session = Resource::new(|| (), |_| crate::auth::api::get_session_info());
     let accept = ServerAction::<AcceptInvite>::new();
     let accept_error = action_error(accept);
