@@ -66,7 +66,7 @@ test("a viewer sees the team but none of the controls that change it", async ({ 
     form: { role: "viewer" },
     headers: { Origin: new URL(viewer.url()).origin },
   });
-  expect(response.status()).toBe(500);
+  expect(response.status()).toBe(403);
   expect(await response.json()).toEqual({ Forbidden: "This needs the admin role or higher; you are a viewer in this team." });
 });
 

@@ -3,6 +3,7 @@
 //! `main.rs` only parses the command line and calls into here, so integration tests build the
 //! very same router with [`build_router`].
 
+pub mod api_errors;
 pub mod migrations;
 pub mod scheduler;
 pub mod security;
@@ -53,6 +54,7 @@ pub fn build_router(state: AppState) -> Router {
             move || shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(api_errors::error_statuses))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(origin_policy, security::require_same_origin))
         .layer(middleware::from_fn(security::security_headers))

@@ -143,3 +143,23 @@ async fn migrations_match_the_schema() {
     .unwrap();
     assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3, "a column exists in SQL that schema.rs does not know");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_function_errors_carry_a_matching_http_status() {
+    let app = TestApp::with_settings(&[("CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "1")]).await;
+    let mut client = app.client();
+    let anonymous = client.post_form("/api/teams/members", &[]).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    app.signed_up("Ana").await;
+    let wrong = client.post_form("/api/auth/login", &[("email", "ana@example.com"), ("password", "wrong wrong wrong")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let limited = client.post_form("/api/auth/login", &[("email", "ana@example.com"), ("password", "wrong wrong wrong")]).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=900).contains(&retry_after));
+
+    let mut bo = app.signed_up("Bo").await;
+    let missing = bo.post_form("/api/teams/switch", &[("team_id", &uuid::Uuid::new_v4().to_string())]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
