@@ -15,8 +15,24 @@ pub fn init(format: LogFormat) {
     }
 }
 
-/// A request span with method and path only: query strings can carry invite or OAuth tokens,
-/// and headers carry cookies, so neither is recorded.
+/// A request span with method and path only: query strings can carry OAuth codes and headers
+/// carry cookies, so neither is recorded, and secrets inside paths are masked.
 pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+    tracing::info_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
+}
+
+/// Paths that embed a secret (invite links) are logged without it.
+pub fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/invite/") { "/invite/[redacted]" } else { path }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/invite/AbCdEf123"), "/invite/[redacted]");
+        assert_eq!(loggable_path("/team"), "/team");
+    }
 }
