@@ -1,0 +1,71 @@
+//! The switches that decide how the sandbox behaves where TikTok's own behaviour is unknown or varies.
+
+use std::time::Duration;
+
+/// How the sandbox behaves. The defaults follow the stricter, newer TikTok documentation
+/// (2 h access tokens, 180 d refresh tokens, strict rotation, OAuth errors with HTTP 200).
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// The only client key the sandbox knows.
+    pub client_key: String,
+    /// The matching secret; also the HMAC key for webhook signatures.
+    pub client_secret: String,
+    /// Absolute URL where [`crate::Sandbox::router`] is reachable, without a trailing slash,
+    /// e.g. `http://127.0.0.1:3000/sandbox/tiktok`. Used for `upload_url` and links.
+    pub public_base_url: String,
+    pub access_token_ttl: Duration,
+    /// Counted from the first issuance of a grant; refreshing does not extend it.
+    pub refresh_token_ttl: Duration,
+    /// When true, a refresh token stops working once it has been used.
+    pub strict_rotation: bool,
+    /// An app that has not passed TikTok's audit: private accounts only, posts forced to SELF_ONLY,
+    /// at most five posting creators per 24 h.
+    pub unaudited: bool,
+    /// How long an `upload_url` accepts chunks after the init call.
+    pub upload_url_ttl: Duration,
+    /// After the last chunk, the status stays `PROCESSING_UPLOAD` this long.
+    pub processing_delay: Duration,
+    /// Direct posts per creator per 24 h before `spam_risk_too_many_posts`.
+    pub daily_post_cap: u32,
+    /// Un-posted inbox shares per creator per 24 h before `spam_risk_too_many_pending_share`.
+    pub pending_inbox_cap: u32,
+    /// Where webhook events are POSTed; no webhooks when `None`.
+    pub webhook_url: Option<String>,
+    /// Pause before each retry after a failed delivery; the number of entries bounds the retries.
+    pub webhook_retry_delays: Vec<Duration>,
+    /// HTTP status of OAuth error bodies; TikTok has been observed answering them with 200.
+    pub oauth_error_status: u16,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            client_key: "sbx_client_key".to_owned(),
+            client_secret: "sbx_client_secret".to_owned(),
+            public_base_url: "http://127.0.0.1:3000/sandbox/tiktok".to_owned(),
+            access_token_ttl: Duration::from_secs(7200),
+            refresh_token_ttl: Duration::from_secs(15_552_000),
+            strict_rotation: true,
+            unaudited: false,
+            upload_url_ttl: Duration::from_secs(3600),
+            processing_delay: Duration::from_secs(2),
+            daily_post_cap: 15,
+            pending_inbox_cap: 5,
+            webhook_url: None,
+            webhook_retry_delays: vec![Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)],
+            oauth_error_status: 200,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// `public_base_url` without trailing slashes, so paths can be appended with one `/`.
+    pub(crate) fn base_url(&self) -> &str {
+        self.public_base_url.trim_end_matches('/')
+    }
+
+    /// The status for ordinary OAuth errors; an out-of-range setting falls back to TikTok's 200.
+    pub(crate) fn oauth_status(&self) -> axum::http::StatusCode {
+        axum::http::StatusCode::from_u16(self.oauth_error_status).unwrap_or(axum::http::StatusCode::OK)
+    }
+}

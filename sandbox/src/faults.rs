@@ -1,0 +1,255 @@
+//! Scripted failures: the next N calls to an endpoint answer 429, 5xx, hang, drop, or refuse the token.
+
+use std::io;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+use crate::Sandbox;
+use crate::envelope::{ApiError, oauth_error};
+use crate::html;
+use crate::state::State as SandboxState;
+
+/// How long a `Timeout` fault keeps the request open: longer than any sane client timeout.
+pub const HANG: Duration = Duration::from_secs(60);
+/// Upper bound on what a `DropConnection` fault reads of an upload before aborting.
+const DROP_READ_LIMIT: u64 = 1 << 20;
+
+/// A TikTok endpoint of the sandbox, for faults and rate limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// Matches every endpoint below.
+    Any,
+    Authorize,
+    OauthToken,
+    OauthRevoke,
+    UserInfo,
+    CreatorInfo,
+    VideoInit,
+    InboxVideoInit,
+    Upload,
+    StatusFetch,
+    Cancel,
+    VideoList,
+}
+
+impl Endpoint {
+    /// Every concrete endpoint with its path (relative to the sandbox router).
+    pub const ALL: [(Self, &'static str); 11] = [
+        (Self::Authorize, "/v2/auth/authorize/"),
+        (Self::OauthToken, "/v2/oauth/token/"),
+        (Self::OauthRevoke, "/v2/oauth/revoke/"),
+        (Self::UserInfo, "/v2/user/info/"),
+        (Self::CreatorInfo, "/v2/post/publish/creator_info/query/"),
+        (Self::VideoInit, "/v2/post/publish/video/init/"),
+        (Self::InboxVideoInit, "/v2/post/publish/inbox/video/init/"),
+        (Self::Upload, "/upload/video/"),
+        (Self::StatusFetch, "/v2/post/publish/status/fetch/"),
+        (Self::Cancel, "/v2/post/publish/cancel/"),
+        (Self::VideoList, "/v2/video/list/"),
+    ];
+
+    pub fn path(self) -> Option<&'static str> {
+        Self::ALL.iter().find(|(endpoint, _)| *endpoint == self).map(|(_, path)| *path)
+    }
+
+    pub fn from_path(path: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, known)| *known == path).map(|(endpoint, _)| *endpoint)
+    }
+
+    fn matches(self, endpoint: Self) -> bool {
+        self == Self::Any || self == endpoint
+    }
+}
+
+/// What an injected fault does. The reply takes the endpoint's own shape: the `{data,error}`
+/// envelope for resource APIs, the OAuth error body for `/v2/oauth/*`, an HTML page for the
+/// authorize page, and a bare status for the upload PUT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// HTTP 429 (`rate_limit_exceeded`; OAuth: `temporarily_unavailable`).
+    #[serde(rename = "status_429")]
+    Status429,
+    /// HTTP 500 (`internal_error`; OAuth: `server_error`).
+    #[serde(rename = "status_500")]
+    Status500,
+    /// HTTP 503 (`internal_error`; OAuth: `temporarily_unavailable`).
+    #[serde(rename = "status_503")]
+    Status503,
+    /// Holds the request for 60 s, then answers 504.
+    Timeout,
+    /// Aborts the connection without a reply; on the upload PUT it first reads part of the chunk.
+    /// The upload's progress does not advance.
+    DropConnection,
+    /// Refuses the credentials: 401 `access_token_invalid` on resource APIs, `invalid_grant` on
+    /// OAuth endpoints, 403 on the upload URL.
+    AccessTokenInvalid,
+}
+
+/// The next `count` calls matching `endpoint` get `kind`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub endpoint: Endpoint,
+    pub kind: FaultKind,
+    pub count: u32,
+}
+
+/// Marks a response produced by a fault, for the request recorder.
+#[derive(Clone, Copy, Debug)]
+pub struct InjectedFault(pub FaultKind);
+
+impl SandboxState {
+    /// Consumes one use of the first queued fault for `endpoint`.
+    pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<FaultKind> {
+        let index = self.faults.iter().position(|fault| fault.endpoint.matches(endpoint) && fault.count > 0)?;
+        let fault = &mut self.faults[index];
+        fault.count -= 1;
+        let kind = fault.kind;
+        if fault.count == 0 {
+            self.faults.remove(index);
+        }
+        Some(kind)
+    }
+}
+
+/// Middleware in front of every TikTok route.
+pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let Some(endpoint) = Endpoint::from_path(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let Some(kind) = sandbox.inner.lock().take_fault(endpoint) else {
+        return next.run(request).await;
+    };
+    tracing::info!(?endpoint, ?kind, "sandbox fault injected");
+    let mut response = match kind {
+        FaultKind::Timeout => {
+            tokio::time::sleep(HANG).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        FaultKind::DropConnection => {
+            if endpoint == Endpoint::Upload {
+                read_part_of_body(request).await;
+            }
+            dropped_connection()
+        }
+        FaultKind::Status429 => status_reply(endpoint, StatusCode::TOO_MANY_REQUESTS),
+        FaultKind::Status500 => status_reply(endpoint, StatusCode::INTERNAL_SERVER_ERROR),
+        FaultKind::Status503 => status_reply(endpoint, StatusCode::SERVICE_UNAVAILABLE),
+        FaultKind::AccessTokenInvalid => refused_credentials(&sandbox, endpoint),
+    };
+    response.extensions_mut().insert(InjectedFault(kind));
+    response
+}
+
+fn status_reply(endpoint: Endpoint, status: StatusCode) -> Response {
+    match endpoint {
+        Endpoint::OauthToken | Endpoint::OauthRevoke => {
+            let (error, description) = if status == StatusCode::INTERNAL_SERVER_ERROR {
+                ("server_error", "The server encountered an unexpected error.")
+            } else {
+                ("temporarily_unavailable", "The server is temporarily unavailable. Please try again later.")
+            };
+            oauth_error(status, error, description)
+        }
+        Endpoint::Authorize => html::error_page(status, "server_error", "TikTok is temporarily unavailable."),
+        Endpoint::Upload => status.into_response(),
+        _ => {
+            let error = if status == StatusCode::TOO_MANY_REQUESTS {
+                ApiError::rate_limit_exceeded()
+            } else {
+                ApiError::internal(status)
+            };
+            api_reply(endpoint, error)
+        }
+    }
+}
+
+fn refused_credentials(sandbox: &Sandbox, endpoint: Endpoint) -> Response {
+    match endpoint {
+        Endpoint::OauthToken | Endpoint::OauthRevoke => {
+            oauth_error(sandbox.inner.config.oauth_status(), "invalid_grant", "The token is invalid or expired.")
+        }
+        Endpoint::Authorize => {
+            html::error_page(StatusCode::BAD_REQUEST, "invalid_client", "The client is not authorized.")
+        }
+        Endpoint::Upload => StatusCode::FORBIDDEN.into_response(),
+        _ => api_reply(endpoint, ApiError::access_token_invalid()),
+    }
+}
+
+/// Cancel answers with `{"error": …}` only, even for failures.
+fn api_reply(endpoint: Endpoint, error: ApiError) -> Response {
+    if endpoint == Endpoint::Cancel { error.into_error_only_response() } else { error.into_response() }
+}
+
+/// Reads about half of the announced chunk (what a connection cut mid-transfer would deliver).
+async fn read_part_of_body(request: Request) {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .unwrap_or(DROP_READ_LIMIT);
+    let wanted = (announced / 2).clamp(1, DROP_READ_LIMIT);
+    let mut stream = request.into_body().into_data_stream();
+    let mut read = 0u64;
+    while read < wanted {
+        match stream.next().await {
+            Some(Ok(bytes)) => read += bytes.len() as u64,
+            _ => break,
+        }
+    }
+}
+
+/// A response whose body fails at once: hyper then closes the connection without completing the
+/// reply, which is what a client sees when TikTok's edge drops it.
+fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, io::Error>(io::Error::new(io::ErrorKind::ConnectionAborted, "sandbox dropped the connection"))
+    });
+    (StatusCode::BAD_GATEWAY, Body::from_stream(failing)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_consumed_in_order_and_by_endpoint() {
+        let mut state = SandboxState::default();
+        state.faults.push_back(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status500, count: 2 });
+        state.faults.push_back(Fault { endpoint: Endpoint::Any, kind: FaultKind::Status429, count: 1 });
+        assert_eq!(state.take_fault(Endpoint::UserInfo), Some(FaultKind::Status429));
+        assert_eq!(state.take_fault(Endpoint::UserInfo), None);
+        assert_eq!(state.take_fault(Endpoint::VideoInit), Some(FaultKind::Status500));
+        assert_eq!(state.take_fault(Endpoint::VideoInit), Some(FaultKind::Status500));
+        assert_eq!(state.take_fault(Endpoint::VideoInit), None);
+        assert!(state.faults.is_empty());
+    }
+
+    #[test]
+    fn paths_map_to_endpoints() {
+        for (endpoint, path) in Endpoint::ALL {
+            assert_eq!(Endpoint::from_path(path), Some(endpoint));
+            assert_eq!(endpoint.path(), Some(path));
+        }
+        assert_eq!(Endpoint::from_path("/v2/user/info"), None, "TikTok's paths end with a slash");
+    }
+
+    #[test]
+    fn fault_json_shape() {
+        let fault: Fault = serde_json::from_str(r#"{"endpoint":"video_init","kind":"status_503","count":3}"#).unwrap();
+        assert_eq!(fault, Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status503, count: 3 });
+        let fault: Fault = serde_json::from_str(r#"{"endpoint":"upload","kind":"drop_connection","count":1}"#).unwrap();
+        assert_eq!(fault.kind, FaultKind::DropConnection);
+    }
+}

@@ -1,0 +1,127 @@
+//! A faithful local stand-in for TikTok's Login Kit, Display and Content Posting APIs.
+//!
+//! [`Sandbox::router`] serves TikTok's own paths (relative, trailing slashes included) plus a
+//! `/_sandbox/` control room. Cadence nests it under `/sandbox/tiktok` in its own server; tests
+//! drive it in process; [`serve`] runs it on its own listener.
+
+mod access;
+mod admin;
+mod chunks;
+mod config;
+mod consent;
+mod envelope;
+mod faults;
+mod fixtures;
+mod grants;
+mod html;
+mod ids;
+mod media;
+mod oauth;
+mod posting;
+mod publish;
+mod recording;
+mod resources;
+mod state;
+mod upload;
+mod webhooks;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post, put};
+
+pub use config::SandboxConfig;
+pub use faults::{Endpoint, Fault, FaultKind};
+pub use fixtures::{CreatorFixture, PostingCondition, PrivacyLevel};
+pub use recording::RecordedRequest;
+pub use webhooks::{WebhookAttempt, WebhookDelivery, signature as webhook_signature};
+
+use state::Inner;
+
+/// One sandboxed TikTok: its configuration, seeded creators and everything that happened.
+/// Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct Sandbox {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Self {
+        Self { inner: Arc::new(Inner::new(config, fixtures::seeded_creators())) }
+    }
+
+    /// All routes, with paths relative to wherever the router is mounted.
+    pub fn router(&self) -> Router {
+        // Fault injection and recording wrap only TikTok's routes (and unknown paths), so the
+        // control room neither records itself nor can be broken by a scripted fault.
+        let tiktok = Router::new()
+            .route("/v2/auth/authorize/", get(consent::show).post(consent::decide))
+            .route("/v2/oauth/token/", post(oauth::token))
+            .route("/v2/oauth/revoke/", post(oauth::revoke))
+            .route("/v2/user/info/", get(resources::user_info))
+            .route("/v2/video/list/", post(resources::video_list))
+            .route("/v2/post/publish/creator_info/query/", post(posting::creator_info))
+            .route("/v2/post/publish/video/init/", post(posting::direct_init))
+            .route("/v2/post/publish/inbox/video/init/", post(posting::inbox_init))
+            .route("/v2/post/publish/status/fetch/", post(posting::status_fetch))
+            .route("/v2/post/publish/cancel/", post(posting::cancel))
+            .route("/upload/video/", put(upload::put))
+            .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
+            .layer(middleware::from_fn_with_state(self.clone(), faults::layer))
+            .layer(middleware::from_fn_with_state(self.clone(), recording::layer));
+        tiktok.merge(admin::routes()).with_state(self.clone())
+    }
+
+    /// Every request seen (the latest 10,000), oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.inner.lock().requests.iter().cloned().collect()
+    }
+
+    /// Queues a fault: the next `count` calls matching `fault.endpoint` get `fault.kind`.
+    pub fn inject(&self, fault: Fault) {
+        if fault.count > 0 {
+            self.inner.lock().faults.push_back(fault);
+        }
+    }
+
+    /// Faults still queued, with their remaining counts.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.inner.lock().faults.iter().cloned().collect()
+    }
+
+    pub fn clear_faults(&self) {
+        self.inner.lock().faults.clear();
+    }
+
+    /// As if the creator removed the app in TikTok: every grant dies, unfinished publishes fail
+    /// with `auth_removed`, and `authorization.removed` (reason 1) is sent. Nothing happens if the
+    /// creator has not authorized the app.
+    pub fn revoke_creator(&self, open_id: &str) {
+        let authorized = self.inner.lock().grants.active(Instant::now()).iter().any(|grant| grant.open_id == open_id);
+        if authorized {
+            oauth::authorization_removed(self, open_id, oauth::REASON_USER_DISCONNECTED);
+        }
+    }
+
+    /// The seeded creators.
+    pub fn creators(&self) -> Vec<CreatorFixture> {
+        self.inner.creators.clone()
+    }
+
+    /// Webhook events raised so far (the latest 1,000) and how their delivery went.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.inner.lock().webhooks.iter().cloned().collect()
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.inner.config
+    }
+}
+
+/// Serves the sandbox at the root of `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, sandbox: Sandbox) -> std::io::Result<()> {
+    axum::serve(listener, sandbox.router()).await
+}

@@ -1,0 +1,366 @@
+//! A publish task and its upload; the status is computed from timestamps, so nothing needs polling.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+
+use crate::Sandbox;
+use crate::chunks::{ChunkPlan, progress_header};
+use crate::fixtures::{CreatorFixture, PrivacyLevel};
+use crate::ids;
+use crate::media::{self, HEAD_LIMIT, MediaInfo};
+use crate::webhooks;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishKind {
+    /// `/v2/post/publish/video/init/`
+    Direct,
+    /// `/v2/post/publish/inbox/video/init/` (a draft the creator finishes in the app)
+    Inbox,
+}
+
+impl PublishKind {
+    /// The `publish_type` of webhook content.
+    pub fn publish_type(self) -> &'static str {
+        match self {
+            Self::Direct => "DIRECT_PUBLISH",
+            Self::Inbox => "INBOX_SHARE",
+        }
+    }
+}
+
+/// The post settings as they will apply (TikTok forces some of them off, §4.3).
+#[derive(Clone, Debug, Default)]
+pub struct PostSettings {
+    pub title: String,
+    /// `None` for inbox drafts: the creator picks it in the app.
+    pub privacy: Option<PrivacyLevel>,
+    pub disable_comment: bool,
+    pub disable_duet: bool,
+    pub disable_stitch: bool,
+    pub brand_content_toggle: bool,
+    pub brand_organic_toggle: bool,
+    pub is_aigc: bool,
+}
+
+/// The upload URL's task: progress, an incremental hash and the first MiB for inspection.
+pub struct UploadTask {
+    pub upload_id: String,
+    pub token: String,
+    pub expires_at: Instant,
+    pub plan: ChunkPlan,
+    pub received: u64,
+    pub hasher: Sha256,
+    pub head: Vec<u8>,
+    /// A chunk is being received; a concurrent PUT is out of order.
+    pub in_flight: bool,
+    /// Hex SHA-256 of the whole video once complete.
+    pub sha256: Option<String>,
+}
+
+impl UploadTask {
+    pub fn new(plan: ChunkPlan, ttl: Duration, now: Instant) -> Self {
+        Self {
+            upload_id: ids::nineteen_digits().to_string(),
+            token: ids::upload_token(),
+            expires_at: now + ttl,
+            plan,
+            received: 0,
+            hasher: Sha256::new(),
+            head: Vec::new(),
+            in_flight: false,
+            sha256: None,
+        }
+    }
+
+    pub fn progress(&self) -> String {
+        progress_header(self.received, self.plan.video_size)
+    }
+
+    pub fn head_room(&self) -> usize {
+        HEAD_LIMIT.saturating_sub(self.head.len())
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.received == self.plan.video_size
+    }
+}
+
+/// TikTok's status values (§4.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    ProcessingUpload,
+    SendToUserInbox,
+    PublishComplete,
+    Failed(&'static str),
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProcessingUpload => "PROCESSING_UPLOAD",
+            Self::SendToUserInbox => "SEND_TO_USER_INBOX",
+            Self::PublishComplete => "PUBLISH_COMPLETE",
+            Self::Failed(_) => "FAILED",
+        }
+    }
+}
+
+pub struct Publish {
+    pub id: String,
+    pub kind: PublishKind,
+    pub open_id: String,
+    pub settings: PostSettings,
+    pub created_at: Instant,
+    pub created: OffsetDateTime,
+    pub upload: UploadTask,
+    /// When the last byte arrived.
+    pub completed_at: Option<Instant>,
+    /// Processing's verdict, decided when the last byte arrives and revealed after the delay.
+    pub verdict: Option<Result<MediaInfo, &'static str>>,
+    /// Ended early: `publish_cancelled` or `auth_removed`.
+    pub aborted: Option<&'static str>,
+    /// Assigned at completion to public direct posts only.
+    pub post_id: Option<i64>,
+    /// Wall-clock time the post goes live, in Unix milliseconds (the video list's cursor unit).
+    pub published_ms: Option<i64>,
+    /// The final-state webhook has been sent, so it is sent once.
+    pub notified: bool,
+}
+
+impl Publish {
+    pub fn new(kind: PublishKind, open_id: String, settings: PostSettings, upload: UploadTask, now: Instant) -> Self {
+        let id = match kind {
+            PublishKind::Direct => ids::direct_publish_id(),
+            PublishKind::Inbox => ids::inbox_publish_id(),
+        };
+        Self {
+            id,
+            kind,
+            open_id,
+            settings,
+            created_at: now,
+            created: OffsetDateTime::now_utc(),
+            upload,
+            completed_at: None,
+            verdict: None,
+            aborted: None,
+            post_id: None,
+            published_ms: None,
+            notified: false,
+        }
+    }
+
+    pub fn status(&self, now: Instant, processing_delay: Duration) -> Status {
+        if let Some(reason) = self.aborted {
+            return Status::Failed(reason);
+        }
+        let Some(completed_at) = self.completed_at else {
+            return Status::ProcessingUpload;
+        };
+        if now < completed_at + processing_delay {
+            return Status::ProcessingUpload;
+        }
+        match (self.verdict, self.kind) {
+            (Some(Err(reason)), _) => Status::Failed(reason),
+            (_, PublishKind::Direct) => Status::PublishComplete,
+            (_, PublishKind::Inbox) => Status::SendToUserInbox,
+        }
+    }
+
+    /// `publicaly_available_post_id`: the id once a public post is live, else nothing.
+    pub fn public_post_ids(&self, now: Instant, processing_delay: Duration) -> Vec<i64> {
+        if self.status(now, processing_delay) == Status::PublishComplete {
+            self.post_id.into_iter().collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Records the last byte: decides the processing verdict from the kept head and, for a
+    /// public direct post that passes, the post id and go-live time. `latest_ms` is the newest
+    /// go-live time among the creator's other posts, kept strictly increasing so the video
+    /// list's millisecond cursor never skips a tie.
+    pub fn complete(
+        &mut self,
+        creator: &CreatorFixture,
+        now: Instant,
+        processing_delay: Duration,
+        latest_ms: Option<i64>,
+    ) {
+        self.upload.sha256 = Some(hex::encode(self.upload.hasher.finalize_reset()));
+        self.completed_at = Some(now);
+        let verdict = media::inspect(&self.upload.head)
+            .and_then(|info| media::check(&info, creator.max_video_post_duration_sec).map(|()| info));
+        if verdict.is_ok() && self.kind == PublishKind::Direct {
+            let delay_ms = i64::try_from(processing_delay.as_millis()).unwrap_or(i64::MAX);
+            let now_ms =
+                i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+            let live_ms = now_ms.saturating_add(delay_ms);
+            self.published_ms = Some(latest_ms.map_or(live_ms, |latest| live_ms.max(latest + 1)));
+            if self.settings.privacy == Some(PrivacyLevel::PublicToEveryone) {
+                self.post_id = Some(ids::nineteen_digits());
+            }
+        }
+        self.verdict = Some(verdict);
+        // The kept bytes were only needed for the verdict.
+        self.upload.head = Vec::new();
+    }
+
+    /// Ends the task early (cancel or revoked authorization). Returns false if it had already
+    /// reached a final state, which cannot be undone.
+    pub fn abort(&mut self, reason: &'static str, now: Instant, processing_delay: Duration) -> bool {
+        if self.status(now, processing_delay) != Status::ProcessingUpload {
+            return false;
+        }
+        self.aborted = Some(reason);
+        true
+    }
+
+    /// The webhook events announcing a final status.
+    pub fn final_events(&self, status: Status) -> Vec<(&'static str, Value)> {
+        let publish_type = self.kind.publish_type();
+        match status {
+            Status::ProcessingUpload => Vec::new(),
+            Status::Failed(reason) => vec![(
+                "post.publish.failed",
+                json!({ "publish_id": self.id, "reason": reason, "publish_type": publish_type }),
+            )],
+            Status::SendToUserInbox => {
+                vec![("post.publish.inbox_delivered", json!({ "publish_id": self.id, "publish_type": publish_type }))]
+            }
+            Status::PublishComplete => {
+                let mut events =
+                    vec![("post.publish.complete", json!({ "publish_id": self.id, "publish_type": publish_type }))];
+                if let Some(post_id) = self.post_id {
+                    events.push((
+                        "post.publish.publicly_available",
+                        json!({ "publish_id": self.id, "post_id": post_id, "publish_type": publish_type }),
+                    ));
+                }
+                events
+            }
+        }
+    }
+}
+
+/// Sends the final-status webhooks once the status has become final (now or when `at` comes).
+pub fn notify_when_final(sandbox: &Sandbox, publish_id: String, at: Instant) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        notify_if_final(sandbox, &publish_id);
+        return;
+    };
+    let sandbox = sandbox.clone();
+    runtime.spawn(async move {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        notify_if_final(&sandbox, &publish_id);
+    });
+}
+
+/// Emits the final-state events if the status is final and they were not sent yet.
+pub fn notify_if_final(sandbox: &Sandbox, publish_id: &str) {
+    let delay = sandbox.inner.config.processing_delay;
+    let (open_id, events) = {
+        let mut state = sandbox.inner.lock();
+        let Some(publish) = state.publish_mut(publish_id) else {
+            return;
+        };
+        let status = publish.status(Instant::now(), delay);
+        if publish.notified || status == Status::ProcessingUpload {
+            return;
+        }
+        publish.notified = true;
+        (publish.open_id.clone(), publish.final_events(status))
+    };
+    for (event, content) in events {
+        webhooks::emit(sandbox, &open_id, event, content);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::seeded_creators;
+
+    fn tiny_mp4() -> Vec<u8> {
+        let mut file = vec![0, 0, 0, 16];
+        file.extend_from_slice(b"ftypisom\0\0\0\0");
+        file
+    }
+
+    fn publish(kind: PublishKind, privacy: Option<PrivacyLevel>, now: Instant) -> Publish {
+        let plan = ChunkPlan::new(16, 16, 1).unwrap();
+        let settings = PostSettings { privacy, ..PostSettings::default() };
+        Publish::new(kind, "_000x".to_owned(), settings, UploadTask::new(plan, Duration::from_secs(60), now), now)
+    }
+
+    #[test]
+    fn status_moves_from_processing_to_complete_after_the_delay() {
+        let creator = &seeded_creators()[0];
+        let now = Instant::now();
+        let delay = Duration::from_secs(2);
+        let mut direct = publish(PublishKind::Direct, Some(PrivacyLevel::PublicToEveryone), now);
+        assert_eq!(direct.status(now, delay), Status::ProcessingUpload);
+        direct.upload.head = tiny_mp4();
+        direct.complete(creator, now, delay, None);
+        assert_eq!(direct.status(now + Duration::from_secs(1), delay), Status::ProcessingUpload);
+        assert!(direct.public_post_ids(now + Duration::from_secs(1), delay).is_empty());
+        assert_eq!(direct.status(now + delay, delay), Status::PublishComplete);
+        assert_eq!(direct.public_post_ids(now + delay, delay).len(), 1);
+        let events = direct.final_events(Status::PublishComplete);
+        assert_eq!(
+            events.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            ["post.publish.complete", "post.publish.publicly_available"]
+        );
+        assert!(!direct.abort("publish_cancelled", now + delay, delay), "a final status stays final");
+    }
+
+    #[test]
+    fn private_posts_get_no_post_id_and_drafts_land_in_the_inbox() {
+        let creator = &seeded_creators()[0];
+        let now = Instant::now();
+        let mut private = publish(PublishKind::Direct, Some(PrivacyLevel::SelfOnly), now);
+        private.upload.head = tiny_mp4();
+        private.complete(creator, now, Duration::ZERO, None);
+        assert_eq!(private.status(now, Duration::ZERO), Status::PublishComplete);
+        assert!(private.public_post_ids(now, Duration::ZERO).is_empty());
+
+        let mut draft = publish(PublishKind::Inbox, None, now);
+        draft.upload.head = tiny_mp4();
+        draft.complete(creator, now, Duration::ZERO, None);
+        assert_eq!(draft.status(now, Duration::ZERO), Status::SendToUserInbox);
+        assert_eq!(draft.final_events(Status::SendToUserInbox)[0].0, "post.publish.inbox_delivered");
+    }
+
+    #[test]
+    fn non_video_bytes_fail_processing() {
+        let creator = &seeded_creators()[0];
+        let now = Instant::now();
+        let mut direct = publish(PublishKind::Direct, Some(PrivacyLevel::PublicToEveryone), now);
+        direct.upload.head = b"not a video at all".to_vec();
+        direct.complete(creator, now, Duration::ZERO, None);
+        assert_eq!(direct.status(now, Duration::ZERO), Status::Failed("file_format_check_failed"));
+        assert_eq!(direct.post_id, None);
+    }
+
+    #[test]
+    fn go_live_times_are_strictly_increasing() {
+        let creator = &seeded_creators()[0];
+        let now = Instant::now();
+        let mut direct = publish(PublishKind::Direct, Some(PrivacyLevel::PublicToEveryone), now);
+        direct.upload.head = tiny_mp4();
+        let far_future = i64::MAX / 2;
+        direct.complete(creator, now, Duration::ZERO, Some(far_future));
+        assert_eq!(direct.published_ms, Some(far_future + 1));
+    }
+
+    #[test]
+    fn an_unfinished_upload_can_be_aborted() {
+        let now = Instant::now();
+        let mut direct = publish(PublishKind::Direct, Some(PrivacyLevel::SelfOnly), now);
+        assert!(direct.abort("publish_cancelled", now, Duration::ZERO));
+        assert_eq!(direct.status(now, Duration::ZERO), Status::Failed("publish_cancelled"));
+    }
+}
