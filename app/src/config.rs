@@ -74,6 +74,13 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct TikTokConfig {
     pub credentials: Option<TikTokCredentials>,
+    /// Overrides `https://open.tiktokapis.com` (tests point it at a standalone sandbox).
+    pub api_url: Option<String>,
+    /// Overrides `https://www.tiktok.com`, where the consent screen lives.
+    pub auth_url: Option<String>,
+    /// Token lifetimes the built-in sandbox hands out (short ones show refresh at work).
+    pub sandbox_access_token_secs: u64,
+    pub sandbox_refresh_token_secs: u64,
 }
 
 impl TikTokConfig {
@@ -126,6 +133,10 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_TOKEN_KEYS",
     "CADENCE_TIKTOK_CLIENT_KEY",
     "CADENCE_TIKTOK_CLIENT_SECRET",
+    "CADENCE_TIKTOK_API_URL",
+    "CADENCE_TIKTOK_AUTH_URL",
+    "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
+    "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
 ];
 
 impl Config {
@@ -232,7 +243,29 @@ impl Config {
                     ));
                 }
             },
+            api_url: get("CADENCE_TIKTOK_API_URL").map(|url| parse_base_url("CADENCE_TIKTOK_API_URL", &url)).transpose()?,
+            auth_url: get("CADENCE_TIKTOK_AUTH_URL").map(|url| parse_base_url("CADENCE_TIKTOK_AUTH_URL", &url)).transpose()?,
+            sandbox_access_token_secs: parse_number(
+                "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
+                get("CADENCE_SANDBOX_ACCESS_TOKEN_SECS"),
+                7200,
+                10..=31_536_000,
+            )?,
+            sandbox_refresh_token_secs: parse_number(
+                "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
+                get("CADENCE_SANDBOX_REFRESH_TOKEN_SECS"),
+                15_552_000,
+                60..=31_536_000,
+            )?,
         };
+        // TikTok only redirects to registered https URIs, which are built from the public URL.
+        if tiktok.credentials.is_some() && tiktok.api_url.is_none() && http.public_origin.is_none() {
+            return Err(ConfigError::new(
+                "CADENCE_PUBLIC_URL",
+                "is required with TikTok credentials: the OAuth redirect URI registered at TikTok is \
+                 <CADENCE_PUBLIC_URL>/oauth/tiktok/callback",
+            ));
+        }
 
         let (cipher, token_key_source) = match get("CADENCE_TOKEN_KEYS") {
             Some(keys) => (
@@ -309,6 +342,14 @@ fn parse_origin(url: &str) -> Result<String, ConfigError> {
             "CADENCE_PUBLIC_URL",
             format!("{url:?} is not an origin like https://cadence.example.com (no path)"),
         ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn parse_base_url(variable: &str, url: &str) -> Result<String, ConfigError> {
+    let trimmed = url.trim_end_matches('/');
+    if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+        return Err(ConfigError::new(variable, format!("{url:?} is not an http(s) URL")));
     }
     Ok(trimmed.to_owned())
 }
@@ -423,12 +464,16 @@ mod tests {
             error_of(&[("CADENCE_TIKTOK_CLIENT_KEY", "abc")]).variable,
             "CADENCE_TIKTOK_CLIENT_SECRET"
         );
-        let (config, _) = Config::from_vars(&vars(&[
+        let real = [
             ("CADENCE_TIKTOK_CLIENT_KEY", "abc"),
             ("CADENCE_TIKTOK_CLIENT_SECRET", "shh"),
-        ]))
-        .unwrap();
+        ];
+        assert_eq!(error_of(&real).variable, "CADENCE_PUBLIC_URL", "the redirect URI needs the public URL");
+        let mut with_url = real.to_vec();
+        with_url.push(("CADENCE_PUBLIC_URL", "https://cadence.example.com"));
+        let (config, _) = Config::from_vars(&vars(&with_url)).unwrap();
         assert!(!config.tiktok.sandbox_mode());
+        assert!(error_of(&[("CADENCE_TIKTOK_API_URL", "ftp://x")]).problem.contains("http(s)"));
     }
 
     #[test]

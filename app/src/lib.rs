@@ -1,10 +1,12 @@
 //! Cadence's web app: pages, server functions and (behind `ssr`) the server-side domain code.
 
+pub mod accounts;
 pub mod auth;
 pub mod error;
 pub mod layout;
 pub mod pages;
 pub mod teams;
+pub mod tiktok;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
@@ -19,6 +21,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{ParentRoute, Route, Router, Routes},
     path,
 };
@@ -66,12 +69,15 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/login") view=auth::components::LoginPage/>
                 <Route path=path!("/signup") view=auth::components::SignupPage/>
-                <Route path=path!("/invite/:token") view=teams::components::InvitePage/>
-                <ParentRoute path=path!("") view=layout::SignedInLayout>
+                // Pages with data render whole (SsrMode::Async): every resource resolves inside
+                // the request before any HTML is sent, so none can outlive the request's
+                // context, and a logged-out visitor gets a plain redirect.
+                <Route path=path!("/invite/:token") view=teams::components::InvitePage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=layout::SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::DashboardPage/>
                     <Route path=path!("/calendar") view=pages::CalendarPage/>
                     <Route path=path!("/posts") view=pages::PostsPage/>
-                    <Route path=path!("/accounts") view=pages::AccountsPage/>
+                    <Route path=path!("/accounts") view=accounts::components::AccountsPage/>
                     <Route path=path!("/team") view=teams::components::TeamPage/>
                     <Route path=path!("/settings") view=auth::components::SettingsPage/>
                 </ParentRoute>

@@ -60,12 +60,6 @@ pub fn PostsPage() -> impl IntoView {
     view! { <NotYetAvailable title="Posts" what="Your team's posts and their states will be listed here. Composing posts is not available in this build yet."/> }
 }
 
-/// `/accounts`
-#[component]
-pub fn AccountsPage() -> impl IntoView {
-    view! { <NotYetAvailable title="TikTok accounts" what="Connected TikTok accounts will be listed here. Connecting accounts is not available in this build yet."/> }
-}
-
 /// Any unknown path; answers with HTTP 404 during server rendering.
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -5,6 +5,7 @@ use crate::{
     crypto::TokenCipher,
     db::{DbConn, DbPool},
     error::{AppError, AppResult},
+    tiktok::client::TikTokApp,
 };
 use axum::extract::FromRef;
 use leptos::prelude::{LeptosOptions, use_context};
@@ -18,6 +19,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub config: Arc<Config>,
     pub cipher: Arc<TokenCipher>,
+    pub tiktok: Arc<TikTokApp>,
 }
 
 /// The state of the running server, from the request context.
@@ -32,7 +34,15 @@ pub async fn db() -> AppResult<DbConn> {
 }
 
 /// The visitor's session (created lazily by the session layer).
+///
+/// Outside a request there is no caller, so this fails closed with `Unauthorized`. That happens
+/// when a page's resource fetcher is re-run after its server render finished (its result is
+/// discarded), which is not worth an error in the log.
 pub async fn session() -> AppResult<Session> {
+    if use_context::<http::request::Parts>().is_none() {
+        tracing::debug!("no request context; treating the caller as anonymous");
+        return Err(AppError::Unauthorized);
+    }
     leptos_axum::extract::<Session>()
         .await
         .map_err(|e| AppError::internal("the session layer is missing", e))

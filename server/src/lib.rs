@@ -5,10 +5,13 @@
 
 pub mod api_errors;
 pub mod migrations;
+pub mod oauth_callback;
 pub mod scheduler;
 pub mod security;
 pub mod session_store;
 pub mod telemetry;
+pub mod tiktok_setup;
+pub mod webhooks;
 
 use app::{App, config::Config, crypto::TokenCipher, db::DbPool, shell, state::AppState};
 use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
@@ -21,15 +24,29 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "cadence_session";
 
-/// Builds the shared state: the pool (connections open lazily) and the cipher.
-pub fn build_state(config: Config, cipher: TokenCipher, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+/// Builds the shared state (the pool opens connections lazily) and, in sandbox mode, the
+/// sandbox that stands in for TikTok.
+pub fn build_state(
+    config: Config,
+    cipher: TokenCipher,
+    leptos_options: LeptosOptions,
+) -> anyhow::Result<(AppState, Option<sandbox::Sandbox>)> {
     let pool: DbPool = app::db::build_pool(&config.database.url, config.database.pool_size)?;
-    Ok(AppState { leptos_options, pool, config: Arc::new(config), cipher: Arc::new(cipher) })
+    let setup = tiktok_setup::tiktok_setup(&config, leptos_options.site_addr)?;
+    let state = AppState {
+        leptos_options,
+        pool,
+        config: Arc::new(config),
+        cipher: Arc::new(cipher),
+        tiktok: Arc::new(setup.app),
+    };
+    Ok((state, setup.sandbox))
 }
 
 /// Every route of the app, with sessions, the origin check, security headers, body limits and
-/// request tracing around them.
-pub fn build_router(state: AppState) -> Router {
+/// request tracing around them; the sandbox (in sandbox mode) beside them, as TikTok's own
+/// site would be.
+pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Router {
     let routes = generate_route_list(App);
     let config = state.config.clone();
     let context_state = state.clone();
@@ -45,8 +62,10 @@ pub fn build_router(state: AppState) -> Router {
         ));
     let origin_policy = security::OriginPolicy { public_origin: config.http.public_origin.clone() };
 
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(healthz))
+        .route("/oauth/tiktok/callback", get(oauth_callback::tiktok_callback))
+        .route("/webhooks/tiktok", axum::routing::post(webhooks::tiktok_webhook))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -60,7 +79,13 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(security::security_headers))
         .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
-        .with_state(state)
+        .with_state(state);
+    match sandbox {
+        // Outside the app's layers: uploads to it exceed the app's body limit, and it plays a
+        // different site with its own pages.
+        Some(sandbox) => app.nest_service(tiktok_setup::SANDBOX_PREFIX, sandbox.router()),
+        None => app,
+    }
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
@@ -79,22 +104,22 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
     let scheduler_enabled = config.scheduler_enabled;
-    let sandbox = config.tiktok.sandbox_mode();
+    let sandbox_mode = config.tiktok.sandbox_mode();
     tracing::info!(key.id = cipher.current_key_id(), key.source = ?config.token_key_source, "token keys loaded");
-    let state = build_state(config, cipher, leptos_options)?;
+    let (state, sandbox) = build_state(config, cipher, leptos_options)?;
 
     let applied = migrations::run_pending(&state.config.database.url).await?;
     tracing::info!(applied, "database migrations are up to date");
 
     let mut jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };
 
-    let router = build_router(state);
+    let router = build_router(state, sandbox.as_ref());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         addr = %addr,
-        sandbox,
+        sandbox = sandbox_mode,
         "Cadence is listening on http://{addr}{}",
-        if sandbox { " (sandbox mode: no TikTok credentials configured)" } else { "" }
+        if sandbox_mode { " (sandbox mode: no TikTok credentials configured)" } else { "" }
     );
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

@@ -61,8 +61,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tiktok_accounts (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        open_id -> Text,
+        display_name -> Text,
+        username -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        scopes -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        encrypted_access_token -> Nullable<Text>,
+        encrypted_refresh_token -> Nullable<Text>,
+        access_expires_at -> Nullable<Timestamptz>,
+        refresh_expires_at -> Nullable<Timestamptz>,
+        last_refreshed_at -> Nullable<Timestamptz>,
+        creator_info -> Nullable<Jsonb>,
+        creator_info_at -> Nullable<Timestamptz>,
+        connected_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_hash) {
+        state_hash -> Text,
+        team_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tiktok_webhook_events (id) {
+        id -> Int8,
+        body_sha256 -> Text,
+        event -> Text,
+        user_openid -> Text,
+        content -> Jsonb,
+        created_time -> Int8,
+        received_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
+diesel::joinable!(tiktok_accounts -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(invites -> teams (team_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, teams, memberships, invites, login_failures, sessions);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    teams,
+    memberships,
+    invites,
+    login_failures,
+    sessions,
+    tiktok_accounts,
+    oauth_states,
+    tiktok_webhook_events
+);

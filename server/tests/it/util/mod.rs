@@ -1,5 +1,6 @@
 //! Test harness: databases, the app, and a cookie-keeping client.
 
+pub mod sandbox;
 pub mod test_app;
 pub mod test_db;
 

@@ -50,8 +50,15 @@ impl TestApp {
         vars.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let (config, cipher) = Config::from_vars(&vars).expect("test configuration is valid");
         let options = LeptosOptions::builder().output_name("cadence").build();
-        let state = server::build_state(config, cipher, options).expect("state builds");
-        (server::build_router(state.clone()), state)
+        let (state, sandbox) = server::build_state(config, cipher, options).expect("state builds");
+        (server::build_router(state.clone(), sandbox.as_ref()), state)
+    }
+
+    /// An app that talks to `sandbox` (running on its own port) as if it were TikTok.
+    pub async fn with_sandbox(sandbox: &super::sandbox::TestSandbox) -> Self {
+        let settings = sandbox.app_settings();
+        let refs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Self::with_settings(&refs).await
     }
 
     pub fn client(&self) -> TestClient {

@@ -1,0 +1,56 @@
+//! Server functions for TikTok accounts: list, connect (and reconnect), refresh, disconnect.
+
+use crate::{accounts::types::AccountView, error::AppError};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// The accounts of the caller's team (any member may look).
+#[server(endpoint = "accounts/list")]
+pub async fn list_accounts() -> Result<Vec<AccountView>, AppError> {
+    use crate::{accounts::ssr::list_for_team, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    list_for_team(&mut conn, caller.team_id).await
+}
+
+/// Starts TikTok's OAuth flow for the caller's team and sends the browser to the consent
+/// screen (editors and up). Also the way to reconnect an account.
+#[server(endpoint = "accounts/connect")]
+pub async fn connect_tiktok() -> Result<String, AppError> {
+    use crate::{accounts::ssr::begin_connection, state::{app_state, db, session}, teams::{ssr::require_role, types::Role}};
+    let state = app_state()?;
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Editor).await?;
+    let oauth_state = begin_connection(&mut conn, &session().await?, caller).await?;
+    let url = state.tiktok.client.authorize_url(&state.tiktok.redirect_uri, &oauth_state);
+    leptos_axum::redirect(&url);
+    Ok(url)
+}
+
+/// Asks TikTok again what the creator may post, and stores it.
+#[server(endpoint = "accounts/refresh-info")]
+pub async fn refresh_account_info(account_id: Uuid) -> Result<AccountView, AppError> {
+    use crate::{
+        accounts::ssr::{TikTokAccount, refresh_creator_info},
+        state::{app_state, db},
+        teams::{ssr::require_role, types::Role},
+    };
+    let state = app_state()?;
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Editor).await?;
+    TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
+    if let Err(error) = refresh_creator_info(&mut conn, &state.tiktok, &state.cipher, account_id).await? {
+        return Err(crate::tiktok::error::for_people(&error));
+    }
+    Ok(TikTokAccount::find(&mut conn, account_id).await?.view())
+}
+
+/// Revokes Cadence's access at TikTok and deletes the tokens; posts stay in the history.
+#[server(endpoint = "accounts/disconnect")]
+pub async fn disconnect_account(account_id: Uuid) -> Result<(), AppError> {
+    use crate::{accounts::ssr::disconnect, state::{app_state, db}, teams::{ssr::require_role, types::Role}};
+    let state = app_state()?;
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Editor).await?;
+    disconnect(&mut conn, &state.tiktok.client, &state.cipher, caller, account_id).await
+}

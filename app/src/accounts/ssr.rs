@@ -1,0 +1,660 @@
+//! Server side of TikTok accounts: OAuth states, storing a connection, refreshing tokens under a
+//! row lock, calling TikTok with a token (refreshing once on `access_token_invalid`),
+//! disconnecting, and acting on webhook events.
+//!
+//! Tokens are sealed with the account's id as associated data and only ever decrypted into a
+//! [`SecretToken`] for the one call that needs it.
+
+use crate::{
+    accounts::types::{AccountStatus, AccountView, ConnectProblem},
+    crypto::{SecretToken, TokenCipher},
+    db::schema::{oauth_states, tiktok_accounts, tiktok_webhook_events},
+    error::{AppError, AppResult},
+    teams::ssr::Caller,
+    tiktok::{
+        client::{TikTokApp, TikTokClient, TokenGrant},
+        error::TikTokError,
+        types::CreatorInfo,
+    },
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use std::{future::Future, time::Duration as StdDuration};
+use time::{Duration, OffsetDateTime};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+/// How long a person has to finish TikTok's consent screen.
+pub const OAUTH_STATE_LIFETIME: Duration = Duration::minutes(10);
+/// Session key listing the hashes of this browser's OAuth states in flight.
+const SESSION_OAUTH_STATES: &str = "oauth_states";
+/// At most this many connection attempts in flight per browser.
+const MAX_STATES_PER_SESSION: usize = 5;
+/// Refresh no later than this before expiry, and earlier for short-lived tokens.
+const MAX_REFRESH_MARGIN: Duration = Duration::minutes(30);
+
+/// A row of `tiktok_accounts`. Holds sealed tokens, so it is never serialised.
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
+#[diesel(table_name = tiktok_accounts, check_for_backend(diesel::pg::Pg))]
+pub struct TikTokAccount {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub open_id: String,
+    pub display_name: String,
+    pub username: Option<String>,
+    pub avatar_url: Option<String>,
+    pub scopes: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub encrypted_access_token: Option<String>,
+    pub encrypted_refresh_token: Option<String>,
+    pub access_expires_at: Option<OffsetDateTime>,
+    pub refresh_expires_at: Option<OffsetDateTime>,
+    pub last_refreshed_at: Option<OffsetDateTime>,
+    pub creator_info: Option<serde_json::Value>,
+    pub creator_info_at: Option<OffsetDateTime>,
+    pub connected_by: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl TikTokAccount {
+    pub fn status(&self) -> AccountStatus {
+        AccountStatus::parse(&self.status).unwrap_or(AccountStatus::Disconnected)
+    }
+
+    pub fn view(&self) -> AccountView {
+        AccountView {
+            id: self.id,
+            display_name: self.display_name.clone(),
+            username: self.username.clone(),
+            avatar_url: self.avatar_url.clone(),
+            status: self.status(),
+            status_reason: self.status_reason.clone(),
+            scopes: split_scopes(&self.scopes),
+            access_expires_at: self.access_expires_at,
+            last_refreshed_at: self.last_refreshed_at,
+            creator_info: self.creator_info.clone().and_then(|value| serde_json::from_value(value).ok()),
+            creator_info_at: self.creator_info_at,
+            connected_at: self.created_at,
+        }
+    }
+
+    /// The access token, decrypted for one call.
+    pub fn access_token(&self, cipher: &TokenCipher) -> AppResult<SecretToken> {
+        let sealed = self.encrypted_access_token.as_deref().ok_or_else(|| not_connected(self))?;
+        cipher.decrypt(sealed, &self.id.to_string()).map_err(|e| AppError::internal("access token does not decrypt", e))
+    }
+
+    fn refresh_token(&self, cipher: &TokenCipher) -> AppResult<SecretToken> {
+        let sealed = self.encrypted_refresh_token.as_deref().ok_or_else(|| not_connected(self))?;
+        cipher.decrypt(sealed, &self.id.to_string()).map_err(|e| AppError::internal("refresh token does not decrypt", e))
+    }
+
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<TikTokAccount> {
+        tiktok_accounts::table.find(id).select(TikTokAccount::as_select()).first(conn).await
+    }
+
+    /// The account if it belongs to the caller's team; another team's account is "not found".
+    pub async fn find_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, id: Uuid) -> AppResult<TikTokAccount> {
+        tiktok_accounts::table
+            .filter(tiktok_accounts::id.eq(id))
+            .filter(tiktok_accounts::team_id.eq(team_id))
+            .select(TikTokAccount::as_select())
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| AppError::NotFound("TikTok account".into()))
+    }
+}
+
+fn not_connected(account: &TikTokAccount) -> AppError {
+    AppError::Conflict(format!("{} is not connected. Reconnect it on the Accounts page.", account.display_name))
+}
+
+fn split_scopes(scopes: &str) -> Vec<String> {
+    scopes.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn sha256_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// The team's accounts, connected ones first.
+pub async fn list_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppResult<Vec<AccountView>> {
+    let rows: Vec<TikTokAccount> = tiktok_accounts::table
+        .filter(tiktok_accounts::team_id.eq(team_id))
+        .order((tiktok_accounts::status.asc(), tiktok_accounts::display_name.asc()))
+        .select(TikTokAccount::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows.iter().map(TikTokAccount::view).collect())
+}
+
+/// Starts a connection: a fresh single-use state, stored hashed in the database (bound to the
+/// team and user) and in this browser's session. Returns the state to send to TikTok.
+pub async fn begin_connection(conn: &mut AsyncPgConnection, session: &Session, caller: Caller) -> AppResult<String> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let state = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = sha256_hex(&state);
+    let now = OffsetDateTime::now_utc();
+    diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(now))).execute(conn).await?;
+    diesel::insert_into(oauth_states::table)
+        .values((
+            oauth_states::state_hash.eq(&hash),
+            oauth_states::team_id.eq(caller.team_id),
+            oauth_states::user_id.eq(caller.user_id),
+            oauth_states::expires_at.eq(now + OAUTH_STATE_LIFETIME),
+        ))
+        .execute(conn)
+        .await?;
+    let mut in_flight: Vec<String> = session.get(SESSION_OAUTH_STATES).await?.unwrap_or_default();
+    in_flight.push(hash);
+    let excess = in_flight.len().saturating_sub(MAX_STATES_PER_SESSION);
+    in_flight.drain(..excess);
+    session.insert(SESSION_OAUTH_STATES, in_flight).await?;
+    Ok(state)
+}
+
+/// Uses up a state from TikTok's redirect. It must have been issued to this browser, for this
+/// user, not be used yet and not be older than ten minutes. Returns `(team_id, user_id)`.
+pub async fn consume_state(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+    state: &str,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Uuid, ConnectProblem> {
+    let hash = sha256_hex(state);
+    let mut in_flight: Vec<String> = session.get(SESSION_OAUTH_STATES).await.ok().flatten().unwrap_or_default();
+    let issued_here = in_flight.iter().any(|h| *h == hash);
+    in_flight.retain(|h| *h != hash);
+    let _ = session.insert(SESSION_OAUTH_STATES, in_flight).await;
+    if !issued_here {
+        return Err(ConnectProblem::State);
+    }
+    // Deleting it is what makes it single-use, even against a concurrent replay.
+    let row: Option<(Uuid, Uuid, OffsetDateTime)> =
+        diesel::delete(oauth_states::table.filter(oauth_states::state_hash.eq(&hash)))
+            .returning((oauth_states::team_id, oauth_states::user_id, oauth_states::expires_at))
+            .get_result(conn)
+            .await
+            .optional()
+            .map_err(|_| ConnectProblem::TikTok)?;
+    match row {
+        Some((team_id, owner, expires_at)) if owner == user_id && expires_at > now => Ok(team_id),
+        _ => Err(ConnectProblem::State),
+    }
+}
+
+/// After a successful code exchange: reads who the creator is and what they may post, then
+/// stores or updates the account for the team. Reconnecting updates the same row.
+pub async fn store_connection(
+    conn: &mut AsyncPgConnection,
+    tiktok: &TikTokClient,
+    cipher: &TokenCipher,
+    team_id: Uuid,
+    user_id: Uuid,
+    grant: TokenGrant,
+) -> Result<AccountView, ConnectProblem> {
+    let now = OffsetDateTime::now_utc();
+    let with_profile = grant.scopes.iter().any(|s| s == "user.info.profile");
+    let user = tiktok.user_info(&grant.access_token, with_profile).await.map_err(|error| {
+        tracing::warn!(error = %error, "user info failed right after connecting");
+        ConnectProblem::TikTok
+    })?;
+    if user.open_id != grant.open_id {
+        tracing::warn!("user info answered for another open_id than the token");
+        return Err(ConnectProblem::TikTok);
+    }
+    // A creator who cannot post right now (daily cap, ban) still connects; the composer
+    // fetches creator info again before every post anyway.
+    let creator = match tiktok.creator_info(&grant.access_token).await {
+        Ok(info) => Some(info),
+        Err(error) => {
+            tracing::info!(error = %error, "creator info unavailable at connection time");
+            None
+        }
+    };
+    let display_name = user
+        .display_name
+        .clone()
+        .or_else(|| creator.as_ref().map(|c| c.creator_nickname.clone()))
+        .unwrap_or_else(|| "TikTok account".to_owned());
+    let username = user.username.clone().or_else(|| creator.as_ref().map(|c| c.creator_username.clone()));
+    let avatar_url = user.avatar_url.clone().or_else(|| creator.as_ref().map(|c| c.creator_avatar_url.clone()));
+    let creator_json = creator.as_ref().and_then(|c| serde_json::to_value(c).ok());
+
+    let result = conn
+        .transaction(async |conn| {
+            let taken_elsewhere: i64 = tiktok_accounts::table
+                .filter(tiktok_accounts::open_id.eq(&grant.open_id))
+                .filter(tiktok_accounts::team_id.ne(team_id))
+                .filter(tiktok_accounts::status.ne(AccountStatus::Disconnected.as_str()))
+                .count()
+                .get_result(conn)
+                .await?;
+            if taken_elsewhere > 0 {
+                return Ok(Err(ConnectProblem::Taken));
+            }
+            let existing: Option<Uuid> = tiktok_accounts::table
+                .filter(tiktok_accounts::team_id.eq(team_id))
+                .filter(tiktok_accounts::open_id.eq(&grant.open_id))
+                .select(tiktok_accounts::id)
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?;
+            let id = existing.unwrap_or_else(Uuid::new_v4);
+            let owner = id.to_string();
+            let seal = |token: &SecretToken| {
+                cipher.encrypt(token.expose(), &owner).map_err(|e| AppError::internal("token encryption failed", e))
+            };
+            let sealed_access = seal(&grant.access_token)?;
+            let sealed_refresh = seal(&grant.refresh_token)?;
+            let values = (
+                tiktok_accounts::display_name.eq(&display_name),
+                tiktok_accounts::username.eq(&username),
+                tiktok_accounts::avatar_url.eq(&avatar_url),
+                tiktok_accounts::scopes.eq(grant.scopes.join(",")),
+                tiktok_accounts::status.eq(AccountStatus::Active.as_str()),
+                tiktok_accounts::status_reason.eq(None::<String>),
+                tiktok_accounts::encrypted_access_token.eq(Some(&sealed_access)),
+                tiktok_accounts::encrypted_refresh_token.eq(Some(&sealed_refresh)),
+                tiktok_accounts::access_expires_at.eq(Some(now + Duration::seconds(grant.expires_in))),
+                tiktok_accounts::refresh_expires_at.eq(Some(now + Duration::seconds(grant.refresh_expires_in))),
+                tiktok_accounts::last_refreshed_at.eq(Some(now)),
+                tiktok_accounts::creator_info.eq(&creator_json),
+                tiktok_accounts::creator_info_at.eq(creator_json.as_ref().map(|_| now)),
+                tiktok_accounts::connected_by.eq(Some(user_id)),
+                tiktok_accounts::updated_at.eq(now),
+            );
+            if existing.is_some() {
+                diesel::update(tiktok_accounts::table.find(id)).set(values).execute(conn).await?;
+            } else {
+                diesel::insert_into(tiktok_accounts::table)
+                    .values((
+                        tiktok_accounts::id.eq(id),
+                        tiktok_accounts::team_id.eq(team_id),
+                        tiktok_accounts::open_id.eq(&grant.open_id),
+                        values,
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok::<_, AppError>(Ok(TikTokAccount::find(conn, id).await?.view()))
+        })
+        .await;
+    match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::error!(error = %error, "storing a TikTok connection failed");
+            Err(ConnectProblem::TikTok)
+        }
+    }
+}
+
+/// What a refresh attempt did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Refreshed,
+    /// Another task refreshed it while we waited for the lock; nothing was sent.
+    AlreadyFresh,
+    /// TikTok refused the refresh token; the account now needs reconnecting.
+    NeedsReconnect,
+    /// Not active (disconnected or already waiting for a reconnect).
+    Skipped,
+}
+
+/// How long before expiry a token is renewed: a third of its lifetime, at most 30 minutes.
+pub fn refresh_margin(last_refreshed_at: Option<OffsetDateTime>, access_expires_at: OffsetDateTime) -> Duration {
+    let lifetime: Duration = last_refreshed_at.map(|at| access_expires_at - at).unwrap_or(MAX_REFRESH_MARGIN * 3);
+    (lifetime / 3_i32).min(MAX_REFRESH_MARGIN).max(Duration::ZERO)
+}
+
+/// Renews the account's tokens. The row stays locked from reading the refresh token until the
+/// new pair is stored, so two servers or tasks never spend the same (rotating) refresh token,
+/// and the new one is committed in the same transaction that replaces the old one.
+/// With `force`, the token is renewed even if it does not expire soon, unless it was renewed
+/// after `seen_refresh` (someone else just did it).
+pub async fn refresh_account(
+    conn: &mut AsyncPgConnection,
+    tiktok: &TikTokClient,
+    cipher: &TokenCipher,
+    account_id: Uuid,
+    force: Option<Option<OffsetDateTime>>,
+) -> AppResult<RefreshOutcome> {
+    conn.transaction(async |conn| {
+        let account: TikTokAccount = tiktok_accounts::table
+            .find(account_id)
+            .select(TikTokAccount::as_select())
+            .for_update()
+            .first(conn)
+            .await?;
+        if account.status() != AccountStatus::Active {
+            return Ok(RefreshOutcome::Skipped);
+        }
+        let now = OffsetDateTime::now_utc();
+        let fresh = match force {
+            Some(seen_refresh) => account.last_refreshed_at != seen_refresh,
+            None => account
+                .access_expires_at
+                .is_some_and(|expires| expires - now > refresh_margin(account.last_refreshed_at, expires)),
+        };
+        if fresh {
+            return Ok(RefreshOutcome::AlreadyFresh);
+        }
+        let refresh_token = account.refresh_token(cipher)?;
+        match tiktok.refresh(&refresh_token).await {
+            Ok(grant) => {
+                let owner = account.id.to_string();
+                let seal = |token: &SecretToken| {
+                    cipher.encrypt(token.expose(), &owner).map_err(|e| AppError::internal("token encryption failed", e))
+                };
+                diesel::update(tiktok_accounts::table.find(account.id))
+                    .set((
+                        tiktok_accounts::encrypted_access_token.eq(Some(seal(&grant.access_token)?)),
+                        tiktok_accounts::encrypted_refresh_token.eq(Some(seal(&grant.refresh_token)?)),
+                        tiktok_accounts::access_expires_at.eq(Some(now + Duration::seconds(grant.expires_in))),
+                        tiktok_accounts::refresh_expires_at.eq(Some(now + Duration::seconds(grant.refresh_expires_in))),
+                        tiktok_accounts::scopes.eq(grant.scopes.join(",")),
+                        tiktok_accounts::last_refreshed_at.eq(Some(now)),
+                        tiktok_accounts::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                tracing::info!(account.id = %account.id, expires_in = grant.expires_in, "TikTok token refreshed");
+                Ok(RefreshOutcome::Refreshed)
+            }
+            Err(TikTokError::Unauthorized { code, .. }) => {
+                diesel::update(tiktok_accounts::table.find(account.id))
+                    .set((
+                        tiktok_accounts::status.eq(AccountStatus::NeedsReconnect.as_str()),
+                        tiktok_accounts::status_reason.eq(Some(
+                            "TikTok no longer accepts this connection (it may have expired or been revoked). \
+                             Reconnect the account to keep posting.",
+                        )),
+                        tiktok_accounts::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                tracing::warn!(account.id = %account.id, tiktok.code = %code, "refresh refused; account needs reconnecting");
+                Ok(RefreshOutcome::NeedsReconnect)
+            }
+            Err(error) => {
+                tracing::warn!(account.id = %account.id, error = %error, "refresh failed; will retry");
+                Err(AppError::Unavailable)
+            }
+        }
+    })
+    .await
+}
+
+/// Ids of active accounts whose access token should be renewed now.
+pub async fn due_for_refresh(conn: &mut AsyncPgConnection, now: OffsetDateTime) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<(Uuid, Option<OffsetDateTime>, Option<OffsetDateTime>)> = tiktok_accounts::table
+        .filter(tiktok_accounts::status.eq(AccountStatus::Active.as_str()))
+        .filter(tiktok_accounts::access_expires_at.lt(now + MAX_REFRESH_MARGIN))
+        .select((tiktok_accounts::id, tiktok_accounts::last_refreshed_at, tiktok_accounts::access_expires_at))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, last, expires)| expires.is_some_and(|e| e - now <= refresh_margin(*last, e)))
+        .map(|(id, _, _)| id)
+        .collect())
+}
+
+/// Runs `call` with the account's access token; if TikTok says the token is invalid, refreshes
+/// once (under the row lock) and tries again with the new token.
+pub async fn with_access_token<T, F, Fut>(
+    conn: &mut AsyncPgConnection,
+    tiktok: &TikTokClient,
+    cipher: &TokenCipher,
+    account_id: Uuid,
+    call: F,
+) -> AppResult<Result<T, TikTokError>>
+where
+    F: Fn(SecretToken) -> Fut,
+    Fut: Future<Output = Result<T, TikTokError>>,
+{
+    let account = TikTokAccount::find(conn, account_id).await?;
+    if account.status() != AccountStatus::Active {
+        return Err(not_connected(&account));
+    }
+    match call(account.access_token(cipher)?).await {
+        Err(TikTokError::Unauthorized { code, .. }) if code == "access_token_invalid" => {
+            match refresh_account(conn, tiktok, cipher, account_id, Some(account.last_refreshed_at)).await? {
+                RefreshOutcome::Refreshed | RefreshOutcome::AlreadyFresh => {
+                    let account = TikTokAccount::find(conn, account_id).await?;
+                    Ok(call(account.access_token(cipher)?).await)
+                }
+                RefreshOutcome::NeedsReconnect | RefreshOutcome::Skipped => Err(not_connected(&account)),
+            }
+        }
+        other => Ok(other),
+    }
+}
+
+/// Fetches creator info again and stores it with the account.
+pub async fn refresh_creator_info(
+    conn: &mut AsyncPgConnection,
+    app: &TikTokApp,
+    cipher: &TokenCipher,
+    account_id: Uuid,
+) -> AppResult<Result<CreatorInfo, TikTokError>> {
+    let client = app.client.clone();
+    let result = with_access_token(conn, &app.client, cipher, account_id, |token| {
+        let client = client.clone();
+        async move { client.creator_info(&token).await }
+    })
+    .await?;
+    if let Ok(info) = &result {
+        let now = OffsetDateTime::now_utc();
+        diesel::update(tiktok_accounts::table.find(account_id))
+            .set((
+                tiktok_accounts::creator_info.eq(serde_json::to_value(info).ok()),
+                tiktok_accounts::creator_info_at.eq(Some(now)),
+                tiktok_accounts::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(result)
+}
+
+/// Revokes the grant at TikTok, then deletes the tokens; the row (and so the post history)
+/// stays. If TikTok cannot be reached nothing changes, so the grant is never left dangling.
+pub async fn disconnect(
+    conn: &mut AsyncPgConnection,
+    tiktok: &TikTokClient,
+    cipher: &TokenCipher,
+    caller: Caller,
+    account_id: Uuid,
+) -> AppResult<()> {
+    let account = TikTokAccount::find_for_team(conn, caller.team_id, account_id).await?;
+    if account.status() == AccountStatus::Disconnected {
+        return Ok(());
+    }
+    // TikTok refuses to revoke with an expired access token, so renew it first when needed.
+    let expired = account.access_expires_at.is_none_or(|at| at <= OffsetDateTime::now_utc());
+    if expired && account.status() == AccountStatus::Active {
+        refresh_account(conn, tiktok, cipher, account_id, Some(account.last_refreshed_at)).await.ok();
+    }
+    let account = TikTokAccount::find(conn, account_id).await?;
+    match tiktok.revoke(&account.access_token(cipher)?).await {
+        // Already dead at TikTok: nothing left to revoke.
+        Ok(()) | Err(TikTokError::Unauthorized { .. }) => {}
+        Err(TikTokError::Rejected { code, .. }) if code == "access_token_invalid" || code == "invalid_request" => {}
+        Err(error) => {
+            tracing::warn!(account.id = %account_id, error = %error, "revoking at TikTok failed; nothing changed");
+            return Err(AppError::Conflict(
+                "TikTok could not be reached to revoke access, so the account is still connected. Please try again.".into(),
+            ));
+        }
+    }
+    mark_disconnected(conn, &[account_id], "Disconnected in Cadence; access was revoked at TikTok.").await?;
+    tracing::info!(account.id = %account_id, team.id = %caller.team_id, "TikTok account disconnected");
+    Ok(())
+}
+
+async fn mark_disconnected(conn: &mut AsyncPgConnection, ids: &[Uuid], reason: &str) -> QueryResult<usize> {
+    diesel::update(tiktok_accounts::table.filter(tiktok_accounts::id.eq_any(ids)))
+        .set((
+            tiktok_accounts::status.eq(AccountStatus::Disconnected.as_str()),
+            tiktok_accounts::status_reason.eq(Some(reason)),
+            tiktok_accounts::encrypted_access_token.eq(None::<String>),
+            tiktok_accounts::encrypted_refresh_token.eq(None::<String>),
+            tiktok_accounts::access_expires_at.eq(None::<OffsetDateTime>),
+            tiktok_accounts::refresh_expires_at.eq(None::<OffsetDateTime>),
+            tiktok_accounts::updated_at.eq(OffsetDateTime::now_utc()),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// A verified webhook delivery, as parsed from TikTok's envelope (§8.1).
+#[derive(Debug, serde::Deserialize)]
+pub struct WebhookEnvelope {
+    pub event: String,
+    pub user_openid: String,
+    pub create_time: i64,
+    /// A JSON document inside a string.
+    pub content: String,
+}
+
+/// What became of a delivery.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Processed,
+    /// The same signed body was seen before (TikTok redelivers; attackers replay).
+    Duplicate,
+}
+
+/// Stores a verified event once and acts on it: `authorization.removed` disconnects the
+/// account at once; `post.publish.*` events are kept for publishing to pick up.
+pub async fn record_webhook(conn: &mut AsyncPgConnection, raw_body: &[u8], envelope: WebhookEnvelope) -> AppResult<WebhookOutcome> {
+    let content: serde_json::Value = serde_json::from_str(&envelope.content)
+        .map_err(|_| AppError::invalid("content", "webhook content is not a JSON document"))?;
+    let body_hash = hex::encode(Sha256::digest(raw_body));
+    conn.transaction(async |conn| {
+        let inserted = diesel::insert_into(tiktok_webhook_events::table)
+            .values((
+                tiktok_webhook_events::body_sha256.eq(&body_hash),
+                tiktok_webhook_events::event.eq(&envelope.event),
+                tiktok_webhook_events::user_openid.eq(&envelope.user_openid),
+                tiktok_webhook_events::content.eq(&content),
+                tiktok_webhook_events::created_time.eq(envelope.create_time),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        if inserted == 0 {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        if envelope.event == "authorization.removed" {
+            let ids: Vec<Uuid> = tiktok_accounts::table
+                .filter(tiktok_accounts::open_id.eq(&envelope.user_openid))
+                .filter(tiktok_accounts::status.ne(AccountStatus::Disconnected.as_str()))
+                .select(tiktok_accounts::id)
+                .load(conn)
+                .await?;
+            let reason = removal_reason(content.get("reason").and_then(serde_json::Value::as_i64));
+            mark_disconnected(conn, &ids, reason).await?;
+            diesel::update(tiktok_webhook_events::table.filter(tiktok_webhook_events::body_sha256.eq(&body_hash)))
+                .set(tiktok_webhook_events::processed_at.eq(Some(OffsetDateTime::now_utc())))
+                .execute(conn)
+                .await?;
+            tracing::info!(accounts = ids.len(), "TikTok removed Cadence's access for a creator");
+        }
+        Ok(WebhookOutcome::Processed)
+    })
+    .await
+}
+
+/// TikTok's `authorization.removed` reasons (§8.2) as sentences.
+pub fn removal_reason(code: Option<i64>) -> &'static str {
+    match code {
+        Some(1) => "The creator disconnected Cadence in the TikTok app.",
+        Some(2) => "The TikTok account was deleted.",
+        Some(3) => "TikTok removed access because the creator's age changed.",
+        Some(4) => "The TikTok account was banned.",
+        Some(5) => "Access was revoked by Cadence.",
+        _ => "TikTok removed Cadence's access to this account.",
+    }
+}
+
+/// Re-seals every stored token with the current key (after adding a new first key).
+/// Returns how many accounts were rewritten.
+pub async fn reencrypt_all(conn: &mut AsyncPgConnection, cipher: &TokenCipher) -> AppResult<usize> {
+    let rows: Vec<TikTokAccount> = tiktok_accounts::table
+        .filter(tiktok_accounts::encrypted_refresh_token.is_not_null())
+        .select(TikTokAccount::as_select())
+        .load(conn)
+        .await?;
+    let mut rewritten = 0;
+    for account in rows {
+        let stale = [&account.encrypted_access_token, &account.encrypted_refresh_token]
+            .into_iter()
+            .flatten()
+            .any(|sealed| cipher.needs_reencryption(sealed));
+        if !stale {
+            continue;
+        }
+        conn.transaction(async |conn| {
+            let locked: TikTokAccount = tiktok_accounts::table
+                .find(account.id)
+                .select(TikTokAccount::as_select())
+                .for_update()
+                .first(conn)
+                .await?;
+            let owner = locked.id.to_string();
+            let reseal = |sealed: &Option<String>| -> AppResult<Option<String>> {
+                sealed
+                    .as_deref()
+                    .map(|value| {
+                        let plain = cipher.decrypt(value, &owner).map_err(|e| AppError::internal("token does not decrypt", e))?;
+                        cipher.encrypt(plain.expose(), &owner).map_err(|e| AppError::internal("token encryption failed", e))
+                    })
+                    .transpose()
+            };
+            diesel::update(tiktok_accounts::table.find(locked.id))
+                .set((
+                    tiktok_accounts::encrypted_access_token.eq(reseal(&locked.encrypted_access_token)?),
+                    tiktok_accounts::encrypted_refresh_token.eq(reseal(&locked.encrypted_refresh_token)?),
+                ))
+                .execute(conn)
+                .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+        rewritten += 1;
+    }
+    Ok(rewritten)
+}
+
+/// Pause between scheduled refreshes of different accounts, so one server does not burst.
+pub const REFRESH_SPACING: StdDuration = StdDuration::from_millis(50);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_margin_is_a_third_of_the_lifetime_capped_at_thirty_minutes() {
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(refresh_margin(Some(now), now + Duration::hours(2)), Duration::minutes(30));
+        assert_eq!(refresh_margin(Some(now), now + Duration::seconds(120)), Duration::seconds(40));
+        assert_eq!(refresh_margin(None, now), Duration::minutes(30));
+    }
+
+    #[test]
+    fn removal_reasons_read_as_sentences() {
+        assert_eq!(removal_reason(Some(1)), "The creator disconnected Cadence in the TikTok app.");
+        assert_eq!(removal_reason(Some(99)), "TikTok removed Cadence's access to this account.");
+    }
+}

@@ -1,0 +1,401 @@
+//! The one HTTP client for TikTok: base URLs from configuration, a timeout on every call,
+//! strict parsing, and the typed [`TikTokError`].
+//!
+//! OAuth endpoints answer flat JSON and report errors in an `error` field, often with HTTP 200
+//! (tiktok-api.md §2.7), so the body decides. Resource endpoints wrap everything in
+//! `{data, error:{code,message,log_id}}` and succeed only with `error.code == "ok"` (§1.1).
+
+use super::{
+    error::TikTokError,
+    types::{CreatorInfo, UserInfo},
+};
+use crate::crypto::SecretToken;
+use reqwest::{RequestBuilder, StatusCode, header};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Scopes Cadence asks for: identity, profile (username), posting and drafts, public videos.
+pub const SCOPES: &[&str] =
+    &["user.info.basic", "user.info.profile", "video.publish", "video.upload", "video.list"];
+
+/// Fields requested from `/v2/user/info/`; `username` needs `user.info.profile`.
+const USER_FIELDS_BASIC: &str = "open_id,union_id,avatar_url,display_name";
+const USER_FIELDS_PROFILE: &str = "open_id,union_id,avatar_url,display_name,username";
+
+/// Where TikTok lives and who we are to it.
+#[derive(Clone)]
+pub struct TikTokEndpoints {
+    /// e.g. `https://open.tiktokapis.com` (no trailing slash).
+    pub api_base: String,
+    /// e.g. `https://www.tiktok.com`; the browser is sent to `{authorize_base}/v2/auth/authorize/`.
+    pub authorize_base: String,
+    pub client_key: String,
+    pub client_secret: SecretString,
+}
+
+/// Tokens from a code exchange or a refresh. Prints without its secrets.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub open_id: String,
+    pub access_token: SecretToken,
+    pub refresh_token: SecretToken,
+    /// Seconds, as TikTok returned them (never assumed).
+    pub expires_in: i64,
+    pub refresh_expires_in: i64,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawGrant {
+    access_token: String,
+    refresh_token: String,
+    open_id: String,
+    expires_in: i64,
+    refresh_expires_in: i64,
+    #[serde(default)]
+    scope: String,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    data: Option<Value>,
+    error: ApiError,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    log_id: Option<String>,
+}
+
+/// The client plus what the rest of Cadence needs to talk OAuth and verify webhooks.
+#[derive(Clone)]
+pub struct TikTokApp {
+    pub client: TikTokClient,
+    /// The absolute callback URL registered with TikTok (`…/oauth/tiktok/callback`).
+    pub redirect_uri: String,
+    /// The app's client secret, which also signs webhooks.
+    pub webhook_secret: SecretString,
+}
+
+/// Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct TikTokClient {
+    http: reqwest::Client,
+    endpoints: TikTokEndpoints,
+}
+
+impl TikTokClient {
+    pub fn new(endpoints: TikTokEndpoints) -> Result<Self, TikTokError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("Cadence/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TikTokError::Protocol(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { http, endpoints })
+    }
+
+    /// The URL the browser visits to grant Cadence access (tiktok-api.md §2.2).
+    pub fn authorize_url(&self, redirect_uri: &str, state: &str) -> String {
+        let scope = SCOPES.join(",");
+        let query = [
+            ("client_key", self.endpoints.client_key.as_str()),
+            ("response_type", "code"),
+            ("scope", scope.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("state", state),
+        ];
+        let query = serde_urlencoded::to_string(query).unwrap_or_default();
+        format!("{}/v2/auth/authorize/?{query}", self.endpoints.authorize_base)
+    }
+
+    /// Exchanges an authorization code. Not retried: codes are single-use.
+    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, TikTokError> {
+        let secret = self.endpoints.client_secret.expose_secret();
+        let form = [
+            ("client_key", self.endpoints.client_key.as_str()),
+            ("client_secret", secret),
+            ("code", code),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", redirect_uri),
+        ];
+        self.grant(&form).await
+    }
+
+    /// Spends a refresh token for a new pair. Not retried after the request may have reached
+    /// TikTok: with strict rotation a second attempt would present a dead token.
+    pub async fn refresh(&self, refresh_token: &SecretToken) -> Result<TokenGrant, TikTokError> {
+        let secret = self.endpoints.client_secret.expose_secret();
+        let form = [
+            ("client_key", self.endpoints.client_key.as_str()),
+            ("client_secret", secret),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ];
+        self.grant(&form).await
+    }
+
+    /// Revokes the grant behind an access token (the app disappears from the user's list).
+    pub async fn revoke(&self, access_token: &SecretToken) -> Result<(), TikTokError> {
+        let secret = self.endpoints.client_secret.expose_secret();
+        let form = [
+            ("client_key", self.endpoints.client_key.as_str()),
+            ("client_secret", secret),
+            ("token", access_token.expose()),
+        ];
+        self.oauth_post("/v2/oauth/revoke/", &form).await.map(|_| ())
+    }
+
+    /// The creator's identity; asks for `username` only when that scope was granted.
+    pub async fn user_info(&self, access_token: &SecretToken, with_profile: bool) -> Result<UserInfo, TikTokError> {
+        let fields = if with_profile { USER_FIELDS_PROFILE } else { USER_FIELDS_BASIC };
+        let url = format!("{}/v2/user/info/", self.endpoints.api_base);
+        let data: Value = self
+            .with_retries(|| self.http.get(&url).query(&[("fields", fields)]).bearer_auth(access_token.expose()))
+            .await?;
+        let user = data.get("user").cloned().ok_or_else(|| TikTokError::Protocol("user info without `user`".into()))?;
+        serde_json::from_value(user).map_err(|e| TikTokError::Protocol(format!("user info: {e}")))
+    }
+
+    /// What the creator may post right now (tiktok-api.md §4.2). Spam/cap answers come back
+    /// with HTTP 200 and surface as [`TikTokError::Rejected`].
+    pub async fn creator_info(&self, access_token: &SecretToken) -> Result<CreatorInfo, TikTokError> {
+        let url = format!("{}/v2/post/publish/creator_info/query/", self.endpoints.api_base);
+        self.with_retries(|| {
+            self.http
+                .post(&url)
+                .bearer_auth(access_token.expose())
+                .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+                .body("{}")
+        })
+        .await
+    }
+
+    async fn grant(&self, form: &[(&str, &str)]) -> Result<TokenGrant, TikTokError> {
+        let value = self.oauth_post("/v2/oauth/token/", form).await?;
+        let raw: RawGrant =
+            serde_json::from_value(value).map_err(|e| TikTokError::Protocol(format!("token reply: {e}")))?;
+        Ok(TokenGrant {
+            open_id: raw.open_id,
+            access_token: SecretToken::new(raw.access_token),
+            refresh_token: SecretToken::new(raw.refresh_token),
+            expires_in: raw.expires_in,
+            refresh_expires_in: raw.refresh_expires_in,
+            scopes: raw.scope.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        })
+    }
+
+    async fn oauth_post(&self, path: &str, form: &[(&str, &str)]) -> Result<Value, TikTokError> {
+        let url = format!("{}{path}", self.endpoints.api_base);
+        let response = self
+            .http
+            .post(&url)
+            .header(header::CACHE_CONTROL, "no-cache")
+            .form(form)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await.map_err(transport_error)?;
+        parse_oauth_reply(status, retry_after, &body)
+    }
+
+    /// Sends an idempotent request, retrying transient failures twice with jittered backoff.
+    async fn with_retries<T: DeserializeOwned>(&self, build: impl Fn() -> RequestBuilder) -> Result<T, TikTokError> {
+        let mut attempt = 0;
+        loop {
+            let result = async {
+                let response = build().send().await.map_err(transport_error)?;
+                let status = response.status();
+                let retry_after = retry_after(response.headers());
+                let body = response.bytes().await.map_err(transport_error)?;
+                parse_resource_reply(status, retry_after, &body)
+            }
+            .await;
+            match result {
+                Err(TikTokError::Transient(reason)) if attempt < 2 => {
+                    attempt += 1;
+                    tracing::debug!(attempt, reason, "retrying a TikTok read after a transient failure");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// 250 ms, 1 s, … with ±25 % jitter so many callers do not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    use rand::Rng as _;
+    let base = 250u64 * 4u64.pow(attempt.saturating_sub(1));
+    let jitter = rand::rng().random_range(0.75..1.25);
+    Duration::from_millis((base as f64 * jitter) as u64)
+}
+
+fn transport_error(error: reqwest::Error) -> TikTokError {
+    // Never echo URLs: upload URLs carry tokens in their query.
+    let error = error.without_url();
+    if error.is_timeout() {
+        TikTokError::Transient("timed out".into())
+    } else if error.is_connect() {
+        TikTokError::Transient("could not connect".into())
+    } else {
+        TikTokError::Transient(format!("connection failed: {error}"))
+    }
+}
+
+fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// OAuth replies: an error iff the body has a non-empty string `error` (whatever the status).
+pub(crate) fn parse_oauth_reply(status: StatusCode, retry: Option<Duration>, body: &[u8]) -> Result<Value, TikTokError> {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(TikTokError::RateLimited { retry_after: retry });
+    }
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(value) => value,
+            Err(_) if status.is_server_error() => return Err(TikTokError::Transient(format!("HTTP {status}"))),
+            Err(_) => return Err(TikTokError::Protocol(format!("HTTP {status} with a body that is not JSON"))),
+        }
+    };
+    if let Some(code) = value.get("error").and_then(Value::as_str).filter(|code| !code.is_empty()) {
+        let message = value.get("error_description").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let log_id = value.get("log_id").and_then(Value::as_str).map(str::to_owned);
+        return Err(match code {
+            "invalid_grant" => TikTokError::Unauthorized { code: code.to_owned(), message },
+            "server_error" | "temporarily_unavailable" => TikTokError::Transient(format!("{code}: {message}")),
+            _ => TikTokError::Rejected { status: status.as_u16(), code: code.to_owned(), message, log_id },
+        });
+    }
+    if status.is_server_error() {
+        return Err(TikTokError::Transient(format!("HTTP {status}")));
+    }
+    if !status.is_success() {
+        return Err(TikTokError::Protocol(format!("HTTP {status} without an error code")));
+    }
+    Ok(value)
+}
+
+/// Resource replies: success only with `error.code == "ok"`; the code decides the variant.
+pub(crate) fn parse_resource_reply<T: DeserializeOwned>(
+    status: StatusCode,
+    retry: Option<Duration>,
+    body: &[u8],
+) -> Result<T, TikTokError> {
+    let envelope: Envelope = match serde_json::from_slice(body) {
+        Ok(envelope) => envelope,
+        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => return Err(TikTokError::RateLimited { retry_after: retry }),
+        Err(_) if status.is_server_error() => return Err(TikTokError::Transient(format!("HTTP {status}"))),
+        Err(e) => return Err(TikTokError::Protocol(format!("HTTP {status}: {e}"))),
+    };
+    let ApiError { code, message, log_id } = envelope.error;
+    match code.as_str() {
+        "ok" if status.is_success() => {
+            let data = envelope.data.unwrap_or(Value::Null);
+            serde_json::from_value(data).map_err(|e| TikTokError::Protocol(format!("unexpected data: {e}")))
+        }
+        "rate_limit_exceeded" => Err(TikTokError::RateLimited { retry_after: retry }),
+        _ if status == StatusCode::TOO_MANY_REQUESTS => Err(TikTokError::RateLimited { retry_after: retry }),
+        "access_token_invalid" | "scope_not_authorized" => Err(TikTokError::Unauthorized { code, message }),
+        "internal_error" => Err(TikTokError::Transient(format!("internal_error: {message}"))),
+        _ if status.is_server_error() => Err(TikTokError::Transient(format!("HTTP {status}: {code}"))),
+        _ => Err(TikTokError::Rejected { status: status.as_u16(), code, message, log_id }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oauth(status: u16, body: &str) -> Result<Value, TikTokError> {
+        parse_oauth_reply(StatusCode::from_u16(status).unwrap(), None, body.as_bytes())
+    }
+
+    fn resource(status: u16, body: &str) -> Result<Value, TikTokError> {
+        parse_resource_reply(StatusCode::from_u16(status).unwrap(), Some(Duration::from_secs(7)), body.as_bytes())
+    }
+
+    #[test]
+    fn oauth_errors_are_read_from_the_body_even_with_http_200() {
+        let error = oauth(200, r#"{"error":"invalid_grant","error_description":"Refresh token is invalid.","log_id":"x"}"#);
+        assert_eq!(
+            error.unwrap_err(),
+            TikTokError::Unauthorized { code: "invalid_grant".into(), message: "Refresh token is invalid.".into() }
+        );
+        let error = oauth(200, r#"{"error":"invalid_request","error_description":"Redirect_uri is not matched.","log_id":"L1"}"#);
+        assert!(matches!(error.unwrap_err(), TikTokError::Rejected { code, log_id: Some(_), .. } if code == "invalid_request"));
+        assert!(matches!(oauth(200, r#"{"error":"temporarily_unavailable"}"#), Err(TikTokError::Transient(_))));
+    }
+
+    #[test]
+    fn oauth_success_and_empty_revoke_replies() {
+        assert!(oauth(200, r#"{"access_token":"act.x","error":""}"#).is_ok());
+        assert_eq!(oauth(200, "").unwrap(), serde_json::json!({}));
+        assert!(matches!(oauth(502, "<html>bad gateway</html>"), Err(TikTokError::Transient(_))));
+        assert!(matches!(oauth(429, ""), Err(TikTokError::RateLimited { .. })));
+    }
+
+    #[test]
+    fn resource_replies_succeed_only_with_code_ok() {
+        let ok = resource(200, r#"{"data":{"a":1},"error":{"code":"ok","message":"","log_id":"L"}}"#);
+        assert_eq!(ok.unwrap(), serde_json::json!({"a":1}));
+        // creator_info answers caps with HTTP 200 and a spam code.
+        let capped = resource(200, r#"{"data":{},"error":{"code":"spam_risk_too_many_posts","message":"m","log_id":"L"}}"#);
+        assert!(matches!(capped.unwrap_err(), TikTokError::Rejected { status: 200, code, .. } if code == "spam_risk_too_many_posts"));
+    }
+
+    #[test]
+    fn resource_errors_map_to_their_kind() {
+        let unauthorized = resource(401, r#"{"data":{},"error":{"code":"access_token_invalid","message":"The access token is invalid or not found in the request.","log_id":"L"}}"#);
+        assert!(matches!(unauthorized.unwrap_err(), TikTokError::Unauthorized { code, .. } if code == "access_token_invalid"));
+        let limited = resource(429, r#"{"data":{},"error":{"code":"rate_limit_exceeded","message":"","log_id":"L"}}"#);
+        assert_eq!(limited.unwrap_err(), TikTokError::RateLimited { retry_after: Some(Duration::from_secs(7)) });
+        assert!(matches!(resource(500, r#"{"error":{"code":"internal_error","message":"","log_id":"L"}}"#), Err(TikTokError::Transient(_))));
+        assert!(matches!(resource(503, "Service Unavailable"), Err(TikTokError::Transient(_))));
+        let unknown = resource(403, r#"{"error":{"code":"brand_new_code","message":"m","log_id":"L"}}"#);
+        assert!(matches!(unknown.unwrap_err(), TikTokError::Rejected { status: 403, code, .. } if code == "brand_new_code"));
+        assert!(matches!(resource(200, "not json"), Err(TikTokError::Protocol(_))));
+    }
+
+    #[test]
+    fn backoff_grows_and_jitters_within_bounds() {
+        for _ in 0..20 {
+            let first = backoff(1).as_millis();
+            let second = backoff(2).as_millis();
+            assert!((187..=312).contains(&first), "{first}");
+            assert!((750..=1250).contains(&second), "{second}");
+        }
+    }
+
+    #[test]
+    fn authorize_urls_carry_every_parameter_encoded() {
+        let client = TikTokClient::new(TikTokEndpoints {
+            api_base: "http://127.0.0.1:1".into(),
+            authorize_base: "/sandbox/tiktok".into(),
+            client_key: "ck".into(),
+            client_secret: "cs".to_owned().into(),
+        })
+        .unwrap();
+        let url = client.authorize_url("http://127.0.0.1:3000/oauth/tiktok/callback", "st*te");
+        assert!(url.starts_with("/sandbox/tiktok/v2/auth/authorize/?client_key=ck&response_type=code&scope=user.info.basic%2C"));
+        assert!(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Foauth%2Ftiktok%2Fcallback"));
+        assert!(url.ends_with("state=st*te"));
+        assert!(!url.contains("cs"), "the client secret never goes to the browser");
+    }
+}

@@ -1,0 +1,59 @@
+//! The typed error of every TikTok call; callers decide what to do from the variant, never
+//! from strings.
+
+use std::time::Duration;
+
+/// Why a TikTok call did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TikTokError {
+    /// The token is invalid, expired or revoked, or a scope is missing: refresh or reconnect.
+    #[error("TikTok refused the authorization ({code}): {message}")]
+    Unauthorized { code: String, message: String },
+    /// Throttled; `retry_after` when TikTok said how long to wait.
+    #[error("TikTok rate limit reached")]
+    RateLimited { retry_after: Option<Duration> },
+    /// TikTok understood and said no; retrying the same request will not help.
+    #[error("TikTok rejected the request ({code}): {message}")]
+    Rejected { status: u16, code: String, message: String, log_id: Option<String> },
+    /// 5xx, timeout or a broken connection: the same request may succeed later.
+    #[error("TikTok is unavailable: {0}")]
+    Transient(String),
+    /// The reply did not have the documented shape.
+    #[error("unexpected reply from TikTok: {0}")]
+    Protocol(String),
+}
+
+impl TikTokError {
+    /// Whether sending the same request again can help.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transient(_) | Self::RateLimited { .. })
+    }
+
+    /// TikTok's error code, when it gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Unauthorized { code, .. } | Self::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// The sentence a person sees for a TikTok failure, with what to do about it.
+pub fn for_people(error: &TikTokError) -> crate::error::AppError {
+    use crate::error::AppError;
+    let message = match error {
+        TikTokError::Unauthorized { .. } => "TikTok no longer accepts this account's connection. Reconnect it on the Accounts page.".to_owned(),
+        TikTokError::RateLimited { retry_after } => match retry_after {
+            Some(wait) => format!("TikTok asked us to slow down. Try again in {} seconds.", wait.as_secs().max(1)),
+            None => "TikTok asked us to slow down. Try again in a minute.".to_owned(),
+        },
+        TikTokError::Rejected { code, message, .. } => match code.as_str() {
+            "spam_risk_too_many_posts" => "This creator has reached TikTok's daily posting limit. Try again tomorrow.".to_owned(),
+            "spam_risk_user_banned_from_posting" => "TikTok does not allow this creator to post right now.".to_owned(),
+            "reached_active_user_cap" => "TikTok's daily limit of creators posting through Cadence is reached. Try again tomorrow.".to_owned(),
+            _ => format!("TikTok refused the request ({code}): {message}"),
+        },
+        TikTokError::Transient(_) | TikTokError::Protocol(_) => "TikTok could not be reached. Please try again in a moment.".to_owned(),
+    };
+    AppError::Conflict(message)
+}
