@@ -128,6 +128,17 @@ async fn migrations_match_the_schema() {
         .unwrap();
     login_failures::table.select(login_failures::all_columns).load::<(i64, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
     sessions::table.select(sessions::all_columns).load::<(String, serde_json::Value, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    tiktok_accounts::table
+        .select(<app::accounts::ssr::TikTokAccount as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
+        .load::<app::accounts::ssr::TikTokAccount>(&mut conn)
+        .await
+        .unwrap();
+    oauth_states::table.select(oauth_states::all_columns).load::<(String, uuid::Uuid, uuid::Uuid, time::OffsetDateTime, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    tiktok_webhook_events::table
+        .select(tiktok_webhook_events::all_columns)
+        .load::<(i64, String, String, String, serde_json::Value, i64, time::OffsetDateTime, Option<time::OffsetDateTime>)>(&mut conn)
+        .await
+        .unwrap();
 
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -136,12 +147,13 @@ async fn migrations_match_the_schema() {
     }
     let columns: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'public' \
-         AND table_name IN ('users','teams','memberships','invites','login_failures','sessions')",
+         AND table_name IN ('users','teams','memberships','invites','login_failures','sessions', \
+         'tiktok_accounts','oauth_states','tiktok_webhook_events')",
     )
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3 + 19 + 5 + 8, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]
