@@ -6,13 +6,14 @@
 //! `{data, error:{code,message,log_id}}` and succeed only with `error.code == "ok"` (§1.1).
 
 use super::{
+    chunks::ChunkPlan,
     error::TikTokError,
     types::{CreatorInfo, UserInfo},
 };
 use crate::crypto::SecretToken;
 use reqwest::{RequestBuilder, StatusCode, header};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -45,6 +46,57 @@ pub struct TokenGrant {
     pub expires_in: i64,
     pub refresh_expires_in: i64,
     pub scopes: Vec<String>,
+}
+
+/// `post_info` of a direct post (tiktok-api.md §4.3): exactly what the person chose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostInfo {
+    pub title: String,
+    pub privacy_level: String,
+    pub disable_duet: bool,
+    pub disable_stitch: bool,
+    pub disable_comment: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_cover_timestamp_ms: Option<u32>,
+    pub brand_content_toggle: bool,
+    pub brand_organic_toggle: bool,
+    pub is_aigc: bool,
+}
+
+/// What an init returns: the id to track, and where to PUT the bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PublishInit {
+    pub publish_id: String,
+    pub upload_url: String,
+}
+
+/// `data` of `/v2/post/publish/status/fetch/` (§4.8).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PublishStatus {
+    pub status: String,
+    #[serde(default)]
+    pub fail_reason: Option<String>,
+    /// (sic) TikTok's spelling. 19-digit numbers: kept as text so no digit is ever rounded.
+    #[serde(default, rename = "publicaly_available_post_id")]
+    post_ids: Vec<serde_json::Number>,
+    #[serde(default)]
+    pub uploaded_bytes: Option<u64>,
+}
+
+impl PublishStatus {
+    /// Public post ids, exactly as TikTok sent them.
+    pub fn post_ids(&self) -> Vec<String> {
+        self.post_ids.iter().map(ToString::to_string).collect()
+    }
+}
+
+/// What the upload URL said about one chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkReceipt {
+    /// 206: accepted; this many bytes are in so far.
+    Partial { uploaded: u64 },
+    /// 201: the whole video is in and processing starts.
+    Complete,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +230,118 @@ impl TikTokClient {
         .await
     }
 
+    /// Starts a direct post with FILE_UPLOAD. Never retried once it may have reached TikTok:
+    /// a second init would be a second post.
+    pub async fn init_direct_post(
+        &self,
+        access_token: &SecretToken,
+        post: &PostInfo,
+        plan: &ChunkPlan,
+    ) -> Result<PublishInit, TikTokError> {
+        let body = serde_json::json!({ "post_info": post, "source_info": source_info(plan) });
+        self.post_once("/v2/post/publish/video/init/", access_token, &body).await
+    }
+
+    /// Starts an upload to the creator's TikTok inbox (a draft they finish in the app).
+    pub async fn init_inbox_upload(&self, access_token: &SecretToken, plan: &ChunkPlan) -> Result<PublishInit, TikTokError> {
+        let body = serde_json::json!({ "source_info": source_info(plan) });
+        self.post_once("/v2/post/publish/inbox/video/init/", access_token, &body).await
+    }
+
+    /// Sends chunk `index` of `plan` to the upload URL. `body` must yield exactly the chunk's
+    /// bytes; it is streamed, never buffered here.
+    pub async fn upload_chunk(
+        &self,
+        upload_url: &str,
+        content_type: &str,
+        plan: &ChunkPlan,
+        index: u64,
+        body: reqwest::Body,
+    ) -> Result<ChunkReceipt, TikTokError> {
+        let (first, last) = plan.range(index);
+        let response = self
+            .http
+            .put(upload_url)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::CONTENT_LENGTH, last - first + 1)
+            .header(header::CONTENT_RANGE, plan.content_range(index))
+            // A 64 MB chunk on a slow line takes a while; the 30 s default would cut it off.
+            .timeout(Duration::from_secs(600))
+            .body(body)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let uploaded = uploaded_bytes(response.headers());
+        match status {
+            StatusCode::CREATED => Ok(ChunkReceipt::Complete),
+            StatusCode::PARTIAL_CONTENT => Ok(ChunkReceipt::Partial { uploaded: uploaded.unwrap_or(last + 1) }),
+            status if status.is_server_error() => Err(TikTokError::Transient(format!("upload answered HTTP {status}"))),
+            status => {
+                let code = match status {
+                    StatusCode::RANGE_NOT_SATISFIABLE => "range_mismatch",
+                    StatusCode::FORBIDDEN => "upload_url_expired",
+                    StatusCode::NOT_FOUND => "upload_not_found",
+                    _ => "upload_refused",
+                };
+                let message = match uploaded {
+                    Some(bytes) => format!("HTTP {status}; TikTok has {bytes} bytes"),
+                    None => format!("HTTP {status}"),
+                };
+                Err(TikTokError::Rejected { status: status.as_u16(), code: code.to_owned(), message, log_id: None })
+            }
+        }
+    }
+
+    /// Where a publish stands. Safe to repeat, so transient failures are retried.
+    pub async fn publish_status(&self, access_token: &SecretToken, publish_id: &str) -> Result<PublishStatus, TikTokError> {
+        let url = format!("{}/v2/post/publish/status/fetch/", self.endpoints.api_base);
+        let body = serde_json::json!({ "publish_id": publish_id }).to_string();
+        self.with_retries(|| {
+            self.http
+                .post(&url)
+                .bearer_auth(access_token.expose())
+                .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+                .body(body.clone())
+        })
+        .await
+    }
+
+    /// One POST with a JSON body; retried only when the connection failed before anything
+    /// was sent.
+    async fn post_once<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        access_token: &SecretToken,
+        body: &Value,
+    ) -> Result<T, TikTokError> {
+        let url = format!("{}{path}", self.endpoints.api_base);
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .http
+                .post(&url)
+                .bearer_auth(access_token.expose())
+                .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+                .body(body.to_string())
+                .send()
+                .await;
+            match sent {
+                Err(error) if error.is_connect() && attempt < 2 => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(error) => return Err(transport_error(error)),
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = retry_after(response.headers());
+                    let bytes = response.bytes().await.map_err(transport_error)?;
+                    return parse_resource_reply(status, retry_after, &bytes);
+                }
+            }
+        }
+    }
+
     async fn grant(&self, form: &[(&str, &str)]) -> Result<TokenGrant, TikTokError> {
         let value = self.oauth_post("/v2/oauth/token/", form).await?;
         let raw: RawGrant =
@@ -230,6 +394,25 @@ impl TikTokClient {
             }
         }
     }
+}
+
+fn source_info(plan: &ChunkPlan) -> Value {
+    serde_json::json!({
+        "source": "FILE_UPLOAD",
+        "video_size": plan.video_size,
+        "chunk_size": plan.chunk_size,
+        "total_chunk_count": plan.total_chunk_count,
+    })
+}
+
+/// `Content-Range: bytes 0-{last}/{total}` on upload replies → bytes received so far.
+fn uploaded_bytes(headers: &header::HeaderMap) -> Option<u64> {
+    let value = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let range = value.strip_prefix("bytes ")?.split('/').next()?;
+    if range == "*" {
+        return Some(0);
+    }
+    range.split('-').nth(1)?.parse::<u64>().ok().map(|last| last + 1)
 }
 
 /// 250 ms, 1 s, … with ±25 % jitter so many callers do not retry in step.
@@ -371,6 +554,48 @@ mod tests {
         let unknown = resource(403, r#"{"error":{"code":"brand_new_code","message":"m","log_id":"L"}}"#);
         assert!(matches!(unknown.unwrap_err(), TikTokError::Rejected { status: 403, code, .. } if code == "brand_new_code"));
         assert!(matches!(resource(200, "not json"), Err(TikTokError::Protocol(_))));
+    }
+
+    #[test]
+    fn upload_progress_is_read_from_content_range() {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(header::CONTENT_RANGE, "bytes 0-9999999/50000123".parse().unwrap());
+        assert_eq!(uploaded_bytes(&headers), Some(10_000_000));
+        headers.insert(header::CONTENT_RANGE, "bytes */50000123".parse().unwrap());
+        assert_eq!(uploaded_bytes(&headers), Some(0));
+        assert_eq!(uploaded_bytes(&header::HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn post_ids_keep_every_digit() {
+        let status: PublishStatus = serde_json::from_str(
+            r#"{"status":"PUBLISH_COMPLETE","publicaly_available_post_id":[7261463769757501445],"uploaded_bytes":10}"#,
+        )
+        .unwrap();
+        assert_eq!(status.post_ids(), ["7261463769757501445"]);
+        let empty: PublishStatus = serde_json::from_str(r#"{"status":"PROCESSING_UPLOAD"}"#).unwrap();
+        assert!(empty.post_ids().is_empty() && empty.fail_reason.is_none());
+    }
+
+    #[test]
+    fn direct_post_bodies_carry_every_choice_and_the_chunk_plan() {
+        let post = PostInfo {
+            title: "a #cat video @tiktok".into(),
+            privacy_level: "SELF_ONLY".into(),
+            disable_duet: true,
+            disable_stitch: true,
+            disable_comment: false,
+            video_cover_timestamp_ms: Some(1000),
+            brand_content_toggle: false,
+            brand_organic_toggle: true,
+            is_aigc: false,
+        };
+        let plan = ChunkPlan::for_size(50_000_123).unwrap();
+        let body = serde_json::json!({ "post_info": post, "source_info": source_info(&plan) });
+        assert_eq!(body["post_info"]["privacy_level"], "SELF_ONLY");
+        assert_eq!(body["post_info"]["video_cover_timestamp_ms"], 1000);
+        assert_eq!(body["source_info"]["total_chunk_count"], 1);
+        assert_eq!(body["source_info"]["chunk_size"], 50_000_123);
     }
 
     #[test]

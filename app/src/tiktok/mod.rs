@@ -7,6 +7,7 @@
 pub mod client;
 #[cfg(feature = "ssr")]
 pub mod error;
+pub mod chunks;
 pub mod types;
 #[cfg(feature = "ssr")]
 pub mod webhook;

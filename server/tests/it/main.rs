@@ -5,4 +5,5 @@ mod accounts;
 mod auth;
 mod platform;
 mod teams;
+mod tiktok_posting;
 mod util;

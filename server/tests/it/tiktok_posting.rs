@@ -1,0 +1,237 @@
+//! The TikTok client's posting calls against the sandbox over real HTTP: chunk plans, streamed
+//! chunk uploads, status, and the errors a publisher has to tell apart.
+
+use crate::util::sandbox::TestSandbox;
+use app::tiktok::{
+    chunks::ChunkPlan,
+    client::{ChunkReceipt, PostInfo, TikTokClient, TikTokEndpoints, TokenGrant},
+    error::TikTokError,
+};
+use std::time::{Duration, Instant};
+
+const REDIRECT: &str = "http://127.0.0.1:3000/oauth/tiktok/callback";
+
+fn client_for(sandbox: &TestSandbox) -> TikTokClient {
+    let config = sandbox.sandbox.config();
+    TikTokClient::new(TikTokEndpoints {
+        api_base: sandbox.url.clone(),
+        authorize_base: sandbox.url.clone(),
+        client_key: config.client_key.clone(),
+        client_secret: config.client_secret.clone().into(),
+    })
+    .unwrap()
+}
+
+/// Consents as `creator` on the sandbox and exchanges the code with the client under test.
+async fn token_for(sandbox: &TestSandbox, client: &TikTokClient, creator: &str) -> TokenGrant {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.get(client.authorize_url(REDIRECT, "st")).send().await.unwrap().text().await.unwrap();
+    let request_id = page.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let open_id = sandbox.open_id_of(creator);
+    let form = [
+        ("request_id", request_id.as_str()),
+        ("open_id", open_id.as_str()),
+        ("scope", "video.publish"),
+        ("scope", "video.upload"),
+    ];
+    let decided = http.post(format!("{}/v2/auth/authorize/", sandbox.url)).form(&form).send().await.unwrap();
+    let location = reqwest::Url::parse(decided.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    client.exchange_code(&code, REDIRECT).await.expect("code exchange")
+}
+
+/// A synthetic MP4 of `size` bytes: `ftyp`, a `moov` with `mvhd` (duration) and a 720×1280
+/// `tkhd`, then `mdat` filler; produced piece by piece, never whole.
+struct Video {
+    size: u64,
+    head: Vec<u8>,
+}
+
+fn iso_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = u32::try_from(body.len() + 8).unwrap().to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+impl Video {
+    fn mp4(seconds: u32, size: u64) -> Self {
+        let mut mvhd = vec![0u8; 100];
+        mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
+        mvhd[16..20].copy_from_slice(&(seconds * 1000).to_be_bytes());
+        let mut tkhd = vec![0u8; 84];
+        tkhd[76..80].copy_from_slice(&(720u32 << 16).to_be_bytes());
+        tkhd[80..84].copy_from_slice(&(1280u32 << 16).to_be_bytes());
+        let mut moov = iso_box(b"mvhd", &mvhd);
+        moov.extend(iso_box(b"trak", &iso_box(b"tkhd", &tkhd)));
+        let mut head = iso_box(b"ftyp", b"isom\0\0\x02\0isomiso2avc1mp41");
+        head.extend(iso_box(b"moov", &moov));
+        let mdat = u32::try_from(size - head.len() as u64).unwrap();
+        head.extend_from_slice(&mdat.to_be_bytes());
+        head.extend_from_slice(b"mdat");
+        Self { size, head }
+    }
+
+    /// Bytes `first..=last` as a stream of 256 KiB pieces.
+    fn body(&self, first: u64, last: u64) -> reqwest::Body {
+        const PIECE: u64 = 256 * 1024;
+        let head = self.head.clone();
+        let pieces = (first..=last).step_by(PIECE as usize).map(move |start| {
+            let end = (start + PIECE - 1).min(last);
+            let mut piece = vec![0u8; (end - start + 1) as usize];
+            for (offset, byte) in piece.iter_mut().enumerate() {
+                match head.get((start + offset as u64) as usize) {
+                    Some(value) => *byte = *value,
+                    None => break,
+                }
+            }
+            Ok::<_, std::io::Error>(bytes::Bytes::from(piece))
+        });
+        reqwest::Body::wrap_stream(futures_util::stream::iter(pieces))
+    }
+}
+
+fn post(privacy: &str) -> PostInfo {
+    PostInfo {
+        title: "First light over the harbour #sunrise @maya".into(),
+        privacy_level: privacy.into(),
+        disable_duet: false,
+        disable_stitch: false,
+        disable_comment: false,
+        video_cover_timestamp_ms: Some(500),
+        brand_content_toggle: false,
+        brand_organic_toggle: false,
+        is_aigc: false,
+    }
+}
+
+async fn upload(client: &TikTokClient, url: &str, video: &Video) -> Vec<ChunkReceipt> {
+    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let mut receipts = Vec::new();
+    for (index, (first, last)) in plan.ranges().enumerate() {
+        receipts.push(client.upload_chunk(url, "video/mp4", &plan, index as u64, video.body(first, last)).await.unwrap());
+    }
+    receipts
+}
+
+async fn final_status(client: &TikTokClient, token: &TokenGrant, publish_id: &str) -> app::tiktok::client::PublishStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = client.publish_status(&token.access_token, publish_id).await.unwrap();
+        if !status.status.starts_with("PROCESSING") || Instant::now() > deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn fast_sandbox() -> TestSandbox {
+    TestSandbox::start_with(sandbox::SandboxConfig { processing_delay: Duration::from_millis(50), ..Default::default() }).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_small_video_goes_up_in_one_chunk_and_publishes() {
+    let sandbox = fast_sandbox().await;
+    let client = client_for(&sandbox);
+    let token = token_for(&sandbox, &client, "Maya Public").await;
+    let video = Video::mp4(12, 3_000_000);
+    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let init = client.init_direct_post(&token.access_token, &post("PUBLIC_TO_EVERYONE"), &plan).await.unwrap();
+    assert!(init.publish_id.starts_with("v_pub_file~"));
+    assert_eq!(upload(&client, &init.upload_url, &video).await, [ChunkReceipt::Complete]);
+
+    let status = final_status(&client, &token, &init.publish_id).await;
+    assert_eq!(status.status, "PUBLISH_COMPLETE", "{status:?}");
+    let ids = status.post_ids();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0].len(), 19, "the post id keeps all its digits: {}", ids[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_video_is_streamed_in_sequential_chunks() {
+    let sandbox = fast_sandbox().await;
+    let client = client_for(&sandbox);
+    let token = token_for(&sandbox, &client, "Leo Private").await;
+    let video = Video::mp4(30, 75_000_001);
+    let plan = ChunkPlan::for_size(video.size).unwrap();
+    assert_eq!(plan.total_chunk_count, 7);
+    let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await.unwrap();
+    let receipts = upload(&client, &init.upload_url, &video).await;
+    assert_eq!(receipts.len(), 7);
+    assert_eq!(receipts[0], ChunkReceipt::Partial { uploaded: 10_000_000 });
+    assert_eq!(receipts[5], ChunkReceipt::Partial { uploaded: 60_000_000 });
+    assert_eq!(receipts[6], ChunkReceipt::Complete);
+
+    let status = final_status(&client, &token, &init.publish_id).await;
+    assert_eq!(status.status, "PUBLISH_COMPLETE");
+    assert_eq!(status.uploaded_bytes, Some(75_000_001));
+    assert!(status.post_ids().is_empty(), "private posts get no public id");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_inbox_upload_ends_in_the_creators_inbox() {
+    let sandbox = fast_sandbox().await;
+    let client = client_for(&sandbox);
+    let token = token_for(&sandbox, &client, "Maya Public").await;
+    let video = Video::mp4(8, 2_000_000);
+    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let init = client.init_inbox_upload(&token.access_token, &plan).await.unwrap();
+    assert!(init.publish_id.starts_with("v_inbox_file~"));
+    upload(&client, &init.upload_url, &video).await;
+    assert_eq!(final_status(&client, &token, &init.publish_id).await.status, "SEND_TO_USER_INBOX");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tiktoks_refusals_arrive_as_typed_errors() {
+    let sandbox = fast_sandbox().await;
+    let client = client_for(&sandbox);
+    let token = token_for(&sandbox, &client, "Leo Private").await;
+    let plan = ChunkPlan::for_size(2_000_000).unwrap();
+
+    // A private account does not offer "everyone".
+    let refused = client.init_direct_post(&token.access_token, &post("PUBLIC_TO_EVERYONE"), &plan).await;
+    assert!(
+        matches!(&refused, Err(TikTokError::Rejected { status: 403, code, .. }) if code == "privacy_level_option_mismatch"),
+        "{refused:?}"
+    );
+
+    // Sending a chunk twice is refused with TikTok's progress, not silently accepted.
+    let video = Video::mp4(5, 12_000_000);
+    let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &ChunkPlan::for_size(12_000_000).unwrap()).await.unwrap();
+    let plan = ChunkPlan::for_size(video.size).unwrap();
+    client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size - 1)).await.unwrap();
+    let again = client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size - 1)).await;
+    assert!(matches!(&again, Err(TikTokError::Rejected { status: 416, code, .. }) if code == "range_mismatch"), "{again:?}");
+
+    // Six direct-post init calls a minute per token (two are above, the refused one included);
+    // the seventh is throttled.
+    for _ in 0..4 {
+        client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await.unwrap();
+    }
+    let throttled = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await;
+    assert!(matches!(throttled, Err(TikTokError::RateLimited { .. })), "{throttled:?}");
+
+    // A dead token is "unauthorized", which the accounts code answers with one refresh.
+    sandbox.sandbox.revoke_creator(&sandbox.open_id_of("Leo Private"));
+    let dead = client.publish_status(&token.access_token, &init.publish_id).await;
+    assert!(matches!(&dead, Err(TikTokError::Unauthorized { code, .. }) if code == "access_token_invalid"), "{dead:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_status_failures_are_retried_but_inits_are_not() {
+    let sandbox = fast_sandbox().await;
+    let client = client_for(&sandbox);
+    let token = token_for(&sandbox, &client, "Maya Public").await;
+    let plan = ChunkPlan::for_size(2_000_000).unwrap();
+    let init = client.init_inbox_upload(&token.access_token, &plan).await.unwrap();
+
+    sandbox.sandbox.inject(sandbox::Fault { endpoint: sandbox::Endpoint::StatusFetch, kind: sandbox::FaultKind::Status503, count: 2 });
+    let status = client.publish_status(&token.access_token, &init.publish_id).await.expect("retried past two 503s");
+    assert_eq!(status.status, "PROCESSING_UPLOAD");
+
+    sandbox.sandbox.inject(sandbox::Fault { endpoint: sandbox::Endpoint::VideoInit, kind: sandbox::FaultKind::Status500, count: 1 });
+    let failed = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await;
+    assert!(matches!(failed, Err(TikTokError::Transient(_))), "{failed:?}");
+    let inits = sandbox.sandbox.requests().iter().filter(|r| r.path == "/v2/post/publish/video/init/").count();
+    assert_eq!(inits, 1, "an init that may have reached TikTok is never sent again blindly");
+}
