@@ -4,6 +4,7 @@
 //! `/_sandbox/` control room. Cadence nests it under `/sandbox/tiktok` in its own server; tests
 //! drive it in process; [`serve`] runs it on its own listener.
 
+pub mod synthetic;
 mod access;
 mod admin;
 mod chunks;

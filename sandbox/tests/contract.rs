@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::BodyExt as _;
-use sandbox::{Endpoint, Fault, FaultKind, Sandbox, SandboxConfig};
+use sandbox::{Endpoint, Fault, FaultKind, Sandbox, SandboxConfig, synthetic::{SyntheticVideo, mp4_header}};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tower::ServiceExt as _;
@@ -233,7 +233,7 @@ impl Harness {
         let request = Request::put(relative(upload_url))
             .header(header::CONTENT_TYPE, "video/mp4")
             .header(header::CONTENT_LENGTH, (last - first + 1).to_string())
-            .header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{}", video.size))
+            .header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{}", video.0.size))
             .body(video.body(first, last))
             .unwrap();
         self.send(request).await
@@ -241,23 +241,23 @@ impl Harness {
 
     /// Sends every chunk in order, checking the 206s and the final 201.
     async fn upload(&self, upload_url: &str, video: &Video, chunk_size: u64) {
-        let count = video.size / chunk_size;
+        let count = video.0.size / chunk_size;
         for index in 0..count {
             let first = index * chunk_size;
-            let last = if index + 1 == count { video.size - 1 } else { first + chunk_size - 1 };
+            let last = if index + 1 == count { video.0.size - 1 } else { first + chunk_size - 1 };
             let reply = self.put(upload_url, video, first, last).await;
             let expected = if index + 1 == count { StatusCode::CREATED } else { StatusCode::PARTIAL_CONTENT };
             assert_eq!(reply.status, expected, "chunk {index}: {}", reply.text());
-            assert_eq!(reply.header("content-range"), Some(format!("bytes 0-{last}/{}", video.size).as_str()));
+            assert_eq!(reply.header("content-range"), Some(format!("bytes 0-{last}/{}", video.0.size).as_str()));
         }
     }
 
     /// Init + upload of a single-chunk video; returns the publish id.
     async fn post_video(&self, token: &str, privacy: &str, video: &Video) -> String {
-        let reply = self.direct_init(token, privacy, video.size, video.size).await;
+        let reply = self.direct_init(token, privacy, video.0.size, video.0.size).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         let data = &reply.json()["data"];
-        self.upload(data["upload_url"].as_str().unwrap(), video, video.size).await;
+        self.upload(data["upload_url"].as_str().unwrap(), video, video.0.size).await;
         data["publish_id"].as_str().unwrap().to_owned()
     }
 }
@@ -324,59 +324,22 @@ fn assert_oauth_error(reply: &Reply, status: StatusCode, error: &str) {
     assert!(body.get("data").is_none(), "OAuth errors are flat: {body}");
 }
 
-/// A synthetic video: a real container header, then filler, generated on the fly.
-struct Video {
-    size: u64,
-    header: Arc<Vec<u8>>,
-}
+/// A synthetic video, streamed to the sandbox in 64 KiB pieces so no test holds a whole chunk.
+struct Video(SyntheticVideo);
 
 impl Video {
     fn mp4(duration_secs: u32, size: u64) -> Self {
-        Self { size, header: Arc::new(mp4_header(1000, duration_secs * 1000, size)) }
+        Self(SyntheticVideo::mp4(duration_secs, size))
     }
 
     fn raw(header: &[u8], size: u64) -> Self {
-        Self { size, header: Arc::new(header.to_vec()) }
+        Self(SyntheticVideo::raw(header, size))
     }
 
-    /// Bytes `first..=last`, streamed in 64 KiB pieces so no test holds a whole chunk.
     fn body(&self, first: u64, last: u64) -> Body {
-        const PIECE: u64 = 64 * 1024;
-        let header = Arc::clone(&self.header);
-        let pieces = (first..=last).step_by(PIECE as usize).map(move |start| {
-            let end = (start + PIECE - 1).min(last);
-            let mut piece = vec![0u8; (end - start + 1) as usize];
-            for (offset, byte) in piece.iter_mut().enumerate() {
-                match header.get((start + offset as u64) as usize) {
-                    Some(value) => *byte = *value,
-                    None => break,
-                }
-            }
-            Ok::<_, std::io::Error>(Bytes::from(piece))
-        });
+        let pieces = self.0.pieces(first, last, 64 * 1024).map(Ok::<_, std::io::Error>);
         Body::from_stream(futures_util::stream::iter(pieces))
     }
-}
-
-fn iso_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut out = u32::try_from(body.len() + 8).unwrap().to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(body);
-    out
-}
-
-/// `ftyp`, then `moov` holding a version-0 `mvhd` with the given timescale and duration, then
-/// the header of an `mdat` box running to the end of the file.
-fn mp4_header(timescale: u32, duration: u32, file_size: u64) -> Vec<u8> {
-    let mut mvhd = vec![0u8; 100];
-    mvhd[12..16].copy_from_slice(&timescale.to_be_bytes());
-    mvhd[16..20].copy_from_slice(&duration.to_be_bytes());
-    let mut file = iso_box(b"ftyp", b"isom\0\0\x02\0isomiso2avc1mp41");
-    file.extend(iso_box(b"moov", &iso_box(b"mvhd", &mvhd)));
-    let mdat_size = u32::try_from(file_size - file.len() as u64).unwrap();
-    file.extend_from_slice(&mdat_size.to_be_bytes());
-    file.extend_from_slice(b"mdat");
-    file
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -948,7 +911,7 @@ async fn multi_chunk_upload_then_publish_complete() {
     let h = Harness::new(SandboxConfig { processing_delay: delay, ..config() });
     let tokens = h.connect(MAYA, "user.info.basic,video.publish,video.list").await;
     let video = Video::mp4(30, 10_000_123);
-    let init = h.direct_init(&tokens.access, "PUBLIC_TO_EVERYONE", video.size, 5_000_000).await.json();
+    let init = h.direct_init(&tokens.access, "PUBLIC_TO_EVERYONE", video.0.size, 5_000_000).await.json();
     let publish_id = init["data"]["publish_id"].as_str().unwrap().to_owned();
     let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
 
@@ -1089,7 +1052,7 @@ async fn a_second_put_while_a_chunk_streams_is_out_of_order() {
     let video = Video::mp4(5, 2000);
     let init = h.direct_init(&tokens.access, "SELF_ONLY", 2000, 2000).await.json();
     let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
-    let mut data = mp4_header(1000, 5000, 2000);
+    let mut data = mp4_header(5000, Some((720, 1280)), 2000);
     data.resize(2000, 0);
 
     // The first PUT's body arrives piece by piece through a channel of capacity one.
@@ -1181,12 +1144,12 @@ async fn inbox_uploads_land_in_the_inbox() {
     let h = Harness::new(config());
     let tokens = h.connect(LEO, "user.info.basic,video.upload").await;
     let video = Video::mp4(20, 6000);
-    let init = h.inbox_init(&tokens.access, video.size, video.size).await;
+    let init = h.inbox_init(&tokens.access, video.0.size, video.0.size).await;
     assert_eq!(init.status, StatusCode::OK, "{}", init.text());
     let data = init.json()["data"].clone();
     let publish_id = data["publish_id"].as_str().unwrap();
     assert!(publish_id.starts_with("v_inbox_file~v2."), "{publish_id}");
-    h.upload(data["upload_url"].as_str().unwrap(), &video, video.size).await;
+    h.upload(data["upload_url"].as_str().unwrap(), &video, video.0.size).await;
     let status = h.wait_for_status(&tokens.access, publish_id, "SEND_TO_USER_INBOX").await;
     assert_eq!(status["data"]["publicaly_available_post_id"], json!([]));
     // video.upload alone may not direct-post.
@@ -1226,7 +1189,7 @@ async fn cancel_works_only_while_uploading() {
     let h = Harness::new(config());
     let tokens = h.connect(MAYA, "user.info.basic,video.publish").await;
     let video = Video::mp4(5, 10_000_000);
-    let init = h.direct_init(&tokens.access, "SELF_ONLY", video.size, 5_000_000).await.json();
+    let init = h.direct_init(&tokens.access, "SELF_ONLY", video.0.size, 5_000_000).await.json();
     let publish_id = init["data"]["publish_id"].as_str().unwrap().to_owned();
     let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
     assert_eq!(h.put(&url, &video, 0, 4_999_999).await.status, StatusCode::PARTIAL_CONTENT);
@@ -1351,7 +1314,7 @@ async fn a_dropped_upload_leaves_the_progress_unchanged() {
     let h = Harness::new(config());
     let tokens = h.connect(MAYA, "user.info.basic,video.publish").await;
     let video = Video::mp4(5, 10_000_000);
-    let init = h.direct_init(&tokens.access, "SELF_ONLY", video.size, 5_000_000).await.json();
+    let init = h.direct_init(&tokens.access, "SELF_ONLY", video.0.size, 5_000_000).await.json();
     let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
     h.sandbox.inject(Fault { endpoint: Endpoint::Upload, kind: FaultKind::DropConnection, count: 1 });
     let request = Request::put(relative(&url))

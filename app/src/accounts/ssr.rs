@@ -171,7 +171,7 @@ pub async fn consume_state(
 ) -> Result<Uuid, ConnectProblem> {
     let hash = sha256_hex(state);
     let mut in_flight: Vec<String> = session.get(SESSION_OAUTH_STATES).await.ok().flatten().unwrap_or_default();
-    let issued_here = in_flight.iter().any(|h| *h == hash);
+    let issued_here = in_flight.contains(&hash);
     in_flight.retain(|h| *h != hash);
     let _ = session.insert(SESSION_OAUTH_STATES, in_flight).await;
     if !issued_here {

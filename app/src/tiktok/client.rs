@@ -220,14 +220,7 @@ impl TikTokClient {
     /// with HTTP 200 and surface as [`TikTokError::Rejected`].
     pub async fn creator_info(&self, access_token: &SecretToken) -> Result<CreatorInfo, TikTokError> {
         let url = format!("{}/v2/post/publish/creator_info/query/", self.endpoints.api_base);
-        self.with_retries(|| {
-            self.http
-                .post(&url)
-                .bearer_auth(access_token.expose())
-                .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
-                .body("{}")
-        })
-        .await
+        self.with_retries(|| self.json_post(&url, access_token, "{}".to_owned())).await
     }
 
     /// Starts a direct post with FILE_UPLOAD. Never retried once it may have reached TikTok:
@@ -297,14 +290,7 @@ impl TikTokClient {
     pub async fn publish_status(&self, access_token: &SecretToken, publish_id: &str) -> Result<PublishStatus, TikTokError> {
         let url = format!("{}/v2/post/publish/status/fetch/", self.endpoints.api_base);
         let body = serde_json::json!({ "publish_id": publish_id }).to_string();
-        self.with_retries(|| {
-            self.http
-                .post(&url)
-                .bearer_auth(access_token.expose())
-                .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
-                .body(body.clone())
-        })
-        .await
+        self.with_retries(|| self.json_post(&url, access_token, body.clone())).await
     }
 
     /// One POST with a JSON body; retried only when the connection failed before anything
@@ -318,14 +304,7 @@ impl TikTokClient {
         let url = format!("{}{path}", self.endpoints.api_base);
         let mut attempt = 0;
         loop {
-            let sent = self
-                .http
-                .post(&url)
-                .bearer_auth(access_token.expose())
-                .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
-                .body(body.to_string())
-                .send()
-                .await;
+            let sent = self.json_post(&url, access_token, body.to_string()).send().await;
             match sent {
                 Err(error) if error.is_connect() && attempt < 2 => {
                     attempt += 1;
@@ -340,6 +319,15 @@ impl TikTokClient {
                 }
             }
         }
+    }
+
+    /// A resource API POST: Bearer token, JSON body, TikTok's documented content type.
+    fn json_post(&self, url: &str, access_token: &SecretToken, body: String) -> RequestBuilder {
+        self.http
+            .post(url)
+            .bearer_auth(access_token.expose())
+            .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+            .body(body)
     }
 
     async fn grant(&self, form: &[(&str, &str)]) -> Result<TokenGrant, TikTokError> {

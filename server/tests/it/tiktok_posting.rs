@@ -7,6 +7,7 @@ use app::tiktok::{
     client::{ChunkReceipt, PostInfo, TikTokClient, TikTokEndpoints, TokenGrant},
     error::TikTokError,
 };
+use sandbox::synthetic::SyntheticVideo;
 use std::time::{Duration, Instant};
 
 const REDIRECT: &str = "http://127.0.0.1:3000/oauth/tiktok/callback";
@@ -40,53 +41,20 @@ async fn token_for(sandbox: &TestSandbox, client: &TikTokClient, creator: &str) 
     client.exchange_code(&code, REDIRECT).await.expect("code exchange")
 }
 
-/// A synthetic MP4 of `size` bytes: `ftyp`, a `moov` with `mvhd` (duration) and a 720×1280
-/// `tkhd`, then `mdat` filler; produced piece by piece, never whole.
-struct Video {
-    size: u64,
-    head: Vec<u8>,
-}
-
-fn iso_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut out = u32::try_from(body.len() + 8).unwrap().to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(body);
-    out
-}
+/// A synthetic 720×1280 MP4, streamed in 256 KiB pieces (never held whole).
+struct Video(SyntheticVideo);
 
 impl Video {
     fn mp4(seconds: u32, size: u64) -> Self {
-        let mut mvhd = vec![0u8; 100];
-        mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
-        mvhd[16..20].copy_from_slice(&(seconds * 1000).to_be_bytes());
-        let mut tkhd = vec![0u8; 84];
-        tkhd[76..80].copy_from_slice(&(720u32 << 16).to_be_bytes());
-        tkhd[80..84].copy_from_slice(&(1280u32 << 16).to_be_bytes());
-        let mut moov = iso_box(b"mvhd", &mvhd);
-        moov.extend(iso_box(b"trak", &iso_box(b"tkhd", &tkhd)));
-        let mut head = iso_box(b"ftyp", b"isom\0\0\x02\0isomiso2avc1mp41");
-        head.extend(iso_box(b"moov", &moov));
-        let mdat = u32::try_from(size - head.len() as u64).unwrap();
-        head.extend_from_slice(&mdat.to_be_bytes());
-        head.extend_from_slice(b"mdat");
-        Self { size, head }
+        Self(SyntheticVideo::mp4(seconds, size))
     }
 
-    /// Bytes `first..=last` as a stream of 256 KiB pieces.
+    fn size(&self) -> u64 {
+        self.0.size
+    }
+
     fn body(&self, first: u64, last: u64) -> reqwest::Body {
-        const PIECE: u64 = 256 * 1024;
-        let head = self.head.clone();
-        let pieces = (first..=last).step_by(PIECE as usize).map(move |start| {
-            let end = (start + PIECE - 1).min(last);
-            let mut piece = vec![0u8; (end - start + 1) as usize];
-            for (offset, byte) in piece.iter_mut().enumerate() {
-                match head.get((start + offset as u64) as usize) {
-                    Some(value) => *byte = *value,
-                    None => break,
-                }
-            }
-            Ok::<_, std::io::Error>(bytes::Bytes::from(piece))
-        });
+        let pieces = self.0.pieces(first, last, 256 * 1024).map(Ok::<_, std::io::Error>);
         reqwest::Body::wrap_stream(futures_util::stream::iter(pieces))
     }
 }
@@ -106,7 +74,7 @@ fn post(privacy: &str) -> PostInfo {
 }
 
 async fn upload(client: &TikTokClient, url: &str, video: &Video) -> Vec<ChunkReceipt> {
-    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let plan = ChunkPlan::for_size(video.size()).unwrap();
     let mut receipts = Vec::new();
     for (index, (first, last)) in plan.ranges().enumerate() {
         receipts.push(client.upload_chunk(url, "video/mp4", &plan, index as u64, video.body(first, last)).await.unwrap());
@@ -135,7 +103,7 @@ async fn a_small_video_goes_up_in_one_chunk_and_publishes() {
     let client = client_for(&sandbox);
     let token = token_for(&sandbox, &client, "Maya Public").await;
     let video = Video::mp4(12, 3_000_000);
-    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let plan = ChunkPlan::for_size(video.size()).unwrap();
     let init = client.init_direct_post(&token.access_token, &post("PUBLIC_TO_EVERYONE"), &plan).await.unwrap();
     assert!(init.publish_id.starts_with("v_pub_file~"));
     assert_eq!(upload(&client, &init.upload_url, &video).await, [ChunkReceipt::Complete]);
@@ -153,7 +121,7 @@ async fn a_large_video_is_streamed_in_sequential_chunks() {
     let client = client_for(&sandbox);
     let token = token_for(&sandbox, &client, "Leo Private").await;
     let video = Video::mp4(30, 75_000_001);
-    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let plan = ChunkPlan::for_size(video.size()).unwrap();
     assert_eq!(plan.total_chunk_count, 7);
     let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await.unwrap();
     let receipts = upload(&client, &init.upload_url, &video).await;
@@ -174,7 +142,7 @@ async fn an_inbox_upload_ends_in_the_creators_inbox() {
     let client = client_for(&sandbox);
     let token = token_for(&sandbox, &client, "Maya Public").await;
     let video = Video::mp4(8, 2_000_000);
-    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let plan = ChunkPlan::for_size(video.size()).unwrap();
     let init = client.init_inbox_upload(&token.access_token, &plan).await.unwrap();
     assert!(init.publish_id.starts_with("v_inbox_file~"));
     upload(&client, &init.upload_url, &video).await;
@@ -198,9 +166,9 @@ async fn tiktoks_refusals_arrive_as_typed_errors() {
     // Sending a chunk twice is refused with TikTok's progress, not silently accepted.
     let video = Video::mp4(5, 12_000_000);
     let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &ChunkPlan::for_size(12_000_000).unwrap()).await.unwrap();
-    let plan = ChunkPlan::for_size(video.size).unwrap();
-    client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size - 1)).await.unwrap();
-    let again = client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size - 1)).await;
+    let plan = ChunkPlan::for_size(video.size()).unwrap();
+    client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size() - 1)).await.unwrap();
+    let again = client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size() - 1)).await;
     assert!(matches!(&again, Err(TikTokError::Rejected { status: 416, code, .. }) if code == "range_mismatch"), "{again:?}");
 
     // Six direct-post init calls a minute per token (two are above, the refused one included);
