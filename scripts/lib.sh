@@ -21,6 +21,16 @@ use_shared_target_dir() {
   elif [ ! -e "$REPO_ROOT/target" ]; then
     ln -s "$CACHE_DIR/target" "$REPO_ROOT/target"
   fi
+  # Cargo gives a workspace crate the same artifact names in every clone and judges freshness
+  # by file times, so another clone's newer build could pass for this one's. When the last
+  # build came from elsewhere, make this clone's sources newer: its own crates rebuild, the
+  # dependencies stay cached.
+  local marker="$CACHE_DIR/target/.built-from"
+  if [ "$(cat "$marker" 2>/dev/null)" != "$REPO_ROOT" ]; then
+    find "$REPO_ROOT/app" "$REPO_ROOT/server" "$REPO_ROOT/sandbox" "$REPO_ROOT/frontend" \
+      "$REPO_ROOT/migrations" "$REPO_ROOT/Cargo.toml" -type f -exec touch {} +
+    echo "$REPO_ROOT" >"$marker"
+  fi
 }
 
 wasm_bindgen_version() {

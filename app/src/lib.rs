@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod error;
 pub mod layout;
+pub mod media;
 pub mod pages;
 pub mod teams;
 pub mod tiktok;

@@ -1,0 +1,4 @@
+//! Videos as Cadence sees them: what the container says (duration, size, codec) and whether
+//! TikTok would take it.
+
+pub mod probe;
