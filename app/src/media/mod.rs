@@ -2,3 +2,5 @@
 //! TikTok would take it.
 
 pub mod probe;
+#[cfg(feature = "ssr")]
+pub mod store;
