@@ -6,6 +6,7 @@ pub mod error;
 pub mod layout;
 pub mod media;
 pub mod pages;
+pub mod posts;
 pub mod teams;
 pub mod tiktok;
 pub mod ui;
