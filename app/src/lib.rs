@@ -7,6 +7,7 @@ pub mod layout;
 pub mod media;
 pub mod pages;
 pub mod posts;
+pub mod publishing;
 pub mod teams;
 pub mod tiktok;
 pub mod ui;

@@ -203,3 +203,67 @@ async fn transient_status_failures_are_retried_but_inits_are_not() {
     let inits = sandbox.sandbox.requests().iter().filter(|r| r.path == "/v2/post/publish/video/init/").count();
     assert_eq!(inits, 1, "an init that may have reached TikTok is never sent again blindly");
 }
+
+mod streaming {
+    use super::*;
+    use app::publishing::stream::{StreamUploadError, stream_upload};
+    use bytes::Bytes;
+
+    /// The video as a stream of odd-sized pieces, so pieces straddle chunk boundaries.
+    fn source(video: &SyntheticVideo, declared_len: u64) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
+        futures_util::stream::iter(video.pieces(0, declared_len - 1, 100_003).map(Ok))
+    }
+
+    async fn init(sandbox: &TestSandbox, creator: &str, size: u64) -> (TikTokClient, TokenGrant, String, String) {
+        let client = client_for(sandbox);
+        let token = token_for(sandbox, &client, creator).await;
+        let plan = ChunkPlan::for_size(size).unwrap();
+        let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await.unwrap();
+        (client, token, init.publish_id, init.upload_url)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_stream_is_cut_into_tiktoks_chunks_as_it_arrives() {
+        let sandbox = fast_sandbox().await;
+        let size = 75_000_001;
+        let (client, token, publish_id, url) = init(&sandbox, "Leo Private", size).await;
+        let video = SyntheticVideo::mp4(40, size);
+        let plan = ChunkPlan::for_size(size).unwrap();
+        stream_upload(&client, &url, "video/mp4", &plan, source(&video, size)).await.unwrap();
+
+        let status = final_status(&client, &token, &publish_id).await;
+        assert_eq!((status.status.as_str(), status.uploaded_bytes), ("PUBLISH_COMPLETE", Some(size)));
+        let puts: Vec<_> = sandbox.sandbox.requests().into_iter().filter(|r| r.path == "/upload/video/").collect();
+        assert_eq!(puts.iter().map(|r| r.status).collect::<Vec<_>>(), [Some(206); 6].into_iter().chain([Some(201)]).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_source_that_stops_early_or_breaks_never_completes_the_upload() {
+        let sandbox = fast_sandbox().await;
+        let size = 12_000_000;
+        let plan = ChunkPlan::for_size(size).unwrap();
+        let video = SyntheticVideo::mp4(10, size);
+
+        let (client, token, publish_id, url) = init(&sandbox, "Maya Public", size).await;
+        let short = stream_upload(&client, &url, "video/mp4", &plan, source(&video, size - 5)).await.unwrap_err();
+        assert!(matches!(short, StreamUploadError::SizeMismatch { declared: 12_000_000, actual: 11_999_995 }), "{short:?}");
+        let status = client.publish_status(&token.access_token, &publish_id).await.unwrap();
+        assert_eq!(status.status, "PROCESSING_UPLOAD", "TikTok never got a complete video");
+
+        let (client, _, _, url) = init(&sandbox, "Leo Private", size).await;
+        let pieces = video.pieces(0, 3_000_000, 100_003).map(Ok).chain([Err(std::io::Error::other("browser went away"))]);
+        let broken = stream_upload(&client, &url, "video/mp4", &plan, futures_util::stream::iter(pieces)).await.unwrap_err();
+        assert!(matches!(broken, StreamUploadError::SourceInterrupted), "{broken:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn extra_bytes_beyond_the_announced_size_are_reported() {
+        let sandbox = fast_sandbox().await;
+        let size = 2_000_000;
+        let (client, _, _, url) = init(&sandbox, "Maya Public", size).await;
+        let video = SyntheticVideo::mp4(10, size + 10);
+        let plan = ChunkPlan::for_size(size).unwrap();
+        let long = stream_upload(&client, &url, "video/mp4", &plan, source(&video, size + 10)).await.unwrap_err();
+        assert!(matches!(long, StreamUploadError::SizeMismatch { declared: 2_000_000, actual: 2_000_010 }), "{long:?}");
+    }
+}
