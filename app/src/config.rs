@@ -38,6 +38,9 @@ pub struct HttpConfig {
     pub public_origin: Option<String>,
     /// Largest request body accepted by ordinary (non-upload) endpoints.
     pub body_limit_bytes: usize,
+    /// Behind a reverse proxy, the client's address is the last `X-Forwarded-For` entry (the
+    /// one the proxy added); without one, the peer address of the connection.
+    pub trust_forwarded_for: bool,
 }
 
 impl HttpConfig {
@@ -122,6 +125,7 @@ impl ConfigError {
 /// Every `CADENCE_*` variable Cadence understands; anything else with that prefix is refused.
 pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_PUBLIC_URL",
+    "CADENCE_TRUST_FORWARDED_FOR",
     "CADENCE_BODY_LIMIT_BYTES",
     "CADENCE_DATA_DIR",
     "CADENCE_LOG_FORMAT",
@@ -178,6 +182,7 @@ impl Config {
                 2 * 1024 * 1024,
                 1024..=64 * 1024 * 1024,
             )?,
+            trust_forwarded_for: parse_bool("CADENCE_TRUST_FORWARDED_FOR", get("CADENCE_TRUST_FORWARDED_FOR"), false)?,
         };
         let sessions = SessionConfig {
             idle_timeout: Duration::from_secs(
@@ -423,6 +428,7 @@ mod tests {
         assert!(!config.http.secure_cookies());
         assert_eq!(config.login_limits.max_failures_per_account, 5);
         assert_eq!(config.token_key_source, TokenKeySource::Environment);
+        assert!(!config.http.trust_forwarded_for);
     }
 
     #[test]

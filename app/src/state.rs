@@ -48,9 +48,23 @@ pub async fn session() -> AppResult<Session> {
         .map_err(|e| AppError::internal("the session layer is missing", e))
 }
 
-/// The peer address of the request, when the server was started with connect info.
+/// The client's address: the last `X-Forwarded-For` entry when a trusted proxy adds it,
+/// otherwise the connection's peer address.
 pub fn client_ip() -> Option<IpAddr> {
     let parts = use_context::<http::request::Parts>()?;
+    let trust_proxy = app_state().map(|state| state.config.http.trust_forwarded_for).unwrap_or(false);
+    if trust_proxy
+        && let Some(ip) = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+            .last()
+    {
+        return Some(ip);
+    }
     parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

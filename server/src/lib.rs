@@ -128,6 +128,8 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     if let Some(jobs) = jobs.as_mut() {
         jobs.shutdown().await?;
     }
+    // A refresh TikTok has already answered must be stored before the process exits.
+    app::accounts::ssr::wait_for_refreshes().await;
     tracing::info!("Cadence stopped");
     Ok(())
 }

@@ -80,7 +80,7 @@ pub async fn refresh_due_tokens(state: &AppState) -> usize {
     };
     let mut refreshed = 0;
     for account_id in due {
-        match refresh_account(&mut conn, &state.tiktok.client, &state.cipher, account_id, None).await {
+        match refresh_account(&state.pool, &state.tiktok.client, &state.cipher, account_id, None).await {
             Ok(app::accounts::ssr::RefreshOutcome::Refreshed) => refreshed += 1,
             Ok(_) => {}
             Err(error) => tracing::warn!(account.id = %account_id, error = %error, "token refresh failed; will retry"),

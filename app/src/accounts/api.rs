@@ -39,10 +39,11 @@ pub async fn refresh_account_info(account_id: Uuid) -> Result<AccountView, AppEr
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
     TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
-    if let Err(error) = refresh_creator_info(&mut conn, &state.tiktok, &state.cipher, account_id).await? {
+    drop(conn);
+    if let Err(error) = refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, account_id).await? {
         return Err(crate::tiktok::error::for_people(&error));
     }
-    Ok(TikTokAccount::find(&mut conn, account_id).await?.view())
+    Ok(TikTokAccount::find(&mut *db().await?, account_id).await?.view())
 }
 
 /// Revokes Cadence's access at TikTok and deletes the tokens; posts stay in the history.
@@ -52,5 +53,6 @@ pub async fn disconnect_account(account_id: Uuid) -> Result<(), AppError> {
     let state = app_state()?;
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
-    disconnect(&mut conn, &state.tiktok.client, &state.cipher, caller, account_id).await
+    drop(conn);
+    disconnect(&state.pool, &state.tiktok.client, &state.cipher, caller, account_id).await
 }

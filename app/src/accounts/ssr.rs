@@ -316,12 +316,40 @@ pub fn refresh_margin(last_refreshed_at: Option<OffsetDateTime>, access_expires_
     (lifetime / 3_i32).min(MAX_REFRESH_MARGIN).max(Duration::ZERO)
 }
 
+/// Held (shared) by every refresh in flight; shutdown takes it exclusively to wait for them.
+static REFRESHES_IN_FLIGHT: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Waits until no token refresh is in flight (called at shutdown, after new work stopped).
+pub async fn wait_for_refreshes() {
+    drop(REFRESHES_IN_FLIGHT.write().await);
+}
+
 /// Renews the account's tokens. The row stays locked from reading the refresh token until the
 /// new pair is stored, so two servers or tasks never spend the same (rotating) refresh token,
 /// and the new one is committed in the same transaction that replaces the old one.
 /// With `force`, the token is renewed even if it does not expire soon, unless it was renewed
 /// after `seen_refresh` (someone else just did it).
+///
+/// The work runs in its own task with its own connection: once TikTok has rotated the token,
+/// nothing the caller does (a closed browser tab, a timeout) can cancel the commit that saves it.
 pub async fn refresh_account(
+    pool: &crate::db::DbPool,
+    tiktok: &TikTokClient,
+    cipher: &std::sync::Arc<TokenCipher>,
+    account_id: Uuid,
+    force: Option<Option<OffsetDateTime>>,
+) -> AppResult<RefreshOutcome> {
+    let (pool, tiktok, cipher) = (pool.clone(), tiktok.clone(), cipher.clone());
+    tokio::spawn(async move {
+        let _in_flight = REFRESHES_IN_FLIGHT.read().await;
+        let mut conn = pool.get().await?;
+        refresh_locked(&mut conn, &tiktok, &cipher, account_id, force).await
+    })
+    .await
+    .map_err(|e| AppError::internal("token refresh task failed", e))?
+}
+
+async fn refresh_locked(
     conn: &mut AsyncPgConnection,
     tiktok: &TikTokClient,
     cipher: &TokenCipher,
@@ -355,7 +383,9 @@ pub async fn refresh_account(
                 let seal = |token: &SecretToken| {
                     cipher.encrypt(token.expose(), &owner).map_err(|e| AppError::internal("token encryption failed", e))
                 };
-                diesel::update(tiktok_accounts::table.find(account.id))
+                // From here on TikTok has rotated the token: a failure to store it loses the
+                // connection, so it is reported as loudly as possible.
+                let stored = diesel::update(tiktok_accounts::table.find(account.id))
                     .set((
                         tiktok_accounts::encrypted_access_token.eq(Some(seal(&grant.access_token)?)),
                         tiktok_accounts::encrypted_refresh_token.eq(Some(seal(&grant.refresh_token)?)),
@@ -366,7 +396,11 @@ pub async fn refresh_account(
                         tiktok_accounts::updated_at.eq(now),
                     ))
                     .execute(conn)
-                    .await?;
+                    .await;
+                if let Err(error) = stored {
+                    tracing::error!(account.id = %account.id, error = %error, "TikTok rotated the refresh token but storing it failed; the account will need reconnecting");
+                    return Err(error.into());
+                }
                 tracing::info!(account.id = %account.id, expires_in = grant.expires_in, "TikTok token refreshed");
                 Ok(RefreshOutcome::Refreshed)
             }
@@ -412,9 +446,9 @@ pub async fn due_for_refresh(conn: &mut AsyncPgConnection, now: OffsetDateTime) 
 /// Runs `call` with the account's access token; if TikTok says the token is invalid, refreshes
 /// once (under the row lock) and tries again with the new token.
 pub async fn with_access_token<T, F, Fut>(
-    conn: &mut AsyncPgConnection,
+    pool: &crate::db::DbPool,
     tiktok: &TikTokClient,
-    cipher: &TokenCipher,
+    cipher: &std::sync::Arc<TokenCipher>,
     account_id: Uuid,
     call: F,
 ) -> AppResult<Result<T, TikTokError>>
@@ -422,15 +456,15 @@ where
     F: Fn(SecretToken) -> Fut,
     Fut: Future<Output = Result<T, TikTokError>>,
 {
-    let account = TikTokAccount::find(conn, account_id).await?;
+    let account = TikTokAccount::find(&mut *pool.get().await?, account_id).await?;
     if account.status() != AccountStatus::Active {
         return Err(not_connected(&account));
     }
     match call(account.access_token(cipher)?).await {
         Err(TikTokError::Unauthorized { code, .. }) if code == "access_token_invalid" => {
-            match refresh_account(conn, tiktok, cipher, account_id, Some(account.last_refreshed_at)).await? {
+            match refresh_account(pool, tiktok, cipher, account_id, Some(account.last_refreshed_at)).await? {
                 RefreshOutcome::Refreshed | RefreshOutcome::AlreadyFresh => {
-                    let account = TikTokAccount::find(conn, account_id).await?;
+                    let account = TikTokAccount::find(&mut *pool.get().await?, account_id).await?;
                     Ok(call(account.access_token(cipher)?).await)
                 }
                 RefreshOutcome::NeedsReconnect | RefreshOutcome::Skipped => Err(not_connected(&account)),
@@ -442,19 +476,20 @@ where
 
 /// Fetches creator info again and stores it with the account.
 pub async fn refresh_creator_info(
-    conn: &mut AsyncPgConnection,
+    pool: &crate::db::DbPool,
     app: &TikTokApp,
-    cipher: &TokenCipher,
+    cipher: &std::sync::Arc<TokenCipher>,
     account_id: Uuid,
 ) -> AppResult<Result<CreatorInfo, TikTokError>> {
     let client = app.client.clone();
-    let result = with_access_token(conn, &app.client, cipher, account_id, |token| {
+    let result = with_access_token(pool, &app.client, cipher, account_id, |token| {
         let client = client.clone();
         async move { client.creator_info(&token).await }
     })
     .await?;
     if let Ok(info) = &result {
         let now = OffsetDateTime::now_utc();
+        let conn = &mut *pool.get().await?;
         diesel::update(tiktok_accounts::table.find(account_id))
             .set((
                 tiktok_accounts::creator_info.eq(serde_json::to_value(info).ok()),
@@ -470,31 +505,39 @@ pub async fn refresh_creator_info(
 /// Revokes the grant at TikTok, then deletes the tokens; the row (and so the post history)
 /// stays. If TikTok cannot be reached nothing changes, so the grant is never left dangling.
 pub async fn disconnect(
-    conn: &mut AsyncPgConnection,
+    pool: &crate::db::DbPool,
     tiktok: &TikTokClient,
-    cipher: &TokenCipher,
+    cipher: &std::sync::Arc<TokenCipher>,
     caller: Caller,
     account_id: Uuid,
 ) -> AppResult<()> {
-    let account = TikTokAccount::find_for_team(conn, caller.team_id, account_id).await?;
+    let unreachable = || {
+        AppError::Conflict(
+            "TikTok could not be reached to revoke access, so the account is still connected. Please try again.".into(),
+        )
+    };
+    let account = TikTokAccount::find_for_team(&mut *pool.get().await?, caller.team_id, account_id).await?;
     if account.status() == AccountStatus::Disconnected {
         return Ok(());
     }
     // TikTok refuses to revoke with an expired access token, so renew it first when needed.
     let expired = account.access_expires_at.is_none_or(|at| at <= OffsetDateTime::now_utc());
     if expired && account.status() == AccountStatus::Active {
-        refresh_account(conn, tiktok, cipher, account_id, Some(account.last_refreshed_at)).await.ok();
+        match refresh_account(pool, tiktok, cipher, account_id, Some(account.last_refreshed_at)).await {
+            // A refused refresh means the grant is already dead at TikTok.
+            Ok(_) => {}
+            Err(_) => return Err(unreachable()),
+        }
     }
+    let conn = &mut *pool.get().await?;
     let account = TikTokAccount::find(conn, account_id).await?;
     match tiktok.revoke(&account.access_token(cipher)?).await {
-        // Already dead at TikTok: nothing left to revoke.
+        // Only a token TikTok no longer knows counts as already revoked.
         Ok(()) | Err(TikTokError::Unauthorized { .. }) => {}
-        Err(TikTokError::Rejected { code, .. }) if code == "access_token_invalid" || code == "invalid_request" => {}
+        Err(TikTokError::Rejected { code, .. }) if code == "access_token_invalid" => {}
         Err(error) => {
             tracing::warn!(account.id = %account_id, error = %error, "revoking at TikTok failed; nothing changed");
-            return Err(AppError::Conflict(
-                "TikTok could not be reached to revoke access, so the account is still connected. Please try again.".into(),
-            ));
+            return Err(unreachable());
         }
     }
     mark_disconnected(conn, &[account_id], "Disconnected in Cadence; access was revoked at TikTok.").await?;

@@ -94,10 +94,7 @@ pub async fn sign_up(
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::{
         auth::{
-            ssr::{
-                User, check_login_allowed, clear_account_failures, login_subjects, record_login_failure,
-                safe_next_path, start_session, verify_password,
-            },
+            ssr::{User, begin_login_attempt, login_subjects, safe_next_path, start_session, verify_password},
             types::normalize_email,
         },
         state::{app_state, client_ip, db, session},
@@ -108,16 +105,17 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     let email = normalize_email(&email).map_err(|m| AppError::invalid("email", m))?;
     let subjects = login_subjects(&email, client_ip());
     let mut conn = db().await?;
-    check_login_allowed(&mut conn, &state.config.login_limits, &subjects, time::OffsetDateTime::now_utc()).await?;
+    let attempt =
+        begin_login_attempt(&mut conn, &state.config.login_limits, &subjects, time::OffsetDateTime::now_utc()).await?;
 
     let user = User::find_by_email(&mut conn, &email).await?;
     let valid = verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| valid) else {
-        record_login_failure(&mut conn, &subjects).await?;
+        // The attempt stays recorded as a failure.
         tracing::info!("log-in refused: wrong e-mail or password");
         return Err(AppError::invalid("password", "The e-mail or password is wrong."));
     };
-    clear_account_failures(&mut conn, &email).await?;
+    attempt.succeeded(&mut conn, &subjects).await?;
     let (team, _) = teams_of(&mut conn, user.id).await?.into_iter().next().ok_or_else(|| {
         AppError::Forbidden("Your account is not in any team. Ask a team admin for an invite.".into())
     })?;

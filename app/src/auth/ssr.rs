@@ -120,70 +120,112 @@ pub async fn verify_password(password: String, stored_hash: Option<String>) -> b
     result && known_user
 }
 
-/// The rate-limit subjects of one log-in attempt: the account and, when known, the address.
+/// The rate-limit subjects of one log-in attempt. The account limit counts per (account,
+/// address) pair, so a stranger guessing from elsewhere cannot lock the owner out; a ten times
+/// larger limit across all addresses still bounds guessing spread over many machines.
 pub fn login_subjects(email: &str, ip: Option<IpAddr>) -> Vec<(String, LimitKind)> {
-    let mut subjects = vec![(format!("account:{email}"), LimitKind::Account)];
+    let mut subjects = vec![(format!("account:{email}"), LimitKind::AccountAnywhere)];
     if let Some(ip) = ip {
-        subjects.push((format!("ip:{ip}"), LimitKind::Ip));
+        let address = address_group(ip);
+        subjects.push((format!("account:{email}|ip:{address}"), LimitKind::AccountFromAddress));
+        subjects.push((format!("ip:{address}"), LimitKind::Ip));
     }
     subjects
+}
+
+/// IPv4 addresses count one by one; IPv6 by their /64, which one household or host controls.
+pub fn address_group(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// Which limit a subject counts against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LimitKind {
-    Account,
+    AccountFromAddress,
+    AccountAnywhere,
     Ip,
 }
 
-/// Refuses the attempt while any subject has used up its failures in the window, telling how
-/// long until the oldest counted failure ages out.
-pub async fn check_login_allowed(
+impl LimitKind {
+    fn max(self, limits: &LoginLimits) -> i64 {
+        match self {
+            Self::AccountFromAddress => limits.max_failures_per_account,
+            Self::AccountAnywhere => limits.max_failures_per_account * 10,
+            Self::Ip => limits.max_failures_per_ip,
+        }
+    }
+}
+
+/// One log-in attempt, recorded before the password is checked.
+pub struct LoginAttempt {
+    rows: Vec<i64>,
+}
+
+/// Records the attempt against every subject first, then checks the limits. Recording first is
+/// what stops parallel guesses: each one counts every attempt stored before it, so at most
+/// `max` of them can get through. A refused attempt is removed again, so hammering a paused
+/// account does not extend the pause; it always ends a window after the failures that caused it.
+pub async fn begin_login_attempt(
     conn: &mut AsyncPgConnection,
     limits: &LoginLimits,
     subjects: &[(String, LimitKind)],
     now: OffsetDateTime,
-) -> AppResult<()> {
+) -> AppResult<LoginAttempt> {
+    let values: Vec<_> = subjects
+        .iter()
+        .map(|(subject, _)| (login_failures::subject.eq(subject), login_failures::failed_at.eq(now)))
+        .collect();
+    let rows: Vec<i64> =
+        diesel::insert_into(login_failures::table).values(values).returning(login_failures::id).get_results(conn).await?;
+    let attempt = LoginAttempt { rows };
     let cutoff = now - limits.window;
     for (subject, kind) in subjects {
-        let max = match kind {
-            LimitKind::Account => limits.max_failures_per_account,
-            LimitKind::Ip => limits.max_failures_per_ip,
-        };
+        let max = kind.max(limits);
+        // This attempt plus the `max` before it.
         let recent: Vec<OffsetDateTime> = login_failures::table
             .filter(login_failures::subject.eq(subject))
             .filter(login_failures::failed_at.gt(cutoff))
-            .order(login_failures::failed_at.desc())
-            .limit(max)
+            .order((login_failures::failed_at.desc(), login_failures::id.desc()))
+            .limit(max + 1)
             .select(login_failures::failed_at)
             .load(conn)
             .await?;
-        if recent.len() as i64 >= max {
-            // The attempt is allowed again once the oldest of the last `max` failures expires.
+        if recent.len() as i64 > max {
+            forget(conn, &attempt.rows).await?;
             let oldest = recent.last().copied().unwrap_or(now);
             let retry_after = (oldest + limits.window - now).whole_seconds().max(1) as u64;
             return Err(AppError::RateLimited { retry_after_secs: retry_after });
         }
     }
-    Ok(())
+    Ok(attempt)
 }
 
-/// Remembers one failed attempt for every subject.
-pub async fn record_login_failure(
-    conn: &mut AsyncPgConnection,
-    subjects: &[(String, LimitKind)],
-) -> AppResult<()> {
-    let rows: Vec<_> = subjects.iter().map(|(subject, _)| login_failures::subject.eq(subject)).collect();
-    diesel::insert_into(login_failures::table).values(rows).execute(conn).await?;
-    Ok(())
+impl LoginAttempt {
+    /// The password was right: the attempt is not a failure, and this address's failures for
+    /// the account are forgiven.
+    pub async fn succeeded(self, conn: &mut AsyncPgConnection, subjects: &[(String, LimitKind)]) -> AppResult<()> {
+        forget(conn, &self.rows).await?;
+        let pair: Vec<&str> = subjects
+            .iter()
+            .filter(|(_, kind)| *kind == LimitKind::AccountFromAddress)
+            .map(|(subject, _)| subject.as_str())
+            .collect();
+        diesel::delete(login_failures::table.filter(login_failures::subject.eq_any(pair))).execute(conn).await?;
+        Ok(())
+    }
 }
 
-/// Forgets an account's failures after a successful log-in (the address keeps its count).
-pub async fn clear_account_failures(conn: &mut AsyncPgConnection, email: &str) -> AppResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::subject.eq(format!("account:{email}"))))
-        .execute(conn)
-        .await?;
-    Ok(())
+async fn forget(conn: &mut AsyncPgConnection, rows: &[i64]) -> QueryResult<usize> {
+    diesel::delete(login_failures::table.filter(login_failures::id.eq_any(rows))).execute(conn).await
 }
 
 /// Deletes failures older than the window; run by the clean-up job.
@@ -220,10 +262,16 @@ pub async fn session_user_id(session: &Session) -> AppResult<Option<Uuid>> {
     Ok(session.get::<Uuid>(SESSION_USER_ID).await?)
 }
 
-/// Where to go after log-in: only local paths, so `?next=` cannot send people elsewhere.
+/// Where to go after log-in: only plain local paths, so `?next=` cannot send people elsewhere.
+/// Browsers drop tabs and newlines inside URLs and read `\\` as `/`, so `/\t/evil.example` would
+/// become `//evil.example`; anything but printable ASCII without a backslash is refused.
 pub fn safe_next_path(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             path.to_owned()
         }
         _ => "/".to_owned(),
@@ -249,15 +297,28 @@ mod tests {
         assert_eq!(safe_next_path(Some("//evil.example")), "/");
         assert_eq!(safe_next_path(Some("https://evil.example")), "/");
         assert_eq!(safe_next_path(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next_path(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next_path(Some("/team?x=ü")), "/", "non-ASCII would break the Location header");
+        assert_eq!(safe_next_path(Some("/invite/abc?next=1")), "/invite/abc?next=1");
         assert_eq!(safe_next_path(None), "/");
     }
 
     #[test]
-    fn subjects_name_the_account_and_the_address() {
+    fn subjects_name_the_account_the_pair_and_the_address() {
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let subjects = login_subjects("ana@example.com", Some(ip));
-        assert_eq!(subjects[0], ("account:ana@example.com".into(), LimitKind::Account));
-        assert_eq!(subjects[1], ("ip:203.0.113.7".into(), LimitKind::Ip));
+        assert_eq!(subjects[0], ("account:ana@example.com".into(), LimitKind::AccountAnywhere));
+        assert_eq!(subjects[1], ("account:ana@example.com|ip:203.0.113.7".into(), LimitKind::AccountFromAddress));
+        assert_eq!(subjects[2], ("ip:203.0.113.7".into(), LimitKind::Ip));
         assert_eq!(login_subjects("a@b.co", None).len(), 1);
+    }
+
+    #[test]
+    fn ipv6_addresses_are_grouped_by_their_64_bit_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(address_group(a), address_group(b));
+        assert_eq!(address_group(a), "2001:db8:1:2::/64");
+        assert_eq!(address_group("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 }

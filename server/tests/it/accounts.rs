@@ -173,8 +173,7 @@ async fn concurrent_refreshes_spend_the_refresh_token_exactly_once() {
         .map(|_| {
             let state = app.state.clone();
             tokio::spawn(async move {
-                let mut conn = state.pool.get().await.unwrap();
-                refresh_account(&mut conn, &state.tiktok.client, &state.cipher, account.id, None).await.unwrap()
+                refresh_account(&state.pool, &state.tiktok.client, &state.cipher, account.id, None).await.unwrap()
             })
         })
         .collect();
@@ -189,7 +188,7 @@ async fn concurrent_refreshes_spend_the_refresh_token_exactly_once() {
     // The stored (rotated) refresh token is the live one: a forced refresh succeeds.
     let refreshed = only_account(&app).await;
     assert_ne!(refreshed.encrypted_refresh_token, account.encrypted_refresh_token);
-    let outcome = refresh_account(&mut conn, &app.state.tiktok.client, &app.state.cipher, account.id, Some(refreshed.last_refreshed_at)).await;
+    let outcome = refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(refreshed.last_refreshed_at)).await;
     assert_eq!(outcome.unwrap(), RefreshOutcome::Refreshed);
     assert_eq!(only_account(&app).await.status(), AccountStatus::Active);
 }
@@ -213,8 +212,7 @@ async fn a_refused_refresh_marks_the_account_for_reconnecting_without_deleting_i
     let account = only_account(&app).await;
     sandbox.sandbox.revoke_creator(&sandbox.open_id_of("Maya Public"));
 
-    let mut conn = app.conn().await;
-    let outcome = refresh_account(&mut conn, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at));
+    let outcome = refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at));
     assert_eq!(outcome.await.unwrap(), RefreshOutcome::NeedsReconnect);
     let after = only_account(&app).await;
     assert_eq!(after.status(), AccountStatus::NeedsReconnect);
@@ -354,8 +352,7 @@ fn no_token_reaches_the_logs() {
             let (sandbox, app, mut owner) = app_with_sandbox().await;
             connect(&sandbox, &mut owner, "Maya Public").await;
             let account = only_account(&app).await;
-            let mut conn = app.conn().await;
-            refresh_account(&mut conn, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at))
+            refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at))
                 .await
                 .unwrap();
             let account_id = account.id.to_string();

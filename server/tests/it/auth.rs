@@ -82,7 +82,7 @@ async fn wrong_passwords_are_refused_without_saying_which_part_was_wrong() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn failed_log_ins_are_limited_per_account_until_the_window_passes() {
+async fn a_guesser_is_paused_without_locking_the_owner_out_and_the_pause_ends() {
     let app = TestApp::with_settings(&[("CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
     app.signed_up("Ana").await;
     let mut attacker = app.client();
@@ -94,34 +94,80 @@ async fn failed_log_ins_are_limited_per_account_until_the_window_passes() {
             .unwrap_err();
         assert!(error.field_message("password").is_some());
     }
-    // Even the right password is refused while the account is paused, with a clear wait time.
-    let mut owner = app.client();
-    let paused = owner.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await;
+    // From the guesser's address even the right password is refused, with a clear wait time.
+    let paused = attacker.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await;
     match paused.unwrap_err() {
         AppError::RateLimited { retry_after_secs } => assert!((1..=15 * 60).contains(&retry_after_secs)),
         other => panic!("expected a rate limit, got {other:?}"),
     }
+    // The owner, elsewhere, is not locked out by a stranger.
+    let mut owner = app.client();
+    owner.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await.unwrap();
 
-    // The pause ends by itself: once the failures are older than the window, log-in works.
+    // The pause ends by itself once the failures are older than the window, however often the
+    // paused address kept trying (refused attempts do not extend it).
     let mut conn = app.conn().await;
     diesel::update(login_failures::table)
         .set(login_failures::failed_at.eq(time::OffsetDateTime::now_utc() - time::Duration::minutes(16)))
         .execute(&mut conn)
         .await
         .unwrap();
-    owner.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await.unwrap();
+    attacker.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await.unwrap();
     let remaining: i64 = login_failures::table
-        .filter(login_failures::subject.eq("account:ana@example.com"))
+        .filter(login_failures::subject.eq("account:ana@example.com|ip:203.0.113.9"))
+        .filter(login_failures::failed_at.gt(time::OffsetDateTime::now_utc() - time::Duration::minutes(15)))
         .count()
         .get_result(&mut conn)
         .await
         .unwrap();
-    assert_eq!(remaining, 0, "a successful log-in clears the account's failures");
+    assert_eq!(remaining, 0, "a successful log-in forgives this address's failures");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guessing_from_many_addresses_is_bounded_per_account() {
+    let app = TestApp::with_settings(&[("CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "1")]).await;
+    app.signed_up("Ana").await;
+    for n in 0..10 {
+        let mut guesser = app.client();
+        guesser.peer = format!("198.51.100.{n}:1000").parse().unwrap();
+        let error = guesser.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", "wrong wrong wrong")]).await;
+        assert!(error.unwrap_err().field_message("password").is_some(), "guess {n} is checked");
+    }
+    let mut eleventh = app.client();
+    eleventh.peer = "192.0.2.200:1000".parse().unwrap();
+    let refused = eleventh.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await;
+    assert!(matches!(refused, Err(AppError::RateLimited { .. })), "ten times the per-address limit across addresses: {refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_guesses_cannot_slip_past_the_limit() {
+    let app = TestApp::with_settings(&[("CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
+    app.signed_up("Ana").await;
+    let guesses: Vec<_> = (0..16)
+        .map(|n| {
+            let mut client = app.client();
+            client.peer = "203.0.113.50:1000".parse().unwrap();
+            tokio::spawn(async move {
+                let password = format!("parallel guess {n}");
+                client.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", &password)]).await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            Err(AppError::Validation { .. }) => checked += 1,
+            Err(AppError::RateLimited { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!((1..=3).contains(&checked), "only the allowed number of passwords were tried: {checked}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_log_ins_are_limited_per_address_across_accounts() {
     let app = TestApp::with_settings(&[("CADENCE_LOGIN_MAX_FAILURES_PER_IP", "4")]).await;
+    // Per address across accounts (password spraying).
     app.signed_up("Ana").await;
     let mut sprayer = app.client();
     sprayer.peer = "198.51.100.1:1000".parse().unwrap();

@@ -164,6 +164,7 @@ async fn server_function_errors_carry_a_matching_http_status() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
     app.signed_up("Ana").await;
+    client.peer = "203.0.113.77:1000".parse().unwrap();
     let wrong = client.post_form("/api/auth/login", &[("email", "ana@example.com"), ("password", "wrong wrong wrong")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     let limited = client.post_form("/api/auth/login", &[("email", "ana@example.com"), ("password", "wrong wrong wrong")]).await;
