@@ -47,11 +47,11 @@ pub async fn tiktok_callback(
 async fn finish(state: &AppState, session: &Session, params: CallbackParams) -> Result<AccountView, ConnectProblem> {
     let user_id = session_user_id(session).await.ok().flatten().ok_or(ConnectProblem::State)?;
     let oauth_state = params.state.ok_or(ConnectProblem::State)?;
-    let mut conn = state.pool.get().await.map_err(|_| ConnectProblem::TikTok)?;
+    let mut conn = state.pool.get().await.map_err(|_| ConnectProblem::Unavailable)?;
     let now = time::OffsetDateTime::now_utc();
     let team_id = consume_state(&mut conn, session, &oauth_state, user_id, now).await?;
     // The role may have changed while the person was on TikTok's page.
-    let role = role_in(&mut conn, team_id, user_id).await.map_err(|_| ConnectProblem::TikTok)?;
+    let role = role_in(&mut conn, team_id, user_id).await.map_err(|_| ConnectProblem::Unavailable)?;
     if role.is_none_or(|role| role < Role::Editor) {
         return Err(ConnectProblem::State);
     }

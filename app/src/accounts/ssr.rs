@@ -184,7 +184,7 @@ pub async fn consume_state(
             .get_result(conn)
             .await
             .optional()
-            .map_err(|_| ConnectProblem::TikTok)?;
+            .map_err(|_| ConnectProblem::Unavailable)?;
     match row {
         Some((team_id, owner, expires_at)) if owner == user_id && expires_at > now => Ok(team_id),
         _ => Err(ConnectProblem::State),
@@ -229,6 +229,40 @@ pub async fn store_connection(
     let avatar_url = user.avatar_url.clone().or_else(|| creator.as_ref().map(|c| c.creator_avatar_url.clone()));
     let creator_json = creator.as_ref().and_then(|c| serde_json::to_value(c).ok());
 
+    // Two callbacks for the same creator can race (two tabs, two teams). The unique indexes
+    // decide: a live row in another team means "taken"; a row this team just inserted means
+    // the second attempt updates it instead.
+    for _ in 0..2 {
+        let outcome = store_once(conn, cipher, team_id, user_id, &grant, &display_name, &username, &avatar_url, &creator_json, now).await;
+        match outcome {
+            StoreOutcome::Stored(view) => return Ok(view),
+            StoreOutcome::Problem(problem) => return Err(problem),
+            StoreOutcome::Raced => continue,
+        }
+    }
+    Err(ConnectProblem::TikTok)
+}
+
+enum StoreOutcome {
+    Stored(AccountView),
+    Problem(ConnectProblem),
+    /// Another callback inserted the same account meanwhile; try again as an update.
+    Raced,
+}
+
+#[expect(clippy::too_many_arguments, reason = "one call site; the values are the connection's facts")]
+async fn store_once(
+    conn: &mut AsyncPgConnection,
+    cipher: &TokenCipher,
+    team_id: Uuid,
+    user_id: Uuid,
+    grant: &TokenGrant,
+    display_name: &str,
+    username: &Option<String>,
+    avatar_url: &Option<String>,
+    creator_json: &Option<serde_json::Value>,
+    now: OffsetDateTime,
+) -> StoreOutcome {
     let result = conn
         .transaction(async |conn| {
             let taken_elsewhere: i64 = tiktok_accounts::table
@@ -252,14 +286,17 @@ pub async fn store_connection(
             let id = existing.unwrap_or_else(Uuid::new_v4);
             let owner = id.to_string();
             let seal = |token: &SecretToken| {
-                cipher.encrypt(token.expose(), &owner).map_err(|e| AppError::internal("token encryption failed", e))
+                cipher.encrypt(token.expose(), &owner).map_err(|e| {
+                    tracing::error!(error = %e, "token encryption failed");
+                    diesel::result::Error::RollbackTransaction
+                })
             };
             let sealed_access = seal(&grant.access_token)?;
             let sealed_refresh = seal(&grant.refresh_token)?;
             let values = (
-                tiktok_accounts::display_name.eq(&display_name),
-                tiktok_accounts::username.eq(&username),
-                tiktok_accounts::avatar_url.eq(&avatar_url),
+                tiktok_accounts::display_name.eq(display_name),
+                tiktok_accounts::username.eq(username),
+                tiktok_accounts::avatar_url.eq(avatar_url),
                 tiktok_accounts::scopes.eq(grant.scopes.join(",")),
                 tiktok_accounts::status.eq(AccountStatus::Active.as_str()),
                 tiktok_accounts::status_reason.eq(None::<String>),
@@ -268,7 +305,7 @@ pub async fn store_connection(
                 tiktok_accounts::access_expires_at.eq(Some(now + Duration::seconds(grant.expires_in))),
                 tiktok_accounts::refresh_expires_at.eq(Some(now + Duration::seconds(grant.refresh_expires_in))),
                 tiktok_accounts::last_refreshed_at.eq(Some(now)),
-                tiktok_accounts::creator_info.eq(&creator_json),
+                tiktok_accounts::creator_info.eq(creator_json),
                 tiktok_accounts::creator_info_at.eq(creator_json.as_ref().map(|_| now)),
                 tiktok_accounts::connected_by.eq(Some(user_id)),
                 tiktok_accounts::updated_at.eq(now),
@@ -286,14 +323,21 @@ pub async fn store_connection(
                     .execute(conn)
                     .await?;
             }
-            Ok::<_, AppError>(Ok(TikTokAccount::find(conn, id).await?.view()))
+            Ok::<_, diesel::result::Error>(Ok(TikTokAccount::find(conn, id).await?.view()))
         })
         .await;
     match result {
-        Ok(outcome) => outcome,
+        Ok(Ok(view)) => StoreOutcome::Stored(view),
+        Ok(Err(problem)) => StoreOutcome::Problem(problem),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)) => {
+            match info.constraint_name() {
+                Some("tiktok_accounts_live_open_id_key") => StoreOutcome::Problem(ConnectProblem::Taken),
+                _ => StoreOutcome::Raced,
+            }
+        }
         Err(error) => {
             tracing::error!(error = %error, "storing a TikTok connection failed");
-            Err(ConnectProblem::TikTok)
+            StoreOutcome::Problem(ConnectProblem::Unavailable)
         }
     }
 }
@@ -600,9 +644,17 @@ pub async fn record_webhook(conn: &mut AsyncPgConnection, raw_body: &[u8], envel
             return Ok(WebhookOutcome::Duplicate);
         }
         if envelope.event == "authorization.removed" {
+            // A delivery retried for hours must not wipe a connection made after the removal.
+            let removed_at = OffsetDateTime::from_unix_timestamp(envelope.create_time).unwrap_or(OffsetDateTime::now_utc());
             let ids: Vec<Uuid> = tiktok_accounts::table
                 .filter(tiktok_accounts::open_id.eq(&envelope.user_openid))
                 .filter(tiktok_accounts::status.ne(AccountStatus::Disconnected.as_str()))
+                // Tokens obtained after the removal (a reconnection) are newer than it.
+                .filter(
+                    tiktok_accounts::last_refreshed_at
+                        .is_null()
+                        .or(tiktok_accounts::last_refreshed_at.le(removed_at + Duration::seconds(1))),
+                )
                 .select(tiktok_accounts::id)
                 .load(conn)
                 .await?;

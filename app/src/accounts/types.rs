@@ -78,6 +78,8 @@ pub enum ConnectProblem {
     Taken,
     /// TikTok did not complete the exchange.
     TikTok,
+    /// Cadence's database was unreachable.
+    Unavailable,
 }
 
 impl ConnectProblem {
@@ -87,11 +89,12 @@ impl ConnectProblem {
             Self::Denied => "denied",
             Self::Taken => "taken",
             Self::TikTok => "tiktok",
+            Self::Unavailable => "unavailable",
         }
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
-        [Self::State, Self::Denied, Self::Taken, Self::TikTok].into_iter().find(|p| p.key() == key)
+        [Self::State, Self::Denied, Self::Taken, Self::TikTok, Self::Unavailable].into_iter().find(|p| p.key() == key)
     }
 
     pub fn message(self) -> &'static str {
@@ -100,6 +103,7 @@ impl ConnectProblem {
             Self::Denied => "TikTok access was not granted, so no account was connected.",
             Self::Taken => "This TikTok account is already connected to another Cadence team. Disconnect it there first.",
             Self::TikTok => "TikTok did not complete the connection. Please try again in a moment.",
+            Self::Unavailable => "Cadence was briefly unavailable, so the connection was not saved. Please try again.",
         }
     }
 }
@@ -113,7 +117,7 @@ mod tests {
         for status in [AccountStatus::Active, AccountStatus::NeedsReconnect, AccountStatus::Disconnected] {
             assert_eq!(AccountStatus::parse(status.as_str()), Some(status));
         }
-        for problem in [ConnectProblem::State, ConnectProblem::Denied, ConnectProblem::Taken, ConnectProblem::TikTok] {
+        for problem in [ConnectProblem::State, ConnectProblem::Denied, ConnectProblem::Taken, ConnectProblem::TikTok, ConnectProblem::Unavailable] {
             assert_eq!(ConnectProblem::from_key(problem.key()), Some(problem));
         }
         assert_eq!(ConnectProblem::from_key("<script>"), None);

@@ -184,6 +184,10 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         .set((users::password_hash.eq(hash), users::updated_at.eq(time::OffsetDateTime::now_utc())))
         .execute(&mut conn)
         .await?;
-    session().await?.cycle_id().await?;
+    // Every other session of this person ends (a stolen one included); this browser gets a
+    // new session id, saved after the deletion.
+    let session = session().await?;
+    crate::auth::ssr::end_sessions_of(&mut conn, caller.user_id).await?;
+    session.cycle_id().await?;
     Ok(())
 }

@@ -257,6 +257,16 @@ pub async fn start_session(session: &Session, user_id: Uuid, team_id: Uuid) -> A
     Ok(())
 }
 
+/// Deletes every stored session of a user (their browsers are logged out on the next request).
+pub async fn end_sessions_of(conn: &mut AsyncPgConnection, user_id: Uuid) -> AppResult<usize> {
+    use crate::db::schema::sessions;
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    // tower-sessions stores the session's data as JSON; the user id sits under SESSION_USER_ID.
+    let user_is = sql::<Bool>("data ->> 'user_id' = ").bind::<Text, _>(user_id.to_string());
+    Ok(diesel::delete(sessions::table.filter(user_is)).execute(conn).await?)
+}
+
 /// The logged-in user's id, if any.
 pub async fn session_user_id(session: &Session) -> AppResult<Option<Uuid>> {
     Ok(session.get::<Uuid>(SESSION_USER_ID).await?)

@@ -302,6 +302,35 @@ async fn webhooks_are_verified_deduplicated_and_acted_on() {
     let mut conn = app.conn().await;
     let stored: i64 = tiktok_webhook_events::table.count().get_result(&mut conn).await.unwrap();
     assert_eq!(stored, 1, "but stored and acted on once");
+
+    // A removal TikTok retries hours later must not undo a reconnection made since.
+    connect(&sandbox, &mut owner, "Maya Public").await;
+    let late = serde_json::json!({
+        "client_key": sandbox.sandbox.config().client_key,
+        "event": "authorization.removed",
+        "create_time": now - 3 * 3600,
+        "user_openid": sandbox.open_id_of("Maya Public"),
+        "content": "{\"reason\":1}",
+    })
+    .to_string();
+    let late_signature = app::tiktok::webhook::sign(late.as_bytes(), secret.as_bytes(), now);
+    assert_eq!(post_webhook(&app, &late, Some(late_signature)).await, StatusCode::OK);
+    assert_eq!(only_account(&app).await.status(), AccountStatus::Active);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_callbacks_for_the_same_creator_at_once_keep_one_account() {
+    let (sandbox, app, mut owner) = app_with_sandbox().await;
+    let first = consent(&sandbox, &mut owner, "Maya Public").await;
+    let second = consent(&sandbox, &mut owner, "Maya Public").await;
+    let mut tab_a = owner.on(app.router.clone());
+    let mut tab_b = owner.on(app.router.clone());
+    let (a, b) = tokio::join!(tab_a.get(&first), tab_b.get(&second));
+    let landed = [a.header("location").unwrap().to_owned(), b.header("location").unwrap().to_owned()];
+    assert!(landed.iter().all(|l| l == "/accounts?connected=1"), "{landed:?}");
+    let row = only_account(&app).await;
+    assert_eq!(row.status(), AccountStatus::Active);
+    assert!(row.access_token(&app.state.cipher).is_ok(), "the stored tokens open with this row's id");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -243,3 +243,18 @@ async fn profile_and_password_changes_are_checked() {
     let refused = anonymous.call::<app::auth::types::UserView>("auth/profile", &[("display_name", "X"), ("time_zone", "UTC")]).await;
     assert_eq!(refused.unwrap_err(), AppError::Unauthorized);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_password_ends_every_other_session() {
+    let app = TestApp::new().await;
+    let mut here = app.signed_up("Ana").await;
+    let mut elsewhere = app.client();
+    elsewhere.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await.unwrap();
+    assert!(elsewhere.session_info().await.is_some());
+
+    here.call::<()>("auth/password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")])
+        .await
+        .unwrap();
+    assert!(elsewhere.session_info().await.is_none(), "the other browser is logged out");
+    assert!(here.session_info().await.is_some(), "the browser that changed it stays logged in");
+}
