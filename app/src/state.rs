@@ -61,7 +61,7 @@ pub fn client_ip() -> Option<IpAddr> {
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
             .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .last()
+            .next_back()
     {
         return Some(ip);
     }

@@ -235,7 +235,7 @@ pub async fn store_connection(
     for _ in 0..2 {
         let outcome = store_once(conn, cipher, team_id, user_id, &grant, &display_name, &username, &avatar_url, &creator_json, now).await;
         match outcome {
-            StoreOutcome::Stored(view) => return Ok(view),
+            StoreOutcome::Stored(view) => return Ok(*view),
             StoreOutcome::Problem(problem) => return Err(problem),
             StoreOutcome::Raced => continue,
         }
@@ -244,7 +244,7 @@ pub async fn store_connection(
 }
 
 enum StoreOutcome {
-    Stored(AccountView),
+    Stored(Box<AccountView>),
     Problem(ConnectProblem),
     /// Another callback inserted the same account meanwhile; try again as an update.
     Raced,
@@ -327,7 +327,7 @@ async fn store_once(
         })
         .await;
     match result {
-        Ok(Ok(view)) => StoreOutcome::Stored(view),
+        Ok(Ok(view)) => StoreOutcome::Stored(Box::new(view)),
         Ok(Err(problem)) => StoreOutcome::Problem(problem),
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)) => {
             match info.constraint_name() {
