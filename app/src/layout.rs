@@ -13,7 +13,7 @@ use leptos_router::{
 /// Shown on every page while Cadence talks to its built-in TikTok sandbox.
 #[component]
 pub fn SandboxBanner() -> impl IntoView {
-    let mode = Resource::new_blocking(|| (), |_| get_server_mode());
+    let mode = OnceResource::new_blocking(get_server_mode());
     view! {
         <Suspense>
             {move || Suspend::new(async move {
@@ -33,8 +33,11 @@ pub fn SandboxBanner() -> impl IntoView {
 /// (remembering where they wanted to go) and provides [`SessionInfo`] to the pages.
 #[component]
 pub fn SignedInLayout() -> impl IntoView {
-    // Blocking, so a logged-out visitor gets a real redirect before any HTML is streamed.
-    let info = Resource::new_blocking(|| (), |_| get_session_info());
+    // A OnceResource resolves once and never notifies again. A Resource here could re-run this
+    // Suspend's closure after it resolved on the server, creating the page (and its resources)
+    // a second time, depending on timing; the browser then saw resource ids that did not line
+    // up and hydration failed. Blocking, so a logged-out visitor gets a real redirect.
+    let info = OnceResource::new_blocking(get_session_info());
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

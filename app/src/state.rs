@@ -35,12 +35,10 @@ pub async fn db() -> AppResult<DbConn> {
 
 /// The visitor's session (created lazily by the session layer).
 ///
-/// Outside a request there is no caller, so this fails closed with `Unauthorized`. That happens
-/// when a page's resource fetcher is re-run after its server render finished (its result is
-/// discarded), which is not worth an error in the log.
+/// Outside a request there is no caller, so this fails closed with `Unauthorized`.
 pub async fn session() -> AppResult<Session> {
     if use_context::<http::request::Parts>().is_none() {
-        tracing::debug!("no request context; treating the caller as anonymous");
+        tracing::warn!("no request context; treating the caller as anonymous");
         return Err(AppError::Unauthorized);
     }
     leptos_axum::extract::<Session>()

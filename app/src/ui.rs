@@ -62,6 +62,19 @@ where
     Signal::derive(move || action.value().get().and_then(Result::err))
 }
 
+/// A list a page shows: rendered on the server, and loaded again in the browser whenever one
+/// of `versions` moves (an action that changed it completed).
+pub fn list_resource<T, Fut>(
+    versions: impl Fn() -> Vec<usize> + Send + Sync + 'static,
+    fetch: impl Fn() -> Fut + Send + Sync + 'static,
+) -> Resource<Result<T, AppError>>
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    Resource::new(versions, move |_| fetch())
+}
+
 /// The message for one field from an action's error.
 pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
     Signal::derive(move || error.get().and_then(|error| error.field_message(field)))

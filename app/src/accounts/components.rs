@@ -9,7 +9,7 @@ use crate::{
     auth::types::SessionInfo,
     teams::types::Role,
     tiktok::types::privacy_label,
-    ui::{FormError, format_utc},
+    ui::{FormError, format_utc, list_resource},
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -21,7 +21,7 @@ pub fn AccountsPage() -> impl IntoView {
     let can_edit = info.role >= Role::Editor;
     let disconnect = ServerAction::<DisconnectAccount>::new();
     let refresh = ServerAction::<RefreshAccountInfo>::new();
-    let accounts = Resource::new(move || (disconnect.version().get(), refresh.version().get()), |_| list_accounts());
+    let accounts = list_resource(move || vec![disconnect.version().get(), refresh.version().get()], list_accounts);
     let query = use_query_map();
     let problem = move || query.read().get("connect_error").and_then(|key| ConnectProblem::from_key(&key));
     let connected = move || query.read().get("connected").is_some();

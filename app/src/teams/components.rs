@@ -10,7 +10,7 @@ use crate::{
         },
         types::{MemberView, Role},
     },
-    ui::{Field, FormError, action_error, field_error, format_utc},
+    ui::{Field, FormError, action_error, field_error, format_utc, list_resource},
 };
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -22,10 +22,7 @@ pub fn TeamPage() -> impl IntoView {
     let manages = info.role.manages_members();
     let change_role = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
-    let members = Resource::new(
-        move || (change_role.version().get(), remove.version().get()),
-        |_| list_members(),
-    );
+    let members = list_resource(move || vec![change_role.version().get(), remove.version().get()], list_members);
     let member_error = Signal::derive(move || {
         change_role.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err))
     });
@@ -119,7 +116,7 @@ fn MemberRow(
 fn Invites() -> impl IntoView {
     let create = ServerAction::<CreateInvite>::new();
     let revoke = ServerAction::<RevokeInvite>::new();
-    let invites = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_invites());
+    let invites = list_resource(move || vec![create.version().get(), revoke.version().get()], list_invites);
     let create_error = action_error(create);
     let created_link = move || {
         create.value().get().and_then(Result::ok).map(|created| {
