@@ -167,6 +167,21 @@ impl TokenCipher {
     }
 }
 
+/// `bytes` random bytes as URL-safe base64 without padding: invite tokens, OAuth states, CSP
+/// nonces (all three are valid in URLs and in a CSP `nonce-` source).
+pub fn random_token(bytes: usize) -> String {
+    use rand::RngCore as _;
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// Lower-case hex SHA-256, the stored form of single-use secrets and webhook bodies.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
 fn decode_key(encoded: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
     if encoded.len() == 64 && encoded.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -263,6 +278,15 @@ mod tests {
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).unwrap();
         assert_eq!(cipher.decrypt(&tampered, "a").unwrap_err(), KeyError::Undecryptable);
+    }
+
+    #[test]
+    fn random_tokens_are_url_safe_and_distinct() {
+        let (a, b) = (random_token(24), random_token(24));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -8,8 +8,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use rand::RngCore as _;
 
 /// What the origin check compares against.
 #[derive(Clone, Debug)]
@@ -48,9 +46,7 @@ fn same_origin(policy: &OriginPolicy, request: &Request) -> bool {
 
 /// Adds the security headers to every response and a fresh CSP nonce to every request.
 pub async fn security_headers(mut request: Request, next: Next) -> Response {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    let nonce = STANDARD.encode(bytes);
+    let nonce = app::crypto::random_token(16);
     request.extensions_mut().insert(CspNonce(nonce.clone()));
 
     let mut response = next.run(request).await;

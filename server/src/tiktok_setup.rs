@@ -17,13 +17,6 @@ pub struct TikTokSetup {
     pub sandbox: Option<Sandbox>,
 }
 
-fn random_secret() -> String {
-    use rand::RngCore as _;
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Builds the client (and, without credentials, the sandbox) for a server listening on `addr`.
 pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokSetup> {
     // The server calls itself over loopback even when it listens on all interfaces.
@@ -52,7 +45,7 @@ pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokS
                 webhook_url: Some(format!("{local}/webhooks/tiktok")),
                 // Random per process: the sandbox's default secret is public, and anyone knowing
                 // it could forge webhooks to a sandbox-mode server reachable from outside.
-                client_secret: random_secret(),
+                client_secret: app::crypto::random_token(24),
                 ..SandboxConfig::default()
             };
             let endpoints = TikTokEndpoints {

@@ -7,7 +7,7 @@
 
 use crate::{
     accounts::types::{AccountStatus, AccountView, ConnectProblem},
-    crypto::{SecretToken, TokenCipher},
+    crypto::{SecretToken, TokenCipher, random_token, sha256_hex},
     db::schema::{oauth_states, tiktok_accounts, tiktok_webhook_events},
     error::{AppError, AppResult},
     teams::ssr::Caller,
@@ -17,11 +17,8 @@ use crate::{
         types::CreatorInfo,
     },
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
-use rand::RngCore as _;
-use sha2::{Digest as _, Sha256};
 use std::{future::Future, time::Duration as StdDuration};
 use time::{Duration, OffsetDateTime};
 use tower_sessions::Session;
@@ -119,10 +116,6 @@ fn split_scopes(scopes: &str) -> Vec<String> {
     scopes.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
-
 /// The team's accounts, connected ones first.
 pub async fn list_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppResult<Vec<AccountView>> {
     let rows: Vec<TikTokAccount> = tiktok_accounts::table
@@ -137,10 +130,8 @@ pub async fn list_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppRe
 /// Starts a connection: a fresh single-use state, stored hashed in the database (bound to the
 /// team and user) and in this browser's session. Returns the state to send to TikTok.
 pub async fn begin_connection(conn: &mut AsyncPgConnection, session: &Session, caller: Caller) -> AppResult<String> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let state = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = sha256_hex(&state);
+    let state = random_token(32);
+    let hash = sha256_hex(state.as_bytes());
     let now = OffsetDateTime::now_utc();
     diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(now))).execute(conn).await?;
     diesel::insert_into(oauth_states::table)
@@ -169,7 +160,7 @@ pub async fn consume_state(
     user_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<Uuid, ConnectProblem> {
-    let hash = sha256_hex(state);
+    let hash = sha256_hex(state.as_bytes());
     let mut in_flight: Vec<String> = session.get(SESSION_OAUTH_STATES).await.ok().flatten().unwrap_or_default();
     let issued_here = in_flight.contains(&hash);
     in_flight.retain(|h| *h != hash);
@@ -627,7 +618,7 @@ pub enum WebhookOutcome {
 pub async fn record_webhook(conn: &mut AsyncPgConnection, raw_body: &[u8], envelope: WebhookEnvelope) -> AppResult<WebhookOutcome> {
     let content: serde_json::Value = serde_json::from_str(&envelope.content)
         .map_err(|_| AppError::invalid("content", "webhook content is not a JSON document"))?;
-    let body_hash = hex::encode(Sha256::digest(raw_body));
+    let body_hash = sha256_hex(raw_body);
     conn.transaction(async |conn| {
         let inserted = diesel::insert_into(tiktok_webhook_events::table)
             .values((

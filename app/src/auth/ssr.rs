@@ -10,7 +10,7 @@ use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use diesel::{dsl::count_star, prelude::*};
+use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use std::{net::IpAddr, sync::LazyLock};
 use time::OffsetDateTime;
@@ -236,15 +236,6 @@ pub async fn prune_login_failures(
 ) -> QueryResult<usize> {
     diesel::delete(login_failures::table.filter(login_failures::failed_at.le(now - limits.window)))
         .execute(conn)
-        .await
-}
-
-/// Counts stored failures for a subject (used by tests and the admin view).
-pub async fn count_failures(conn: &mut AsyncPgConnection, subject: &str) -> QueryResult<i64> {
-    login_failures::table
-        .filter(login_failures::subject.eq(subject))
-        .select(count_star())
-        .first(conn)
         .await
 }
 

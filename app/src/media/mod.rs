@@ -2,5 +2,7 @@
 //! TikTok would take it.
 
 pub mod probe;
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(feature = "ssr")]
 pub mod store;

@@ -105,7 +105,10 @@ impl LocalMediaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::probe::Container;
+    use crate::media::{
+        probe::Container,
+        testing::{iso_box, moov},
+    };
 
     fn temp_store(name: &str) -> LocalMediaStore {
         let root = std::env::temp_dir().join(format!("cadence-store-{name}-{}", std::process::id()));
@@ -117,19 +120,10 @@ mod tests {
         std::fs::read_dir(&store.root).map(|dir| dir.count()).unwrap_or(0)
     }
 
-    /// A small MP4 (ftyp, moov with a 30 s mvhd, mdat) as a stream of 1 KiB pieces.
+    /// A small MP4 (ftyp, a 30 s moov, mdat) as a stream of 1 KiB pieces.
     fn mp4_stream(total: usize) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
-        fn iso_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-            let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-            out.extend_from_slice(kind);
-            out.extend_from_slice(body);
-            out
-        }
-        let mut mvhd = vec![0u8; 100];
-        mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
-        mvhd[16..20].copy_from_slice(&30_000u32.to_be_bytes());
         let mut file = iso_box(b"ftyp", b"isom\0\0\x02\0isomiso2avc1mp41");
-        file.extend(iso_box(b"moov", &iso_box(b"mvhd", &mvhd)));
+        file.extend(iso_box(b"moov", &moov(30, 720, 1280, b"avc1")));
         let mdat = total - file.len();
         file.extend(iso_box(b"mdat", &vec![7u8; mdat - 8]));
         let pieces: Vec<_> = file.chunks(1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();

@@ -6,16 +6,14 @@
 
 use crate::{
     auth::ssr::{SESSION_TEAM_ID, SESSION_USER_ID},
+    crypto::{random_token, sha256_hex},
     db::schema::{invites, memberships, teams, users},
     error::{AppError, AppResult},
     state::session,
     teams::types::{InvitePreview, InviteView, MemberView, Role, TeamView},
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
-use rand::RngCore as _;
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -208,16 +206,14 @@ pub async fn remove_member(conn: &mut AsyncPgConnection, caller: Caller, target:
 
 /// A fresh invite token (shown once) and the hash that is stored.
 pub fn new_invite_token() -> (String, String) {
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token(24);
     let hash = hash_invite_token(&token);
     (token, hash)
 }
 
 /// The stored form of an invite token.
 pub fn hash_invite_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    sha256_hex(token.as_bytes())
 }
 
 /// Creates a single-use invite into the caller's team; returns the view and the token.

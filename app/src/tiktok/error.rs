@@ -23,20 +23,6 @@ pub enum TikTokError {
     Protocol(String),
 }
 
-impl TikTokError {
-    /// Whether sending the same request again can help.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Transient(_) | Self::RateLimited { .. })
-    }
-
-    /// TikTok's error code, when it gave one.
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            Self::Unauthorized { code, .. } | Self::Rejected { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-}
 
 /// The sentence a person sees for a TikTok failure, with what to do about it.
 pub fn for_people(error: &TikTokError) -> crate::error::AppError {
