@@ -47,6 +47,16 @@ pub struct RecordedRequest {
     pub fault: Option<FaultKind>,
 }
 
+impl crate::state::Sequenced for RecordedRequest {
+    fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 /// Middleware around every TikTok route (outside the fault layer, so faults are recorded too).
 pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
     let headers: BTreeMap<String, String> = RECORDED_HEADERS
@@ -92,7 +102,7 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
         error_code: None,
         fault: None,
     };
-    let seq = sandbox.inner.lock().push_request(record);
+    let seq = sandbox.inner.lock().requests.push(record);
 
     let response = match request {
         Some(request) => next.run(request).await,
@@ -103,7 +113,7 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
     let fault = response.extensions().get::<InjectedFault>().map(|injected| injected.0);
     // A dropped connection never delivers a status, so none is recorded.
     let delivered_status = (fault != Some(FaultKind::DropConnection)).then_some(status);
-    if let Some(recorded) = sandbox.inner.lock().request_mut(seq) {
+    if let Some(recorded) = sandbox.inner.lock().requests.get_mut(seq) {
         recorded.status = delivered_status;
         recorded.error_code = response.extensions().get::<ReplyCode>().map(|code| code.0.clone());
         recorded.fault = fault;

@@ -17,6 +17,47 @@ use crate::webhooks::WebhookDelivery;
 pub const REQUEST_LOG_LIMIT: usize = 10_000;
 pub const WEBHOOK_LOG_LIMIT: usize = 1_000;
 
+/// A record that a [`BoundedLog`] numbers.
+pub trait Sequenced {
+    fn set_seq(&mut self, seq: u64);
+    fn seq(&self) -> u64;
+}
+
+/// Numbered records, newest last, keeping only the latest `LIMIT`.
+pub struct BoundedLog<T, const LIMIT: usize> {
+    entries: VecDeque<T>,
+    next_seq: u64,
+}
+
+impl<T, const LIMIT: usize> Default for BoundedLog<T, LIMIT> {
+    fn default() -> Self {
+        Self { entries: VecDeque::new(), next_seq: 0 }
+    }
+}
+
+impl<T: Sequenced, const LIMIT: usize> BoundedLog<T, LIMIT> {
+    /// Numbers the entry, drops the oldest if full, and returns the number.
+    pub fn push(&mut self, mut entry: T) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        entry.set_seq(seq);
+        if self.entries.len() == LIMIT {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+        seq
+    }
+
+    /// The entry numbered `seq`, if it is still kept (searched from the newest).
+    pub fn get_mut(&mut self, seq: u64) -> Option<&mut T> {
+        self.entries.iter_mut().rev().find(|entry| entry.seq() == seq)
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.entries.iter()
+    }
+}
+
 /// The shared core of a [`crate::Sandbox`].
 pub struct Inner {
     pub config: SandboxConfig,
@@ -57,10 +98,8 @@ pub struct State {
     pub rate_windows: HashMap<(String, Endpoint), VecDeque<Instant>>,
     /// Scripted faults, consumed front to back.
     pub faults: VecDeque<Fault>,
-    pub requests: VecDeque<RecordedRequest>,
-    pub next_request_seq: u64,
-    pub webhooks: VecDeque<WebhookDelivery>,
-    pub next_webhook_seq: u64,
+    pub requests: BoundedLog<RecordedRequest, REQUEST_LOG_LIMIT>,
+    pub webhooks: BoundedLog<WebhookDelivery, WEBHOOK_LOG_LIMIT>,
 }
 
 impl State {
@@ -76,33 +115,30 @@ impl State {
         self.publishes.iter_mut().find(|publish| publish.upload.upload_id == upload_id)
     }
 
-    pub fn push_request(&mut self, mut request: RecordedRequest) -> u64 {
-        let seq = self.next_request_seq;
-        self.next_request_seq += 1;
-        request.seq = seq;
-        if self.requests.len() == REQUEST_LOG_LIMIT {
-            self.requests.pop_front();
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::{BoundedLog, Sequenced};
+
+    struct Entry(u64);
+
+    impl Sequenced for Entry {
+        fn set_seq(&mut self, seq: u64) {
+            self.0 = seq;
         }
-        self.requests.push_back(request);
-        seq
-    }
 
-    pub fn request_mut(&mut self, seq: u64) -> Option<&mut RecordedRequest> {
-        self.requests.iter_mut().rev().find(|request| request.seq == seq)
-    }
-
-    pub fn push_webhook(&mut self, mut delivery: WebhookDelivery) -> u64 {
-        let seq = self.next_webhook_seq;
-        self.next_webhook_seq += 1;
-        delivery.seq = seq;
-        if self.webhooks.len() == WEBHOOK_LOG_LIMIT {
-            self.webhooks.pop_front();
+        fn seq(&self) -> u64 {
+            self.0
         }
-        self.webhooks.push_back(delivery);
-        seq
     }
 
-    pub fn webhook_mut(&mut self, seq: u64) -> Option<&mut WebhookDelivery> {
-        self.webhooks.iter_mut().rev().find(|delivery| delivery.seq == seq)
+    #[test]
+    fn numbers_entries_and_keeps_only_the_newest() {
+        let mut log: BoundedLog<Entry, 2> = BoundedLog::default();
+        assert_eq!((log.push(Entry(99)), log.push(Entry(99)), log.push(Entry(99))), (0, 1, 2));
+        assert_eq!(log.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2], "the oldest was dropped");
+        assert!(log.get_mut(0).is_none());
+        assert_eq!(log.get_mut(2).map(|e| e.0), Some(2));
     }
 }

@@ -21,6 +21,16 @@ pub struct WebhookDelivery {
     pub delivered: bool,
 }
 
+impl crate::state::Sequenced for WebhookDelivery {
+    fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookAttempt {
     /// RFC 3339, UTC.
@@ -65,7 +75,7 @@ pub fn emit(sandbox: &Sandbox, user_openid: &str, event: &str, content: Value) {
         return;
     };
     let body = envelope(&config.client_key, event, OffsetDateTime::now_utc().unix_timestamp(), user_openid, &content);
-    let seq = sandbox.inner.lock().push_webhook(WebhookDelivery {
+    let seq = sandbox.inner.lock().webhooks.push(WebhookDelivery {
         seq: 0,
         event: event.to_owned(),
         user_openid: user_openid.to_owned(),
@@ -107,7 +117,7 @@ async fn deliver(sandbox: Sandbox, url: String, body: String, seq: u64) {
         match result {
             Ok(response) if response.status() == reqwest::StatusCode::OK => {
                 record_attempt(&sandbox, seq, Some(200), None);
-                if let Some(delivery) = sandbox.inner.lock().webhook_mut(seq) {
+                if let Some(delivery) = sandbox.inner.lock().webhooks.get_mut(seq) {
                     delivery.delivered = true;
                 }
                 return;
@@ -121,7 +131,7 @@ async fn deliver(sandbox: Sandbox, url: String, body: String, seq: u64) {
 
 fn record_attempt(sandbox: &Sandbox, seq: u64, status: Option<u16>, error: Option<String>) {
     let at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
-    if let Some(delivery) = sandbox.inner.lock().webhook_mut(seq) {
+    if let Some(delivery) = sandbox.inner.lock().webhooks.get_mut(seq) {
         delivery.attempts.push(WebhookAttempt { at, status, error });
     }
 }
