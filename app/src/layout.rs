@@ -69,6 +69,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
             <nav aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
                 <A href="/calendar">"Calendar"</A>
+                <A href="/compose">"New post"</A>
                 <A href="/posts">"Posts"</A>
                 <A href="/accounts">"Accounts"</A>
                 <A href="/team">"Team"</A>

@@ -1,4 +1,6 @@
 //! Cadence's web app: pages, server functions and (behind `ssr`) the server-side domain code.
+// The composer's view is one deep type; the default limit of 128 is too shallow for it.
+#![recursion_limit = "256"]
 
 pub mod accounts;
 pub mod auth;
@@ -79,7 +81,9 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::DashboardPage/>
                     <Route path=path!("/calendar") view=pages::CalendarPage/>
-                    <Route path=path!("/posts") view=pages::PostsPage/>
+                    <Route path=path!("/compose") view=posts::components::ComposerPage/>
+                    <Route path=path!("/posts") view=posts::components::PostsPage/>
+                    <Route path=path!("/posts/:id") view=posts::components::PostPage/>
                     <Route path=path!("/accounts") view=accounts::components::AccountsPage/>
                     <Route path=path!("/team") view=teams::components::TeamPage/>
                     <Route path=path!("/settings") view=auth::components::SettingsPage/>

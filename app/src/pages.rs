@@ -54,12 +54,6 @@ pub fn CalendarPage() -> impl IntoView {
     view! { <NotYetAvailable title="Calendar" what="Scheduled posts will appear here by month and week. Scheduling is not available in this build yet."/> }
 }
 
-/// `/posts`
-#[component]
-pub fn PostsPage() -> impl IntoView {
-    view! { <NotYetAvailable title="Posts" what="Your team's posts and their states will be listed here. Composing posts is not available in this build yet."/> }
-}
-
 /// Any unknown path; answers with HTTP 404 during server rendering.
 #[component]
 pub fn NotFound() -> impl IntoView {

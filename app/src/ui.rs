@@ -92,3 +92,25 @@ pub fn format_utc(at: time::OffsetDateTime) -> String {
         at.minute()
     )
 }
+
+/// Sizes the way people read them, in decimal units as TikTok states its limits.
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000_000 => format!("{:.2} GB", b as f64 / 1e9),
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1e3),
+        b => format!("{b} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_in_decimal_units() {
+        assert_eq!(human_bytes(999), "999 bytes");
+        assert_eq!(human_bytes(50_000_123), "50.0 MB");
+        assert_eq!(human_bytes(4_000_000_000), "4.00 GB");
+    }
+}

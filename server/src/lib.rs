@@ -4,6 +4,7 @@
 //! very same router with [`build_router`].
 
 pub mod api_errors;
+pub mod request_bodies;
 pub mod migrations;
 pub mod oauth_callback;
 pub mod scheduler;
@@ -18,7 +19,7 @@ use axum::{Json, Router, extract::State, http::StatusCode, middleware, response:
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use std::{net::SocketAddr, sync::Arc};
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// Name of the session cookie.
@@ -77,7 +78,7 @@ pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Rout
         .layer(sessions)
         .layer(middleware::from_fn_with_state(origin_policy, security::require_same_origin))
         .layer(middleware::from_fn(security::security_headers))
-        .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(config.http.body_limit_bytes, request_bodies::limit_request_bodies))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state);
     match sandbox {

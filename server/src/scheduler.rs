@@ -1,5 +1,6 @@
-//! Background jobs inside the server (tokio-cron-scheduler): renew TikTok tokens before they
-//! expire, clean up expired sessions and old log-in failures.
+//! Background jobs inside the server (tokio-cron-scheduler): publish scheduled posts when due,
+//! follow uploads until TikTok settles them, renew TikTok tokens before they expire, and clean
+//! up expired sessions, old log-in failures, spent rate-limit records and released videos.
 
 use crate::session_store::PgSessionStore;
 use app::{
@@ -7,6 +8,12 @@ use app::{
     auth::ssr::prune_login_failures,
     state::AppState,
 };
+use app::{
+    media::{catalog, store::LocalMediaStore},
+    publishing::{due::publish_due, status::check_due_statuses},
+    tiktok::rate_limit,
+};
+use std::sync::Arc;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tower_sessions::ExpiredDeletion as _;
 
@@ -57,6 +64,49 @@ pub async fn start(state: AppState) -> Result<JobScheduler, JobSchedulerError> {
         })?)
         .await?;
 
+    // One id per process: it names the lease holder of the posts this server is sending.
+    let worker = uuid::Uuid::new_v4();
+    let publish_state = state.clone();
+    let publishing = Arc::new(tokio::sync::Mutex::new(()));
+    scheduler
+        .add(Job::new_async("*/5 * * * * *", move |_, _| {
+            let (state, running) = (publish_state.clone(), publishing.clone());
+            Box::pin(async move {
+                // A long upload outlasts the interval; the next run waits its turn.
+                let Ok(_guard) = running.try_lock() else { return };
+                match publish_due(&state, time::OffsetDateTime::now_utc(), worker).await {
+                    Ok(0) => {}
+                    Ok(taken) => tracing::info!(taken, "scheduled posts sent"),
+                    Err(error) => tracing::warn!(error = %error, "publishing due posts failed; will retry"),
+                }
+            })
+        })?)
+        .await?;
+
+    let status_state = state.clone();
+    let checking = Arc::new(tokio::sync::Mutex::new(()));
+    scheduler
+        .add(Job::new_async("*/2 * * * * *", move |_, _| {
+            let (state, running) = (status_state.clone(), checking.clone());
+            Box::pin(async move {
+                let Ok(_guard) = running.try_lock() else { return };
+                if let Err(error) = check_due_statuses(&state, time::OffsetDateTime::now_utc()).await {
+                    tracing::warn!(error = %error, "checking publish statuses failed; will retry");
+                }
+            })
+        })?)
+        .await?;
+
+    let cleanup_state = state.clone();
+    scheduler
+        .add(Job::new_async("45 */10 * * * *", move |_, _| {
+            let state = cleanup_state.clone();
+            Box::pin(async move {
+                clean_up_media_and_rate_limits(&state).await;
+            })
+        })?)
+        .await?;
+
     scheduler.start().await?;
     Ok(scheduler)
 }
@@ -88,4 +138,22 @@ pub async fn refresh_due_tokens(state: &AppState) -> usize {
         tokio::time::sleep(REFRESH_SPACING).await;
     }
     refreshed
+}
+
+/// Deletes videos whose grace period is over and rate-limit records no window needs.
+pub async fn clean_up_media_and_rate_limits(state: &AppState) {
+    let now = time::OffsetDateTime::now_utc();
+    let Ok(mut conn) = state.pool.get().await else {
+        tracing::warn!("clean-up skipped: no database connection");
+        return;
+    };
+    let store = LocalMediaStore::new(state.config.data_dir.join("media"));
+    match catalog::remove_expired(&mut conn, &store, now).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "videos of published and cancelled posts removed"),
+        Err(error) => tracing::warn!(error = %error, "removing old videos failed"),
+    }
+    if let Err(error) = rate_limit::prune(&mut conn, now).await {
+        tracing::warn!(error = %error, "pruning rate-limit records failed");
+    }
 }

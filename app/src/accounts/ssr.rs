@@ -614,7 +614,7 @@ pub enum WebhookOutcome {
 }
 
 /// Stores a verified event once and acts on it: `authorization.removed` disconnects the
-/// account at once; `post.publish.*` events are kept for publishing to pick up.
+/// account at once; `post.publish.*` events move the post they name.
 pub async fn record_webhook(conn: &mut AsyncPgConnection, raw_body: &[u8], envelope: WebhookEnvelope) -> AppResult<WebhookOutcome> {
     let content: serde_json::Value = serde_json::from_str(&envelope.content)
         .map_err(|_| AppError::invalid("content", "webhook content is not a JSON document"))?;
@@ -656,6 +656,13 @@ pub async fn record_webhook(conn: &mut AsyncPgConnection, raw_body: &[u8], envel
                 .execute(conn)
                 .await?;
             tracing::info!(accounts = ids.len(), "TikTok removed Cadence's access for a creator");
+        } else if envelope.event.starts_with("post.publish.")
+            && crate::posts::ssr::apply_publish_event(conn, &envelope.event, &content).await?
+        {
+            diesel::update(tiktok_webhook_events::table.filter(tiktok_webhook_events::body_sha256.eq(&body_hash)))
+                .set(tiktok_webhook_events::processed_at.eq(Some(OffsetDateTime::now_utc())))
+                .execute(conn)
+                .await?;
         }
         Ok(WebhookOutcome::Processed)
     })

@@ -108,10 +108,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    media (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        storage_key -> Text,
+        byte_size -> Int8,
+        content_type -> Text,
+        duration_ms -> Nullable<Int4>,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        codec -> Nullable<Text>,
+        uploaded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        remove_after -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        account_id -> Uuid,
+        created_by -> Nullable<Uuid>,
+        destination -> Text,
+        state -> Text,
+        caption -> Text,
+        privacy_level -> Nullable<Text>,
+        allow_comment -> Bool,
+        allow_duet -> Bool,
+        allow_stitch -> Bool,
+        your_brand -> Bool,
+        branded_content -> Bool,
+        is_aigc -> Bool,
+        cover_timestamp_ms -> Nullable<Int4>,
+        video_bytes -> Int8,
+        content_type -> Text,
+        duration_ms -> Nullable<Int4>,
+        media_id -> Nullable<Uuid>,
+        scheduled_at -> Nullable<Timestamptz>,
+        publish_id -> Nullable<Text>,
+        tiktok_post_id -> Nullable<Text>,
+        fail_code -> Nullable<Text>,
+        fail_message -> Nullable<Text>,
+        attempts -> Int4,
+        lease_owner -> Nullable<Uuid>,
+        lease_expires_at -> Nullable<Timestamptz>,
+        next_check_at -> Nullable<Timestamptz>,
+        status_checks -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    post_events (id) {
+        id -> Int8,
+        post_id -> Uuid,
+        at -> Timestamptz,
+        kind -> Text,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    tiktok_calls (id) {
+        id -> Int8,
+        account_id -> Uuid,
+        endpoint -> Text,
+        called_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(tiktok_accounts -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(invites -> teams (team_id));
+diesel::joinable!(posts -> tiktok_accounts (account_id));
+diesel::joinable!(posts -> media (media_id));
+diesel::joinable!(post_events -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -122,5 +197,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     tiktok_accounts,
     oauth_states,
-    tiktok_webhook_events
+    tiktok_webhook_events,
+    media,
+    posts,
+    post_events,
+    tiktok_calls
 );

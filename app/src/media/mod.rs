@@ -1,7 +1,13 @@
 //! Videos as Cadence sees them: what the container says (duration, size, codec) and whether
 //! TikTok would take it.
 
+#[cfg(feature = "hydrate")]
+pub mod browser;
+#[cfg(feature = "ssr")]
+pub mod catalog;
 pub mod probe;
+#[cfg(feature = "ssr")]
+pub mod head;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(feature = "ssr")]

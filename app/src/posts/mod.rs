@@ -1,3 +1,10 @@
-//! Posts: what a person composes for TikTok, and the rules it must follow.
+//! Posts: what a person composes for TikTok, the rules it must follow, and where it stands.
 
+pub mod api;
+#[cfg(feature = "hydrate")]
+pub mod browser_upload;
+pub mod components;
 pub mod rules;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod types;

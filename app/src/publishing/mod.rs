@@ -1,4 +1,13 @@
-//! Getting a post's video to TikTok: streaming bytes into TikTok's chunked upload.
+//! Getting a post's video to TikTok: taking it from the browser, streaming it into TikTok's
+//! chunked upload, publishing scheduled posts when due, and following each publish to its end.
 
+#[cfg(feature = "ssr")]
+pub mod due;
+#[cfg(feature = "ssr")]
+pub mod intake;
+#[cfg(feature = "ssr")]
+pub mod send;
+#[cfg(feature = "ssr")]
+pub mod status;
 #[cfg(feature = "ssr")]
 pub mod stream;

@@ -1,4 +1,5 @@
-//! TikTok's HTTP API as typed calls: OAuth, user info, creator info (and, later, posting).
+//! TikTok's HTTP API as typed calls: OAuth, user info, creator info, posting and status, and
+//! the rate limits Cadence keeps to.
 //!
 //! The client has no sandbox special cases: in sandbox mode its base URLs simply point at the
 //! sandbox mounted in this server.
@@ -8,6 +9,9 @@ pub mod client;
 #[cfg(feature = "ssr")]
 pub mod error;
 pub mod chunks;
+pub mod fail_reason;
+#[cfg(feature = "ssr")]
+pub mod rate_limit;
 pub mod types;
 #[cfg(feature = "ssr")]
 pub mod webhook;

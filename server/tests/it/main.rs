@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod platform;
+mod publishing;
 mod teams;
 mod tiktok_posting;
 mod util;

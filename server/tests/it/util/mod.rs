@@ -3,5 +3,6 @@
 pub mod sandbox;
 pub mod test_app;
 pub mod test_db;
+pub mod upload;
 
 pub use test_app::{TestApp, TestClient};

@@ -46,6 +46,11 @@ impl TestApp {
             ("CADENCE_TOKEN_KEYS".into(), TEST_KEY.into()),
             ("CADENCE_SCHEDULER_ENABLED".into(), "false".into()),
             ("DATABASE_POOL_SIZE".into(), "4".into()),
+            // Stored videos go to a directory of this test's own.
+            (
+                "CADENCE_DATA_DIR".into(),
+                std::env::temp_dir().join(format!("cadence-test-{}", uuid::Uuid::new_v4())).display().to_string(),
+            ),
         ];
         vars.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let (config, cipher) = Config::from_vars(&vars).expect("test configuration is valid");

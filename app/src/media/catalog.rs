@@ -1,0 +1,91 @@
+//! The `media` table: which stored video belongs to which team and post, and when a file no
+//! longer needed may be deleted (after a grace period, so a late look at a post still works).
+
+use crate::{
+    db::schema::{media, posts},
+    media::store::{LocalMediaStore, StoredMedia},
+    posts::types::PostState,
+};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How long a published or cancelled post's video is kept.
+pub const GRACE: time::Duration = time::Duration::hours(24);
+
+/// Records a stored video for the team; returns its id.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    team_id: Uuid,
+    uploaded_by: Uuid,
+    stored: &StoredMedia,
+) -> QueryResult<Uuid> {
+    let facts = &stored.facts;
+    diesel::insert_into(media::table)
+        .values((
+            media::team_id.eq(team_id),
+            media::storage_key.eq(&stored.key),
+            media::byte_size.eq(stored.byte_size as i64),
+            media::content_type.eq(facts.container.mime_type()),
+            media::duration_ms.eq(facts.duration_secs.map(|s| (s * 1000.0).round() as i32)),
+            media::width.eq(facts.width.map(|w| w as i32)),
+            media::height.eq(facts.height.map(|h| h as i32)),
+            media::codec.eq(&facts.codec),
+            media::uploaded_by.eq(Some(uploaded_by)),
+        ))
+        .returning(media::id)
+        .get_result(conn)
+        .await
+}
+
+/// The storage key of a media row.
+pub async fn storage_key(conn: &mut AsyncPgConnection, media_id: Uuid) -> QueryResult<String> {
+    media::table.find(media_id).select(media::storage_key).first(conn).await
+}
+
+/// Once no post that still needs the video refers to it, marks the file for removal.
+pub async fn release_if_unneeded(conn: &mut AsyncPgConnection, post_id: Uuid) -> QueryResult<()> {
+    let Some(media_id) = posts::table.find(post_id).select(posts::media_id).first::<Option<Uuid>>(conn).await? else {
+        return Ok(());
+    };
+    let still_needed: i64 = posts::table
+        .filter(posts::media_id.eq(media_id))
+        .filter(posts::state.eq_any([
+            PostState::Scheduled.as_str(),
+            PostState::Uploading.as_str(),
+            PostState::Failed.as_str(),
+            PostState::Unconfirmed.as_str(),
+        ]))
+        .count()
+        .get_result(conn)
+        .await?;
+    if still_needed == 0 {
+        diesel::update(media::table.find(media_id).filter(media::remove_after.is_null()))
+            .set(media::remove_after.eq(Some(OffsetDateTime::now_utc() + GRACE)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes files whose grace period is over, then their rows. Returns how many went.
+pub async fn remove_expired(conn: &mut AsyncPgConnection, store: &LocalMediaStore, now: OffsetDateTime) -> QueryResult<usize> {
+    let due: Vec<(Uuid, String)> = media::table
+        .filter(media::remove_after.le(now))
+        .select((media::id, media::storage_key))
+        .limit(500)
+        .load(conn)
+        .await?;
+    let mut removed = 0;
+    for (id, key) in due {
+        match store.delete(&key).await {
+            Ok(()) => {
+                diesel::delete(media::table.find(id)).execute(conn).await?;
+                removed += 1;
+            }
+            Err(error) => tracing::warn!(error = %error, media = %id, "could not delete a stored video; will try again"),
+        }
+    }
+    Ok(removed)
+}

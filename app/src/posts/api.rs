@@ -1,0 +1,73 @@
+//! Server functions for posts: the composer's creator look-up and upload, the list, one post
+//! with its timeline, and cancelling a scheduled post.
+
+use crate::{
+    error::AppError,
+    posts::types::{PostDetail, PostView, UploadOutcome},
+    tiktok::types::CreatorInfo,
+};
+use leptos::{
+    prelude::*,
+    server_fn::codec::{MultipartData, MultipartFormData},
+};
+use uuid::Uuid;
+
+/// The team's posts, newest first (any member may look).
+#[server(endpoint = "posts/list")]
+pub async fn list_posts() -> Result<Vec<PostView>, AppError> {
+    use crate::{posts::ssr::list_for_team, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    list_for_team(&mut conn, caller.team_id, 200).await
+}
+
+/// One post of the team with its timeline.
+#[server(endpoint = "posts/detail")]
+pub async fn get_post(post_id: Uuid) -> Result<PostDetail, AppError> {
+    use crate::{posts::ssr::detail_for_team, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    detail_for_team(&mut conn, caller.team_id, post_id).await
+}
+
+/// What the creator may post right now, asked fresh from TikTok when the composer picks the
+/// account (TikTok's rule: never from a cache).
+#[server(endpoint = "posts/creator")]
+pub async fn composer_creator(account_id: Uuid) -> Result<CreatorInfo, AppError> {
+    use crate::{
+        accounts::ssr::TikTokAccount,
+        publishing::intake::fresh_creator_info,
+        state::{app_state, db},
+        teams::{ssr::require_role, types::Role},
+    };
+    let state = app_state()?;
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Editor).await?;
+    TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
+    drop(conn);
+    fresh_creator_info(&state, account_id).await
+}
+
+/// The composer's upload: fields first, then the video, streamed (never held whole). The
+/// browser sends it with `XMLHttpRequest` for upload progress; see `posts::components`.
+#[server(input = MultipartFormData, endpoint = "posts/upload")]
+pub async fn upload_post(data: MultipartData) -> Result<UploadOutcome, AppError> {
+    use crate::{
+        publishing::intake::accept_upload,
+        state::{app_state, db},
+        teams::{ssr::require_role, types::Role},
+    };
+    let state = app_state()?;
+    let caller = require_role(&mut *db().await?, Role::Editor).await?;
+    let multipart = data.into_inner().ok_or_else(|| AppError::invalid("video", "Choose a video to upload."))?;
+    accept_upload(state, caller, multipart).await
+}
+
+/// Cancels a post that is still waiting for its time; its video is removed after a while.
+#[server(endpoint = "posts/cancel")]
+pub async fn cancel_post(post_id: Uuid) -> Result<(), AppError> {
+    use crate::{posts::ssr::cancel, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Editor).await?;
+    cancel(&mut conn, caller, post_id).await
+}

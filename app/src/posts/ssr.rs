@@ -1,0 +1,528 @@
+//! Posts in PostgreSQL: creating them, moving them through their states (only ever forward),
+//! their timeline, and the team-scoped reads the pages use.
+
+use crate::{
+    db::schema::{post_events, posts, tiktok_accounts},
+    error::{AppError, AppResult},
+    posts::{
+        rules::ComposerChoices,
+        types::{Destination, PostDetail, PostEventView, PostState, PostView},
+    },
+    tiktok::{client::PostInfo, fail_reason},
+};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A row of `posts`.
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
+#[diesel(table_name = posts, check_for_backend(diesel::pg::Pg))]
+pub struct Post {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub account_id: Uuid,
+    pub created_by: Option<Uuid>,
+    pub destination: String,
+    pub state: String,
+    pub caption: String,
+    pub privacy_level: Option<String>,
+    pub allow_comment: bool,
+    pub allow_duet: bool,
+    pub allow_stitch: bool,
+    pub your_brand: bool,
+    pub branded_content: bool,
+    pub is_aigc: bool,
+    pub cover_timestamp_ms: Option<i32>,
+    pub video_bytes: i64,
+    pub content_type: String,
+    pub duration_ms: Option<i32>,
+    pub media_id: Option<Uuid>,
+    pub scheduled_at: Option<OffsetDateTime>,
+    pub publish_id: Option<String>,
+    pub tiktok_post_id: Option<String>,
+    pub fail_code: Option<String>,
+    pub fail_message: Option<String>,
+    pub attempts: i32,
+    pub lease_owner: Option<Uuid>,
+    pub lease_expires_at: Option<OffsetDateTime>,
+    pub next_check_at: Option<OffsetDateTime>,
+    pub status_checks: i32,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// What a new post is made of.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub team_id: Uuid,
+    pub account_id: Uuid,
+    pub created_by: Uuid,
+    pub destination: Destination,
+    pub state: PostState,
+    pub choices: ComposerChoices,
+    pub video_bytes: u64,
+    pub content_type: String,
+    pub duration_ms: Option<i32>,
+    pub media_id: Option<Uuid>,
+    pub scheduled_at: Option<OffsetDateTime>,
+}
+
+impl Post {
+    pub fn state(&self) -> PostState {
+        PostState::parse(&self.state).unwrap_or(PostState::Failed)
+    }
+
+    pub fn destination(&self) -> Destination {
+        Destination::parse(&self.destination).unwrap_or(Destination::Profile)
+    }
+
+    /// The choices as the composer made them (for the rules check at publish time).
+    pub fn choices(&self) -> ComposerChoices {
+        ComposerChoices {
+            caption: self.caption.clone(),
+            privacy_level: self.privacy_level.clone(),
+            allow_comment: self.allow_comment,
+            allow_duet: self.allow_duet,
+            allow_stitch: self.allow_stitch,
+            commercial: self.your_brand || self.branded_content,
+            your_brand: self.your_brand,
+            branded_content: self.branded_content,
+            is_aigc: self.is_aigc,
+            cover_timestamp_ms: self.cover_timestamp_ms.map(|ms| ms.max(0) as u32),
+        }
+    }
+
+    /// `post_info` for TikTok's Direct Post init: exactly what the person chose.
+    pub fn post_info(&self) -> PostInfo {
+        PostInfo {
+            title: self.caption.clone(),
+            privacy_level: self.privacy_level.clone().unwrap_or_default(),
+            disable_duet: !self.allow_duet,
+            disable_stitch: !self.allow_stitch,
+            disable_comment: !self.allow_comment,
+            video_cover_timestamp_ms: self.cover_timestamp_ms.map(|ms| ms.max(0) as u32),
+            brand_content_toggle: self.branded_content,
+            brand_organic_toggle: self.your_brand,
+            is_aigc: self.is_aigc,
+        }
+    }
+
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Post> {
+        posts::table.find(id).select(Post::as_select()).first(conn).await
+    }
+
+    /// The post if it belongs to the team; another team's post is "not found".
+    pub async fn find_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, id: Uuid) -> AppResult<Post> {
+        posts::table
+            .filter(posts::id.eq(id))
+            .filter(posts::team_id.eq(team_id))
+            .select(Post::as_select())
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| AppError::NotFound("Post".into()))
+    }
+}
+
+/// Stores a new post and the first line of its timeline.
+pub async fn create(conn: &mut AsyncPgConnection, new: NewPost) -> AppResult<Post> {
+    let choices = &new.choices;
+    // The master switch off means no commercial labels, whatever boxes were left ticked.
+    let (your_brand, branded_content) =
+        if choices.commercial { (choices.your_brand, choices.branded_content) } else { (false, false) };
+    let inbox = new.destination == Destination::Inbox;
+    let post: Post = diesel::insert_into(posts::table)
+        .values((
+            posts::team_id.eq(new.team_id),
+            posts::account_id.eq(new.account_id),
+            posts::created_by.eq(Some(new.created_by)),
+            posts::destination.eq(new.destination.as_str()),
+            posts::state.eq(new.state.as_str()),
+            posts::caption.eq(&choices.caption),
+            posts::privacy_level.eq(if inbox { None } else { choices.privacy_level.clone() }),
+            posts::allow_comment.eq(choices.allow_comment),
+            posts::allow_duet.eq(choices.allow_duet),
+            posts::allow_stitch.eq(choices.allow_stitch),
+            posts::your_brand.eq(your_brand),
+            posts::branded_content.eq(branded_content),
+            posts::is_aigc.eq(choices.is_aigc),
+            posts::cover_timestamp_ms.eq(choices.cover_timestamp_ms.map(|ms| ms.min(i32::MAX as u32) as i32)),
+            posts::video_bytes.eq(new.video_bytes as i64),
+            posts::content_type.eq(&new.content_type),
+            posts::duration_ms.eq(new.duration_ms),
+            posts::media_id.eq(new.media_id),
+            posts::scheduled_at.eq(new.scheduled_at),
+        ))
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await?;
+    let message = match (new.state, new.scheduled_at) {
+        (PostState::Scheduled, Some(at)) => format!("Scheduled for {} (UTC).", crate::ui::format_utc(at)),
+        _ if inbox => "Created; sending the video to the creator's TikTok inbox.".to_owned(),
+        _ => "Created; sending the video to TikTok.".to_owned(),
+    };
+    record_event(conn, post.id, "created", &message).await?;
+    Ok(post)
+}
+
+/// Adds a line to a post's timeline.
+pub async fn record_event(conn: &mut AsyncPgConnection, post_id: Uuid, kind: &str, message: &str) -> QueryResult<()> {
+    diesel::insert_into(post_events::table)
+        .values((post_events::post_id.eq(post_id), post_events::kind.eq(kind), post_events::message.eq(message)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// TikTok accepted the init: the publish id is stored before a single byte is sent, so a
+/// crash after this point is reconciled through TikTok's status, never by posting again.
+pub async fn record_publish_id(conn: &mut AsyncPgConnection, post_id: Uuid, publish_id: &str) -> AppResult<()> {
+    let now = OffsetDateTime::now_utc();
+    let updated = diesel::update(posts::table.find(post_id).filter(posts::publish_id.is_null()))
+        .set((
+            posts::publish_id.eq(Some(publish_id)),
+            posts::state.eq(PostState::Uploading.as_str()),
+            posts::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    if updated == 0 {
+        return Err(AppError::internal("publish id recorded twice", post_id));
+    }
+    record_event(conn, post_id, "upload_started", "TikTok accepted the post; uploading the video.").await?;
+    Ok(())
+}
+
+/// Every byte reached TikTok; from here TikTok processes and the status is polled.
+pub async fn mark_uploaded(conn: &mut AsyncPgConnection, post_id: Uuid, message: &str) -> QueryResult<()> {
+    let now = OffsetDateTime::now_utc();
+    diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Uploading.as_str())))
+        .set((
+            posts::state.eq(PostState::Processing.as_str()),
+            posts::next_check_at.eq(Some(now + FIRST_STATUS_CHECK)),
+            posts::status_checks.eq(0),
+            posts::lease_owner.eq(None::<Uuid>),
+            posts::lease_expires_at.eq(None::<OffsetDateTime>),
+            posts::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    record_event(conn, post_id, "uploaded", message).await
+}
+
+/// The post failed for good, with what to tell the person. Settled posts stay as they are.
+pub async fn mark_failed(conn: &mut AsyncPgConnection, post_id: Uuid, code: &str, message: &str) -> QueryResult<bool> {
+    let moved = settle(conn, post_id, PostState::Failed, Some(code), Some(message), None).await?;
+    if moved {
+        record_event(conn, post_id, "failed", message).await?;
+    }
+    Ok(moved)
+}
+
+/// Cadence cannot tell whether TikTok published the post; a person has to look.
+pub async fn mark_unconfirmed(conn: &mut AsyncPgConnection, post_id: Uuid, message: &str) -> QueryResult<bool> {
+    let moved = settle(conn, post_id, PostState::Unconfirmed, Some("unconfirmed"), Some(message), None).await?;
+    if moved {
+        record_event(conn, post_id, "unconfirmed", message).await?;
+    }
+    Ok(moved)
+}
+
+/// Time between the end of an upload and the first status check.
+pub const FIRST_STATUS_CHECK: time::Duration = time::Duration::seconds(2);
+/// Status checks slow down to at most this far apart.
+pub const MAX_STATUS_INTERVAL: time::Duration = time::Duration::minutes(5);
+
+/// The wait before status check number `checks + 1`: doubling from 2 s, capped at 5 minutes,
+/// so one post never comes near the 30 calls a minute TikTok allows a token.
+pub fn status_backoff(checks: i32) -> time::Duration {
+    let seconds = 2i64.saturating_mul(1i64 << checks.clamp(0, 16));
+    time::Duration::seconds(seconds).min(MAX_STATUS_INTERVAL)
+}
+
+/// What TikTok said about a publish, from the status endpoint or a webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TikTokOutcome {
+    StillProcessing,
+    DeliveredToInbox,
+    Published { post_id: Option<String> },
+    PubliclyAvailable { post_id: String },
+    Failed { reason: String },
+}
+
+impl TikTokOutcome {
+    /// Reads the status endpoint's reply (§4.8), including the undocumented names some
+    /// clients have seen.
+    pub fn from_status(status: &str, fail_reason: Option<&str>, post_ids: &[String]) -> Self {
+        match status {
+            "PUBLISH_COMPLETE" | "PUBLISH_SUCCESS" => Self::Published { post_id: post_ids.first().cloned() },
+            "SEND_TO_USER_INBOX" => Self::DeliveredToInbox,
+            "FAILED" => Self::Failed { reason: fail_reason.unwrap_or("internal").to_owned() },
+            _ => Self::StillProcessing,
+        }
+    }
+}
+
+/// Applies what TikTok said to the post. Only moves forward: a late "processing" never undoes
+/// "published", and a settled post is only updated with its public post id.
+pub async fn apply_outcome(conn: &mut AsyncPgConnection, post: &Post, outcome: TikTokOutcome) -> QueryResult<()> {
+    let now = OffsetDateTime::now_utc();
+    match outcome {
+        TikTokOutcome::StillProcessing => {
+            if post.state() == PostState::Processing {
+                diesel::update(posts::table.find(post.id))
+                    .set((
+                        posts::next_check_at.eq(Some(now + status_backoff(post.status_checks + 1))),
+                        posts::status_checks.eq(post.status_checks + 1),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        }
+        TikTokOutcome::DeliveredToInbox => {
+            if settle(conn, post.id, PostState::InInbox, None, None, None).await? {
+                record_event(
+                    conn,
+                    post.id,
+                    "in_inbox",
+                    "TikTok sent the video to the creator's inbox. Open the TikTok app's inbox notification to finish the post.",
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        TikTokOutcome::Published { post_id } => {
+            let moved = settle(conn, post.id, PostState::Published, None, None, post_id.as_deref()).await?;
+            if moved {
+                let message = match &post_id {
+                    Some(id) => format!("Published on TikTok (post id {id})."),
+                    None => "Published on TikTok. TikTok gives the post's public id once it is public and has passed moderation.".to_owned(),
+                };
+                record_event(conn, post.id, "published", &message).await?;
+            } else if let Some(id) = post_id {
+                add_post_id(conn, post, &id).await?;
+            }
+            Ok(())
+        }
+        TikTokOutcome::PubliclyAvailable { post_id } => {
+            if settle(conn, post.id, PostState::Published, None, None, Some(&post_id)).await? {
+                record_event(conn, post.id, "published", &format!("Published on TikTok (post id {post_id}).")).await?;
+            } else {
+                add_post_id(conn, post, &post_id).await?;
+            }
+            Ok(())
+        }
+        TikTokOutcome::Failed { reason } => {
+            mark_failed(conn, post.id, &reason, &fail_reason::explain(&reason)).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn add_post_id(conn: &mut AsyncPgConnection, post: &Post, post_id: &str) -> QueryResult<()> {
+    let updated = diesel::update(posts::table.find(post.id).filter(posts::tiktok_post_id.is_null()))
+        .set((posts::tiktok_post_id.eq(Some(post_id)), posts::updated_at.eq(OffsetDateTime::now_utc())))
+        .execute(conn)
+        .await?;
+    if updated > 0 {
+        record_event(conn, post.id, "public", &format!("The post is public on TikTok (post id {post_id}).")).await?;
+    }
+    Ok(())
+}
+
+/// Moves an unsettled post (or one in the inbox, which may still be posted) to a final state.
+/// Returns whether this call moved it, so each change is told once in the timeline.
+async fn settle(
+    conn: &mut AsyncPgConnection,
+    post_id: Uuid,
+    to: PostState,
+    fail_code: Option<&str>,
+    fail_message: Option<&str>,
+    tiktok_post_id: Option<&str>,
+) -> QueryResult<bool> {
+    let mut movable: Vec<&str> = vec![
+        PostState::Scheduled.as_str(),
+        PostState::Uploading.as_str(),
+        PostState::Processing.as_str(),
+        PostState::Unconfirmed.as_str(),
+    ];
+    if to == PostState::Published || to == PostState::Failed {
+        movable.push(PostState::InInbox.as_str());
+    }
+    let now = OffsetDateTime::now_utc();
+    let updated = diesel::update(posts::table.find(post_id).filter(posts::state.eq_any(movable)))
+        .set((
+            posts::state.eq(to.as_str()),
+            posts::fail_code.eq(fail_code),
+            posts::fail_message.eq(fail_message),
+            posts::tiktok_post_id.eq(tiktok_post_id),
+            posts::next_check_at.eq(None::<OffsetDateTime>),
+            posts::lease_owner.eq(None::<Uuid>),
+            posts::lease_expires_at.eq(None::<OffsetDateTime>),
+            posts::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    // A failed post keeps its video so it can be sent again; the others no longer need it.
+    if updated > 0 && to != PostState::Failed {
+        crate::media::catalog::release_if_unneeded(conn, post_id).await?;
+    }
+    Ok(updated > 0)
+}
+
+/// Applies a `post.publish.*` webhook (§8.2) to the post with that publish id, if any.
+pub async fn apply_publish_event(conn: &mut AsyncPgConnection, event: &str, content: &serde_json::Value) -> QueryResult<bool> {
+    let Some(publish_id) = content.get("publish_id").and_then(serde_json::Value::as_str) else {
+        return Ok(false);
+    };
+    let Some(post) = posts::table
+        .filter(posts::publish_id.eq(publish_id))
+        .select(Post::as_select())
+        .first(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    // post_id's JSON type is undocumented: accept a number or a string, keep every digit.
+    let post_id = content.get("post_id").and_then(|value| match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    });
+    let outcome = match event {
+        "post.publish.complete" => TikTokOutcome::Published { post_id: None },
+        "post.publish.inbox_delivered" => TikTokOutcome::DeliveredToInbox,
+        "post.publish.publicly_available" => match post_id {
+            Some(post_id) => TikTokOutcome::PubliclyAvailable { post_id },
+            None => return Ok(false),
+        },
+        "post.publish.failed" => TikTokOutcome::Failed {
+            reason: content.get("reason").and_then(serde_json::Value::as_str).unwrap_or("internal").to_owned(),
+        },
+        _ => return Ok(false),
+    };
+    apply_outcome(conn, &post, outcome).await?;
+    Ok(true)
+}
+
+/// Cancels a scheduled post of the caller's team. Posts already on their way to TikTok cannot
+/// be called back.
+pub async fn cancel(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Caller, post_id: Uuid) -> AppResult<()> {
+    let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
+    if post.state() != PostState::Scheduled {
+        return Err(AppError::Conflict(format!(
+            "This post is {} and can no longer be cancelled.",
+            post.state().label().to_lowercase()
+        )));
+    }
+    // Only from "scheduled": a server that claimed it a moment ago keeps it.
+    let moved = diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Scheduled.as_str())))
+        .set((posts::state.eq(PostState::Cancelled.as_str()), posts::updated_at.eq(OffsetDateTime::now_utc())))
+        .execute(conn)
+        .await?;
+    if moved == 0 {
+        return Err(AppError::Conflict("The post is already on its way to TikTok and can no longer be cancelled.".into()));
+    }
+    crate::media::catalog::release_if_unneeded(conn, post_id).await?;
+    record_event(conn, post_id, "cancelled", "Cancelled; the video will be removed from Cadence after a day.").await?;
+    Ok(())
+}
+
+/// Removes a post whose video never fully reached TikTok or the media store (the upload was
+/// interrupted): nothing was published, so nothing is kept.
+pub async fn discard_unsent(conn: &mut AsyncPgConnection, post_id: Uuid) -> QueryResult<()> {
+    diesel::delete(
+        posts::table
+            .find(post_id)
+            .filter(posts::state.eq_any([PostState::Uploading.as_str(), PostState::Scheduled.as_str()])),
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+type PostRow = (Post, String, Option<String>);
+
+fn view_of((post, account_name, account_username): PostRow) -> PostView {
+    PostView {
+        id: post.id,
+        account_id: post.account_id,
+        account_name,
+        account_username,
+        destination: post.destination(),
+        state: post.state(),
+        caption: post.caption,
+        privacy_level: post.privacy_level,
+        video_bytes: post.video_bytes,
+        scheduled_at: post.scheduled_at,
+        tiktok_post_id: post.tiktok_post_id,
+        fail_message: post.fail_message,
+        created_at: post.created_at,
+        updated_at: post.updated_at,
+    }
+}
+
+/// The team's posts, newest first.
+pub async fn list_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, limit: i64) -> AppResult<Vec<PostView>> {
+    let rows: Vec<PostRow> = posts::table
+        .inner_join(tiktok_accounts::table)
+        .filter(posts::team_id.eq(team_id))
+        .order(posts::created_at.desc())
+        .limit(limit)
+        .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(view_of).collect())
+}
+
+/// One post of the team with its timeline.
+pub async fn detail_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, post_id: Uuid) -> AppResult<PostDetail> {
+    let row: PostRow = posts::table
+        .inner_join(tiktok_accounts::table)
+        .filter(posts::id.eq(post_id))
+        .filter(posts::team_id.eq(team_id))
+        .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("Post".into()))?;
+    let events = post_events::table
+        .filter(post_events::post_id.eq(post_id))
+        .order(post_events::id.asc())
+        .select((post_events::at, post_events::kind, post_events::message))
+        .load::<(OffsetDateTime, String, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(at, kind, message)| PostEventView { at, kind, message })
+        .collect();
+    Ok(PostDetail { post: view_of(row), events })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_checks_back_off_to_five_minutes() {
+        assert_eq!(status_backoff(0), time::Duration::seconds(2));
+        assert_eq!(status_backoff(3), time::Duration::seconds(16));
+        assert_eq!(status_backoff(40), MAX_STATUS_INTERVAL);
+    }
+
+    #[test]
+    fn status_replies_map_to_outcomes() {
+        assert_eq!(TikTokOutcome::from_status("PROCESSING_UPLOAD", None, &[]), TikTokOutcome::StillProcessing);
+        assert_eq!(
+            TikTokOutcome::from_status("PUBLISH_COMPLETE", None, &["7261463769757501445".into()]),
+            TikTokOutcome::Published { post_id: Some("7261463769757501445".into()) }
+        );
+        assert_eq!(TikTokOutcome::from_status("SEND_TO_USER_INBOX", None, &[]), TikTokOutcome::DeliveredToInbox);
+        assert_eq!(
+            TikTokOutcome::from_status("FAILED", Some("duration_check_failed"), &[]),
+            TikTokOutcome::Failed { reason: "duration_check_failed".into() }
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! A post as the browser sees it: its state, the choices it carries and its timeline.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Where a post is on its way to TikTok.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostState {
+    /// Waiting in the media store for its time.
+    Scheduled,
+    /// TikTok gave a publish id and the bytes are on their way.
+    Uploading,
+    /// TikTok has the whole video and is processing it.
+    Processing,
+    /// Delivered to the creator's TikTok inbox; they finish it in the app.
+    InInbox,
+    Published,
+    Failed,
+    Cancelled,
+    /// Cadence cannot tell whether TikTok received the post; a person decides.
+    Unconfirmed,
+}
+
+impl PostState {
+    pub const ALL: [Self; 8] = [
+        Self::Scheduled,
+        Self::Uploading,
+        Self::Processing,
+        Self::InInbox,
+        Self::Published,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Unconfirmed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Uploading => "uploading",
+            Self::Processing => "processing",
+            Self::InInbox => "in_inbox",
+            Self::Published => "published",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Unconfirmed => "unconfirmed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == value)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Scheduled => "Scheduled",
+            Self::Uploading => "Uploading",
+            Self::Processing => "Processing on TikTok",
+            Self::InInbox => "Sent to TikTok inbox",
+            Self::Published => "Published",
+            Self::Failed => "Failed",
+            Self::Cancelled => "Cancelled",
+            Self::Unconfirmed => "Unconfirmed",
+        }
+    }
+
+    /// Whether nothing more will happen to the post by itself.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::InInbox | Self::Published | Self::Failed | Self::Cancelled | Self::Unconfirmed)
+    }
+}
+
+/// Where on TikTok the video goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    /// Direct Post: straight onto the creator's profile.
+    Profile,
+    /// Upload to the creator's inbox as a draft they finish in the TikTok app.
+    Inbox,
+}
+
+impl Destination {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Profile => "profile",
+            Self::Inbox => "inbox",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Profile, Self::Inbox].into_iter().find(|d| d.as_str() == value)
+    }
+}
+
+/// The three buttons of the composer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// Stream the browser's bytes straight into TikTok's Direct Post.
+    PostNow,
+    /// Stream them into the creator's TikTok inbox.
+    SendToInbox,
+    /// Keep the video in the media store until `scheduled_at`.
+    Schedule,
+}
+
+impl PublishMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PostNow => "post_now",
+            Self::SendToInbox => "send_to_inbox",
+            Self::Schedule => "schedule",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::PostNow, Self::SendToInbox, Self::Schedule].into_iter().find(|m| m.as_str() == value)
+    }
+
+    pub fn destination(self) -> Destination {
+        match self {
+            Self::SendToInbox => Destination::Inbox,
+            Self::PostNow | Self::Schedule => Destination::Profile,
+        }
+    }
+}
+
+/// One post of the team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostView {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub account_name: String,
+    pub account_username: Option<String>,
+    pub destination: Destination,
+    pub state: PostState,
+    pub caption: String,
+    pub privacy_level: Option<String>,
+    pub video_bytes: i64,
+    pub scheduled_at: Option<OffsetDateTime>,
+    /// TikTok's public post id (19 digits, kept as text).
+    pub tiktok_post_id: Option<String>,
+    /// What went wrong and what to do, for failed or unconfirmed posts.
+    pub fail_message: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl PostView {
+    /// The public TikTok page of the published video, when TikTok gave its id.
+    pub fn tiktok_url(&self) -> Option<String> {
+        let id = self.tiktok_post_id.as_ref()?;
+        let user = self.account_username.as_deref().unwrap_or("_");
+        Some(format!("https://www.tiktok.com/@{user}/video/{id}"))
+    }
+}
+
+/// One line of a post's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostEventView {
+    pub at: OffsetDateTime,
+    pub kind: String,
+    pub message: String,
+}
+
+/// A post with its whole timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostDetail {
+    pub post: PostView,
+    pub events: Vec<PostEventView>,
+}
+
+/// What the upload answers once the server has taken the video.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadOutcome {
+    pub post_id: Uuid,
+    pub state: PostState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for state in PostState::ALL {
+            assert_eq!(PostState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(PostState::parse("posted"), None);
+    }
+
+    #[test]
+    fn only_posts_that_can_still_move_are_unsettled() {
+        let moving: Vec<_> = PostState::ALL.into_iter().filter(|s| !s.is_settled()).collect();
+        assert_eq!(moving, [PostState::Scheduled, PostState::Uploading, PostState::Processing]);
+    }
+
+    #[test]
+    fn the_inbox_button_sends_to_the_inbox_and_the_others_to_the_profile() {
+        assert_eq!(PublishMode::SendToInbox.destination(), Destination::Inbox);
+        assert_eq!(PublishMode::PostNow.destination(), Destination::Profile);
+        assert_eq!(PublishMode::parse("schedule"), Some(PublishMode::Schedule));
+    }
+}

@@ -1,0 +1,191 @@
+//! Publishing scheduled posts when their time comes: due posts are claimed under a lease
+//! with `FOR UPDATE SKIP LOCKED` (so each is taken by exactly one server), checked against the
+//! creator's current rules, and streamed from the media store to TikTok outside any
+//! transaction, a few at a time.
+
+use crate::{
+    db::schema::posts,
+    error::AppResult,
+    media::{catalog, store::LocalMediaStore},
+    posts::{
+        rules::check,
+        ssr::{self as post_store, Post},
+        types::{Destination, PostState},
+    },
+    publishing::{
+        intake::fresh_creator_info,
+        send::{SendError, send_video},
+    },
+    state::AppState,
+};
+use bytes::Bytes;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use futures_util::{Stream, StreamExt as _};
+use std::{path::PathBuf, time::Duration};
+use time::OffsetDateTime;
+use tokio::io::AsyncReadExt as _;
+use uuid::Uuid;
+
+/// Posts taken per run.
+const BATCH: i64 = 50;
+/// Posts sent to TikTok at the same time by one server.
+const CONCURRENCY: usize = 4;
+/// How long a claim holds before another server may take the post over.
+pub const LEASE: time::Duration = time::Duration::minutes(15);
+/// Waits between attempts that TikTok or the network turned back; then the post fails.
+const RETRY_DELAYS: [Duration; 4] =
+    [Duration::from_secs(60), Duration::from_secs(300), Duration::from_secs(1800), Duration::from_secs(7200)];
+
+/// Sends every scheduled post that is due at `now`. Returns how many were taken.
+pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<usize> {
+    let claimed = claim_due(state, now, worker).await?;
+    let count = claimed.len();
+    futures_util::stream::iter(claimed)
+        .for_each_concurrent(CONCURRENCY, |post| async move {
+            if let Err(error) = publish_one(state, &post).await {
+                tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
+            }
+        })
+        .await;
+    Ok(count)
+}
+
+/// Takes due posts for `worker`: state `uploading` under a lease, attempt counted.
+async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<Vec<Post>> {
+    let mut conn = state.pool.get().await?;
+    let claimed = conn
+        .transaction(async |conn| {
+            let ids: Vec<Uuid> = posts::table
+                .filter(posts::state.eq(PostState::Scheduled.as_str()))
+                .filter(posts::scheduled_at.le(now))
+                .filter(posts::next_check_at.is_null().or(posts::next_check_at.le(now)))
+                .order(posts::scheduled_at.asc())
+                .limit(BATCH)
+                .select(posts::id)
+                .for_update()
+                .skip_locked()
+                .load(conn)
+                .await?;
+            diesel::update(posts::table.filter(posts::id.eq_any(&ids)))
+                .set((
+                    posts::state.eq(PostState::Uploading.as_str()),
+                    posts::lease_owner.eq(Some(worker)),
+                    posts::lease_expires_at.eq(Some(now + LEASE)),
+                    posts::attempts.eq(posts::attempts + 1),
+                    posts::next_check_at.eq(None::<OffsetDateTime>),
+                    posts::updated_at.eq(now),
+                ))
+                .returning(Post::as_returning())
+                .get_results(conn)
+                .await
+        })
+        .await?;
+    Ok(claimed)
+}
+
+async fn publish_one(state: &AppState, post: &Post) -> AppResult<()> {
+    // TikTok's rules may have changed since the post was composed (§9): ask again.
+    let creator = match fresh_creator_info(state, post.account_id).await {
+        Ok(creator) => creator,
+        Err(error) => return give_back(state, post, &error.to_string(), Some(Duration::from_secs(60))).await,
+    };
+    if post.destination() == Destination::Profile
+        && let Some(violation) = check(&post.choices(), &creator).into_iter().next()
+    {
+        let message = format!("{} Edit the post and schedule it again.", violation.message);
+        post_store::mark_failed(&mut *state.pool.get().await?, post.id, "rules_changed", &message).await?;
+        return Ok(());
+    }
+    let Some(media_id) = post.media_id else {
+        post_store::mark_failed(&mut *state.pool.get().await?, post.id, "media_missing", "The video of this post is gone. Upload it again.").await?;
+        return Ok(());
+    };
+    let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;
+    let path = LocalMediaStore::new(state.config.data_dir.join("media")).path(&key);
+    post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started.", post.attempts)).await?;
+    match send_video(state, post, Box::pin(file_stream(path))).await {
+        Ok(()) => Ok(()),
+        Err(SendError::NotSent { error, retry_in }) => give_back(state, post, &error.to_string(), retry_in).await,
+        Err(SendError::Interrupted) => {
+            let message = "The stored video could not be read. Upload it again.";
+            post_store::mark_failed(&mut *state.pool.get().await?, post.id, "media_unreadable", message).await?;
+            Ok(())
+        }
+        // Already marked failed, with TikTok's reason.
+        Err(SendError::UploadFailed(_)) => Ok(()),
+    }
+}
+
+/// Puts a post that could not be sent back in the queue for a later attempt, or fails it when
+/// the attempts are used up or waiting will not help.
+async fn give_back(state: &AppState, post: &Post, reason: &str, retry_in: Option<Duration>) -> AppResult<()> {
+    let mut conn = state.pool.get().await?;
+    let attempt = post.attempts.max(1) as usize;
+    let (Some(asked), Some(planned)) = (retry_in, RETRY_DELAYS.get(attempt - 1)) else {
+        post_store::mark_failed(&mut conn, post.id, "not_sent", reason).await?;
+        return Ok(());
+    };
+    let wait = jittered((*planned).max(asked), post.id);
+    let next = OffsetDateTime::now_utc() + wait;
+    diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Uploading.as_str())))
+        .set((
+            posts::state.eq(PostState::Scheduled.as_str()),
+            posts::next_check_at.eq(Some(next)),
+            posts::lease_owner.eq(None::<Uuid>),
+            posts::lease_expires_at.eq(None::<OffsetDateTime>),
+        ))
+        .execute(&mut conn)
+        .await?;
+    let message = format!("Not sent: {reason} Trying again at {} (UTC).", crate::ui::format_utc(next));
+    post_store::record_event(&mut conn, post.id, "retry", &message).await?;
+    Ok(())
+}
+
+/// Up to 10% extra, different per post, so posts turned back together do not return together.
+fn jittered(wait: Duration, post_id: Uuid) -> time::Duration {
+    let spread = (post_id.as_u128() % 1000) as f64 / 10_000.0;
+    time::Duration::try_from(wait.mul_f64(1.0 + spread)).unwrap_or(time::Duration::hours(2))
+}
+
+/// A stored file as a stream of 256 KiB pieces; an error ends it.
+fn file_stream(path: PathBuf) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    enum Reading {
+        NotOpened(PathBuf),
+        Open(tokio::fs::File),
+        Done,
+    }
+    futures_util::stream::unfold(Reading::NotOpened(path), |reading| async move {
+        let mut file = match reading {
+            Reading::Done => return None,
+            Reading::Open(file) => file,
+            Reading::NotOpened(path) => match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(error) => return Some((Err(error), Reading::Done)),
+            },
+        };
+        let mut buffer = vec![0u8; 256 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(read) => {
+                buffer.truncate(read);
+                Some((Ok(Bytes::from(buffer)), Reading::Open(file)))
+            }
+            Err(error) => Some((Err(error), Reading::Done)),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_adds_at_most_a_tenth() {
+        for _ in 0..100 {
+            let id = Uuid::new_v4();
+            let wait = jittered(Duration::from_secs(600), id);
+            assert!(wait >= time::Duration::seconds(600) && wait < time::Duration::seconds(660), "{wait}");
+        }
+    }
+}

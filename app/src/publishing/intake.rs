@@ -1,0 +1,245 @@
+//! Taking a video from the browser: the composer's fields arrive first, then the file, which
+//! is streamed either straight into TikTok ("Post now", "Send to inbox") or into the media
+//! store ("Schedule"). Everything TikTok would refuse is refused before a byte is sent.
+//!
+//! The work runs in its own task: if the browser goes away mid-upload the request future is
+//! dropped, but the task still sees the cut-off stream and cleans up after it.
+
+use crate::{
+    accounts::ssr::{TikTokAccount, refresh_creator_info},
+    error::{AppError, AppResult},
+    media::{
+        catalog,
+        head::{HeadError, read_head},
+        probe::{Limits, VideoFacts, objections},
+        store::{LocalMediaStore, StoreError},
+    },
+    posts::{
+        rules::{ComposerChoices, check},
+        ssr::{self as posts, NewPost},
+        types::{PostState, PublishMode, UploadOutcome},
+    },
+    publishing::send::{SendError, send_video},
+    state::AppState,
+    teams::ssr::Caller,
+    tiktok::{
+        chunks::{ChunkPlan, MAX_VIDEO_BYTES},
+        error::for_people,
+        rate_limit::{LimitedEndpoint, try_acquire},
+        types::CreatorInfo,
+    },
+};
+use bytes::Bytes;
+use futures_util::{StreamExt as _, stream};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Text fields are small; anything longer is not from the composer.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// A scheduled post must be at least this far ahead.
+pub const MIN_SCHEDULE_LEAD: time::Duration = time::Duration::minutes(1);
+
+/// The composer's fields, read before the file.
+#[derive(Debug, Default)]
+struct Fields {
+    account_id: Option<Uuid>,
+    mode: Option<PublishMode>,
+    choices: Option<ComposerChoices>,
+    scheduled_at: Option<OffsetDateTime>,
+    video_size: Option<u64>,
+}
+
+/// Handles one multipart upload from the composer for `caller` (already checked to be an
+/// editor). Returns once the video is with TikTok or in the media store.
+pub async fn accept_upload(state: AppState, caller: Caller, multipart: multer::Multipart<'static>) -> AppResult<UploadOutcome> {
+    tokio::spawn(run(state, caller, multipart))
+        .await
+        .map_err(|e| AppError::internal("upload task failed", e))?
+}
+
+async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'static>) -> AppResult<UploadOutcome> {
+    let mut fields = Fields::default();
+    let video = loop {
+        let Some(mut field) = multipart.next_field().await.map_err(|_| interrupted())? else {
+            return Err(AppError::invalid("video", "Choose a video to upload."));
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "video" {
+            break field;
+        }
+        let mut text = Vec::new();
+        while let Some(piece) = field.chunk().await.map_err(|_| interrupted())? {
+            text.extend_from_slice(&piece);
+            if text.len() > MAX_FIELD_BYTES {
+                return Err(AppError::invalid(&name, "This field is too long."));
+            }
+        }
+        let text = String::from_utf8(text).map_err(|_| AppError::invalid(&name, "This field is not text."))?;
+        fields.read(&name, text.trim())?;
+    };
+
+    let account_id = fields.account_id.ok_or_else(|| AppError::invalid("account_id", "Choose the TikTok account to post to."))?;
+    let mode = fields.mode.ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?;
+    let choices = fields.choices.unwrap_or_default();
+    let video_size = fields.video_size.ok_or_else(|| AppError::invalid("video", "The video's size is missing."))?;
+    ChunkPlan::for_size(video_size).map_err(|e| AppError::invalid("video", capitalised(&e.to_string())))?;
+    let scheduled_at = match mode {
+        PublishMode::Schedule => {
+            let at = fields.scheduled_at.ok_or_else(|| AppError::invalid("scheduled_at", "Choose when to post."))?;
+            if at < OffsetDateTime::now_utc() + MIN_SCHEDULE_LEAD {
+                return Err(AppError::invalid("scheduled_at", "That time has passed. Choose a time at least a minute from now."));
+            }
+            Some(at)
+        }
+        _ => None,
+    };
+
+    let account = {
+        let mut conn = state.pool.get().await?;
+        TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?
+    };
+    let creator = fresh_creator_info(&state, account.id).await?;
+    if mode != PublishMode::SendToInbox
+        && let Some(violation) = check(&choices, &creator).into_iter().next()
+    {
+        return Err(AppError::invalid(violation.field, violation.message));
+    }
+    let limits = Limits { max_duration_secs: creator.max_video_post_duration_sec.max(1) as u32 };
+
+    let mut video = video;
+    let head = read_head(&mut video).await.map_err(|error| match error {
+        HeadError::Probe(probe) => AppError::invalid("video", probe.to_string()),
+        HeadError::Interrupted => interrupted(),
+    })?;
+    if let Some(facts) = &head.facts {
+        refuse_objections(facts, limits)?;
+    }
+    let content_type = head.container.mime_type().to_owned();
+    let head_duration_ms = head.facts.as_ref().and_then(duration_ms);
+    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>)).chain(video);
+
+    let new_post = |state_: PostState, media_id: Option<Uuid>, duration_ms: Option<i32>, content_type: String| NewPost {
+        team_id: caller.team_id,
+        account_id: account.id,
+        created_by: caller.user_id,
+        destination: mode.destination(),
+        state: state_,
+        choices: choices.clone(),
+        video_bytes: video_size,
+        content_type,
+        duration_ms,
+        media_id,
+        scheduled_at,
+    };
+
+    if mode == PublishMode::Schedule {
+        let store = LocalMediaStore::new(state.config.data_dir.join("media"));
+        let stored = store.put(Box::pin(source), MAX_VIDEO_BYTES).await.map_err(|error| match error {
+            StoreError::Interrupted => interrupted(),
+            StoreError::Io(io) => AppError::internal("storing a video failed", io),
+            other => AppError::invalid("video", other.to_string()),
+        })?;
+        let refused = if stored.byte_size != video_size {
+            Some(AppError::invalid("video", "The video arrived with a different size than announced. Please upload it again."))
+        } else {
+            refuse_objections(&stored.facts, limits).err()
+        };
+        if let Some(error) = refused {
+            let _ = store.delete(&stored.key).await;
+            return Err(error);
+        }
+        let mut conn = state.pool.get().await?;
+        let media_id = catalog::record(&mut conn, caller.team_id, caller.user_id, &stored).await?;
+        let post = posts::create(
+            &mut conn,
+            new_post(PostState::Scheduled, Some(media_id), duration_ms(&stored.facts), stored.facts.container.mime_type().to_owned()),
+        )
+        .await?;
+        return Ok(UploadOutcome { post_id: post.id, state: PostState::Scheduled });
+    }
+
+    let post = {
+        let mut conn = state.pool.get().await?;
+        posts::create(&mut conn, new_post(PostState::Uploading, None, head_duration_ms, content_type)).await?
+    };
+    match send_video(&state, &post, Box::pin(source)).await {
+        Ok(()) => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
+        Err(SendError::Interrupted) => {
+            // Nothing was published: the post goes, as if the upload never started.
+            posts::discard_unsent(&mut *state.pool.get().await?, post.id).await?;
+            Err(SendError::Interrupted.into_app_error())
+        }
+        Err(SendError::NotSent { error, .. }) => {
+            let mut conn = state.pool.get().await?;
+            posts::mark_failed(&mut conn, post.id, "not_sent", &error.to_string()).await?;
+            Err(error)
+        }
+        Err(SendError::UploadFailed(error)) => Err(error),
+    }
+}
+
+impl Fields {
+    fn read(&mut self, name: &str, value: &str) -> AppResult<()> {
+        match name {
+            "account_id" => {
+                self.account_id =
+                    Some(value.parse().map_err(|_| AppError::invalid("account_id", "Choose the TikTok account to post to."))?)
+            }
+            "mode" => self.mode = Some(PublishMode::parse(value).ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?),
+            "choices" => {
+                self.choices = Some(
+                    serde_json::from_str(value).map_err(|_| AppError::invalid("choices", "The post's settings could not be read."))?,
+                )
+            }
+            "scheduled_at" if !value.is_empty() => {
+                self.scheduled_at = Some(
+                    OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+                        .map_err(|_| AppError::invalid("scheduled_at", "Choose a valid date and time."))?,
+                )
+            }
+            "video_size" => {
+                self.video_size =
+                    Some(value.parse().map_err(|_| AppError::invalid("video", "The video's size could not be read."))?)
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Asks TikTok what the creator may post right now (§9 rule 1), within its rate limit, and
+/// stores the answer with the account.
+pub async fn fresh_creator_info(state: &AppState, account_id: Uuid) -> AppResult<CreatorInfo> {
+    let mut conn = state.pool.get().await?;
+    if let Err(wait) = try_acquire(&mut conn, account_id, LimitedEndpoint::CreatorInfo, OffsetDateTime::now_utc()).await? {
+        return Err(AppError::Conflict(format!(
+            "TikTok allows 20 look-ups of a creator a minute. Try again in {} seconds.",
+            wait.as_secs().max(1)
+        )));
+    }
+    drop(conn);
+    refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, account_id).await?.map_err(|e| for_people(&e))
+}
+
+fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
+    match objections(facts, limits).into_iter().next() {
+        Some(objection) => Err(AppError::invalid("video", objection.0)),
+        None => Ok(()),
+    }
+}
+
+fn duration_ms(facts: &VideoFacts) -> Option<i32> {
+    facts.duration_secs.map(|s| (s * 1000.0).round().min(i32::MAX as f64) as i32)
+}
+
+fn interrupted() -> AppError {
+    AppError::Conflict("The upload was cut off before the whole video arrived. Nothing was posted.".into())
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}

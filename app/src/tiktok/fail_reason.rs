@@ -1,0 +1,62 @@
+//! TikTok's `fail_reason` codes (tiktok-api.md §4.8) as sentences a person can act on.
+
+/// What went wrong, and what to do about it.
+pub fn explain(fail_reason: &str) -> String {
+    let sentence = match fail_reason {
+        "file_format_check_failed" => {
+            "TikTok could not read the video file. Export it again as MP4 (H.264) and upload it again."
+        }
+        "duration_check_failed" => {
+            "The video is longer (or shorter) than TikTok allows for this account. Trim it and upload it again."
+        }
+        "frame_rate_check_failed" => {
+            "TikTok only accepts videos at 23 to 60 frames per second. Export it again at a standard frame rate."
+        }
+        "picture_size_check_failed" => {
+            "TikTok needs each side of the picture to be between 360 and 4096 pixels. Resize the video and upload it again."
+        }
+        "internal" => "TikTok had a problem on its side. Try posting again in a few minutes.",
+        "video_pull_failed" | "photo_pull_failed" => {
+            "TikTok could not fetch the media in time. Try posting again."
+        }
+        "publish_cancelled" => "The post was cancelled before TikTok finished it.",
+        "auth_removed" => {
+            "The creator removed Cadence's access while TikTok was processing the post. Reconnect the account to post again."
+        }
+        "spam_risk_too_many_posts" => "This creator has reached TikTok's daily posting limit. Try again tomorrow.",
+        "spam_risk_user_banned_from_posting" => "TikTok does not allow this creator to post right now.",
+        "spam_risk_text" => "TikTok judged the caption to be spam. Change the caption before posting again.",
+        "spam_risk" => "TikTok refused the post as possible spam. It should not be sent again unchanged.",
+        other => return format!("TikTok could not publish the video ({other})."),
+    };
+    sentence.to_owned()
+}
+
+/// Whether sending the same post again may succeed (only TikTok-side hiccups).
+pub fn worth_retrying(fail_reason: &str) -> bool {
+    matches!(fail_reason, "internal" | "video_pull_failed" | "photo_pull_failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_reasons_say_what_to_do() {
+        assert!(explain("duration_check_failed").contains("Trim it"));
+        assert!(explain("spam_risk_too_many_posts").contains("tomorrow"));
+        assert!(explain("auth_removed").contains("Reconnect"));
+    }
+
+    #[test]
+    fn unknown_reasons_are_shown_with_their_code() {
+        assert_eq!(explain("brand_new_reason"), "TikTok could not publish the video (brand_new_reason).");
+    }
+
+    #[test]
+    fn only_tiktok_side_failures_are_retried() {
+        assert!(worth_retrying("internal"));
+        assert!(!worth_retrying("spam_risk_text"));
+        assert!(!worth_retrying("auth_removed"));
+    }
+}

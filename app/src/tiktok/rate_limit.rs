@@ -1,0 +1,99 @@
+//! TikTok's per-token rate limits (tiktok-api.md §5), kept before calling rather than learned
+//! from 429s. The last minute's calls per account and endpoint live in PostgreSQL and are
+//! counted and recorded under a transaction-scoped advisory lock, so several servers sharing
+//! one database never overrun a limit together (no read-then-write race).
+
+use diesel::{prelude::*, sql_types::Text};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::schema::tiktok_calls;
+
+/// The sliding window TikTok counts over.
+pub const WINDOW: Duration = Duration::from_secs(60);
+
+/// An endpoint with a documented per-token limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitedEndpoint {
+    /// `video/init` and `inbox/video/init`: 6 per minute.
+    PublishInit,
+    /// `creator_info/query`: 20 per minute.
+    CreatorInfo,
+    /// `status/fetch`: 30 per minute.
+    PublishStatus,
+}
+
+impl LimitedEndpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PublishInit => "publish_init",
+            Self::CreatorInfo => "creator_info",
+            Self::PublishStatus => "publish_status",
+        }
+    }
+
+    pub fn per_minute(self) -> i64 {
+        match self {
+            Self::PublishInit => 6,
+            Self::CreatorInfo => 20,
+            Self::PublishStatus => 30,
+        }
+    }
+}
+
+/// Records one call to `endpoint` for `account_id` if the window has room; otherwise says how
+/// long until it will.
+pub async fn try_acquire(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    endpoint: LimitedEndpoint,
+    now: OffsetDateTime,
+) -> QueryResult<Result<(), Duration>> {
+    conn.transaction(async |conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<Text, _>(format!("tiktok_calls:{account_id}:{}", endpoint.name()))
+            .execute(conn)
+            .await?;
+        let window_start = now - WINDOW;
+        let in_window = tiktok_calls::table
+            .filter(tiktok_calls::account_id.eq(account_id))
+            .filter(tiktok_calls::endpoint.eq(endpoint.name()))
+            .filter(tiktok_calls::called_at.gt(window_start));
+        let recent: Vec<OffsetDateTime> =
+            in_window.select(tiktok_calls::called_at).order(tiktok_calls::called_at.asc()).load(conn).await?;
+        if recent.len() as i64 >= endpoint.per_minute() {
+            // Room opens when the oldest call in the window leaves it.
+            let wait = (recent[0] + WINDOW) - now;
+            return Ok(Err(Duration::from_millis(wait.whole_milliseconds().max(1) as u64)));
+        }
+        diesel::insert_into(tiktok_calls::table)
+            .values((
+                tiktok_calls::account_id.eq(account_id),
+                tiktok_calls::endpoint.eq(endpoint.name()),
+                tiktok_calls::called_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Ok(()))
+    })
+    .await
+}
+
+/// Deletes calls that left every window (a scheduler job).
+pub async fn prune(conn: &mut AsyncPgConnection, now: OffsetDateTime) -> QueryResult<usize> {
+    diesel::delete(tiktok_calls::table.filter(tiktok_calls::called_at.lt(now - WINDOW * 2))).execute(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_tiktoks_documented_ones() {
+        assert_eq!(LimitedEndpoint::PublishInit.per_minute(), 6);
+        assert_eq!(LimitedEndpoint::CreatorInfo.per_minute(), 20);
+        assert_eq!(LimitedEndpoint::PublishStatus.per_minute(), 30);
+    }
+}

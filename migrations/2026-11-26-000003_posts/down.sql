@@ -1,0 +1,4 @@
+DROP TABLE tiktok_calls;
+DROP TABLE post_events;
+DROP TABLE posts;
+DROP TABLE media;

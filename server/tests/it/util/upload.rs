@@ -1,0 +1,86 @@
+//! The composer's upload as a browser sends it: a multipart body whose fields come first and
+//! whose video is streamed piece by piece (and can be cut off mid-way).
+
+use super::TestClient;
+use app::{error::AppError, posts::rules::ComposerChoices, posts::types::UploadOutcome};
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Request, header};
+use sandbox::synthetic::SyntheticVideo;
+
+const BOUNDARY: &str = "cadence-test-boundary-7MA4YWxkTrZu0gW";
+
+/// One upload from the composer.
+pub struct Upload {
+    pub account_id: String,
+    pub mode: &'static str,
+    pub choices: ComposerChoices,
+    pub scheduled_at: Option<String>,
+    pub video: SyntheticVideo,
+    /// The size the browser announces; the video's real size unless a test lies.
+    pub declared_size: Option<u64>,
+    /// Break the connection after this many bytes of the video.
+    pub cut_after: Option<u64>,
+}
+
+impl Upload {
+    pub fn post_now(account_id: &str, privacy: &str, video: SyntheticVideo) -> Self {
+        Self {
+            account_id: account_id.to_owned(),
+            mode: "post_now",
+            choices: ComposerChoices {
+                caption: "Launch day #cadence @maya".into(),
+                privacy_level: Some(privacy.to_owned()),
+                ..Default::default()
+            },
+            scheduled_at: None,
+            video,
+            declared_size: None,
+            cut_after: None,
+        }
+    }
+
+    /// The body as a stream, so a video of hundreds of MB is never held by the test either.
+    fn body(&self) -> Body {
+        let mut head = String::new();
+        let mut field = |name: &str, value: &str| {
+            head.push_str(&format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+        };
+        field("account_id", &self.account_id);
+        field("mode", self.mode);
+        field("choices", &serde_json::to_string(&self.choices).unwrap());
+        field("scheduled_at", self.scheduled_at.as_deref().unwrap_or_default());
+        field("video_size", &self.declared_size.unwrap_or(self.video.size).to_string());
+        head.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"video\"; filename=\"clip.mp4\"\r\nContent-Type: video/mp4\r\n\r\n"
+        ));
+        let tail = format!("\r\n--{BOUNDARY}--\r\n");
+        let last = match self.cut_after {
+            Some(cut) => cut.min(self.video.size) - 1,
+            None => self.video.size - 1,
+        };
+        let pieces = self.video.pieces(0, last, 256 * 1024).map(Ok::<Bytes, std::io::Error>);
+        let ending: Vec<Result<Bytes, std::io::Error>> = match self.cut_after {
+            Some(_) => vec![Err(std::io::Error::other("the browser went away"))],
+            None => vec![Ok(Bytes::from(tail))],
+        };
+        let stream = futures_util::stream::iter(std::iter::once(Ok(Bytes::from(head))).chain(pieces).chain(ending));
+        Body::from_stream(stream)
+    }
+
+    /// Sends it as `client` and decodes the answer.
+    pub async fn send(&self, client: &mut TestClient) -> Result<UploadOutcome, AppError> {
+        let mut request = Request::post("/api/posts/upload")
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"));
+        if let Some(origin) = &client.origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        let response = client.send(request.body(self.body()).unwrap()).await;
+        if response.status.is_success() {
+            Ok(serde_json::from_slice(&response.body).unwrap_or_else(|e| panic!("cannot decode {:?}: {e}", response.text())))
+        } else {
+            Err(serde_json::from_slice(&response.body)
+                .unwrap_or_else(|_| AppError::Transport(format!("HTTP {}: {}", response.status, response.text()))))
+        }
+    }
+}
