@@ -1,16 +1,5 @@
-import { expect, Page, test } from "@playwright/test";
-import { signUp, uniqueEmail } from "./helpers";
-
-/** Clicks "Connect TikTok", picks `creator` on the sandbox consent screen and authorizes. */
-async function connectCreator(page: Page, creator: string): Promise<void> {
-  await page.getByRole("link", { name: "Accounts" }).click();
-  await page.getByRole("button", { name: "Connect TikTok" }).click();
-  await expect(page.getByRole("heading", { name: "TikTok sandbox" })).toBeVisible();
-  await page.getByLabel(creator).check();
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await expect(page).toHaveURL(/\/accounts\?connected=1$/);
-  await expect(page.getByRole("status")).toHaveText("TikTok account connected.");
-}
+import { expect, test } from "@playwright/test";
+import { connectCreator, signUp, uniqueEmail } from "./helpers";
 
 test("a person connects two sandbox creators, sees them with avatars, and disconnects one", async ({ page }) => {
   await signUp(page, "Tara", uniqueEmail("tara"));

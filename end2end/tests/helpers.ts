@@ -35,3 +35,52 @@ export async function logOut(page: Page): Promise<void> {
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login$/);
 }
+
+/** Clicks "Connect TikTok", picks `creator` on the sandbox consent screen and authorizes. */
+export async function connectCreator(page: Page, creator: string): Promise<void> {
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("button", { name: "Connect TikTok" }).click();
+  await expect(page.getByRole("heading", { name: "TikTok sandbox" })).toBeVisible();
+  await page.getByLabel(creator).check();
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await expect(page).toHaveURL(/\/accounts\?connected=1$/);
+  await expect(page.getByRole("status")).toHaveText("TikTok account connected.");
+}
+
+/**
+ * Disconnects `creator` on the Accounts page. Sandbox creators are shared by every journey and
+ * a TikTok account can be live in only one team, so each journey leaves none connected.
+ */
+export async function disconnectCreator(page: Page, creator: string): Promise<void> {
+  await page.goto("/accounts");
+  await hydrated(page);
+  const card = page.locator(`section[data-account="${creator}"]`);
+  await card.getByRole("button", { name: "Disconnect" }).click();
+  await expect(card.locator(".status")).toHaveText("Disconnected");
+}
+
+function isoBox(kind: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(body.length + 8, 0);
+  header.write(kind, 4, "latin1");
+  return Buffer.concat([header, body]);
+}
+
+/**
+ * A synthetic MP4 of `size` bytes lasting `seconds`: a real container header (what Cadence and
+ * the sandbox read), then zero filler. Generated per run, so no video is committed.
+ */
+export function syntheticMp4(seconds: number, size: number, width = 720, height = 1280): Buffer {
+  const mvhd = Buffer.alloc(100);
+  mvhd.writeUInt32BE(1000, 12);
+  mvhd.writeUInt32BE(seconds * 1000, 16);
+  const tkhd = Buffer.alloc(84);
+  tkhd.writeUInt32BE(width * 65536, 76);
+  tkhd.writeUInt32BE(height * 65536, 80);
+  const moov = isoBox("moov", Buffer.concat([isoBox("mvhd", mvhd), isoBox("trak", isoBox("tkhd", tkhd))]));
+  const head = Buffer.concat([isoBox("ftyp", Buffer.from("isom\0\0\x02\0isomiso2avc1mp41", "latin1")), moov]);
+  const mdat = Buffer.alloc(8);
+  mdat.writeUInt32BE(size - head.length, 0);
+  mdat.write("mdat", 4, "latin1");
+  return Buffer.concat([head, mdat, Buffer.alloc(size - head.length - 8)]);
+}

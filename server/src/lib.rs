@@ -112,7 +112,7 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     let applied = migrations::run_pending(&state.config.database.url).await?;
     tracing::info!(applied, "database migrations are up to date");
 
-    let mut jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };
+    let jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };
 
     let router = build_router(state, sandbox.as_ref());
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -126,7 +126,7 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
 
-    if let Some(jobs) = jobs.as_mut() {
+    if let Some(jobs) = jobs {
         jobs.shutdown().await?;
     }
     // A refresh TikTok has already answered must be stored before the process exits.

@@ -1,5 +1,5 @@
 //! Background jobs inside the server (tokio-cron-scheduler): publish scheduled posts when due,
-//! follow uploads until TikTok settles them, renew TikTok tokens before they expire, and clean
+//! follow uploads until TikTok settles them, recover posts whose server stopped mid-send, renew TikTok tokens before they expire, and clean
 //! up expired sessions, old log-in failures, spent rate-limit records and released videos.
 
 use crate::session_store::PgSessionStore;
@@ -10,15 +10,36 @@ use app::{
 };
 use app::{
     media::{catalog, store::LocalMediaStore},
-    publishing::{due::publish_due, status::check_due_statuses},
+    publishing::{due::publish_due, recovery::recover_expired, status::check_due_statuses},
     tiktok::rate_limit,
 };
 use std::sync::Arc;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tower_sessions::ExpiredDeletion as _;
 
-/// Starts the jobs; the returned scheduler must be shut down on exit.
-pub async fn start(state: AppState) -> Result<JobScheduler, JobSchedulerError> {
+/// The running jobs.
+pub struct Jobs {
+    scheduler: JobScheduler,
+    publishing: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How long shutdown waits for posts being sent; after that their leases run out and another
+/// server (or this one, restarted) reconciles them through TikTok's status.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Jobs {
+    /// Stops starting new work, then lets the posts being sent finish (within a grace period).
+    pub async fn shutdown(mut self) -> Result<(), JobSchedulerError> {
+        self.scheduler.shutdown().await?;
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.publishing.lock()).await.is_err() {
+            tracing::warn!("posts still sending at shutdown; their leases will run out and they will be reconciled");
+        }
+        Ok(())
+    }
+}
+
+/// Starts the jobs; the returned [`Jobs`] must be shut down on exit.
+pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
 
     let store = PgSessionStore::new(state.pool.clone());
@@ -68,6 +89,7 @@ pub async fn start(state: AppState) -> Result<JobScheduler, JobSchedulerError> {
     let worker = uuid::Uuid::new_v4();
     let publish_state = state.clone();
     let publishing = Arc::new(tokio::sync::Mutex::new(()));
+    let publishing_guard = publishing.clone();
     scheduler
         .add(Job::new_async("*/5 * * * * *", move |_, _| {
             let (state, running) = (publish_state.clone(), publishing.clone());
@@ -97,6 +119,18 @@ pub async fn start(state: AppState) -> Result<JobScheduler, JobSchedulerError> {
         })?)
         .await?;
 
+    let recovery_state = state.clone();
+    scheduler
+        .add(Job::new_async("15,45 * * * * *", move |_, _| {
+            let state = recovery_state.clone();
+            Box::pin(async move {
+                if let Err(error) = recover_expired(&state, time::OffsetDateTime::now_utc()).await {
+                    tracing::warn!(error = %error, "recovering posts of stopped servers failed; will retry");
+                }
+            })
+        })?)
+        .await?;
+
     let cleanup_state = state.clone();
     scheduler
         .add(Job::new_async("45 */10 * * * *", move |_, _| {
@@ -108,7 +142,7 @@ pub async fn start(state: AppState) -> Result<JobScheduler, JobSchedulerError> {
         .await?;
 
     scheduler.start().await?;
-    Ok(scheduler)
+    Ok(Jobs { scheduler, publishing: publishing_guard })
 }
 
 /// Renews every token that is due. Each account is refreshed under its row lock, so several

@@ -317,7 +317,7 @@ fn Composer(accounts: Vec<(Uuid, String)>) -> impl IntoView {
                     <select id="composer-privacy"
                         prop:value=move || choices.with(|c| c.privacy_level.clone().unwrap_or_default())
                         on:change=move |ev| choices.update(|c| c.privacy_level = Some(event_target_value(&ev)).filter(|v| !v.is_empty()))>
-                        <option value="" disabled=true>"Choose who can see this post"</option>
+                        <option value="" selected=true disabled=true>"Choose who can see this post"</option>
                         {move || creator_info().map(|info| info.privacy_level_options.into_iter().map(|level| {
                             let only_me = level == ONLY_ME;
                             view! {

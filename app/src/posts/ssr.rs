@@ -125,6 +125,9 @@ impl Post {
     }
 }
 
+/// How long a "Post now" upload may run before recovery treats it as cut off.
+pub const LIVE_UPLOAD_LEASE: time::Duration = time::Duration::hours(2);
+
 /// Stores a new post and the first line of its timeline.
 pub async fn create(conn: &mut AsyncPgConnection, new: NewPost) -> AppResult<Post> {
     let choices = &new.choices;
@@ -153,6 +156,9 @@ pub async fn create(conn: &mut AsyncPgConnection, new: NewPost) -> AppResult<Pos
             posts::duration_ms.eq(new.duration_ms),
             posts::media_id.eq(new.media_id),
             posts::scheduled_at.eq(new.scheduled_at),
+            // A live upload from the browser cannot outlast TikTok's one-hour upload URL; a
+            // post still "uploading" after this was cut off by a server stop (see recovery).
+            posts::lease_expires_at.eq((new.state == PostState::Uploading).then(|| OffsetDateTime::now_utc() + LIVE_UPLOAD_LEASE)),
         ))
         .returning(Post::as_returning())
         .get_result(conn)
@@ -177,9 +183,24 @@ pub async fn record_event(conn: &mut AsyncPgConnection, post_id: Uuid, kind: &st
 
 /// TikTok accepted the init: the publish id is stored before a single byte is sent, so a
 /// crash after this point is reconciled through TikTok's status, never by posting again.
-pub async fn record_publish_id(conn: &mut AsyncPgConnection, post_id: Uuid, publish_id: &str) -> AppResult<()> {
+///
+/// Returns false when the post is no longer this sender's (`lease_owner`): another server
+/// took it over, and this one must not send a byte.
+pub async fn record_publish_id(
+    conn: &mut AsyncPgConnection,
+    post_id: Uuid,
+    publish_id: &str,
+    lease_owner: Option<Uuid>,
+) -> AppResult<bool> {
+    use diesel::PgExpressionMethods as _;
     let now = OffsetDateTime::now_utc();
-    let updated = diesel::update(posts::table.find(post_id).filter(posts::publish_id.is_null()))
+    let updated = diesel::update(
+        posts::table
+            .find(post_id)
+            .filter(posts::publish_id.is_null())
+            .filter(posts::state.eq(PostState::Uploading.as_str()))
+            .filter(posts::lease_owner.is_not_distinct_from(lease_owner)),
+    )
         .set((
             posts::publish_id.eq(Some(publish_id)),
             posts::state.eq(PostState::Uploading.as_str()),
@@ -188,10 +209,10 @@ pub async fn record_publish_id(conn: &mut AsyncPgConnection, post_id: Uuid, publ
         .execute(conn)
         .await?;
     if updated == 0 {
-        return Err(AppError::internal("publish id recorded twice", post_id));
+        return Ok(false);
     }
     record_event(conn, post_id, "upload_started", "TikTok accepted the post; uploading the video.").await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Every byte reached TikTok; from here TikTok processes and the status is polled.

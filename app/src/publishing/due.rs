@@ -31,8 +31,10 @@ use uuid::Uuid;
 const BATCH: i64 = 50;
 /// Posts sent to TikTok at the same time by one server.
 const CONCURRENCY: usize = 4;
-/// How long a claim holds before another server may take the post over.
-pub const LEASE: time::Duration = time::Duration::minutes(15);
+/// How long a claim holds before another server may take the post over. The sender renews it
+/// every [`HEARTBEAT`] while it works, so only a stopped server lets it run out.
+pub const LEASE: time::Duration = time::Duration::minutes(3);
+const HEARTBEAT: Duration = Duration::from_secs(60);
 /// Waits between attempts that TikTok or the network turned back; then the post fails.
 const RETRY_DELAYS: [Duration; 4] =
     [Duration::from_secs(60), Duration::from_secs(300), Duration::from_secs(1800), Duration::from_secs(7200)];
@@ -43,7 +45,7 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
     let count = claimed.len();
     futures_util::stream::iter(claimed)
         .for_each_concurrent(CONCURRENCY, |post| async move {
-            if let Err(error) = publish_one(state, &post).await {
+            if let Err(error) = publish_one(state, &post, worker).await {
                 tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
             }
         })
@@ -84,7 +86,7 @@ async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppRe
     Ok(claimed)
 }
 
-async fn publish_one(state: &AppState, post: &Post) -> AppResult<()> {
+async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<()> {
     // TikTok's rules may have changed since the post was composed (§9): ask again.
     let creator = match fresh_creator_info(state, post.account_id).await {
         Ok(creator) => creator,
@@ -104,8 +106,19 @@ async fn publish_one(state: &AppState, post: &Post) -> AppResult<()> {
     let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;
     let path = LocalMediaStore::new(state.config.data_dir.join("media")).path(&key);
     post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started.", post.attempts)).await?;
-    match send_video(state, post, Box::pin(file_stream(path))).await {
+    let sent = tokio::select! {
+        biased;
+        sent = send_video(state, post, Box::pin(file_stream(path))) => sent,
+        // Dropping the upload mid-way means TikTok never gets the whole video, so the server
+        // that took over is the only one that can publish it.
+        () = keep_lease(state, post.id, worker) => Err(SendError::LeaseLost),
+    };
+    match sent {
         Ok(()) => Ok(()),
+        Err(SendError::LeaseLost) => {
+            tracing::warn!(post = %post.id, "lease lost to another server; stopped sending");
+            Ok(())
+        }
         Err(SendError::NotSent { error, retry_in }) => give_back(state, post, &error.to_string(), retry_in).await,
         Err(SendError::Interrupted) => {
             let message = "The stored video could not be read. Upload it again.";
@@ -114,6 +127,30 @@ async fn publish_one(state: &AppState, post: &Post) -> AppResult<()> {
         }
         // Already marked failed, with TikTok's reason.
         Err(SendError::UploadFailed(_)) => Ok(()),
+    }
+}
+
+/// Renews the lease while this worker holds it; returns once it no longer does.
+async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        let renewed = match state.pool.get().await {
+            Ok(mut conn) => diesel::update(
+                posts::table
+                    .find(post_id)
+                    .filter(posts::state.eq(PostState::Uploading.as_str()))
+                    .filter(posts::lease_owner.eq(Some(worker))),
+            )
+            .set(posts::lease_expires_at.eq(Some(OffsetDateTime::now_utc() + LEASE)))
+            .execute(&mut conn)
+            .await
+            .unwrap_or(1),
+            // No database: keep going; the lease still has time.
+            Err(_) => 1,
+        };
+        if renewed == 0 {
+            return;
+        }
     }
 }
 

@@ -175,6 +175,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
             Err(error)
         }
         Err(SendError::UploadFailed(error)) => Err(error),
+        Err(lost @ SendError::LeaseLost) => Err(lost.into_app_error()),
     }
 }
 

@@ -6,6 +6,8 @@ pub mod due;
 #[cfg(feature = "ssr")]
 pub mod intake;
 #[cfg(feature = "ssr")]
+pub mod recovery;
+#[cfg(feature = "ssr")]
 pub mod send;
 #[cfg(feature = "ssr")]
 pub mod status;

@@ -33,6 +33,8 @@ pub enum SendError {
     Interrupted,
     /// TikTok has a publish id but the upload failed; the post is marked failed.
     UploadFailed(AppError),
+    /// Another server took the post over (this one's lease ran out); nothing was sent.
+    LeaseLost,
 }
 
 impl SendError {
@@ -40,6 +42,7 @@ impl SendError {
         match self {
             Self::NotSent { error, .. } | Self::UploadFailed(error) => error,
             Self::Interrupted => AppError::Conflict("The upload was cut off before the whole video arrived. Nothing was posted.".into()),
+            Self::LeaseLost => AppError::Conflict("Another server took this post over.".into()),
         }
     }
 }
@@ -98,7 +101,10 @@ where
     };
 
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
-    posts::record_publish_id(&mut conn, post.id, &init.publish_id).await.map_err(not_sent)?;
+    if !posts::record_publish_id(&mut conn, post.id, &init.publish_id, post.lease_owner).await.map_err(not_sent)? {
+        // Without its bytes this publish can never go out; TikTok drops it after an hour.
+        return Err(SendError::LeaseLost);
+    }
     drop(conn);
 
     let started = Instant::now();

@@ -407,7 +407,7 @@ async fn the_running_scheduler_renews_short_lived_tokens_by_itself() {
     connect(&sandbox, &mut owner, "Maya Public").await;
     let first = only_account(&app).await;
 
-    let mut jobs = server::scheduler::start(app.state.clone()).await.unwrap();
+    let jobs = server::scheduler::start(app.state.clone()).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
     let renewed = loop {
         let account = only_account(&app).await;

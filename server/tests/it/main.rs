@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod platform;
 mod publishing;
+mod scheduling;
 mod teams;
 mod tiktok_posting;
 mod util;

@@ -40,6 +40,15 @@ impl TestApp {
         Self::build(&self.db.url, &[]).0
     }
 
+    /// The state of another server over the same database and media directory, configured
+    /// with `settings` (e.g. the sandbox's), for running its jobs.
+    pub fn another_state(&self, settings: &[(&'static str, String)]) -> AppState {
+        let data_dir = self.state.config.data_dir.display().to_string();
+        let mut all: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.push(("CADENCE_DATA_DIR", &data_dir));
+        Self::build(&self.db.url, &all).1
+    }
+
     fn build(database_url: &str, settings: &[(&str, &str)]) -> (Router, AppState) {
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), database_url.into()),
@@ -52,7 +61,10 @@ impl TestApp {
                 std::env::temp_dir().join(format!("cadence-test-{}", uuid::Uuid::new_v4())).display().to_string(),
             ),
         ];
-        vars.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        // The first occurrence of a name counts, so the test's own settings go first.
+        let mut given: Vec<(String, String)> = settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        given.append(&mut vars);
+        let vars = given;
         let (config, cipher) = Config::from_vars(&vars).expect("test configuration is valid");
         let options = LeptosOptions::builder().output_name("cadence").build();
         let (state, sandbox) = server::build_state(config, cipher, options).expect("state builds");

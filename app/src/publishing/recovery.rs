@@ -1,0 +1,155 @@
+//! Posts whose server stopped while sending them (killed, crashed, redeployed): found by their
+//! expired lease and settled by asking TikTok first, never by blindly sending again.
+//!
+//! - No publish id yet: nothing reached TikTok, so a scheduled post simply goes back in the
+//!   queue.
+//! - A publish id: TikTok's status decides. Finished or failed there → recorded here. Every byte
+//!   received → processing. Bytes missing → TikTok can never publish that upload (FILE_UPLOAD
+//!   publishes only a complete file), so a scheduled post is sent again with a fresh init; a
+//!   "Post now" upload (no stored copy) fails with what to do.
+//! - TikTok cannot be asked (account disconnected) → "unconfirmed", for a person to check.
+
+use crate::{
+    accounts::ssr::with_access_token,
+    db::schema::posts,
+    error::AppResult,
+    posts::{
+        ssr::{self as post_store, Post, TikTokOutcome},
+        types::PostState,
+    },
+    state::AppState,
+    tiktok::error::TikTokError,
+};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How long recovery holds a post it is looking at.
+const RECOVERY_LEASE: time::Duration = time::Duration::minutes(2);
+
+/// What recovery did with one post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovered {
+    /// Back in the queue to be sent (again).
+    Requeued,
+    /// TikTok had it; now processing, published, in the inbox or failed there.
+    Reconciled,
+    /// Could not be sent again; failed with a reason.
+    Failed,
+    /// TikTok could not be asked.
+    Unconfirmed,
+    /// TikTok did not answer this time; try again on the next run.
+    Later,
+}
+
+/// Settles every post whose lease expired before `now`.
+pub async fn recover_expired(state: &AppState, now: OffsetDateTime) -> AppResult<Vec<(Uuid, Recovered)>> {
+    let mut conn = state.pool.get().await?;
+    let stale = conn
+        .transaction(async |conn| {
+            let ids: Vec<Uuid> = posts::table
+                .filter(posts::state.eq(PostState::Uploading.as_str()))
+                .filter(posts::lease_expires_at.lt(now))
+                .limit(100)
+                .select(posts::id)
+                .for_update()
+                .skip_locked()
+                .load(conn)
+                .await?;
+            diesel::update(posts::table.filter(posts::id.eq_any(&ids)))
+                .set(posts::lease_expires_at.eq(Some(now + RECOVERY_LEASE)))
+                .returning(Post::as_returning())
+                .get_results(conn)
+                .await
+        })
+        .await?;
+    drop(conn);
+    let mut results = Vec::new();
+    for post in stale {
+        let outcome = recover_one(state, &post).await?;
+        tracing::info!(post = %post.id, outcome = ?outcome, "recovered a post whose server stopped while sending it");
+        results.push((post.id, outcome));
+    }
+    Ok(results)
+}
+
+async fn recover_one(state: &AppState, post: &Post) -> AppResult<Recovered> {
+    let Some(publish_id) = post.publish_id.clone() else {
+        return resend_or_fail(state, post, "The server stopped before anything was sent to TikTok.").await;
+    };
+    let client = state.tiktok.client.clone();
+    let reply = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |token| {
+        let (client, publish_id) = (client.clone(), publish_id.clone());
+        async move { client.publish_status(&token, &publish_id).await }
+    })
+    .await;
+    let mut conn = state.pool.get().await?;
+    match reply {
+        Ok(Ok(status)) => {
+            let outcome = TikTokOutcome::from_status(&status.status, status.fail_reason.as_deref(), &status.post_ids());
+            if outcome != TikTokOutcome::StillProcessing {
+                post_store::apply_outcome(&mut conn, post, outcome).await?;
+                return Ok(Recovered::Reconciled);
+            }
+            if status.uploaded_bytes.is_some_and(|bytes| bytes >= post.video_bytes.max(0) as u64) {
+                post_store::mark_uploaded(&mut conn, post.id, "TikTok had received the whole video before the server stopped; it is processing it.").await?;
+                return Ok(Recovered::Reconciled);
+            }
+            drop(conn);
+            let received = status.uploaded_bytes.unwrap_or(0);
+            resend_or_fail(
+                state,
+                post,
+                &format!(
+                    "The server stopped mid-upload (TikTok had {received} of {} bytes of publish {publish_id}); TikTok never publishes an incomplete upload.",
+                    post.video_bytes
+                ),
+            )
+            .await
+        }
+        Ok(Err(TikTokError::Rejected { code, .. })) if code == "invalid_publish_id" => {
+            drop(conn);
+            resend_or_fail(state, post, &format!("TikTok does not know publish {publish_id}, so nothing was posted.")).await
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(post = %post.id, error = %error, "TikTok did not answer during recovery; will ask again");
+            Ok(Recovered::Later)
+        }
+        Err(error) => {
+            post_store::mark_unconfirmed(
+                &mut conn,
+                post.id,
+                &format!("The server stopped while sending this post and TikTok cannot be asked: {error} Check the creator's TikTok profile before posting again."),
+            )
+            .await?;
+            Ok(Recovered::Unconfirmed)
+        }
+    }
+}
+
+/// A scheduled post (its video is in the media store) goes back in the queue; a "Post now"
+/// upload cannot be repeated without the person, so it fails with what to do.
+async fn resend_or_fail(state: &AppState, post: &Post, why: &str) -> AppResult<Recovered> {
+    let mut conn = state.pool.get().await?;
+    if post.media_id.is_none() {
+        let message = format!("{why} The upload from the browser was cut off; post the video again.");
+        post_store::mark_failed(&mut conn, post.id, "upload_interrupted", &message).await?;
+        return Ok(Recovered::Failed);
+    }
+    let requeued = diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Uploading.as_str())))
+        .set((
+            posts::state.eq(PostState::Scheduled.as_str()),
+            posts::publish_id.eq(None::<String>),
+            posts::lease_owner.eq(None::<Uuid>),
+            posts::lease_expires_at.eq(None::<OffsetDateTime>),
+            posts::next_check_at.eq(None::<OffsetDateTime>),
+            posts::updated_at.eq(OffsetDateTime::now_utc()),
+        ))
+        .execute(&mut conn)
+        .await?;
+    if requeued > 0 {
+        post_store::record_event(&mut conn, post.id, "requeued", &format!("{why} Sending it again.")).await?;
+    }
+    Ok(Recovered::Requeued)
+}

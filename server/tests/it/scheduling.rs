@@ -1,0 +1,201 @@
+//! Scheduled posts under failure: servers that stop mid-send (their futures dropped, as a kill
+//! would) are reconciled through TikTok's status and every post goes out exactly once; several
+//! servers on one database take each due post once.
+
+use crate::util::{
+    TestApp, TestClient,
+    sandbox::{TestSandbox, connect},
+    upload::Upload,
+};
+use app::{
+    accounts::types::AccountView,
+    db::schema::posts,
+    posts::{
+        ssr::Post,
+        types::{PostDetail, PostState, UploadOutcome},
+    },
+    publishing::{
+        due::{LEASE, publish_due},
+        recovery::{Recovered, recover_expired},
+        status::check_due_statuses,
+    },
+};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use sandbox::synthetic::SyntheticVideo;
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const INIT: &str = "/v2/post/publish/video/init/";
+
+async fn setup() -> (TestSandbox, TestApp, TestClient) {
+    let sandbox = TestSandbox::start_with(sandbox::SandboxConfig {
+        processing_delay: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let app = TestApp::with_sandbox(&sandbox).await;
+    let owner = app.signed_up("Olga").await;
+    (sandbox, app, owner)
+}
+
+async fn account(sandbox: &TestSandbox, client: &mut TestClient, creator: &str) -> String {
+    connect(sandbox, client, creator).await;
+    let accounts: Vec<AccountView> = client.call("accounts/list", &[]).await.unwrap();
+    accounts.into_iter().find(|a| a.display_name == creator).unwrap().id.to_string()
+}
+
+/// Schedules `video` on `account` five minutes ahead; returns the post and its due time.
+async fn schedule(client: &mut TestClient, account: &str, video: SyntheticVideo) -> (UploadOutcome, OffsetDateTime) {
+    let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let mut upload = Upload::post_now(account, "SELF_ONLY", video);
+    upload.mode = "schedule";
+    upload.scheduled_at = Some(due.format(&time::format_description::well_known::Rfc3339).unwrap());
+    (upload.send(client).await.expect("scheduled"), due)
+}
+
+/// Uploads TikTok received completely: each is a post TikTok would publish.
+fn complete_uploads(sandbox: &TestSandbox) -> usize {
+    sandbox.sandbox.requests().iter().filter(|r| r.method == "PUT" && r.status == Some(201)).count()
+}
+
+async fn state_of(app: &TestApp, post_id: Uuid) -> PostState {
+    Post::find(&mut *app.conn().await, post_id).await.unwrap().state()
+}
+
+async fn settle(app: &TestApp, post_id: Uuid) -> PostState {
+    for _ in 0..50 {
+        check_due_statuses(&app.state, OffsetDateTime::now_utc() + time::Duration::minutes(10)).await.unwrap();
+        let state = state_of(app, post_id).await;
+        if state.is_settled() {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("post {post_id} never settled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_stopped_before_anything_was_sent_leaves_the_post_to_be_sent_once() {
+    let (sandbox, app, mut owner) = setup().await;
+    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 2_000_000)).await;
+    // As if a server claimed it and died at once.
+    diesel::update(posts::table.find(outcome.post_id))
+        .set((
+            posts::state.eq("uploading"),
+            posts::lease_owner.eq(Some(Uuid::new_v4())),
+            posts::lease_expires_at.eq(Some(due + LEASE)),
+            posts::attempts.eq(1),
+        ))
+        .execute(&mut app.conn().await)
+        .await
+        .unwrap();
+    assert!(recover_expired(&app.state, due).await.unwrap().is_empty(), "the lease has not run out yet");
+    let after_lease = due + LEASE + time::Duration::seconds(1);
+    assert_eq!(recover_expired(&app.state, after_lease).await.unwrap(), [(outcome.post_id, Recovered::Requeued)]);
+    assert_eq!(publish_due(&app.state, after_lease, Uuid::new_v4()).await.unwrap(), 1);
+    assert_eq!(settle(&app, outcome.post_id).await, PostState::Published);
+    assert_eq!(complete_uploads(&sandbox), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_upload_is_reconciled_and_the_post_goes_out_once() {
+    let (sandbox, app, mut owner) = setup().await;
+    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(30, 150_000_000)).await;
+
+    let sending = {
+        let state = app.state.clone();
+        tokio::spawn(async move { publish_due(&state, due, Uuid::new_v4()).await })
+    };
+    // Kill it once TikTok has some chunks but not all.
+    for _ in 0..600 {
+        if sandbox.sandbox.requests().iter().filter(|r| r.method == "PUT" && r.status == Some(206)).count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sending.abort();
+    let _ = sending.await;
+    assert_eq!(complete_uploads(&sandbox), 0, "killed before the last chunk");
+    let stuck = Post::find(&mut *app.conn().await, outcome.post_id).await.unwrap();
+    assert_eq!(stuck.state(), PostState::Uploading);
+    let first_publish = stuck.publish_id.clone().expect("the publish id was stored before the first byte");
+
+    let after_lease = due + LEASE + time::Duration::seconds(1);
+    assert_eq!(recover_expired(&app.state, after_lease).await.unwrap(), [(outcome.post_id, Recovered::Requeued)]);
+    assert_eq!(publish_due(&app.state, after_lease, Uuid::new_v4()).await.unwrap(), 1);
+    assert_eq!(settle(&app, outcome.post_id).await, PostState::Published);
+    assert_eq!(complete_uploads(&sandbox), 1, "published exactly once");
+    assert_eq!(sandbox.count(INIT, ""), 2, "the incomplete upload was replaced, never completed");
+    let detail: PostDetail = owner.call("posts/detail", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
+    assert!(detail.events.iter().any(|e| e.kind == "requeued" && e.message.contains(&first_publish)), "{:?}", detail.events);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_after_the_last_byte_is_reconciled_without_sending_again() {
+    let (sandbox, app, mut owner) = setup().await;
+    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 2_000_000)).await;
+    assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
+    // As if the server died after TikTok's 201 but before writing "processing" down.
+    diesel::update(posts::table.find(outcome.post_id))
+        .set((posts::state.eq("uploading"), posts::lease_expires_at.eq(Some(due))))
+        .execute(&mut app.conn().await)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let later = due + LEASE + time::Duration::seconds(1);
+    assert_eq!(recover_expired(&app.state, later).await.unwrap(), [(outcome.post_id, Recovered::Reconciled)]);
+    assert_eq!(state_of(&app, outcome.post_id).await, PostState::Published);
+    assert_eq!(publish_due(&app.state, later, Uuid::new_v4()).await.unwrap(), 0);
+    assert_eq!(sandbox.count(INIT, ""), 1);
+    assert_eq!(complete_uploads(&sandbox), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_tiktok_cannot_be_asked_the_post_is_unconfirmed_not_resent() {
+    let (sandbox, app, mut owner) = setup().await;
+    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 2_000_000)).await;
+    assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
+    diesel::update(posts::table.find(outcome.post_id))
+        .set((posts::state.eq("uploading"), posts::lease_expires_at.eq(Some(due))))
+        .execute(&mut app.conn().await)
+        .await
+        .unwrap();
+    owner.call::<()>("accounts/disconnect", &[("account_id", &maya)]).await.unwrap();
+    let later = due + LEASE + time::Duration::seconds(1);
+    assert_eq!(recover_expired(&app.state, later).await.unwrap(), [(outcome.post_id, Recovered::Unconfirmed)]);
+    let detail: PostDetail = owner.call("posts/detail", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
+    assert_eq!(detail.post.state, PostState::Unconfirmed);
+    assert!(detail.post.fail_message.unwrap().contains("Check the creator's TikTok profile"));
+    assert_eq!(sandbox.count(INIT, ""), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_servers_on_one_database_send_each_due_post_once() {
+    let (sandbox, app, mut owner) = setup().await;
+    let mut due = OffsetDateTime::now_utc();
+    let mut ids = Vec::new();
+    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
+        let id = account(&sandbox, &mut owner, creator).await;
+        for _ in 0..5 {
+            let (outcome, at) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 1_000_000)).await;
+            ids.push(outcome.post_id);
+            due = due.max(at);
+        }
+    }
+    let settings = sandbox.app_settings();
+    let servers = [app.state.clone(), app.another_state(&settings), app.another_state(&settings)];
+    let runs = servers.iter().cloned().map(|state| tokio::spawn(async move { publish_due(&state, due, Uuid::new_v4()).await.unwrap() }));
+    let taken: usize = futures_util::future::join_all(runs).await.into_iter().map(Result::unwrap).sum();
+    assert_eq!(taken, 15, "every due post taken by exactly one server");
+    for id in &ids {
+        assert_eq!(settle(&app, *id).await, PostState::Published);
+    }
+    assert_eq!(sandbox.count(INIT, ""), 15);
+    assert_eq!(complete_uploads(&sandbox), 15);
+}
