@@ -3,7 +3,7 @@ import { connectCreator, disconnectCreator, hydrated, signUp, syntheticMp4, uniq
 
 /** Opens the composer and picks the first (only) connected account. */
 async function compose(page: Page, creator: string): Promise<void> {
-  await page.getByRole("link", { name: "New post" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New post" }).click();
   await hydrated(page);
   await page.getByLabel("TikTok account").selectOption({ index: 1 });
   await expect(page.locator(".creator")).toContainText(`Posting to ${creator}`);
