@@ -130,3 +130,30 @@ create_database() {
   fi
   echo "$base/$name"
 }
+
+# An S3-compatible server for the media bucket tests: moto's, from PyPI, in a venv in the cache.
+MOTO_VERSION="5.2.5"
+bootstrap_s3_stand_in() {
+  local venv="$CACHE_DIR/s3venv"
+  if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 || ! "$venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
+    say "Installing moto $MOTO_VERSION (an S3 stand-in for the media bucket tests)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "moto[server]==$MOTO_VERSION"
+  fi
+}
+
+# start_s3_stand_in LOG: runs moto's S3 on a free port; sets S3_STAND_IN_PID and TEST_S3_ENDPOINT.
+start_s3_stand_in() {
+  local port
+  port="$(free_port)"
+  "$CACHE_DIR/s3venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$1" 2>&1 &
+  S3_STAND_IN_PID=$!
+  TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  export S3_STAND_IN_PID TEST_S3_ENDPOINT
+  for _ in $(seq 1 60); do
+    curl -fsS "$TEST_S3_ENDPOINT/" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "the S3 stand-in did not start; see $1" >&2
+  return 1
+}

@@ -16,10 +16,33 @@ pub struct Config {
     pub login_limits: LoginLimits,
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
+    /// Where scheduled posts' videos wait: `<data_dir>/media` unless an S3 bucket is set.
+    pub media: MediaConfig,
     pub scheduler_enabled: bool,
     pub tiktok: TikTokConfig,
     /// Where the token keys came from, for the start-up log line (never the keys themselves).
     pub token_key_source: TokenKeySource,
+}
+
+/// The media store's backend.
+#[derive(Clone, Debug)]
+pub enum MediaConfig {
+    /// A local directory: fine for one server.
+    Local { dir: PathBuf },
+    /// An S3-compatible bucket, shared by several servers.
+    S3(S3Config),
+}
+
+/// An S3-compatible bucket (AWS, MinIO, Ceph, R2…).
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    pub bucket: String,
+    /// e.g. `http://127.0.0.1:9000` for MinIO; AWS's own endpoint when unset.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    /// Never logged: `Debug` prints a mask.
+    pub secret_access_key: secrecy::SecretString,
 }
 
 /// How the server reaches PostgreSQL.
@@ -128,6 +151,11 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_TRUST_FORWARDED_FOR",
     "CADENCE_BODY_LIMIT_BYTES",
     "CADENCE_DATA_DIR",
+    "CADENCE_MEDIA_S3_BUCKET",
+    "CADENCE_MEDIA_S3_ENDPOINT",
+    "CADENCE_MEDIA_S3_REGION",
+    "CADENCE_MEDIA_S3_ACCESS_KEY_ID",
+    "CADENCE_MEDIA_S3_SECRET_ACCESS_KEY",
     "CADENCE_LOG_FORMAT",
     "CADENCE_SESSION_IDLE_HOURS",
     "CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -227,6 +255,23 @@ impl Config {
             }
         };
         let data_dir = PathBuf::from(get("CADENCE_DATA_DIR").unwrap_or_else(|| ".data".into()));
+        let media = match get("CADENCE_MEDIA_S3_BUCKET") {
+            None => MediaConfig::Local { dir: data_dir.join("media") },
+            Some(bucket) => {
+                let required = |name: &str| {
+                    get(name).ok_or_else(|| ConfigError::new(name, "is required when CADENCE_MEDIA_S3_BUCKET is set"))
+                };
+                MediaConfig::S3(S3Config {
+                    bucket,
+                    endpoint: get("CADENCE_MEDIA_S3_ENDPOINT")
+                        .map(|url| parse_base_url("CADENCE_MEDIA_S3_ENDPOINT", &url))
+                        .transpose()?,
+                    region: get("CADENCE_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: required("CADENCE_MEDIA_S3_ACCESS_KEY_ID")?,
+                    secret_access_key: required("CADENCE_MEDIA_S3_SECRET_ACCESS_KEY")?.into(),
+                })
+            }
+        };
         let scheduler_enabled =
             parse_bool("CADENCE_SCHEDULER_ENABLED", get("CADENCE_SCHEDULER_ENABLED"), true)?;
         let tiktok = TikTokConfig {
@@ -301,6 +346,7 @@ impl Config {
             login_limits,
             log_format,
             data_dir,
+            media,
             scheduler_enabled,
             tiktok,
             token_key_source,

@@ -5,6 +5,7 @@ use crate::{
     crypto::TokenCipher,
     db::{DbConn, DbPool},
     error::{AppError, AppResult},
+    media::store::MediaStore,
     tiktok::client::TikTokApp,
 };
 use axum::extract::FromRef;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub cipher: Arc<TokenCipher>,
     pub tiktok: Arc<TikTokApp>,
+    /// Where scheduled posts' videos wait.
+    pub media: Arc<MediaStore>,
 }
 
 /// The state of the running server, from the request context.

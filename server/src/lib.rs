@@ -34,12 +34,14 @@ pub fn build_state(
 ) -> anyhow::Result<(AppState, Option<sandbox::Sandbox>)> {
     let pool: DbPool = app::db::build_pool(&config.database.url, config.database.pool_size)?;
     let setup = tiktok_setup::tiktok_setup(&config, leptos_options.site_addr)?;
+    let config_media = config.media.clone();
     let state = AppState {
         leptos_options,
         pool,
         config: Arc::new(config),
         cipher: Arc::new(cipher),
         tiktok: Arc::new(setup.app),
+        media: Arc::new(app::media::store::MediaStore::from_config(&config_media)?),
     };
     Ok((state, setup.sandbox))
 }

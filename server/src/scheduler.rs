@@ -9,7 +9,7 @@ use app::{
     state::AppState,
 };
 use app::{
-    media::{catalog, store::LocalMediaStore},
+    media::catalog,
     publishing::{due::publish_due, recovery::recover_expired, status::check_due_statuses},
     tiktok::rate_limit,
 };
@@ -181,8 +181,7 @@ pub async fn clean_up_media_and_rate_limits(state: &AppState) {
         tracing::warn!("clean-up skipped: no database connection");
         return;
     };
-    let store = LocalMediaStore::new(state.config.data_dir.join("media"));
-    match catalog::remove_expired(&mut conn, &store, now).await {
+    match catalog::remove_expired(&mut conn, &state.media, now).await {
         Ok(0) => {}
         Ok(removed) => tracing::info!(removed, "videos of published and cancelled posts removed"),
         Err(error) => tracing::warn!(error = %error, "removing old videos failed"),

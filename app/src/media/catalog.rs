@@ -3,7 +3,7 @@
 
 use crate::{
     db::schema::{media, posts},
-    media::store::{LocalMediaStore, StoredMedia},
+    media::store::{MediaStore, StoredMedia},
     posts::types::PostState,
 };
 use diesel::prelude::*;
@@ -70,7 +70,7 @@ pub async fn release_if_unneeded(conn: &mut AsyncPgConnection, post_id: Uuid) ->
 }
 
 /// Deletes files whose grace period is over, then their rows. Returns how many went.
-pub async fn remove_expired(conn: &mut AsyncPgConnection, store: &LocalMediaStore, now: OffsetDateTime) -> QueryResult<usize> {
+pub async fn remove_expired(conn: &mut AsyncPgConnection, store: &MediaStore, now: OffsetDateTime) -> QueryResult<usize> {
     let due: Vec<(Uuid, String)> = media::table
         .filter(media::remove_after.le(now))
         .select((media::id, media::storage_key))

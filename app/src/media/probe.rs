@@ -186,38 +186,50 @@ fn video_track(trak: &[u8]) -> Result<Option<VideoTrack>, ProbeError> {
 /// Largest `moov` Cadence reads (a 10-minute video's is a few MB).
 pub const MAX_MOOV_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Facts of a stored video. Hops from box header to box header, so a `moov` after a
-/// multi-gigabyte `mdat` is found by reading a few kilobytes.
-#[cfg(feature = "ssr")]
-pub async fn probe_file(path: &std::path::Path) -> Result<VideoFacts, ProbeError> {
-    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
-    let mut file = tokio::fs::File::open(path).await.map_err(|_| ProbeError::Truncated)?;
-    let file_len = file.metadata().await.map_err(|_| ProbeError::Truncated)?.len();
-    let mut head = [0u8; 16];
-    let n = file.read(&mut head).await.map_err(|_| ProbeError::Truncated)?;
-    let container = sniff(&head[..n])?;
+/// Facts of a video of `size` bytes whose byte ranges `read(start, end)` (end exclusive)
+/// returns. Hops from box header to box header, so a `moov` after a multi-gigabyte `mdat` is
+/// found by reading a few kilobytes. One walk for a local file, an object in a bucket and the
+/// browser's `File`.
+pub async fn probe_ranges<F, Fut>(size: u64, mut read: F) -> Result<VideoFacts, ProbeError>
+where
+    F: FnMut(u64, u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<u8>, ProbeError>>,
+{
+    let head = read(0, 16.min(size)).await?;
+    let container = sniff(&head)?;
     if container == Container::WebM {
         return Ok(VideoFacts { container, duration_secs: None, width: None, height: None, codec: None });
     }
     let mut offset = 0u64;
-    while offset + 8 <= file_len {
-        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|_| ProbeError::Truncated)?;
-        let mut header = [0u8; 16];
-        let read = file.read(&mut header).await.map_err(|_| ProbeError::Truncated)?;
-        let (kind, header_len, body_len) = box_header(&header[..read]).ok_or(ProbeError::Truncated)?;
-        let body_len = if body_len == u64::MAX { file_len - offset - header_len } else { body_len };
+    while offset + 8 <= size {
+        let header = read(offset, (offset + 16).min(size)).await?;
+        let (kind, header_len, body_len) = box_header(&header).ok_or(ProbeError::Truncated)?;
+        let body_len = if body_len == u64::MAX { size - offset - header_len } else { body_len };
         if &kind == b"moov" {
-            if body_len > MAX_MOOV_BYTES || offset + header_len + body_len > file_len {
+            if body_len > MAX_MOOV_BYTES || offset + header_len + body_len > size {
                 return Err(ProbeError::Truncated);
             }
-            let mut moov = vec![0u8; body_len as usize];
-            file.seek(std::io::SeekFrom::Start(offset + header_len)).await.map_err(|_| ProbeError::Truncated)?;
-            file.read_exact(&mut moov).await.map_err(|_| ProbeError::Truncated)?;
+            let moov = read(offset + header_len, offset + header_len + body_len).await?;
             return facts_from_moov(container, &moov);
         }
         offset = offset.checked_add(header_len + body_len).ok_or(ProbeError::Truncated)?;
     }
     Err(ProbeError::Truncated)
+}
+
+/// Facts of a video in a local file.
+#[cfg(feature = "ssr")]
+pub async fn probe_file(path: &std::path::Path) -> Result<VideoFacts, ProbeError> {
+    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+    let size = tokio::fs::metadata(path).await.map_err(|_| ProbeError::Truncated)?.len();
+    probe_ranges(size, |start, end| async move {
+        let mut file = tokio::fs::File::open(path).await.map_err(|_| ProbeError::Truncated)?;
+        file.seek(std::io::SeekFrom::Start(start)).await.map_err(|_| ProbeError::Truncated)?;
+        let mut bytes = vec![0u8; (end - start) as usize];
+        file.read_exact(&mut bytes).await.map_err(|_| ProbeError::Truncated)?;
+        Ok(bytes)
+    })
+    .await
 }
 
 /// TikTok's limits for one video.

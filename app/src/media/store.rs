@@ -1,13 +1,66 @@
-//! Where scheduled posts' videos wait for their time: a local directory by default. Bytes are
-//! streamed to disk (never held whole), counted against a limit while they arrive, hashed, and
-//! probed; a refused or interrupted upload leaves nothing behind.
+//! Where scheduled posts' videos wait for their time: a local directory by default, or an
+//! S3-compatible bucket when several servers share the work. Bytes are streamed (never held
+//! whole), counted against a limit while they arrive, hashed, and probed; a refused or
+//! interrupted upload leaves nothing behind.
 
-use super::probe::{ProbeError, VideoFacts, probe_file};
+use super::probe::{ProbeError, VideoFacts, probe_file, probe_ranges};
+use crate::config::{MediaConfig, S3Config};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt as _};
+use futures_util::{Stream, StreamExt as _, stream::BoxStream};
+use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart, path::Path as ObjectPath};
+use secrecy::ExposeSecret as _;
 use sha2::{Digest as _, Sha256};
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 use tokio::io::AsyncWriteExt as _;
+
+/// A stored video, read back as a stream of pieces.
+pub type MediaStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// The configured backend.
+#[derive(Clone, Debug)]
+pub enum MediaStore {
+    Local(LocalMediaStore),
+    Bucket(BucketMediaStore),
+}
+
+impl MediaStore {
+    pub fn from_config(config: &MediaConfig) -> Result<Self, StoreError> {
+        Ok(match config {
+            MediaConfig::Local { dir } => Self::Local(LocalMediaStore::new(dir.clone())),
+            MediaConfig::S3(s3) => Self::Bucket(BucketMediaStore::s3(s3)?),
+        })
+    }
+
+    /// Streams `body` in, refusing it past `limit` bytes; only a recognisable video is kept.
+    pub async fn put<S, E>(&self, body: S, limit: u64) -> Result<StoredMedia, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        match self {
+            Self::Local(local) => local.put(body, limit).await,
+            Self::Bucket(bucket) => bucket.put(body, limit).await,
+        }
+    }
+
+    /// The stored video, from its first byte.
+    pub async fn open(&self, key: &str) -> Result<MediaStream, StoreError> {
+        match self {
+            Self::Local(local) => Ok(local.open(key)),
+            Self::Bucket(bucket) => bucket.open(key).await,
+        }
+    }
+
+    /// Removes a stored video; a missing one is not an error (clean-up may run twice).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Local(local) => Ok(local.delete(key).await?),
+            Self::Bucket(bucket) => bucket.delete(key).await,
+        }
+    }
+}
 
 /// A stored video's facts, as recorded with the post.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +82,8 @@ pub enum StoreError {
     NotAVideo(#[from] ProbeError),
     #[error("The video could not be stored on the server.")]
     Io(#[from] std::io::Error),
+    #[error("The video could not be stored in the media bucket.")]
+    Bucket(#[from] object_store::Error),
 }
 
 /// Videos in a local directory, one file per key.
@@ -93,11 +148,128 @@ impl LocalMediaStore {
         Ok((written, hex::encode(hasher.finalize())))
     }
 
+    /// The stored file as a stream of 256 KiB pieces; an error ends it.
+    pub fn open(&self, key: &str) -> MediaStream {
+        use tokio::io::AsyncReadExt as _;
+        enum Reading {
+            NotOpened(PathBuf),
+            Open(tokio::fs::File),
+            Done,
+        }
+        futures_util::stream::unfold(Reading::NotOpened(self.path(key)), |reading| async move {
+            let mut file = match reading {
+                Reading::Done => return None,
+                Reading::Open(file) => file,
+                Reading::NotOpened(path) => match tokio::fs::File::open(&path).await {
+                    Ok(file) => file,
+                    Err(error) => return Some((Err(error), Reading::Done)),
+                },
+            };
+            let mut buffer = vec![0u8; 256 * 1024];
+            match file.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(read) => {
+                    buffer.truncate(read);
+                    Some((Ok(Bytes::from(buffer)), Reading::Open(file)))
+                }
+                Err(error) => Some((Err(error), Reading::Done)),
+            }
+        })
+        .boxed()
+    }
+
     /// Removes a stored video; a missing file is not an error (clean-up may run twice).
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {
         match tokio::fs::remove_file(self.path(key)).await {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
             _ => Ok(()),
+        }
+    }
+}
+
+/// Videos in an S3-compatible bucket, written with multipart uploads of 8 MiB parts (two in
+/// flight at most, so memory stays flat) and probed with ranged reads.
+#[derive(Clone, Debug)]
+pub struct BucketMediaStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+/// Part size of the bucket's multipart uploads (S3 wants at least 5 MiB).
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+impl BucketMediaStore {
+    pub fn s3(config: &S3Config) -> Result<Self, StoreError> {
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(config.secret_access_key.expose_secret());
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                // MinIO and most self-hosted stores address buckets by path.
+                .with_virtual_hosted_style_request(false);
+        }
+        Ok(Self { store: Arc::new(builder.build()?) })
+    }
+
+    async fn put<S, E>(&self, mut body: S, limit: u64) -> Result<StoredMedia, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        let key = format!("{}.video", uuid::Uuid::new_v4());
+        let path = ObjectPath::from(key.as_str());
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut hasher = Sha256::new();
+        let mut written = 0u64;
+        let received: Result<(), StoreError> = async {
+            while let Some(piece) = body.next().await {
+                let piece = piece.map_err(|_| StoreError::Interrupted)?;
+                written += piece.len() as u64;
+                if written > limit {
+                    return Err(StoreError::TooLarge { limit });
+                }
+                hasher.update(&piece);
+                writer.wait_for_capacity(2).await?;
+                writer.put(piece);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(error) = received {
+            let _ = writer.abort().await;
+            return Err(error);
+        }
+        writer.finish().await?;
+        let store = self.store.clone();
+        let probed = probe_ranges(written, |start, end| {
+            let (store, path) = (store.clone(), path.clone());
+            async move {
+                let bytes = store.get_range(&path, start..end).await.map_err(|_| ProbeError::Truncated)?;
+                Ok(bytes.to_vec())
+            }
+        })
+        .await;
+        match probed {
+            Ok(facts) => Ok(StoredMedia { key, byte_size: written, sha256: hex::encode(hasher.finalize()), facts }),
+            Err(error) => {
+                let _ = self.store.delete(&path).await;
+                Err(StoreError::NotAVideo(error))
+            }
+        }
+    }
+
+    async fn open(&self, key: &str) -> Result<MediaStream, StoreError> {
+        let object = self.store.get(&ObjectPath::from(key)).await?;
+        Ok(object.into_stream().map(|piece| piece.map_err(std::io::Error::other)).boxed())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
         }
     }
 }

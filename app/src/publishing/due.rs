@@ -6,7 +6,7 @@
 use crate::{
     db::schema::posts,
     error::AppResult,
-    media::{catalog, store::LocalMediaStore},
+    media::catalog,
     posts::{
         rules::check,
         ssr::{self as post_store, Post},
@@ -18,13 +18,11 @@ use crate::{
     },
     state::AppState,
 };
-use bytes::Bytes;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
-use futures_util::{Stream, StreamExt as _};
-use std::{path::PathBuf, time::Duration};
+use futures_util::StreamExt as _;
+use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
 /// Posts taken per run.
@@ -104,11 +102,17 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
         return Ok(());
     };
     let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;
-    let path = LocalMediaStore::new(state.config.data_dir.join("media")).path(&key);
+    let video = match state.media.open(&key).await {
+        Ok(video) => video,
+        Err(error) => {
+            tracing::warn!(post = %post.id, error = %error, "the stored video cannot be read");
+            return give_back(state, post, "The stored video could not be read.", Some(Duration::from_secs(60))).await;
+        }
+    };
     post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started.", post.attempts)).await?;
     let sent = tokio::select! {
         biased;
-        sent = send_video(state, post, Box::pin(file_stream(path))) => sent,
+        sent = send_video(state, post, video) => sent,
         // Dropping the upload mid-way means TikTok never gets the whole video, so the server
         // that took over is the only one that can publish it.
         () = keep_lease(state, post.id, worker) => Err(SendError::LeaseLost),
@@ -183,34 +187,6 @@ async fn give_back(state: &AppState, post: &Post, reason: &str, retry_in: Option
 fn jittered(wait: Duration, post_id: Uuid) -> time::Duration {
     let spread = (post_id.as_u128() % 1000) as f64 / 10_000.0;
     time::Duration::try_from(wait.mul_f64(1.0 + spread)).unwrap_or(time::Duration::hours(2))
-}
-
-/// A stored file as a stream of 256 KiB pieces; an error ends it.
-fn file_stream(path: PathBuf) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    enum Reading {
-        NotOpened(PathBuf),
-        Open(tokio::fs::File),
-        Done,
-    }
-    futures_util::stream::unfold(Reading::NotOpened(path), |reading| async move {
-        let mut file = match reading {
-            Reading::Done => return None,
-            Reading::Open(file) => file,
-            Reading::NotOpened(path) => match tokio::fs::File::open(&path).await {
-                Ok(file) => file,
-                Err(error) => return Some((Err(error), Reading::Done)),
-            },
-        };
-        let mut buffer = vec![0u8; 256 * 1024];
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(read) => {
-                buffer.truncate(read);
-                Some((Ok(Bytes::from(buffer)), Reading::Open(file)))
-            }
-            Err(error) => Some((Err(error), Reading::Done)),
-        }
-    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::{
         catalog,
         head::{HeadError, read_head},
         probe::{Limits, VideoFacts, objections},
-        store::{LocalMediaStore, StoreError},
+        store::StoreError,
     },
     posts::{
         rules::{ComposerChoices, check},
@@ -133,10 +133,10 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     };
 
     if mode == PublishMode::Schedule {
-        let store = LocalMediaStore::new(state.config.data_dir.join("media"));
+        let store = &state.media;
         let stored = store.put(Box::pin(source), MAX_VIDEO_BYTES).await.map_err(|error| match error {
             StoreError::Interrupted => interrupted(),
-            StoreError::Io(io) => AppError::internal("storing a video failed", io),
+            StoreError::Io(_) | StoreError::Bucket(_) => AppError::internal("storing a video failed", error),
             other => AppError::invalid("video", other.to_string()),
         })?;
         let refused = if stored.byte_size != video_size {

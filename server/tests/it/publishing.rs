@@ -141,10 +141,10 @@ async fn a_scheduled_post_waits_in_the_media_store_and_is_sent_once_when_due() {
 
     // The video stays a day after publishing, then goes.
     let mut conn = app.conn().await;
-    let store = app::media::store::LocalMediaStore::new(&media_dir);
-    assert_eq!(catalog::remove_expired(&mut conn, &store, OffsetDateTime::now_utc()).await.unwrap(), 0);
+    let store = &app.state.media;
+    assert_eq!(catalog::remove_expired(&mut conn, store, OffsetDateTime::now_utc()).await.unwrap(), 0);
     let later = OffsetDateTime::now_utc() + catalog::GRACE + time::Duration::minutes(1);
-    assert_eq!(catalog::remove_expired(&mut conn, &store, later).await.unwrap(), 1);
+    assert_eq!(catalog::remove_expired(&mut conn, store, later).await.unwrap(), 1);
     assert_eq!(std::fs::read_dir(&media_dir).unwrap().count(), 0);
     assert_eq!(media::table.count().get_result::<i64>(&mut conn).await.unwrap(), 0);
 }
@@ -391,4 +391,62 @@ async fn rate_limits_hold_across_servers_without_a_read_then_write_race() {
         .unwrap_err();
     assert!(error.to_string().contains("6 new posts a minute"), "{error}");
     assert_eq!(sandbox.count(INIT, ""), 0);
+}
+
+/// An S3-compatible server for the bucket backend (scripts/test starts moto's and sets this).
+fn s3_endpoint() -> String {
+    std::env::var("TEST_S3_ENDPOINT").expect("TEST_S3_ENDPOINT must point at an S3-compatible server (scripts/test starts one)")
+}
+
+/// Keys in `bucket`, read through S3's own listing API.
+async fn bucket_keys(bucket: &str) -> Vec<String> {
+    let listing = reqwest::get(format!("{}/{bucket}?list-type=2", s3_endpoint())).await.unwrap().text().await.unwrap();
+    listing.split("<Key>").skip(1).map(|rest| rest.split("</Key>").next().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_bucket_several_servers_share_the_media_store() {
+    let sandbox = TestSandbox::start_with(sandbox::SandboxConfig {
+        processing_delay: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let bucket = format!("cadence-test-{}", uuid::Uuid::new_v4().simple());
+    let created = reqwest::Client::new().put(format!("{}/{bucket}", s3_endpoint())).send().await.unwrap();
+    assert!(created.status().is_success(), "bucket created: {}", created.status());
+    let mut settings = sandbox.app_settings();
+    settings.extend([
+        ("CADENCE_MEDIA_S3_BUCKET", bucket.clone()),
+        ("CADENCE_MEDIA_S3_ENDPOINT", s3_endpoint()),
+        ("CADENCE_MEDIA_S3_ACCESS_KEY_ID", "test".to_owned()),
+        ("CADENCE_MEDIA_S3_SECRET_ACCESS_KEY", "test-secret".to_owned()),
+    ]);
+    let refs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_settings(&refs).await;
+    let mut owner = app.signed_up("Olga").await;
+    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+
+    // Cut off mid-way: the multipart upload is aborted, nothing is left in the bucket.
+    let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let mut cut = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(30, 30_000_000));
+    cut.mode = "schedule";
+    cut.scheduled_at = Some(due.format(&time::format_description::well_known::Rfc3339).unwrap());
+    cut.cut_after = Some(20_000_000);
+    assert!(cut.send(&mut owner).await.is_err());
+    assert!(bucket_keys(&bucket).await.is_empty());
+
+    cut.cut_after = None;
+    let outcome = cut.send(&mut owner).await.expect("scheduled into the bucket");
+    assert_eq!(bucket_keys(&bucket).await.len(), 1);
+    // Another server (same database, same bucket, no local copy) sends it when due.
+    let other = app.another_state(&settings);
+    assert_eq!(publish_due(&other, due, uuid::Uuid::new_v4()).await.unwrap(), 1);
+    let settled = settle(&app, &mut owner, &outcome).await;
+    assert_eq!(settled.post.state, PostState::Published);
+    let uploaded = sandbox.sandbox.requests().iter().filter(|r| r.method == "PUT" && r.status == Some(201)).count();
+    assert_eq!(uploaded, 1);
+
+    let later = OffsetDateTime::now_utc() + catalog::GRACE + time::Duration::minutes(1);
+    assert_eq!(catalog::remove_expired(&mut *app.conn().await, &app.state.media, later).await.unwrap(), 1);
+    assert!(bucket_keys(&bucket).await.is_empty(), "the published post's video left the bucket");
 }
