@@ -1,10 +1,17 @@
-//! Reading the start of a video while it streams past, so "Post now" can refuse a video
-//! TikTok would reject before anything is sent, without holding the video: only the first
-//! few MiB are kept, and handed back to be sent first.
+//! Reading a video's container while it streams past, so "Post now" refuses a video TikTok
+//! would reject without holding the video. A fast-start file (`moov` first) is judged from its
+//! head before anything is sent; only those first few MiB are kept, and handed back to be sent
+//! first. A file with `moov` at the end is judged by [`TailCheck`] as its last bytes pass,
+//! before they are handed on, so TikTok never receives a complete file it would refuse.
 
-use super::probe::{Container, ProbeError, VideoFacts, box_header, facts_from_moov, sniff};
+use super::probe::{Container, Limits, ProbeError, VideoFacts, box_header, facts_from_moov, objections, sniff};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+};
 
 /// Most of the head kept while looking for `moov`; camera files put it first ("fast start").
 pub const MAX_HEAD_BYTES: usize = 8 * 1024 * 1024;
@@ -94,6 +101,121 @@ fn decide(head: &[u8], ended: bool) -> Result<Decision, ProbeError> {
     if ended { Err(ProbeError::Truncated) } else { Ok(Decision::NeedMore) }
 }
 
+/// Largest trailing `moov` collected in flight (a ten-minute video's is a few MB).
+pub const MAX_TAIL_MOOV_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Walks the top-level boxes of an MP4/MOV stream as it passes, collects a trailing `moov`,
+/// and ends the stream with an error instead of the piece that completes it if TikTok would
+/// refuse the video. The refusal is left in [`TailCheck::verdict`].
+pub struct TailCheck<S> {
+    inner: S,
+    container: Container,
+    limits: Limits,
+    offset: u64,
+    next_box: u64,
+    header: Vec<u8>,
+    moov: Option<(Vec<u8>, u64)>,
+    verdict: Arc<Mutex<Option<String>>>,
+}
+
+impl<S> TailCheck<S> {
+    /// `inner` yields the whole file from its first byte.
+    pub fn new(inner: S, container: Container, limits: Limits) -> Self {
+        Self {
+            inner,
+            container,
+            limits,
+            offset: 0,
+            next_box: 0,
+            header: Vec::new(),
+            moov: None,
+            verdict: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Where the refusal (if any) will be written.
+    pub fn verdict(&self) -> Arc<Mutex<Option<String>>> {
+        self.verdict.clone()
+    }
+
+    /// Follows the box structure through one piece; returns a refusal once `moov` is complete
+    /// and TikTok would not take the video.
+    fn observe(&mut self, piece: &[u8]) -> Option<String> {
+        let mut at = 0usize;
+        while at < piece.len() {
+            if let Some((moov, remaining)) = &mut self.moov {
+                let take = (*remaining).min((piece.len() - at) as u64) as usize;
+                moov.extend_from_slice(&piece[at..at + take]);
+                *remaining -= take as u64;
+                at += take;
+                self.offset += take as u64;
+                if *remaining == 0 {
+                    let moov = std::mem::take(moov);
+                    self.moov = None;
+                    let refusal = match facts_from_moov(self.container, &moov) {
+                        Ok(facts) => objections(&facts, self.limits).into_iter().next().map(|o| o.0),
+                        Err(error) => Some(error.to_string()),
+                    };
+                    if refusal.is_some() {
+                        return refusal;
+                    }
+                }
+                continue;
+            }
+            if self.offset < self.next_box {
+                let skip = (self.next_box - self.offset).min((piece.len() - at) as u64);
+                at += skip as usize;
+                self.offset += skip;
+                continue;
+            }
+            self.header.push(piece[at]);
+            at += 1;
+            self.offset += 1;
+            if self.header.len() < 8 {
+                continue;
+            }
+            let Some((kind, header_len, body_len)) = box_header(&self.header) else {
+                if self.header.len() >= 16 {
+                    return Some(ProbeError::Truncated.to_string());
+                }
+                continue;
+            };
+            if (self.header.len() as u64) < header_len {
+                continue;
+            }
+            self.header.clear();
+            if body_len == u64::MAX {
+                self.next_box = u64::MAX;
+            } else {
+                self.next_box = self.offset.saturating_add(body_len);
+                if &kind == b"moov" && body_len <= MAX_TAIL_MOOV_BYTES {
+                    self.moov = Some((Vec::with_capacity(body_len as usize), body_len));
+                    self.next_box = self.offset;
+                }
+            }
+        }
+        None
+    }
+}
+
+impl<S> Stream for TailCheck<S>
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Unpin,
+{
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let next = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(piece))) = &next
+            && let Some(refusal) = self.observe(piece)
+        {
+            *self.verdict.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(refusal.clone());
+            return Poll::Ready(Some(Err(std::io::Error::other(refusal))));
+        }
+        next
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +270,38 @@ mod tests {
         assert_eq!(read_head(&mut Box::pin(broken)).await.unwrap_err(), HeadError::Interrupted);
         let webm = [0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0xF7, 0x81];
         assert_eq!(read_head(&mut pieces(&webm, 5)).await.unwrap().container, Container::WebM);
+    }
+
+    fn io_pieces(bytes: &[u8], size: usize) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin {
+        futures_util::stream::iter(bytes.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>())
+    }
+
+    #[tokio::test]
+    async fn a_trailing_moov_is_judged_before_its_last_piece_is_handed_on() {
+        let limits = Limits { max_duration_secs: 60 };
+        let fine = mp4(false, 42);
+        let passed: Vec<u8> = TailCheck::new(io_pieces(&fine, 777), Container::Mp4, limits)
+            .map(|piece| piece.unwrap().to_vec())
+            .concat()
+            .await;
+        assert_eq!(passed, fine, "an acceptable video passes unchanged");
+
+        let too_long = mp4(false, 90);
+        let mut check = TailCheck::new(io_pieces(&too_long, 777), Container::Mp4, limits);
+        let verdict = check.verdict();
+        let mut handed_on = 0usize;
+        let mut ended_with_error = false;
+        while let Some(piece) = check.next().await {
+            match piece {
+                Ok(piece) => handed_on += piece.len(),
+                Err(_) => {
+                    ended_with_error = true;
+                    break;
+                }
+            }
+        }
+        assert!(ended_with_error);
+        assert!(handed_on < too_long.len(), "the file was never handed on whole");
+        assert!(verdict.lock().unwrap().as_deref().unwrap().contains("1:30 long"));
     }
 }

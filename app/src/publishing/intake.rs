@@ -10,8 +10,8 @@ use crate::{
     error::{AppError, AppResult},
     media::{
         catalog,
-        head::{HeadError, read_head},
-        probe::{Limits, VideoFacts, objections},
+        head::{HeadError, TailCheck, read_head},
+        probe::{Container, Limits, VideoFacts, objections},
         store::StoreError,
     },
     posts::{
@@ -116,7 +116,9 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     }
     let content_type = head.container.mime_type().to_owned();
     let head_duration_ms = head.facts.as_ref().and_then(duration_ms);
-    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>)).chain(video);
+    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>))
+        .chain(video)
+        .map(|piece| piece.map_err(std::io::Error::other));
 
     let new_post = |state_: PostState, media_id: Option<Uuid>, duration_ms: Option<i32>, content_type: String| NewPost {
         team_id: caller.team_id,
@@ -158,16 +160,27 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         return Ok(UploadOutcome { post_id: post.id, state: PostState::Scheduled });
     }
 
+    // `moov` at the end: judged as the last bytes pass, before TikTok has them all.
+    let (source, refusal) = if head.facts.is_none() && head.container != Container::WebM {
+        let check = TailCheck::new(source, head.container, limits);
+        let verdict = check.verdict();
+        (check.boxed(), Some(verdict))
+    } else {
+        (source.boxed(), None)
+    };
     let post = {
         let mut conn = state.pool.get().await?;
         posts::create(&mut conn, new_post(PostState::Uploading, None, head_duration_ms, content_type)).await?
     };
-    match send_video(&state, &post, Box::pin(source)).await {
+    match send_video(&state, &post, source).await {
         Ok(()) => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
         Err(SendError::Interrupted) => {
             // Nothing was published: the post goes, as if the upload never started.
             posts::discard_unsent(&mut *state.pool.get().await?, post.id).await?;
-            Err(SendError::Interrupted.into_app_error())
+            match refusal.and_then(|verdict| verdict.lock().ok().and_then(|v| v.clone())) {
+                Some(refusal) => Err(AppError::invalid("video", refusal)),
+                None => Err(SendError::Interrupted.into_app_error()),
+            }
         }
         Err(SendError::NotSent { error, .. }) => {
             let mut conn = state.pool.get().await?;

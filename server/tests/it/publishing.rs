@@ -236,6 +236,40 @@ async fn videos_tiktok_would_fail_are_refused_before_anything_is_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_video_whose_header_comes_last_is_judged_before_tiktok_has_it_all() {
+    let (sandbox, app, mut owner) = setup().await;
+    let sam = account_id(&sandbox, &mut owner, "Short Clips Sam").await;
+    // ftyp, 3 MB of media data, then moov: as phones often write them.
+    let moov_last = |seconds: u32| {
+        let header = sandbox::synthetic::mp4_header(seconds * 1000, Some((720, 1280)), 0);
+        let moov_at = header.windows(4).position(|w| w == b"moov").unwrap() - 4;
+        let (ftyp, rest) = header.split_at(moov_at);
+        let moov = &rest[..rest.len() - 8];
+        let mut file = ftyp.to_vec();
+        file.extend_from_slice(&(3_000_008u32).to_be_bytes());
+        file.extend_from_slice(b"mdat");
+        file.extend(std::iter::repeat_n(0u8, 3_000_000));
+        file.extend_from_slice(moov);
+        file
+    };
+    let mut too_long = Upload::post_now(&sam, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(1, 1));
+    too_long.raw = Some(moov_last(90));
+    let error = too_long.send(&mut owner).await.unwrap_err();
+    assert_eq!(
+        error.field_message("video").as_deref(),
+        Some("The video is 1:30 long; this account may post at most 1:00. Trim it and upload again.")
+    );
+    let complete = sandbox.sandbox.requests().iter().filter(|r| r.method == "PUT" && r.status == Some(201)).count();
+    assert_eq!(complete, 0, "TikTok never received the whole file");
+    assert_eq!(post_count(&app).await, 0);
+
+    let mut fine = Upload::post_now(&sam, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(1, 1));
+    fine.raw = Some(moov_last(45));
+    let outcome = fine.send(&mut owner).await.expect("a 45 s video with its header last is fine");
+    assert_eq!(settle(&app, &mut owner, &outcome).await.post.state, PostState::Published);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_upload_leaves_no_post_and_no_file() {
     let (sandbox, app, mut owner) = setup().await;
     let account = account_id(&sandbox, &mut owner, "Maya Public").await;

@@ -238,6 +238,34 @@ mod streaming {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn sizes_at_tiktoks_chunk_boundaries_upload_completely() {
+        let sandbox = fast_sandbox().await;
+        let client = client_for(&sandbox);
+        let token = token_for(&sandbox, &client, "Leo Private").await;
+        // (size, chunks, last chunk's length): under 5 MB, exactly 5 MB, just under and at the
+        // 64 MB single-chunk line, an exact multiple of the chunk size, and one byte more.
+        let cases = [
+            (4_999_999u64, 1u64, 4_999_999u64),
+            (5_000_000, 1, 5_000_000),
+            (63_999_999, 1, 63_999_999),
+            (64_000_000, 6, 14_000_000),
+            (70_000_000, 7, 10_000_000),
+            (70_000_001, 7, 10_000_001),
+        ];
+        for (size, chunks, last_length) in cases {
+            let plan = ChunkPlan::for_size(size).unwrap();
+            assert_eq!(plan.total_chunk_count, chunks, "{size}");
+            let (first, last) = plan.range(chunks - 1);
+            assert_eq!(last - first + 1, last_length, "{size}");
+            let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await.unwrap();
+            let video = SyntheticVideo::mp4(30, size);
+            stream_upload(&client, &init.upload_url, "video/mp4", &plan, source(&video, size)).await.unwrap();
+            let status = final_status(&client, &token, &init.publish_id).await;
+            assert_eq!((status.status.as_str(), status.uploaded_bytes), ("PUBLISH_COMPLETE", Some(size)), "{size}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn a_source_that_stops_early_or_breaks_never_completes_the_upload() {
         let sandbox = fast_sandbox().await;
         let size = 12_000_000;

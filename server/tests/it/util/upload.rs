@@ -21,6 +21,8 @@ pub struct Upload {
     pub declared_size: Option<u64>,
     /// Break the connection after this many bytes of the video.
     pub cut_after: Option<u64>,
+    /// Send these bytes instead of the synthetic video (for hand-built containers).
+    pub raw: Option<Vec<u8>>,
 }
 
 impl Upload {
@@ -37,6 +39,7 @@ impl Upload {
             video,
             declared_size: None,
             cut_after: None,
+            raw: None,
         }
     }
 
@@ -50,7 +53,8 @@ impl Upload {
         field("mode", self.mode);
         field("choices", &serde_json::to_string(&self.choices).unwrap());
         field("scheduled_at", self.scheduled_at.as_deref().unwrap_or_default());
-        field("video_size", &self.declared_size.unwrap_or(self.video.size).to_string());
+        let size = self.raw.as_ref().map_or(self.video.size, |raw| raw.len() as u64);
+        field("video_size", &self.declared_size.unwrap_or(size).to_string());
         head.push_str(&format!(
             "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"video\"; filename=\"clip.mp4\"\r\nContent-Type: video/mp4\r\n\r\n"
         ));
@@ -59,7 +63,10 @@ impl Upload {
             Some(cut) => cut.min(self.video.size) - 1,
             None => self.video.size - 1,
         };
-        let pieces = self.video.pieces(0, last, 256 * 1024).map(Ok::<Bytes, std::io::Error>);
+        let pieces: Box<dyn Iterator<Item = Result<Bytes, std::io::Error>> + Send> = match &self.raw {
+            Some(raw) => Box::new(raw.chunks(256 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>().into_iter()),
+            None => Box::new(self.video.pieces(0, last, 256 * 1024).map(Ok::<Bytes, std::io::Error>)),
+        };
         let ending: Vec<Result<Bytes, std::io::Error>> = match self.cut_after {
             Some(_) => vec![Err(std::io::Error::other("the browser went away"))],
             None => vec![Ok(Bytes::from(tail))],
