@@ -14,6 +14,8 @@ use crate::{
     },
     publishing::{
         intake::fresh_creator_info,
+        recovery::reconcile,
+        retry::next_delay,
         send::{SendError, send_video},
     },
     state::AppState,
@@ -33,9 +35,6 @@ const CONCURRENCY: usize = 4;
 /// every [`HEARTBEAT`] while it works, so only a stopped server lets it run out.
 pub const LEASE: time::Duration = time::Duration::minutes(3);
 const HEARTBEAT: Duration = Duration::from_secs(60);
-/// Waits between attempts that TikTok or the network turned back; then the post fails.
-const RETRY_DELAYS: [Duration; 4] =
-    [Duration::from_secs(60), Duration::from_secs(300), Duration::from_secs(1800), Duration::from_secs(7200)];
 
 /// Sends every scheduled post that is due at `now`. Returns how many were taken.
 pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<usize> {
@@ -123,14 +122,19 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
             tracing::warn!(post = %post.id, "lease lost to another server; stopped sending");
             Ok(())
         }
+        Err(SendError::Deferred { reason, wait }) => defer(state, post, &reason, wait).await,
         Err(SendError::NotSent { error, retry_in }) => give_back(state, post, &error.to_string(), retry_in).await,
         Err(SendError::Interrupted) => {
             let message = "The stored video could not be read. Upload it again.";
             post_store::mark_failed(&mut *state.pool.get().await?, post.id, "media_unreadable", message).await?;
             Ok(())
         }
-        // Already marked failed, with TikTok's reason.
-        Err(SendError::UploadFailed(_)) => Ok(()),
+        // TikTok's status decides: a lost answer to the last chunk may hide a complete upload.
+        Err(SendError::UploadFailed { code, message }) => {
+            let post = Post::find(&mut *state.pool.get().await?, post.id).await?;
+            let why = format!("The upload failed ({code}): {message}");
+            reconcile(state, &post, &why).await.map(|_| ())
+        }
     }
 }
 
@@ -158,47 +162,41 @@ async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid) {
     }
 }
 
-/// Puts a post that could not be sent back in the queue for a later attempt, or fails it when
-/// the attempts are used up or waiting will not help.
+/// Puts a post that could not be sent back in the queue for a later attempt (by the retry
+/// schedule), or fails it when the attempts are used up or waiting will not help. A deferral
+/// by Cadence's own limits waits exactly as long as needed and does not count as an attempt.
 async fn give_back(state: &AppState, post: &Post, reason: &str, retry_in: Option<Duration>) -> AppResult<()> {
     let mut conn = state.pool.get().await?;
-    let attempt = post.attempts.max(1) as usize;
-    let (Some(asked), Some(planned)) = (retry_in, RETRY_DELAYS.get(attempt - 1)) else {
+    let Some(wait) = retry_in.and_then(|asked| next_delay(post.attempts, Some(asked), post.id)) else {
         post_store::mark_failed(&mut conn, post.id, "not_sent", reason).await?;
         return Ok(());
     };
-    let wait = jittered((*planned).max(asked), post.id);
-    let next = OffsetDateTime::now_utc() + wait;
+    requeue(&mut conn, post, OffsetDateTime::now_utc() + wait, 0, &format!("Not sent: {reason}")).await
+}
+
+async fn defer(state: &AppState, post: &Post, reason: &str, wait: Duration) -> AppResult<()> {
+    let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::hours(24));
+    requeue(&mut *state.pool.get().await?, post, OffsetDateTime::now_utc() + wait, 1, &format!("Waiting: {reason}")).await
+}
+
+async fn requeue(
+    conn: &mut diesel_async::AsyncPgConnection,
+    post: &Post,
+    next: OffsetDateTime,
+    attempts_refunded: i32,
+    why: &str,
+) -> AppResult<()> {
     diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Uploading.as_str())))
         .set((
             posts::state.eq(PostState::Scheduled.as_str()),
             posts::next_check_at.eq(Some(next)),
             posts::lease_owner.eq(None::<Uuid>),
             posts::lease_expires_at.eq(None::<OffsetDateTime>),
+            posts::attempts.eq(posts::attempts - attempts_refunded),
         ))
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
-    let message = format!("Not sent: {reason} Trying again at {} (UTC).", crate::ui::format_utc(next));
-    post_store::record_event(&mut conn, post.id, "retry", &message).await?;
+    let message = format!("{why} Trying again at {} (UTC).", crate::ui::format_utc(next));
+    post_store::record_event(conn, post.id, "retry", &message).await?;
     Ok(())
-}
-
-/// Up to 10% extra, different per post, so posts turned back together do not return together.
-fn jittered(wait: Duration, post_id: Uuid) -> time::Duration {
-    let spread = (post_id.as_u128() % 1000) as f64 / 10_000.0;
-    time::Duration::try_from(wait.mul_f64(1.0 + spread)).unwrap_or(time::Duration::hours(2))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jitter_adds_at_most_a_tenth() {
-        for _ in 0..100 {
-            let id = Uuid::new_v4();
-            let wait = jittered(Duration::from_secs(600), id);
-            assert!(wait >= time::Duration::seconds(600) && wait < time::Duration::seconds(660), "{wait}");
-        }
-    }
 }

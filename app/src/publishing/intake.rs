@@ -19,7 +19,10 @@ use crate::{
         ssr::{self as posts, NewPost},
         types::{PostState, PublishMode, UploadOutcome},
     },
-    publishing::send::{SendError, send_video},
+    publishing::{
+        recovery::{Recovered, reconcile},
+        send::{SendError, send_video},
+    },
     state::AppState,
     teams::ssr::Caller,
     tiktok::{
@@ -182,12 +185,25 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
                 None => Err(SendError::Interrupted.into_app_error()),
             }
         }
+        Err(deferred @ SendError::Deferred { .. }) => {
+            // Cadence's own limits said "not yet" before anything was sent: nothing to keep.
+            posts::discard_unsent(&mut *state.pool.get().await?, post.id).await?;
+            Err(deferred.into_app_error())
+        }
         Err(SendError::NotSent { error, .. }) => {
             let mut conn = state.pool.get().await?;
             posts::mark_failed(&mut conn, post.id, "not_sent", &error.to_string()).await?;
             Err(error)
         }
-        Err(SendError::UploadFailed(error)) => Err(error),
+        // A lost answer to the last chunk may hide a complete upload: TikTok's status decides
+        // between "processing" and failed.
+        Err(SendError::UploadFailed { code, message }) => {
+            let post = posts::Post::find(&mut *state.pool.get().await?, post.id).await?;
+            match reconcile(&state, &post, &format!("The upload failed ({code}): {message}")).await? {
+                Recovered::Reconciled => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
+                _ => Err(AppError::Conflict(message)),
+            }
+        }
         Err(lost @ SendError::LeaseLost) => Err(lost.into_app_error()),
     }
 }

@@ -8,6 +8,8 @@ pub mod intake;
 #[cfg(feature = "ssr")]
 pub mod recovery;
 #[cfg(feature = "ssr")]
+pub mod retry;
+#[cfg(feature = "ssr")]
 pub mod send;
 #[cfg(feature = "ssr")]
 pub mod status;

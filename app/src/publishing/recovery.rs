@@ -17,6 +17,7 @@ use crate::{
         ssr::{self as post_store, Post, TikTokOutcome},
         types::PostState,
     },
+    publishing::retry::next_delay,
     state::AppState,
     tiktok::error::TikTokError,
 };
@@ -67,16 +68,18 @@ pub async fn recover_expired(state: &AppState, now: OffsetDateTime) -> AppResult
     drop(conn);
     let mut results = Vec::new();
     for post in stale {
-        let outcome = recover_one(state, &post).await?;
+        let outcome = reconcile(state, &post, "The server stopped while sending this post.").await?;
         tracing::info!(post = %post.id, outcome = ?outcome, "recovered a post whose server stopped while sending it");
         results.push((post.id, outcome));
     }
     Ok(results)
 }
 
-async fn recover_one(state: &AppState, post: &Post) -> AppResult<Recovered> {
+/// Settles a post whose sending stopped (`why`) by asking TikTok first. Also used right after
+/// an upload fails, since a lost answer to the last chunk may hide a complete upload.
+pub async fn reconcile(state: &AppState, post: &Post, why: &str) -> AppResult<Recovered> {
     let Some(publish_id) = post.publish_id.clone() else {
-        return resend_or_fail(state, post, "The server stopped before anything was sent to TikTok.").await;
+        return resend_or_fail(state, post, &format!("{why} Nothing had been sent to TikTok.")).await;
     };
     let client = state.tiktok.client.clone();
     let reply = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |token| {
@@ -93,7 +96,7 @@ async fn recover_one(state: &AppState, post: &Post) -> AppResult<Recovered> {
                 return Ok(Recovered::Reconciled);
             }
             if status.uploaded_bytes.is_some_and(|bytes| bytes >= post.video_bytes.max(0) as u64) {
-                post_store::mark_uploaded(&mut conn, post.id, "TikTok had received the whole video before the server stopped; it is processing it.").await?;
+                post_store::mark_uploaded(&mut conn, post.id, &format!("{why} TikTok had received the whole video; it is processing it.")).await?;
                 return Ok(Recovered::Reconciled);
             }
             drop(conn);
@@ -102,7 +105,7 @@ async fn recover_one(state: &AppState, post: &Post) -> AppResult<Recovered> {
                 state,
                 post,
                 &format!(
-                    "The server stopped mid-upload (TikTok had {received} of {} bytes of publish {publish_id}); TikTok never publishes an incomplete upload.",
+                    "{why} TikTok had {received} of {} bytes of publish {publish_id}, and never publishes an incomplete upload.",
                     post.video_bytes
                 ),
             )
@@ -110,7 +113,7 @@ async fn recover_one(state: &AppState, post: &Post) -> AppResult<Recovered> {
         }
         Ok(Err(TikTokError::Rejected { code, .. })) if code == "invalid_publish_id" => {
             drop(conn);
-            resend_or_fail(state, post, &format!("TikTok does not know publish {publish_id}, so nothing was posted.")).await
+            resend_or_fail(state, post, &format!("{why} TikTok does not know publish {publish_id}, so nothing was posted.")).await
         }
         Ok(Err(error)) => {
             tracing::warn!(post = %post.id, error = %error, "TikTok did not answer during recovery; will ask again");
@@ -120,7 +123,7 @@ async fn recover_one(state: &AppState, post: &Post) -> AppResult<Recovered> {
             post_store::mark_unconfirmed(
                 &mut conn,
                 post.id,
-                &format!("The server stopped while sending this post and TikTok cannot be asked: {error} Check the creator's TikTok profile before posting again."),
+                &format!("{why} TikTok cannot be asked whether it has the post: {error} Check the creator's TikTok profile before posting again."),
             )
             .await?;
             Ok(Recovered::Unconfirmed)
@@ -137,19 +140,35 @@ async fn resend_or_fail(state: &AppState, post: &Post, why: &str) -> AppResult<R
         post_store::mark_failed(&mut conn, post.id, "upload_interrupted", &message).await?;
         return Ok(Recovered::Failed);
     }
+    let Some(wait) = next_delay(post.attempts, None, post.id) else {
+        let message = format!("{why} It was tried {} times; post it again when TikTok works.", post.attempts);
+        post_store::mark_failed(&mut conn, post.id, "attempts_used_up", &message).await?;
+        return Ok(Recovered::Failed);
+    };
+    // A server that stopped loses no time: its post goes again at once. A failed upload waits
+    // its turn in the retry schedule.
+    let not_before = if post.attempts <= 1 && why.starts_with("The server stopped") {
+        None
+    } else {
+        Some(OffsetDateTime::now_utc() + wait)
+    };
     let requeued = diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Uploading.as_str())))
         .set((
             posts::state.eq(PostState::Scheduled.as_str()),
             posts::publish_id.eq(None::<String>),
             posts::lease_owner.eq(None::<Uuid>),
             posts::lease_expires_at.eq(None::<OffsetDateTime>),
-            posts::next_check_at.eq(None::<OffsetDateTime>),
+            posts::next_check_at.eq(not_before),
             posts::updated_at.eq(OffsetDateTime::now_utc()),
         ))
         .execute(&mut conn)
         .await?;
     if requeued > 0 {
-        post_store::record_event(&mut conn, post.id, "requeued", &format!("{why} Sending it again.")).await?;
+        let message = match not_before {
+            Some(at) => format!("{why} Sending it again at {} (UTC).", crate::ui::format_utc(at)),
+            None => format!("{why} Sending it again."),
+        };
+        post_store::record_event(&mut conn, post.id, "requeued", &message).await?;
     }
     Ok(Recovered::Requeued)
 }

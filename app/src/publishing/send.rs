@@ -1,6 +1,8 @@
 //! Sending one post's video to TikTok, the same way for "Post now", "Send to inbox" and a
-//! scheduled post: a rate-limited init, the publish id stored before the first byte, the
-//! streamed chunked upload, then the hand-over to status tracking.
+//! scheduled post: Cadence's own limits first (per-minute inits, daily caps), then the init,
+//! the publish id stored before the first byte, the streamed chunked upload, and the hand-over
+//! to status tracking. What to do when it goes wrong is the caller's: a person is waiting for
+//! "Post now", a schedule can try again.
 
 use crate::{
     accounts::ssr::with_access_token,
@@ -16,23 +18,28 @@ use crate::{
         error::{TikTokError, for_people},
         rate_limit::{LimitedEndpoint, try_acquire},
     },
+    ui::human_bytes,
 };
 use bytes::Bytes;
 use futures_util::Stream;
 use std::time::{Duration, Instant};
-use crate::ui::human_bytes;
 use time::OffsetDateTime;
 
 /// Why a video did not reach TikTok.
 #[derive(Debug)]
 pub enum SendError {
-    /// Nothing was sent and no publish exists at TikTok; `retry_in` when waiting will help.
+    /// Cadence's own record of TikTok's limits says not yet; nothing was sent. Not a failed
+    /// attempt: the post simply waits.
+    Deferred { reason: String, wait: Duration },
+    /// TikTok refused the init or could not be reached; no publish exists there.
+    /// `retry_in` when waiting may help.
     NotSent { error: AppError, retry_in: Option<Duration> },
     /// The source stopped before the whole video arrived (the browser went away). TikTok
     /// holds an incomplete upload it will never publish.
     Interrupted,
-    /// TikTok has a publish id but the upload failed; the post is marked failed.
-    UploadFailed(AppError),
+    /// TikTok has a publish id but the upload failed part-way (or its last answer was lost):
+    /// only TikTok's status can tell whether it has the whole video.
+    UploadFailed { code: String, message: String },
     /// Another server took the post over (this one's lease ran out); nothing was sent.
     LeaseLost,
 }
@@ -40,7 +47,9 @@ pub enum SendError {
 impl SendError {
     pub fn into_app_error(self) -> AppError {
         match self {
-            Self::NotSent { error, .. } | Self::UploadFailed(error) => error,
+            Self::Deferred { reason, .. } => AppError::Conflict(reason),
+            Self::NotSent { error, .. } => error,
+            Self::UploadFailed { message, .. } => AppError::Conflict(message),
             Self::Interrupted => AppError::Conflict("The upload was cut off before the whole video arrived. Nothing was posted.".into()),
             Self::LeaseLost => AppError::Conflict("Another server took this post over.".into()),
         }
@@ -54,22 +63,7 @@ where
 {
     let plan = ChunkPlan::for_size(post.video_bytes.max(0) as u64)
         .map_err(|e| SendError::NotSent { error: AppError::invalid("video", e.to_string()), retry_in: None })?;
-
-    let now = OffsetDateTime::now_utc();
-    let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
-    if let Err(wait) = try_acquire(&mut conn, post.account_id, LimitedEndpoint::PublishInit, now)
-        .await
-        .map_err(|e| not_sent(e.into()))?
-    {
-        return Err(SendError::NotSent {
-            error: AppError::Conflict(format!(
-                "TikTok allows 6 new posts a minute for one account. Try again in {} seconds.",
-                wait.as_secs().max(1)
-            )),
-            retry_in: Some(wait),
-        });
-    }
-    drop(conn);
+    check_limits(state, post).await?;
 
     let client = state.tiktok.client.clone();
     let post_info = post.post_info();
@@ -109,7 +103,6 @@ where
 
     let started = Instant::now();
     let outcome = stream_upload(&state.tiktok.client, &init.upload_url, &post.content_type, &plan, source).await;
-    let mut conn = state.pool.get().await.map_err(|e| SendError::UploadFailed(e.into()))?;
     match outcome {
         Ok(()) => {
             let seconds = started.elapsed().as_secs_f64();
@@ -120,28 +113,74 @@ where
                 plan.total_chunk_count,
                 if plan.total_chunk_count == 1 { "" } else { "s" }
             );
-            posts::mark_uploaded(&mut conn, post.id, &message).await.map_err(|e| SendError::UploadFailed(e.into()))?;
+            let mut conn = state.pool.get().await.map_err(|e| upload_failed("database", e.into()))?;
+            posts::mark_uploaded(&mut conn, post.id, &message).await.map_err(|e| upload_failed("database", e.into()))?;
             Ok(())
         }
         Err(StreamUploadError::SourceInterrupted) => Err(SendError::Interrupted),
-        Err(error) => {
-            let (code, message) = match &error {
-                StreamUploadError::TikTok(tiktok) => (
-                    match tiktok {
-                        TikTokError::Rejected { code, .. } => code.clone(),
-                        _ => "upload_failed".to_owned(),
-                    },
-                    for_people(tiktok).to_string(),
-                ),
-                other => ("size_mismatch".to_owned(), format!("The upload did not match: {other}.")),
-            };
+        Err(StreamUploadError::TikTok(error)) => {
             tracing::warn!(post = %post.id, error = %error, "upload to TikTok failed");
-            posts::mark_failed(&mut conn, post.id, &code, &message).await.map_err(|e| SendError::UploadFailed(e.into()))?;
-            Err(SendError::UploadFailed(AppError::Conflict(message)))
+            let code = match &error {
+                TikTokError::Rejected { code, .. } => code.clone(),
+                _ => "upload_failed".to_owned(),
+            };
+            Err(upload_failed(&code, for_people(&error)))
         }
+        Err(mismatch @ StreamUploadError::SizeMismatch { .. }) => {
+            Err(upload_failed("size_mismatch", AppError::Conflict(format!("The upload did not match: {mismatch}."))))
+        }
+    }
+}
+
+/// Cadence's own copy of TikTok's limits: 6 inits a minute per token, about 15 direct posts
+/// a day per creator, 5 pending inbox shares.
+async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
+    let daily = match post.destination() {
+        Destination::Profile => (
+            LimitedEndpoint::DirectPostsPerDay,
+            "TikTok allows about 15 posts a day for one creator",
+        ),
+        Destination::Inbox => (
+            LimitedEndpoint::InboxSharesPerDay,
+            "TikTok allows 5 videos waiting in a creator's inbox a day",
+        ),
+    };
+    let limits = [(LimitedEndpoint::PublishInit, "TikTok allows 6 new posts a minute for one account"), daily];
+    let now = OffsetDateTime::now_utc();
+    let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
+    for (endpoint, rule) in limits {
+        if let Err(wait) = try_acquire(&mut conn, post.account_id, endpoint, now).await.map_err(|e| not_sent(e.into()))? {
+            return Err(SendError::Deferred { reason: format!("{rule}. Try again in {}.", in_words(wait)), wait });
+        }
+    }
+    Ok(())
+}
+
+/// "42 seconds", "7 minutes", "3 hours".
+fn in_words(wait: Duration) -> String {
+    match wait.as_secs().max(1) {
+        seconds if seconds < 120 => format!("{seconds} seconds"),
+        seconds if seconds < 7200 => format!("{} minutes", seconds.div_ceil(60)),
+        seconds => format!("{} hours", seconds.div_ceil(3600)),
     }
 }
 
 fn not_sent(error: AppError) -> SendError {
     SendError::NotSent { error, retry_in: None }
+}
+
+fn upload_failed(code: &str, error: AppError) -> SendError {
+    SendError::UploadFailed { code: code.to_owned(), message: error.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_are_told_in_words() {
+        assert_eq!(in_words(Duration::from_secs(42)), "42 seconds");
+        assert_eq!(in_words(Duration::from_secs(400)), "7 minutes");
+        assert_eq!(in_words(Duration::from_secs(10_000)), "3 hours");
+    }
 }

@@ -141,6 +141,7 @@ pub struct TikTokApp {
 pub struct TikTokClient {
     http: reqwest::Client,
     endpoints: TikTokEndpoints,
+    breakers: std::sync::Arc<super::breaker::Breakers>,
 }
 
 impl TikTokClient {
@@ -151,7 +152,7 @@ impl TikTokClient {
             .user_agent(concat!("Cadence/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TikTokError::Protocol(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, endpoints })
+        Ok(Self { http, endpoints, breakers: Default::default() })
     }
 
     /// The URL the browser visits to grant Cadence access (tiktok-api.md §2.2).
@@ -210,7 +211,7 @@ impl TikTokClient {
         let fields = if with_profile { USER_FIELDS_PROFILE } else { USER_FIELDS_BASIC };
         let url = format!("{}/v2/user/info/", self.endpoints.api_base);
         let data: Value = self
-            .with_retries(|| self.http.get(&url).query(&[("fields", fields)]).bearer_auth(access_token.expose()))
+            .with_retries("user_info", || self.http.get(&url).query(&[("fields", fields)]).bearer_auth(access_token.expose()))
             .await?;
         let user = data.get("user").cloned().ok_or_else(|| TikTokError::Protocol("user info without `user`".into()))?;
         serde_json::from_value(user).map_err(|e| TikTokError::Protocol(format!("user info: {e}")))
@@ -220,7 +221,7 @@ impl TikTokClient {
     /// with HTTP 200 and surface as [`TikTokError::Rejected`].
     pub async fn creator_info(&self, access_token: &SecretToken) -> Result<CreatorInfo, TikTokError> {
         let url = format!("{}/v2/post/publish/creator_info/query/", self.endpoints.api_base);
-        self.with_retries(|| self.json_post(&url, access_token, "{}".to_owned())).await
+        self.with_retries("creator_info", || self.json_post(&url, access_token, "{}".to_owned())).await
     }
 
     /// Starts a direct post with FILE_UPLOAD. Never retried once it may have reached TikTok:
@@ -290,14 +291,23 @@ impl TikTokClient {
     pub async fn publish_status(&self, access_token: &SecretToken, publish_id: &str) -> Result<PublishStatus, TikTokError> {
         let url = format!("{}/v2/post/publish/status/fetch/", self.endpoints.api_base);
         let body = serde_json::json!({ "publish_id": publish_id }).to_string();
-        self.with_retries(|| self.json_post(&url, access_token, body.clone())).await
+        self.with_retries("publish_status", || self.json_post(&url, access_token, body.clone())).await
     }
 
     /// One POST with a JSON body; retried only when the connection failed before anything
     /// was sent.
     async fn post_once<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &'static str,
+        access_token: &SecretToken,
+        body: &Value,
+    ) -> Result<T, TikTokError> {
+        self.guarded(path, self.post_once_unguarded(path, access_token, body)).await
+    }
+
+    async fn post_once_unguarded<T: DeserializeOwned>(
+        &self,
+        path: &'static str,
         access_token: &SecretToken,
         body: &Value,
     ) -> Result<T, TikTokError> {
@@ -361,16 +371,20 @@ impl TikTokClient {
     }
 
     /// Sends an idempotent request, retrying transient failures twice with jittered backoff.
-    async fn with_retries<T: DeserializeOwned>(&self, build: impl Fn() -> RequestBuilder) -> Result<T, TikTokError> {
+    async fn with_retries<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T, TikTokError> {
         let mut attempt = 0;
         loop {
-            let result = async {
+            let result = self.guarded(endpoint, async {
                 let response = build().send().await.map_err(transport_error)?;
                 let status = response.status();
                 let retry_after = retry_after(response.headers());
                 let body = response.bytes().await.map_err(transport_error)?;
                 parse_resource_reply(status, retry_after, &body)
-            }
+            })
             .await;
             match result {
                 Err(TikTokError::Transient(reason)) if attempt < 2 => {
@@ -381,6 +395,26 @@ impl TikTokClient {
                 other => return other,
             }
         }
+    }
+}
+
+impl TikTokClient {
+    /// Runs one call through `endpoint`'s circuit breaker.
+    async fn guarded<T>(
+        &self,
+        endpoint: &'static str,
+        call: impl Future<Output = Result<T, TikTokError>>,
+    ) -> Result<T, TikTokError> {
+        if let Err(wait) = self.breakers.admit(endpoint, std::time::Instant::now()) {
+            return Err(TikTokError::Transient(format!(
+                "calls to TikTok's {endpoint} endpoint are paused for {} s after repeated failures",
+                wait.as_secs().max(1)
+            )));
+        }
+        let result = call.await;
+        let transient = matches!(result, Err(TikTokError::Transient(_)));
+        self.breakers.record(endpoint, transient, std::time::Instant::now());
+        result
     }
 }
 

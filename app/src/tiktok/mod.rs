@@ -5,6 +5,8 @@
 //! sandbox mounted in this server.
 
 #[cfg(feature = "ssr")]
+pub mod breaker;
+#[cfg(feature = "ssr")]
 pub mod client;
 #[cfg(feature = "ssr")]
 pub mod error;

@@ -1,7 +1,8 @@
-//! TikTok's per-token rate limits (tiktok-api.md §5), kept before calling rather than learned
-//! from 429s. The last minute's calls per account and endpoint live in PostgreSQL and are
-//! counted and recorded under a transaction-scoped advisory lock, so several servers sharing
-//! one database never overrun a limit together (no read-then-write race).
+//! TikTok's per-token rate limits and per-creator daily caps (tiktok-api.md §5), kept before
+//! calling rather than learned from 429s and spam-risk refusals. Recent calls per account and
+//! endpoint live in PostgreSQL and are counted and recorded under a transaction-scoped advisory
+//! lock, so several servers sharing one database never overrun a limit together (no
+//! read-then-write race).
 
 use diesel::{prelude::*, sql_types::Text};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
@@ -11,8 +12,10 @@ use uuid::Uuid;
 
 use crate::db::schema::tiktok_calls;
 
-/// The sliding window TikTok counts over.
-pub const WINDOW: Duration = Duration::from_secs(60);
+/// The sliding window of the per-minute limits.
+pub const MINUTE: Duration = Duration::from_secs(60);
+/// The window of the daily caps.
+pub const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// An endpoint with a documented per-token limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +26,10 @@ pub enum LimitedEndpoint {
     CreatorInfo,
     /// `status/fetch`: 30 per minute.
     PublishStatus,
+    /// Direct posts per creator: about 15 a day across every app.
+    DirectPostsPerDay,
+    /// Un-posted inbox shares per creator: 5 a day.
+    InboxSharesPerDay,
 }
 
 impl LimitedEndpoint {
@@ -31,14 +38,26 @@ impl LimitedEndpoint {
             Self::PublishInit => "publish_init",
             Self::CreatorInfo => "creator_info",
             Self::PublishStatus => "publish_status",
+            Self::DirectPostsPerDay => "direct_posts_per_day",
+            Self::InboxSharesPerDay => "inbox_shares_per_day",
         }
     }
 
-    pub fn per_minute(self) -> i64 {
+    pub fn window(self) -> Duration {
+        match self {
+            Self::DirectPostsPerDay | Self::InboxSharesPerDay => DAY,
+            _ => MINUTE,
+        }
+    }
+
+    /// Calls allowed within one [`LimitedEndpoint::window`].
+    pub fn allowed(self) -> i64 {
         match self {
             Self::PublishInit => 6,
             Self::CreatorInfo => 20,
             Self::PublishStatus => 30,
+            Self::DirectPostsPerDay => 15,
+            Self::InboxSharesPerDay => 5,
         }
     }
 }
@@ -56,16 +75,16 @@ pub async fn try_acquire(
             .bind::<Text, _>(format!("tiktok_calls:{account_id}:{}", endpoint.name()))
             .execute(conn)
             .await?;
-        let window_start = now - WINDOW;
+        let window_start = now - endpoint.window();
         let in_window = tiktok_calls::table
             .filter(tiktok_calls::account_id.eq(account_id))
             .filter(tiktok_calls::endpoint.eq(endpoint.name()))
             .filter(tiktok_calls::called_at.gt(window_start));
         let recent: Vec<OffsetDateTime> =
             in_window.select(tiktok_calls::called_at).order(tiktok_calls::called_at.asc()).load(conn).await?;
-        if recent.len() as i64 >= endpoint.per_minute() {
+        if recent.len() as i64 >= endpoint.allowed() {
             // Room opens when the oldest call in the window leaves it.
-            let wait = (recent[0] + WINDOW) - now;
+            let wait = (recent[0] + endpoint.window()) - now;
             return Ok(Err(Duration::from_millis(wait.whole_milliseconds().max(1) as u64)));
         }
         diesel::insert_into(tiktok_calls::table)
@@ -81,9 +100,16 @@ pub async fn try_acquire(
     .await
 }
 
-/// Deletes calls that left every window (a scheduler job).
+/// Deletes calls that left their window (a scheduler job).
 pub async fn prune(conn: &mut AsyncPgConnection, now: OffsetDateTime) -> QueryResult<usize> {
-    diesel::delete(tiktok_calls::table.filter(tiktok_calls::called_at.lt(now - WINDOW * 2))).execute(conn).await
+    let daily = [LimitedEndpoint::DirectPostsPerDay.name(), LimitedEndpoint::InboxSharesPerDay.name()];
+    let minutely = diesel::delete(
+        tiktok_calls::table.filter(tiktok_calls::endpoint.ne_all(daily)).filter(tiktok_calls::called_at.lt(now - MINUTE)),
+    )
+    .execute(conn)
+    .await?;
+    let daily = diesel::delete(tiktok_calls::table.filter(tiktok_calls::called_at.lt(now - DAY))).execute(conn).await?;
+    Ok(minutely + daily)
 }
 
 #[cfg(test)]
@@ -92,8 +118,9 @@ mod tests {
 
     #[test]
     fn limits_are_tiktoks_documented_ones() {
-        assert_eq!(LimitedEndpoint::PublishInit.per_minute(), 6);
-        assert_eq!(LimitedEndpoint::CreatorInfo.per_minute(), 20);
-        assert_eq!(LimitedEndpoint::PublishStatus.per_minute(), 30);
+        assert_eq!(LimitedEndpoint::PublishInit.allowed(), 6);
+        assert_eq!(LimitedEndpoint::CreatorInfo.allowed(), 20);
+        assert_eq!(LimitedEndpoint::PublishStatus.allowed(), 30);
+        assert_eq!((LimitedEndpoint::DirectPostsPerDay.allowed(), LimitedEndpoint::DirectPostsPerDay.window()), (15, DAY));
     }
 }

@@ -199,3 +199,92 @@ async fn three_servers_on_one_database_send_each_due_post_once() {
     assert_eq!(sandbox.count(INIT, ""), 15);
     assert_eq!(complete_uploads(&sandbox), 15);
 }
+
+/// Runs the scheduler's jobs with a clock moved ahead in steps until every post settles.
+async fn run_jobs_until_settled(app: &TestApp, ids: &[Uuid], mut now: OffsetDateTime) -> OffsetDateTime {
+    for _ in 0..40 {
+        recover_expired(&app.state, now).await.unwrap();
+        publish_due(&app.state, now, Uuid::new_v4()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        check_due_statuses(&app.state, now + time::Duration::minutes(10)).await.unwrap();
+        let mut settled = true;
+        for id in ids {
+            settled &= state_of(app, *id).await.is_settled();
+        }
+        if settled {
+            return now;
+        }
+        now += time::Duration::minutes(10);
+    }
+    panic!("posts never settled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tiktok_faults_never_duplicate_or_lose_a_post() {
+    use sandbox::{Endpoint, Fault, FaultKind};
+    let (sandbox, app, mut owner) = setup().await;
+    let mut ids = Vec::new();
+    let mut due = OffsetDateTime::now_utc();
+    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
+        let id = account(&sandbox, &mut owner, creator).await;
+        for _ in 0..2 {
+            let (outcome, at) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 12_000_000)).await;
+            ids.push(outcome.post_id);
+            due = due.max(at);
+        }
+    }
+    for (endpoint, kind) in [
+        (Endpoint::VideoInit, FaultKind::Status503),
+        (Endpoint::VideoInit, FaultKind::Status429),
+        (Endpoint::VideoInit, FaultKind::AccessTokenInvalid),
+        (Endpoint::Upload, FaultKind::Status500),
+        (Endpoint::Upload, FaultKind::DropConnection),
+        (Endpoint::StatusFetch, FaultKind::Status503),
+        (Endpoint::CreatorInfo, FaultKind::Status500),
+    ] {
+        sandbox.sandbox.inject(Fault { endpoint, kind, count: 1 });
+    }
+    run_jobs_until_settled(&app, &ids, due).await;
+    for id in &ids {
+        assert_eq!(state_of(&app, *id).await, PostState::Published, "{id}");
+    }
+    assert_eq!(complete_uploads(&sandbox), ids.len(), "each post reached TikTok whole exactly once");
+    assert!(sandbox.sandbox.faults().is_empty(), "every fault was hit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_creator_who_revoked_access_gets_a_failed_post_with_what_to_do() {
+    let (sandbox, app, mut owner) = setup().await;
+    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 1_000_000)).await;
+    sandbox.sandbox.revoke_creator(&sandbox.open_id_of("Maya Public"));
+    run_jobs_until_settled(&app, &[outcome.post_id], due).await;
+    let detail: PostDetail = owner.call("posts/detail", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
+    assert_eq!(detail.post.state, PostState::Failed);
+    assert!(detail.post.fail_message.as_deref().unwrap().contains("Reconnect it on the Accounts page"), "{:?}", detail.post);
+    assert_eq!(sandbox.count(INIT, ""), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn posts_over_a_creators_daily_cap_wait_for_the_next_day_instead_of_failing() {
+    let (sandbox, app, mut owner) = setup().await;
+    let maya: Uuid = account(&sandbox, &mut owner, "Maya Public").await.parse().unwrap();
+    // Fifteen direct posts already went out today for this creator.
+    let now = OffsetDateTime::now_utc();
+    let mut conn = app.conn().await;
+    for _ in 0..15 {
+        app::tiktok::rate_limit::try_acquire(&mut conn, maya, app::tiktok::rate_limit::LimitedEndpoint::DirectPostsPerDay, now)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    drop(conn);
+    let (outcome, due) = schedule(&mut owner, &maya.to_string(), SyntheticVideo::mp4(20, 1_000_000)).await;
+    assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
+    let post = Post::find(&mut *app.conn().await, outcome.post_id).await.unwrap();
+    assert_eq!(post.state(), PostState::Scheduled, "deferred, not failed");
+    assert_eq!(post.attempts, 0, "a deferral is not an attempt");
+    let next = post.next_check_at.unwrap();
+    assert!(next > now + time::Duration::hours(23), "waits until the day's window has room: {next}");
+    assert_eq!(sandbox.count(INIT, ""), 0);
+}
