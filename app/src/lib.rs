@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod layout;
 pub mod media;
+pub mod notifications;
 pub mod pages;
 pub mod posts;
 pub mod publishing;
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/posts/:id") view=posts::components::PostPage/>
                     <Route path=path!("/accounts") view=accounts::components::AccountsPage/>
                     <Route path=path!("/team") view=teams::components::TeamPage/>
+                    <Route path=path!("/notifications") view=notifications::components::NotificationsPage/>
                     <Route path=path!("/settings") view=auth::components::SettingsPage/>
                 </ParentRoute>
             </Routes>

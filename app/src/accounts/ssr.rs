@@ -303,6 +303,8 @@ async fn store_once(
             );
             if existing.is_some() {
                 diesel::update(tiktok_accounts::table.find(id)).set(values).execute(conn).await?;
+                // Reconnected: "needs reconnecting" is no longer news.
+                crate::notifications::ssr::resolve(conn, None, Some(id), Some(user_id)).await?;
             } else {
                 diesel::insert_into(tiktok_accounts::table)
                     .values((
@@ -451,6 +453,12 @@ async fn refresh_locked(
                     ))
                     .execute(conn)
                     .await?;
+                crate::notifications::ssr::notify_account(
+                    conn,
+                    account.id,
+                    "TikTok no longer accepts the connection. Reconnect it to keep posting.",
+                )
+                .await?;
                 tracing::warn!(account.id = %account.id, tiktok.code = %code, "refresh refused; account needs reconnecting");
                 Ok(RefreshOutcome::NeedsReconnect)
             }

@@ -172,6 +172,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        team_id -> Uuid,
+        kind -> Text,
+        post_id -> Nullable<Uuid>,
+        account_id -> Nullable<Uuid>,
+        message -> Text,
+        created_at -> Timestamptz,
+        acknowledged_at -> Nullable<Timestamptz>,
+        acknowledged_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     tiktok_calls (id) {
         id -> Int8,
         account_id -> Uuid,
@@ -201,5 +215,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     media,
     posts,
     post_events,
+    notifications,
     tiktok_calls
 );

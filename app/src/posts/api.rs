@@ -3,7 +3,7 @@
 
 use crate::{
     error::AppError,
-    posts::types::{PostDetail, PostView, UploadOutcome},
+    posts::types::{PostDetail, PostSummary, PostView, UploadOutcome},
     tiktok::types::CreatorInfo,
 };
 use leptos::{
@@ -61,6 +61,24 @@ pub async fn upload_post(data: MultipartData) -> Result<UploadOutcome, AppError>
     let caller = require_role(&mut *db().await?, Role::Editor).await?;
     let multipart = data.into_inner().ok_or_else(|| AppError::invalid("video", "Choose a video to upload."))?;
     accept_upload(state, caller, multipart).await
+}
+
+/// Sends a failed post again (its stored video goes back in the queue, due now).
+#[server(endpoint = "posts/retry")]
+pub async fn retry_post(post_id: Uuid) -> Result<(), AppError> {
+    use crate::{posts::ssr::retry, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Editor).await?;
+    retry(&mut conn, caller, post_id).await
+}
+
+/// Counts by state and the next scheduled posts, for the dashboard.
+#[server(endpoint = "posts/summary")]
+pub async fn summarize_posts() -> Result<PostSummary, AppError> {
+    use crate::{posts::ssr::summary_for_team, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    summary_for_team(&mut conn, caller.team_id).await
 }
 
 /// Cancels a post that is still waiting for its time; its video is removed after a while.

@@ -7,7 +7,7 @@ use crate::{
     error::AppError,
     media::probe::{Limits, VideoFacts, objections},
     posts::{
-        api::{CancelPost, composer_creator, get_post, list_posts},
+        api::{CancelPost, RetryPost, composer_creator, get_post, list_posts},
         rules::{
             BRANDED_CONTENT_URL, CAPTION_LIMIT, ComposerChoices, MUSIC_USAGE_URL, ONLY_ME, branded_content_blocked,
             caption_length, check, content_label, only_me_blocked,
@@ -535,10 +535,14 @@ fn StateBadge(state: PostState) -> impl IntoView {
 /// TikTok is still working on it.
 #[component]
 pub fn PostPage() -> impl IntoView {
+    let info = expect_context::<SessionInfo>();
+    let can_edit = info.role >= Role::Editor;
     let params = use_params_map();
     let post_id = move || params.read().get("id").and_then(|id| id.parse::<Uuid>().ok());
     let tick = RwSignal::new(0u32);
-    let detail = Resource::new(move || (post_id(), tick.get()), |(id, _)| async move {
+    let retry = ServerAction::<RetryPost>::new();
+    let cancel = ServerAction::<CancelPost>::new();
+    let detail = Resource::new(move || (post_id(), tick.get(), retry.version().get(), cancel.version().get()), |(id, ..)| async move {
         match id {
             Some(id) => get_post(id).await,
             None => Err(AppError::NotFound("Post".into())),
@@ -560,7 +564,11 @@ pub fn PostPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
+    let action_error = Signal::derive(move || {
+        retry.value().get().and_then(Result::err).or_else(|| cancel.value().get().and_then(Result::err))
+    });
     view! {
+        <FormError error=action_error fields=&[]/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -574,6 +582,12 @@ pub fn PostPage() -> impl IntoView {
                                     <p class="notice">"TikTok may take a few minutes to process the video before it appears on the profile."</p>
                                 })}
                                 {post.fail_message.clone().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
+                                {(can_edit && post.state == PostState::Failed).then(|| view! {
+                                    <button type="button" class="primary" on:click=move |_| { retry.dispatch(RetryPost { post_id: post.id }); }>"Send again"</button>
+                                })}
+                                {(can_edit && post.state == PostState::Scheduled).then(|| view! {
+                                    <button type="button" class="danger" on:click=move |_| { cancel.dispatch(CancelPost { post_id: post.id }); }>"Cancel post"</button>
+                                })}
                                 {post.tiktok_post_id.clone().map(|id| view! {
                                     <p class="published">"TikTok post id " <code class="post-id">{id}</code> " · "
                                         <a href=post.tiktok_url().unwrap_or_default() target="_blank" rel="noopener">"Open on TikTok"</a></p>

@@ -4,14 +4,15 @@
 use crate::{
     db::schema::{post_events, posts, tiktok_accounts},
     error::{AppError, AppResult},
+    notifications::{ssr::notify_post, types::NotificationKind},
     posts::{
         rules::ComposerChoices,
-        types::{Destination, PostDetail, PostEventView, PostState, PostView},
+        types::{Destination, PostDetail, PostEventView, PostState, PostSummary, PostView},
     },
     tiktok::{client::PostInfo, fail_reason},
 };
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -237,6 +238,7 @@ pub async fn mark_failed(conn: &mut AsyncPgConnection, post_id: Uuid, code: &str
     let moved = settle(conn, post_id, PostState::Failed, Some(code), Some(message), None).await?;
     if moved {
         record_event(conn, post_id, "failed", message).await?;
+        notify_post(conn, post_id, NotificationKind::PostFailed, message).await?;
     }
     Ok(moved)
 }
@@ -246,6 +248,7 @@ pub async fn mark_unconfirmed(conn: &mut AsyncPgConnection, post_id: Uuid, messa
     let moved = settle(conn, post_id, PostState::Unconfirmed, Some("unconfirmed"), Some(message), None).await?;
     if moved {
         record_event(conn, post_id, "unconfirmed", message).await?;
+        notify_post(conn, post_id, NotificationKind::PostUnconfirmed, message).await?;
     }
     Ok(moved)
 }
@@ -450,6 +453,70 @@ pub async fn cancel(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Cal
     crate::media::catalog::release_if_unneeded(conn, post_id).await?;
     record_event(conn, post_id, "cancelled", "Cancelled; the video will be removed from Cadence after a day.").await?;
     Ok(())
+}
+
+/// Sends a failed post again: back to "scheduled", due now (or at its time if that is still
+/// ahead), with a fresh count of attempts. Only posts whose video is stored can go again.
+pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Caller, post_id: Uuid) -> AppResult<()> {
+    let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
+    if post.state() != PostState::Failed {
+        return Err(AppError::Conflict("Only a failed post can be sent again.".into()));
+    }
+    let Some(media_id) = post.media_id else {
+        return Err(AppError::Conflict(
+            "This video went straight from the browser to TikTok and is not stored. Upload it again in the composer.".into(),
+        ));
+    };
+    let now = OffsetDateTime::now_utc();
+    let when = post.scheduled_at.map_or(now, |at| at.max(now));
+    conn.transaction(async |conn| {
+        diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Failed.as_str())))
+            .set((
+                posts::state.eq(PostState::Scheduled.as_str()),
+                posts::scheduled_at.eq(Some(when)),
+                posts::publish_id.eq(None::<String>),
+                posts::tiktok_post_id.eq(None::<String>),
+                posts::fail_code.eq(None::<String>),
+                posts::fail_message.eq(None::<String>),
+                posts::attempts.eq(0),
+                posts::next_check_at.eq(None::<OffsetDateTime>),
+                posts::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::update(crate::db::schema::media::table.find(media_id))
+            .set(crate::db::schema::media::remove_after.eq(None::<OffsetDateTime>))
+            .execute(conn)
+            .await?;
+        record_event(conn, post_id, "retry_requested", "Sent again by a team member.").await?;
+        crate::notifications::ssr::resolve(conn, Some(post_id), None, Some(caller.user_id)).await?;
+        Ok::<_, diesel::result::Error>(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// How many of the team's posts are in each state, and the next ones due.
+pub async fn summary_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppResult<PostSummary> {
+    let counts: Vec<(String, i64)> = posts::table
+        .filter(posts::team_id.eq(team_id))
+        .group_by(posts::state)
+        .select((posts::state, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    let rows: Vec<PostRow> = posts::table
+        .inner_join(tiktok_accounts::table)
+        .filter(posts::team_id.eq(team_id))
+        .filter(posts::state.eq(PostState::Scheduled.as_str()))
+        .order(posts::scheduled_at.asc())
+        .limit(5)
+        .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
+        .load(conn)
+        .await?;
+    Ok(PostSummary {
+        counts: counts.into_iter().filter_map(|(state, n)| Some((PostState::parse(&state)?, n))).collect(),
+        upcoming: rows.into_iter().map(view_of).collect(),
+    })
 }
 
 /// Removes a post whose video never fully reached TikTok or the media store (the upload was

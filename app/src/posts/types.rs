@@ -172,6 +172,20 @@ pub struct PostDetail {
     pub events: Vec<PostEventView>,
 }
 
+/// The dashboard's view of the team's posts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostSummary {
+    pub counts: Vec<(PostState, i64)>,
+    /// The next scheduled posts, soonest first.
+    pub upcoming: Vec<PostView>,
+}
+
+impl PostSummary {
+    pub fn count(&self, state: PostState) -> i64 {
+        self.counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n)
+    }
+}
+
 /// What the upload answers once the server has taken the video.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadOutcome {

@@ -147,6 +147,7 @@ async fn migrations_match_the_schema() {
         .unwrap();
     media::table.select(media::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, i64, String, Option<i32>, Option<i32>, Option<i32>, Option<String>, Option<uuid::Uuid>, time::OffsetDateTime, Option<time::OffsetDateTime>)>(&mut conn).await.unwrap();
     post_events::table.select(post_events::all_columns).load::<(i64, uuid::Uuid, time::OffsetDateTime, String, String)>(&mut conn).await.unwrap();
+    notifications::table.select(notifications::all_columns).load::<(i64, uuid::Uuid, String, Option<uuid::Uuid>, Option<uuid::Uuid>, String, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>)>(&mut conn).await.unwrap();
     tiktok_calls::table.select(tiktok_calls::all_columns).load::<(i64, uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
 
     #[derive(diesel::QueryableByName)]
@@ -157,12 +158,12 @@ async fn migrations_match_the_schema() {
     let columns: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'public' \
          AND table_name IN ('users','teams','memberships','invites','login_failures','sessions', \
-         'tiktok_accounts','oauth_states','tiktok_webhook_events','media','posts','post_events','tiktok_calls')",
+         'tiktok_accounts','oauth_states','tiktok_webhook_events','media','posts','post_events','tiktok_calls','notifications')",
     )
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3 + 19 + 5 + 8 + 12 + 31 + 5 + 4, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3 + 19 + 5 + 8 + 12 + 31 + 5 + 4 + 9, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

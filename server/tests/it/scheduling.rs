@@ -263,6 +263,30 @@ async fn a_creator_who_revoked_access_gets_a_failed_post_with_what_to_do() {
     assert_eq!(detail.post.state, PostState::Failed);
     assert!(detail.post.fail_message.as_deref().unwrap().contains("Reconnect it on the Accounts page"), "{:?}", detail.post);
     assert_eq!(sandbox.count(INIT, ""), 0);
+
+    // The dashboard says so until someone acts.
+    use app::notifications::types::{NotificationKind, NotificationView};
+    let open: Vec<NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
+    let kinds: Vec<NotificationKind> = open.iter().map(|n| n.kind).collect();
+    assert!(kinds.contains(&NotificationKind::PostFailed), "{open:?}");
+    assert!(kinds.contains(&NotificationKind::AccountNeedsReconnect), "{open:?}");
+    let mut stranger = app.signed_up("Mallory").await;
+    let theirs: Vec<NotificationView> = stranger.call("notifications/list", &[]).await.unwrap();
+    assert!(theirs.is_empty(), "another team sees none of it");
+    let account_note = open.iter().find(|n| n.kind == NotificationKind::AccountNeedsReconnect).unwrap();
+    let refused = stranger.call::<()>("notifications/acknowledge", &[("id", &account_note.id.to_string())]).await.unwrap_err();
+    assert!(matches!(refused, app::error::AppError::NotFound(_)), "{refused:?}");
+    owner.call::<()>("notifications/acknowledge", &[("id", &account_note.id.to_string())]).await.unwrap();
+
+    // Reconnect and send it again: the failure notice closes and the post goes out.
+    connect(&sandbox, &mut owner, "Maya Public").await;
+    owner.call::<()>("posts/retry", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
+    let open: Vec<NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
+    assert!(open.is_empty(), "{open:?}");
+    run_jobs_until_settled(&app, &[outcome.post_id], OffsetDateTime::now_utc()).await;
+    assert_eq!(state_of(&app, outcome.post_id).await, PostState::Published);
+    let again = owner.call::<()>("posts/retry", &[("post_id", &outcome.post_id.to_string())]).await.unwrap_err();
+    assert!(matches!(again, app::error::AppError::Conflict(_)), "only failed posts go again");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,69 @@
+//! A notification as the browser sees it.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    PostFailed,
+    PostUnconfirmed,
+    AccountNeedsReconnect,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PostFailed => "post_failed",
+            Self::PostUnconfirmed => "post_unconfirmed",
+            Self::AccountNeedsReconnect => "account_needs_reconnect",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::PostFailed, Self::PostUnconfirmed, Self::AccountNeedsReconnect].into_iter().find(|k| k.as_str() == value)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::PostFailed => "A post failed",
+            Self::PostUnconfirmed => "A post needs checking",
+            Self::AccountNeedsReconnect => "An account needs reconnecting",
+        }
+    }
+}
+
+/// One open notification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub id: i64,
+    pub kind: NotificationKind,
+    pub message: String,
+    pub post_id: Option<Uuid>,
+    pub account_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+}
+
+impl NotificationView {
+    /// Where the person goes to act on it.
+    pub fn link(&self) -> String {
+        match (self.post_id, self.kind) {
+            (Some(post), _) => format!("/posts/{post}"),
+            (None, _) => "/accounts".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in [NotificationKind::PostFailed, NotificationKind::PostUnconfirmed, NotificationKind::AccountNeedsReconnect] {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+}
