@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod calendar;
 pub mod error;
 pub mod layout;
 pub mod media;
@@ -81,7 +82,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:token") view=teams::components::InvitePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=layout::SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::DashboardPage/>
-                    <Route path=path!("/calendar") view=pages::CalendarPage/>
+                    <Route path=path!("/calendar") view=calendar::components::CalendarPage/>
                     <Route path=path!("/compose") view=posts::components::ComposerPage/>
                     <Route path=path!("/posts") view=posts::components::PostsPage/>
                     <Route path=path!("/posts/:id") view=posts::components::PostPage/>

@@ -96,23 +96,6 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
-/// A page whose feature is not part of this build yet; says so plainly instead of faking data.
-#[component]
-fn NotYetAvailable(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <h1>{title}</h1>
-        <section class="card">
-            <p class="empty">{what}</p>
-        </section>
-    }
-}
-
-/// `/calendar`
-#[component]
-pub fn CalendarPage() -> impl IntoView {
-    view! { <NotYetAvailable title="Calendar" what="Scheduled posts will appear here by month and week. Scheduling is not available in this build yet."/> }
-}
-
 /// Any unknown path; answers with HTTP 404 during server rendering.
 #[component]
 pub fn NotFound() -> impl IntoView {

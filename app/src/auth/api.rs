@@ -61,6 +61,8 @@ pub async fn sign_up(
     // A browser that did not report its zone gets UTC; it can be changed in Settings.
     let time_zone = if time_zone.trim().is_empty() { "UTC".to_owned() } else { time_zone };
     let time_zone = normalize_time_zone(&time_zone).map_err(|m| AppError::invalid("time_zone", m))?;
+    // An unknown zone from an unusual browser must not block sign-up: UTC until Settings.
+    let time_zone = if crate::calendar::zone::is_known(&time_zone) { time_zone } else { "UTC".to_owned() };
     let invite = invite.filter(|token| !token.trim().is_empty());
 
     let password_hash = hash_password(password).await?;
@@ -149,6 +151,9 @@ pub async fn update_profile(display_name: String, time_zone: String) -> Result<U
     let caller = require_role(&mut conn, Role::Viewer).await?;
     let display_name = normalize_display_name(&display_name).map_err(|m| AppError::invalid("display_name", m))?;
     let time_zone = normalize_time_zone(&time_zone).map_err(|m| AppError::invalid("time_zone", m))?;
+    if !crate::calendar::zone::is_known(&time_zone) {
+        return Err(AppError::invalid("time_zone", format!("{time_zone} is not a time zone Cadence knows. Pick one such as Europe/Berlin.")));
+    }
     diesel::update(users::table.find(caller.user_id))
         .set((
             users::display_name.eq(&display_name),

@@ -14,11 +14,18 @@ use uuid::Uuid;
 
 /// The team's posts, newest first (any member may look).
 #[server(endpoint = "posts/list")]
-pub async fn list_posts() -> Result<Vec<PostView>, AppError> {
-    use crate::{posts::ssr::list_for_team, state::db, teams::{ssr::require_role, types::Role}};
+pub async fn list_posts(account_id: Option<Uuid>, state: Option<String>) -> Result<Vec<PostView>, AppError> {
+    use crate::{
+        calendar::ssr::member_zone,
+        posts::{ssr::{ListFilter, list_for_team}, types::PostState},
+        state::db,
+        teams::{ssr::require_role, types::Role},
+    };
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
-    list_for_team(&mut conn, caller.team_id, 200).await
+    let (_, tz) = member_zone(&mut conn, caller.user_id).await?;
+    let filter = ListFilter { account_id, state: state.as_deref().and_then(PostState::parse) };
+    list_for_team(&mut conn, caller.team_id, &filter, &tz).await
 }
 
 /// One post of the team with its timeline.
@@ -27,7 +34,8 @@ pub async fn get_post(post_id: Uuid) -> Result<PostDetail, AppError> {
     use crate::{posts::ssr::detail_for_team, state::db, teams::{ssr::require_role, types::Role}};
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
-    detail_for_team(&mut conn, caller.team_id, post_id).await
+    let (_, tz) = crate::calendar::ssr::member_zone(&mut conn, caller.user_id).await?;
+    detail_for_team(&mut conn, caller.team_id, post_id, &tz).await
 }
 
 /// What the creator may post right now, asked fresh from TikTok when the composer picks the
@@ -78,7 +86,8 @@ pub async fn summarize_posts() -> Result<PostSummary, AppError> {
     use crate::{posts::ssr::summary_for_team, state::db, teams::{ssr::require_role, types::Role}};
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
-    summary_for_team(&mut conn, caller.team_id).await
+    let (_, tz) = crate::calendar::ssr::member_zone(&mut conn, caller.user_id).await?;
+    summary_for_team(&mut conn, caller.team_id, &tz).await
 }
 
 /// Cancels a post that is still waiting for its time; its video is removed after a while.

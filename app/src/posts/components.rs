@@ -16,10 +16,14 @@ use crate::{
     },
     teams::types::Role,
     tiktok::types::{CreatorInfo, privacy_label},
-    ui::{FormError, format_utc, human_bytes, list_resource},
+    ui::{FormError, format_utc, human_bytes},
 };
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_params_map};
+use crate::calendar::api::{CancelPosts, DuplicatePost, ReschedulePost};
+use leptos_router::{
+    components::{A, Form},
+    hooks::{use_params_map, use_query_map},
+};
 use uuid::Uuid;
 
 /// Bytes sent so far, for the progress bar.
@@ -470,49 +474,100 @@ fn describe_video(size: u64, facts: &VideoFacts) -> String {
     parts.join(" · ")
 }
 
-/// `/posts`
+/// `/posts?account=…&state=…`: every post of the team, newest first, with filters and bulk
+/// cancel of scheduled posts.
 #[component]
 pub fn PostsPage() -> impl IntoView {
     let info = expect_context::<SessionInfo>();
-    let cancel = ServerAction::<CancelPost>::new();
-    let posts = list_resource(move || vec![cancel.version().get()], list_posts);
+    let can_edit = info.role >= Role::Editor;
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
+    let cancel_many = ServerAction::<CancelPosts>::new();
+    let selected = RwSignal::new(std::collections::BTreeSet::<Uuid>::new());
+    let posts = Resource::new(
+        move || (param("account"), param("state"), cancel_many.version().get()),
+        |(account, state, _)| list_posts(account.and_then(|a| a.parse().ok()), state),
+    );
+    let accounts = Resource::new(|| (), |_| list_accounts());
+    let cancel_selected = move |_| {
+        let ids: Vec<String> = selected.get_untracked().iter().map(Uuid::to_string).collect();
+        selected.set(Default::default());
+        cancel_many.dispatch(CancelPosts { post_ids: ids.join(",") });
+    };
     view! {
         <h1>"Posts"</h1>
-        {(info.role >= Role::Editor).then(|| view! { <p><A href="/compose" attr:class="button primary">"New post"</A></p> })}
-        <FormError error=Signal::derive(move || cancel.value().get().and_then(Result::err)) fields=&[]/>
-        <Suspense fallback=|| view! { <p>"Loading posts…"</p> }>
+        {can_edit.then(|| view! { <p><A href="/compose" attr:class="button primary">"New post"</A></p> })}
+        <Form method="GET" action="/posts" attr:class="inline-form filters">
+            <label for="posts-account">"Account"</label>
+            <select id="posts-account" name="account">
+                <option value="">"All accounts"</option>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        accounts.await.unwrap_or_default().into_iter().map(|a| {
+                            let id = a.id.to_string();
+                            let chosen = param("account").as_deref() == Some(id.as_str());
+                            view! { <option value=id selected=chosen>{a.display_name}</option> }
+                        }).collect_view()
+                    })}
+                </Suspense>
+            </select>
+            <label for="posts-state">"State"</label>
+            <select id="posts-state" name="state">
+                <option value="">"All states"</option>
+                {PostState::ALL.into_iter().map(|state| view! {
+                    <option value=state.as_str() selected=move || param("state").as_deref() == Some(state.as_str())>{state.label()}</option>
+                }).collect_view()}
+            </select>
+            <button type="submit">"Filter"</button>
+        </Form>
+        <FormError error=Signal::derive(move || cancel_many.value().get().and_then(Result::err)) fields=&[]/>
+        {move || cancel_many.value().get().and_then(Result::ok).map(|n| view! {
+            <p class="success" role="status">{format!("Cancelled {n} post{}.", if n == 1 { "" } else { "s" })}</p>
+        })}
+        {can_edit.then(|| view! {
+            <p>
+                <button type="button" class="danger" disabled=move || selected.with(|s| s.is_empty()) on:click=cancel_selected>
+                    {move || format!("Cancel selected ({})", selected.with(|s| s.len()))}
+                </button>
+            </p>
+        })}
+        <Transition fallback=|| view! { <p>"Loading posts…"</p> }>
             {move || Suspend::new(async move {
                 match posts.await {
                     Ok(list) if list.is_empty() => view! {
-                        <section class="card"><p class="empty">"No posts yet."</p></section>
+                        <section class="card"><p class="empty">"No posts match."</p></section>
                     }.into_any(),
                     Ok(list) => view! {
                         <table class="posts">
-                            <thead><tr><th>"Account"</th><th>"Caption"</th><th>"When"</th><th>"State"</th><th></th></tr></thead>
-                            <tbody>{list.into_iter().map(|post| view! { <PostRow post can_edit={info.role >= Role::Editor} cancel/> }).collect_view()}</tbody>
+                            <thead><tr><th></th><th>"Account"</th><th>"Caption"</th><th>"When"</th><th>"State"</th></tr></thead>
+                            <tbody>{list.into_iter().map(|post| view! { <PostRow post can_edit selected/> }).collect_view()}</tbody>
                         </table>
                     }.into_any(),
                     Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn PostRow(post: PostView, can_edit: bool, cancel: ServerAction<CancelPost>) -> impl IntoView {
-    let when = post.scheduled_at.unwrap_or(post.created_at);
-    let cancellable = can_edit && post.state == PostState::Scheduled;
+fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::BTreeSet<Uuid>>) -> impl IntoView {
+    let selectable = can_edit && post.state == PostState::Scheduled;
     let id = post.id;
     view! {
-        <tr>
+        <tr data-post=post.id.to_string()>
+            <td>{selectable.then(|| view! {
+                <input type="checkbox" aria-label="Select"
+                    prop:checked=move || selected.with(|s| s.contains(&id))
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                    }/>
+            })}</td>
             <td>{post.account_name.clone()}</td>
             <td><A href=format!("/posts/{}", post.id)>{caption_preview(&post.caption)}</A></td>
-            <td>{format_utc(when)}</td>
+            <td>{post.when_label.clone()}</td>
             <td><StateBadge state=post.state/></td>
-            <td>{cancellable.then(|| view! {
-                <button type="button" class="danger" on:click=move |_| { cancel.dispatch(CancelPost { post_id: id }); }>"Cancel"</button>
-            })}</td>
         </tr>
     }
 }
@@ -542,7 +597,17 @@ pub fn PostPage() -> impl IntoView {
     let tick = RwSignal::new(0u32);
     let retry = ServerAction::<RetryPost>::new();
     let cancel = ServerAction::<CancelPost>::new();
-    let detail = Resource::new(move || (post_id(), tick.get(), retry.version().get(), cancel.version().get()), |(id, ..)| async move {
+    let reschedule = ServerAction::<ReschedulePost>::new();
+    let duplicate = ServerAction::<DuplicatePost>::new();
+    // A copy opens on its own page.
+    Effect::new(move |_| {
+        if let Some(Ok(copy)) = duplicate.value().get() {
+            leptos_router::hooks::use_navigate()(&format!("/posts/{copy}"), Default::default());
+        }
+    });
+    let detail = Resource::new(
+        move || (post_id(), tick.get(), retry.version().get(), cancel.version().get(), reschedule.version().get()),
+        |(id, ..)| async move {
         match id {
             Some(id) => get_post(id).await,
             None => Err(AppError::NotFound("Post".into())),
@@ -565,7 +630,10 @@ pub fn PostPage() -> impl IntoView {
         }
     }
     let action_error = Signal::derive(move || {
-        retry.value().get().and_then(Result::err).or_else(|| cancel.value().get().and_then(Result::err))
+        retry.value().get().and_then(Result::err)
+            .or_else(|| cancel.value().get().and_then(Result::err))
+            .or_else(|| reschedule.value().get().and_then(Result::err))
+            .or_else(|| duplicate.value().get().and_then(Result::err))
     });
     view! {
         <FormError error=action_error fields=&[]/>
@@ -585,8 +653,20 @@ pub fn PostPage() -> impl IntoView {
                                 {(can_edit && post.state == PostState::Failed).then(|| view! {
                                     <button type="button" class="primary" on:click=move |_| { retry.dispatch(RetryPost { post_id: post.id }); }>"Send again"</button>
                                 })}
-                                {(can_edit && post.state == PostState::Scheduled).then(|| view! {
-                                    <button type="button" class="danger" on:click=move |_| { cancel.dispatch(CancelPost { post_id: post.id }); }>"Cancel post"</button>
+                                {(can_edit && post.state == PostState::Scheduled).then(|| {
+                                    let when = RwSignal::new(post.wall_clock.clone().unwrap_or_default());
+                                    view! {
+                                        <div class="inline-form reschedule">
+                                            <label for="post-when">"Move to (your time)"</label>
+                                            <input id="post-when" type="datetime-local" prop:value=move || when.get()
+                                                on:input=move |ev| when.set(event_target_value(&ev))/>
+                                            <button type="button" on:click=move |_| { reschedule.dispatch(ReschedulePost { post_id: post.id, when: when.get_untracked() }); }>"Move"</button>
+                                            <button type="button" class="danger" on:click=move |_| { cancel.dispatch(CancelPost { post_id: post.id }); }>"Cancel post"</button>
+                                        </div>
+                                    }
+                                })}
+                                {(can_edit && post.state != PostState::Uploading).then(|| view! {
+                                    <button type="button" on:click=move |_| { duplicate.dispatch(DuplicatePost { post_id: post.id }); }>"Duplicate"</button>
                                 })}
                                 {post.tiktok_post_id.clone().map(|id| view! {
                                     <p class="published">"TikTok post id " <code class="post-id">{id}</code> " · "
@@ -596,7 +676,7 @@ pub fn PostPage() -> impl IntoView {
                                     <dt>"Caption"</dt><dd>{caption_preview(&post.caption)}</dd>
                                     <dt>"Audience"</dt><dd>{post.privacy_level.as_deref().map(privacy_label).unwrap_or("Creator decides in the TikTok app").to_owned()}</dd>
                                     <dt>"Video"</dt><dd>{human_bytes(post.video_bytes.max(0) as u64)}</dd>
-                                    {post.scheduled_at.map(|at| view! { <dt>"Scheduled for"</dt><dd>{format_utc(at)}</dd> })}
+                                    <dt>{if post.scheduled_at.is_some() { "Scheduled for" } else { "Posted" }}</dt><dd class="when">{post.when_label.clone()}</dd>
                                 </dl>
                             </section>
                             <section class="card">

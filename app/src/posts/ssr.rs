@@ -11,7 +11,9 @@ use crate::{
     },
     tiktok::{client::PostInfo, fail_reason},
 };
+use crate::calendar::zone;
 use diesel::prelude::*;
+use jiff::tz::TimeZone;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -497,7 +499,7 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
 }
 
 /// How many of the team's posts are in each state, and the next ones due.
-pub async fn summary_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppResult<PostSummary> {
+pub async fn summary_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, tz: &TimeZone) -> AppResult<PostSummary> {
     let counts: Vec<(String, i64)> = posts::table
         .filter(posts::team_id.eq(team_id))
         .group_by(posts::state)
@@ -515,7 +517,7 @@ pub async fn summary_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> Ap
         .await?;
     Ok(PostSummary {
         counts: counts.into_iter().filter_map(|(state, n)| Some((PostState::parse(&state)?, n))).collect(),
-        upcoming: rows.into_iter().map(view_of).collect(),
+        upcoming: rows.into_iter().map(|row| view_of(row, tz)).collect(),
     })
 }
 
@@ -532,10 +534,20 @@ pub async fn discard_unsent(conn: &mut AsyncPgConnection, post_id: Uuid) -> Quer
     .map(|_| ())
 }
 
+/// Which of the team's posts a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub account_id: Option<Uuid>,
+    pub state: Option<PostState>,
+}
+
 type PostRow = (Post, String, Option<String>);
 
-fn view_of((post, account_name, account_username): PostRow) -> PostView {
+fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> PostView {
+    let when = post.scheduled_at.unwrap_or(post.created_at);
     PostView {
+        when_label: zone::label(when, tz),
+        wall_clock: post.scheduled_at.map(|at| zone::wall_clock(at, tz)),
         id: post.id,
         account_id: post.account_id,
         account_name,
@@ -554,20 +566,31 @@ fn view_of((post, account_name, account_username): PostRow) -> PostView {
 }
 
 /// The team's posts, newest first.
-pub async fn list_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, limit: i64) -> AppResult<Vec<PostView>> {
-    let rows: Vec<PostRow> = posts::table
+pub async fn list_for_team(
+    conn: &mut AsyncPgConnection,
+    team_id: Uuid,
+    filter: &ListFilter,
+    tz: &TimeZone,
+) -> AppResult<Vec<PostView>> {
+    let mut query = posts::table
         .inner_join(tiktok_accounts::table)
         .filter(posts::team_id.eq(team_id))
-        .order(posts::created_at.desc())
-        .limit(limit)
+        .order(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("coalesce(posts.scheduled_at, posts.created_at)").desc())
+        .limit(500)
         .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(view_of).collect())
+        .into_boxed();
+    if let Some(account) = filter.account_id {
+        query = query.filter(posts::account_id.eq(account));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(posts::state.eq(state.as_str()));
+    }
+    let rows: Vec<PostRow> = query.load(conn).await?;
+    Ok(rows.into_iter().map(|row| view_of(row, tz)).collect())
 }
 
 /// One post of the team with its timeline.
-pub async fn detail_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, post_id: Uuid) -> AppResult<PostDetail> {
+pub async fn detail_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, post_id: Uuid, tz: &TimeZone) -> AppResult<PostDetail> {
     let row: PostRow = posts::table
         .inner_join(tiktok_accounts::table)
         .filter(posts::id.eq(post_id))
@@ -586,7 +609,7 @@ pub async fn detail_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, post_i
         .into_iter()
         .map(|(at, kind, message)| PostEventView { at, kind, message })
         .collect();
-    Ok(PostDetail { post: view_of(row), events })
+    Ok(PostDetail { post: view_of(row, tz), events })
 }
 
 #[cfg(test)]

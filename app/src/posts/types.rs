@@ -140,6 +140,10 @@ pub struct PostView {
     pub privacy_level: Option<String>,
     pub video_bytes: i64,
     pub scheduled_at: Option<OffsetDateTime>,
+    /// When it is (or was) due, on the member's wall clock: `Mon 30 Nov 2026, 09:00 CET`.
+    pub when_label: String,
+    /// The scheduled time for a `datetime-local` input, in the member's zone.
+    pub wall_clock: Option<String>,
     /// TikTok's public post id (19 digits, kept as text).
     pub tiktok_post_id: Option<String>,
     /// What went wrong and what to do, for failed or unconfirmed posts.

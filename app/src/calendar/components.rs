@@ -1,0 +1,167 @@
+//! `/calendar`: the team's posts by month or week on the member's wall clock. Scheduled posts
+//! can be dragged to another day (keeping their time of day); filters by account and state.
+
+use crate::{
+    accounts::api::list_accounts,
+    auth::types::SessionInfo,
+    calendar::{
+        api::{ReschedulePost, load_calendar},
+        types::{CalendarDay, CalendarSpan, CalendarView},
+    },
+    posts::types::PostState,
+    teams::types::Role,
+    ui::FormError,
+};
+use leptos::prelude::*;
+use leptos_router::{
+    components::{A, Form},
+    hooks::use_query_map,
+};
+
+/// `/calendar?span=month|week&date=YYYY-MM-DD&account=…&state=…`
+#[component]
+pub fn CalendarPage() -> impl IntoView {
+    let info = expect_context::<SessionInfo>();
+    let can_edit = info.role >= Role::Editor;
+    let query = use_query_map();
+    let reschedule = ServerAction::<ReschedulePost>::new();
+    let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
+    let calendar = Resource::new(
+        move || (param("span"), param("date"), param("account"), param("state"), reschedule.version().get()),
+        |(span, date, account, state, _)| {
+            load_calendar(span.unwrap_or_else(|| "month".into()), date, account.and_then(|a| a.parse().ok()), state)
+        },
+    );
+    let accounts = Resource::new(|| (), |_| list_accounts());
+    let link = move |span: Option<&str>, date: Option<&str>| {
+        let mut parts = vec![format!("span={}", span.map(str::to_owned).or_else(|| param("span")).unwrap_or_else(|| "month".into()))];
+        if let Some(date) = date.map(str::to_owned).or_else(|| param("date")) {
+            parts.push(format!("date={date}"));
+        }
+        for name in ["account", "state"] {
+            if let Some(value) = param(name) {
+                parts.push(format!("{name}={value}"));
+            }
+        }
+        format!("/calendar?{}", parts.join("&"))
+    };
+    view! {
+        <h1>"Calendar"</h1>
+        <FormError error=Signal::derive(move || reschedule.value().get().and_then(Result::err)) fields=&[]/>
+        <Show when=move || matches!(reschedule.value().get(), Some(Ok(_)))>
+            <p class="success" role="status">{move || reschedule.value().get().and_then(Result::ok).map(|at| format!("Moved to {at}."))}</p>
+        </Show>
+        <Form method="GET" action="/calendar" attr:class="inline-form filters">
+            <input type="hidden" name="span" value=move || param("span").unwrap_or_else(|| "month".into())/>
+            <input type="hidden" name="date" value=move || param("date").unwrap_or_default()/>
+            <label for="calendar-account">"Account"</label>
+            <select id="calendar-account" name="account">
+                <option value="">"All accounts"</option>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        accounts.await.unwrap_or_default().into_iter().map(|a| {
+                            let id = a.id.to_string();
+                            let selected = param("account").as_deref() == Some(id.as_str());
+                            view! { <option value=id selected=selected>{a.display_name}</option> }
+                        }).collect_view()
+                    })}
+                </Suspense>
+            </select>
+            <label for="calendar-state">"State"</label>
+            <select id="calendar-state" name="state">
+                <option value="">"All states"</option>
+                {PostState::ALL.into_iter().map(|state| view! {
+                    <option value=state.as_str() selected=move || param("state").as_deref() == Some(state.as_str())>{state.label()}</option>
+                }).collect_view()}
+            </select>
+            <button type="submit">"Filter"</button>
+        </Form>
+        <Transition fallback=|| view! { <p>"Loading the calendar…"</p> }>
+            {move || Suspend::new(async move {
+                match calendar.await {
+                    Ok(view) => view! { <CalendarGrid view link=Callback::new(move |(span, date): (Option<String>, Option<String>)| link(span.as_deref(), date.as_deref())) can_edit reschedule/> }.into_any(),
+                    Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn CalendarGrid(
+    view: CalendarView,
+    link: Callback<(Option<String>, Option<String>), String>,
+    can_edit: bool,
+    reschedule: ServerAction<ReschedulePost>,
+) -> impl IntoView {
+    let other_span = match view.span {
+        CalendarSpan::Month => CalendarSpan::Week,
+        CalendarSpan::Week => CalendarSpan::Month,
+    };
+    let span = view.span.as_str().to_owned();
+    let nav = |span: &str, date: &str| link.run((Some(span.to_owned()), Some(date.to_owned())));
+    view! {
+        <div class="calendar-head">
+            <A href=nav(&span, &view.previous) attr:aria-label="Previous">"‹"</A>
+            <h2 class="calendar-title">{view.title.clone()}</h2>
+            <A href=nav(&span, &view.next) attr:aria-label="Next">"›"</A>
+            <A href=nav(&span, &view.today)>"Today"</A>
+            <A href=nav(other_span.as_str(), &view.today)>{match other_span { CalendarSpan::Week => "Week", CalendarSpan::Month => "Month" }}</A>
+            <span class="hint">{format!("Times in {}", view.time_zone)}</span>
+        </div>
+        <table class=format!("calendar {}", view.span.as_str())>
+            <thead><tr>{["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map(|d| view! { <th>{d}</th> }).collect_view()}</tr></thead>
+            <tbody>
+                {view.weeks.into_iter().map(|week| view! {
+                    <tr>{week.into_iter().map(|day| view! { <DayCell day can_edit reschedule/> }).collect_view()}</tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn DayCell(day: CalendarDay, can_edit: bool, reschedule: ServerAction<ReschedulePost>) -> impl IntoView {
+    let date = day.date.clone();
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        if let Some(payload) = ev.data_transfer().and_then(|data| data.get_data("text/plain").ok())
+            && let Some((post_id, time)) = payload.split_once('|')
+            && let Ok(post_id) = post_id.parse()
+        {
+            reschedule.dispatch(ReschedulePost { post_id, when: format!("{date}T{time}") });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&date, reschedule);
+    };
+    view! {
+        <td class="day" class:outside=!day.in_span class:today=day.is_today data-date=day.date.clone()
+            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
+            on:drop=on_drop>
+            <span class="day-number">{day.day_of_month}</span>
+            {day.warnings.into_iter().map(|w| view! { <p class="cap-warning">"⚠ " {w}</p> }).collect_view()}
+            {day.entries.into_iter().map(|entry| {
+                let draggable = can_edit && entry.state == PostState::Scheduled;
+                let payload = format!("{}|{}", entry.post_id, entry.time);
+                view! {
+                    <A href=format!("/posts/{}", entry.post_id)
+                        attr:class=format!("entry state-{}", entry.state.as_str())
+                        attr:draggable=if draggable { "true" } else { "false" }
+                        attr:title=format!("{} · {}", entry.state.label(), entry.caption)
+                        on:dragstart=move |ev: leptos::ev::DragEvent| {
+                            #[cfg(feature = "hydrate")]
+                            if let Some(data) = ev.data_transfer() {
+                                let _ = data.set_data("text/plain", &payload);
+                            }
+                            #[cfg(not(feature = "hydrate"))]
+                            let _ = (&ev, &payload);
+                        }>
+                        <time>{entry.time.clone()}</time> " " {entry.account_name.clone()}
+                        <span class="entry-state">{entry.state.label()}</span>
+                    </A>
+                }
+            }).collect_view()}
+        </td>
+    }
+}

@@ -1,0 +1,248 @@
+//! Laying the team's posts out by day on the member's wall clock, and moving and duplicating
+//! scheduled posts in local time.
+
+use crate::{
+    calendar::{
+        types::{CalendarDay, CalendarEntry, CalendarSpan, CalendarView},
+        zone,
+    },
+    db::schema::{media, posts, tiktok_accounts, users},
+    error::{AppError, AppResult},
+    posts::{
+        ssr::{Post, record_event},
+        types::{Destination, PostState},
+    },
+    publishing::intake::MIN_SCHEDULE_LEAD,
+    teams::ssr::Caller,
+    tiktok::rate_limit::LimitedEndpoint,
+};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use jiff::{ToSpan as _, civil::Date, tz::TimeZone};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The caller's time zone (as set in Settings).
+pub async fn member_zone(conn: &mut AsyncPgConnection, user_id: Uuid) -> AppResult<(String, TimeZone)> {
+    let name: String = users::table.find(user_id).select(users::time_zone).first(conn).await?;
+    let tz = zone::zone(&name);
+    Ok((name, tz))
+}
+
+/// Which posts the calendar shows.
+#[derive(Clone, Debug, Default)]
+pub struct CalendarFilter {
+    pub account_id: Option<Uuid>,
+    pub state: Option<PostState>,
+}
+
+/// The month or week around `anchor` (a local date; today when `None`).
+pub async fn calendar(
+    conn: &mut AsyncPgConnection,
+    caller: Caller,
+    span: CalendarSpan,
+    anchor: Option<&str>,
+    filter: CalendarFilter,
+) -> AppResult<CalendarView> {
+    let (zone_name, tz) = member_zone(conn, caller.user_id).await?;
+    let today = zone::today(&tz);
+    let anchor = match anchor {
+        Some(text) => text.parse::<Date>().map_err(|_| AppError::invalid("date", "Choose a valid date."))?,
+        None => today,
+    };
+    let (first, last, title, previous, next) = layout(span, anchor);
+    let from = zone::start_of(first, &tz);
+    let until = zone::start_of(last.tomorrow().unwrap_or(last), &tz);
+
+    let mut query = posts::table
+        .inner_join(tiktok_accounts::table)
+        .filter(posts::team_id.eq(caller.team_id))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("coalesce(posts.scheduled_at, posts.created_at)").ge(from))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("coalesce(posts.scheduled_at, posts.created_at)").lt(until))
+        .select((Post::as_select(), tiktok_accounts::display_name))
+        .into_boxed();
+    if let Some(account) = filter.account_id {
+        query = query.filter(posts::account_id.eq(account));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(posts::state.eq(state.as_str()));
+    }
+    let rows: Vec<(Post, String)> = query.load(conn).await?;
+
+    let mut by_day: BTreeMap<Date, Vec<(OffsetDateTime, CalendarEntry, Uuid, bool)>> = BTreeMap::new();
+    for (post, account_name) in rows {
+        let at = post.scheduled_at.unwrap_or(post.created_at);
+        let local = zone::local(at, &tz);
+        let entry = CalendarEntry {
+            post_id: post.id,
+            time: local.strftime("%H:%M").to_string(),
+            account_name,
+            caption: post.caption.chars().take(40).collect(),
+            state: post.state(),
+        };
+        let counts_for_cap = post.destination() == Destination::Profile && post.state() != PostState::Cancelled;
+        by_day.entry(local.date()).or_default().push((at, entry, post.account_id, counts_for_cap));
+    }
+
+    let cap = LimitedEndpoint::DirectPostsPerDay.allowed();
+    let mut weeks = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let mut week = Vec::with_capacity(7);
+        for _ in 0..7 {
+            let mut entries = by_day.remove(&day).unwrap_or_default();
+            entries.sort_by_key(|(at, ..)| *at);
+            let mut per_account: BTreeMap<Uuid, (String, i64)> = BTreeMap::new();
+            for (_, entry, account, counts) in &entries {
+                if *counts {
+                    per_account.entry(*account).or_insert_with(|| (entry.account_name.clone(), 0)).1 += 1;
+                }
+            }
+            let warnings = per_account
+                .into_values()
+                .filter(|(_, n)| *n > cap)
+                .map(|(name, n)| {
+                    format!("{name} has {n} posts this day; TikTok allows about {cap} a day, so the rest will go out the next day.")
+                })
+                .collect();
+            week.push(CalendarDay {
+                date: day.to_string(),
+                day_of_month: day.day() as u8,
+                in_span: span == CalendarSpan::Week || day.month() == anchor.month(),
+                is_today: day == today,
+                entries: entries.into_iter().map(|(_, entry, ..)| entry).collect(),
+                warnings,
+            });
+            day = day.tomorrow().unwrap_or(day);
+        }
+        weeks.push(week);
+    }
+    Ok(CalendarView {
+        span,
+        title,
+        time_zone: zone_name,
+        previous: previous.to_string(),
+        next: next.to_string(),
+        today: today.to_string(),
+        weeks,
+    })
+}
+
+/// First and last day shown (whole weeks, Monday first), the title, and the neighbours' anchors.
+fn layout(span: CalendarSpan, anchor: Date) -> (Date, Date, String, Date, Date) {
+    let monday_of = |date: Date| date.checked_sub((date.weekday().to_monday_zero_offset() as i64).days()).unwrap_or(date);
+    match span {
+        CalendarSpan::Week => {
+            let first = monday_of(anchor);
+            let last = first.checked_add(6.days()).unwrap_or(first);
+            let title = format!("{} – {}", first.strftime("%-d %b"), last.strftime("%-d %b %Y"));
+            (first, last, title, first.checked_sub(7.days()).unwrap_or(first), first.checked_add(7.days()).unwrap_or(first))
+        }
+        CalendarSpan::Month => {
+            let month_start = anchor.first_of_month();
+            let month_end = anchor.last_of_month();
+            let first = monday_of(month_start);
+            let last = monday_of(month_end).checked_add(6.days()).unwrap_or(month_end);
+            let title = month_start.strftime("%B %Y").to_string();
+            let previous = month_start.checked_sub(1.month()).unwrap_or(month_start);
+            let next = month_start.checked_add(1.month()).unwrap_or(month_start);
+            (first, last, title, previous, next)
+        }
+    }
+}
+
+/// Moves a scheduled post to `wall_clock` (`2026-11-30T09:00`) in the caller's time zone.
+pub async fn reschedule(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid, wall_clock: &str) -> AppResult<String> {
+    let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
+    let (_, tz) = member_zone(conn, caller.user_id).await?;
+    let at = zone::from_local(wall_clock, &tz).map_err(|message| AppError::invalid("scheduled_at", message))?;
+    if at < OffsetDateTime::now_utc() + MIN_SCHEDULE_LEAD {
+        return Err(AppError::invalid("scheduled_at", "That time has passed. Choose a time at least a minute from now."));
+    }
+    if post.state() != PostState::Scheduled {
+        return Err(AppError::Conflict(format!("This post is {} and can no longer be moved.", post.state().label().to_lowercase())));
+    }
+    let moved = diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Scheduled.as_str())))
+        .set((
+            posts::scheduled_at.eq(Some(at)),
+            posts::next_check_at.eq(None::<OffsetDateTime>),
+            posts::updated_at.eq(OffsetDateTime::now_utc()),
+        ))
+        .execute(conn)
+        .await?;
+    if moved == 0 {
+        return Err(AppError::Conflict("The post is already on its way to TikTok and can no longer be moved.".into()));
+    }
+    let label = zone::label(at, &tz);
+    record_event(conn, post_id, "rescheduled", &format!("Moved to {label}.")).await?;
+    Ok(label)
+}
+
+/// A copy of a post with a stored video, scheduled a day after the original (or a day from now
+/// if the original's time has passed). Returns the copy's id.
+pub async fn duplicate(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid) -> AppResult<Uuid> {
+    let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
+    let Some(media_id) = post.media_id else {
+        return Err(AppError::Conflict(
+            "This video went straight from the browser to TikTok and is not stored, so it cannot be copied. Upload it again.".into(),
+        ));
+    };
+    let now = OffsetDateTime::now_utc();
+    let when = post.scheduled_at.unwrap_or(now).max(now) + time::Duration::days(1);
+    let copy = conn
+        .transaction(async |conn| {
+            let copy: Uuid = diesel::insert_into(posts::table)
+                .values((
+                    posts::team_id.eq(post.team_id),
+                    posts::account_id.eq(post.account_id),
+                    posts::created_by.eq(Some(caller.user_id)),
+                    posts::destination.eq(&post.destination),
+                    posts::state.eq(PostState::Scheduled.as_str()),
+                    posts::caption.eq(&post.caption),
+                    posts::privacy_level.eq(&post.privacy_level),
+                    posts::allow_comment.eq(post.allow_comment),
+                    posts::allow_duet.eq(post.allow_duet),
+                    posts::allow_stitch.eq(post.allow_stitch),
+                    posts::your_brand.eq(post.your_brand),
+                    posts::branded_content.eq(post.branded_content),
+                    posts::is_aigc.eq(post.is_aigc),
+                    posts::cover_timestamp_ms.eq(post.cover_timestamp_ms),
+                    posts::video_bytes.eq(post.video_bytes),
+                    posts::content_type.eq(&post.content_type),
+                    posts::duration_ms.eq(post.duration_ms),
+                    posts::media_id.eq(Some(media_id)),
+                    posts::scheduled_at.eq(Some(when)),
+                ))
+                .returning(posts::id)
+                .get_result(conn)
+                .await?;
+            // The video is needed again.
+            diesel::update(media::table.find(media_id)).set(media::remove_after.eq(None::<OffsetDateTime>)).execute(conn).await?;
+            record_event(conn, copy, "created", &format!("Copied from post {post_id}; scheduled a day later.")).await?;
+            Ok::<_, diesel::result::Error>(copy)
+        })
+        .await?;
+    Ok(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_laid_out_in_whole_weeks_from_monday() {
+        let (first, last, title, previous, next) = layout(CalendarSpan::Month, jiff::civil::date(2026, 11, 25));
+        assert_eq!((first.to_string(), last.to_string()), ("2026-10-26".into(), "2026-12-06".into()));
+        assert_eq!(title, "November 2026");
+        assert_eq!((previous.to_string(), next.to_string()), ("2026-10-01".into(), "2026-12-01".into()));
+    }
+
+    #[test]
+    fn weeks_run_monday_to_sunday() {
+        let (first, last, title, previous, next) = layout(CalendarSpan::Week, jiff::civil::date(2026, 11, 29));
+        assert_eq!((first.to_string(), last.to_string()), ("2026-11-23".into(), "2026-11-29".into()));
+        assert_eq!(title, "23 Nov – 29 Nov 2026");
+        assert_eq!((previous.to_string(), next.to_string()), ("2026-11-16".into(), "2026-11-30".into()));
+    }
+}
