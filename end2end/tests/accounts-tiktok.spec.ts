@@ -30,7 +30,7 @@ test("a person connects two sandbox creators, sees them with avatars, and discon
 
 test("declining on the consent screen connects nothing and says so", async ({ page }) => {
   await signUp(page, "Dan", uniqueEmail("dan"));
-  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).click();
   await page.getByRole("button", { name: "Connect TikTok" }).click();
   await page.getByRole("link", { name: "Cancel" }).click();
   await expect(page).toHaveURL(/connect_error=denied/);

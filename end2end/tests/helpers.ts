@@ -38,7 +38,7 @@ export async function logOut(page: Page): Promise<void> {
 
 /** Clicks "Connect TikTok", picks `creator` on the sandbox consent screen and authorizes. */
 export async function connectCreator(page: Page, creator: string): Promise<void> {
-  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).click();
   await page.getByRole("button", { name: "Connect TikTok" }).click();
   await expect(page.getByRole("heading", { name: "TikTok sandbox" })).toBeVisible();
   await page.getByLabel(creator).check();

@@ -1,0 +1,65 @@
+import { expect, Page, test } from "@playwright/test";
+import { connectCreator, disconnectCreator, hydrated, signUp, syntheticMp4, uniqueEmail } from "./helpers";
+
+/** `YYYY-MM-DDTHH:MM` on this machine's wall clock (the browser's, which sign-up recorded). */
+function wallClock(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+async function schedule(page: Page, when: string, caption: string): Promise<string> {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New post" }).click();
+  await hydrated(page);
+  await page.getByLabel("TikTok account").selectOption({ index: 1 });
+  await expect(page.locator(".creator")).toContainText("Posting to Maya Public");
+  await page.locator("#composer-video").setInputFiles({ name: `${caption}.mp4`, mimeType: "video/mp4", buffer: syntheticMp4(20, 2_000_000) });
+  await page.getByLabel("Who can see this post").selectOption({ label: "Everyone" });
+  await page.getByLabel("Caption").fill(caption);
+  await page.getByLabel("Schedule", { exact: true }).check();
+  await page.getByLabel("When (your time)").fill(when);
+  await page.locator("#composer-publish").click();
+  await expect(page).toHaveURL(/\/posts\/[0-9a-f-]{36}$/);
+  await expect(page.locator(".post-state .badge")).toHaveText("Scheduled");
+  return page.url().split("/posts/")[1];
+}
+
+test("a person schedules a post a minute ahead and watches it go out on the calendar, and drags another to a new day", async ({ page }) => {
+  test.setTimeout(240_000);
+  await signUp(page, "Cleo", uniqueEmail("cleo"));
+  await connectCreator(page, "Maya Public");
+
+  // One for later, to move by dragging: a week ahead, in a week it does not leave.
+  const later = new Date(Date.now() + 8 * 24 * 3600 * 1000);
+  later.setHours(10, 30, 0, 0);
+  const laterId = await schedule(page, wallClock(later), "later");
+  const laterDay = wallClock(later).slice(0, 10);
+  const target = new Date(later);
+  target.setDate(later.getDate() + (later.getDay() === 0 ? -1 : 1));
+  const targetDay = wallClock(target).slice(0, 10);
+
+  // One due in about two minutes.
+  const soon = new Date(Date.now() + 150_000);
+  const soonId = await schedule(page, wallClock(soon), "soon");
+
+  await page.goto(`/calendar?span=week&date=${laterDay}`);
+  await hydrated(page);
+  const entry = page.locator(`a.entry[href="/posts/${laterId}"]`);
+  await expect(page.locator(`td[data-date="${laterDay}"]`)).toContainText("10:30");
+  await entry.dragTo(page.locator(`td[data-date="${targetDay}"]`));
+  await expect(page.getByRole("status")).toContainText("Moved to");
+  await expect(page.locator(`td[data-date="${targetDay}"] a.entry[href="/posts/${laterId}"]`)).toContainText("10:30");
+  await expect(page.locator(`td[data-date="${laterDay}"] a.entry`)).toHaveCount(0);
+
+  // The scheduler sends the other one when it is due.
+  await page.goto(`/calendar?span=week&date=${wallClock(soon).slice(0, 10)}`);
+  const soonEntry = page.locator(`a.entry[href="/posts/${soonId}"]`);
+  await expect(soonEntry).toHaveClass(/state-scheduled/);
+  await expect(async () => {
+    await page.reload();
+    await expect(soonEntry).toHaveClass(/state-published/, { timeout: 1_000 });
+  }).toPass({ timeout: 200_000, intervals: [5_000] });
+  await soonEntry.click();
+  await expect(page.locator(".post-id")).toHaveText(/^\d{19}$/);
+
+  await disconnectCreator(page, "Maya Public");
+});
