@@ -19,6 +19,9 @@ pub struct Config {
     /// Where scheduled posts' videos wait: `<data_dir>/media` unless an S3 bucket is set.
     pub media: MediaConfig,
     pub scheduler_enabled: bool,
+    /// How long a server's claim on a post it is sending lasts without renewal; after that
+    /// another server reconciles the post.
+    pub publish_lease: Duration,
     pub tiktok: TikTokConfig,
     /// Where the token keys came from, for the start-up log line (never the keys themselves).
     pub token_key_source: TokenKeySource,
@@ -162,6 +165,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_LOGIN_MAX_FAILURES_PER_IP",
     "CADENCE_LOGIN_WINDOW_MINUTES",
     "CADENCE_SCHEDULER_ENABLED",
+    "CADENCE_PUBLISH_LEASE_SECS",
     "CADENCE_TOKEN_KEYS",
     "CADENCE_TIKTOK_CLIENT_KEY",
     "CADENCE_TIKTOK_CLIENT_SECRET",
@@ -274,6 +278,12 @@ impl Config {
         };
         let scheduler_enabled =
             parse_bool("CADENCE_SCHEDULER_ENABLED", get("CADENCE_SCHEDULER_ENABLED"), true)?;
+        let publish_lease = Duration::from_secs(parse_number(
+            "CADENCE_PUBLISH_LEASE_SECS",
+            get("CADENCE_PUBLISH_LEASE_SECS"),
+            180,
+            3..=3600,
+        )?);
         let tiktok = TikTokConfig {
             credentials: match (get("CADENCE_TIKTOK_CLIENT_KEY"), get("CADENCE_TIKTOK_CLIENT_SECRET")) {
                 (None, None) => None,
@@ -348,6 +358,7 @@ impl Config {
             data_dir,
             media,
             scheduler_enabled,
+            publish_lease,
             tiktok,
             token_key_source,
         };

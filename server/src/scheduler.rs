@@ -121,7 +121,7 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
 
     let recovery_state = state.clone();
     scheduler
-        .add(Job::new_async("15,45 * * * * *", move |_, _| {
+        .add(Job::new_async("*/10 * * * * *", move |_, _| {
             let state = recovery_state.clone();
             Box::pin(async move {
                 if let Err(error) = recover_expired(&state, time::OffsetDateTime::now_utc()).await {

@@ -14,7 +14,7 @@ use crate::{
     },
     publishing::{
         intake::fresh_creator_info,
-        recovery::reconcile,
+        recovery::{Resend, reconcile},
         retry::next_delay,
         send::{SendError, send_video},
     },
@@ -31,10 +31,14 @@ use uuid::Uuid;
 const BATCH: i64 = 50;
 /// Posts sent to TikTok at the same time by one server.
 const CONCURRENCY: usize = 4;
-/// How long a claim holds before another server may take the post over. The sender renews it
-/// every [`HEARTBEAT`] while it works, so only a stopped server lets it run out.
-pub const LEASE: time::Duration = time::Duration::minutes(3);
-const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How long a claim holds before another server may take the post over, unless
+/// `CADENCE_PUBLISH_LEASE_SECS` says otherwise. The sender renews it every third of that while
+/// it works, so only a stopped server lets it run out.
+pub const DEFAULT_LEASE: time::Duration = time::Duration::minutes(3);
+
+fn lease(state: &AppState) -> time::Duration {
+    time::Duration::try_from(state.config.publish_lease).unwrap_or(DEFAULT_LEASE)
+}
 
 /// Sends every scheduled post that is due at `now`. Returns how many were taken.
 pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<usize> {
@@ -70,7 +74,7 @@ async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppRe
                 .set((
                     posts::state.eq(PostState::Uploading.as_str()),
                     posts::lease_owner.eq(Some(worker)),
-                    posts::lease_expires_at.eq(Some(now + LEASE)),
+                    posts::lease_expires_at.eq(Some(now + lease(state))),
                     posts::attempts.eq(posts::attempts + 1),
                     posts::next_check_at.eq(None::<OffsetDateTime>),
                     posts::updated_at.eq(now),
@@ -133,7 +137,7 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
         Err(SendError::UploadFailed { code, message }) => {
             let post = Post::find(&mut *state.pool.get().await?, post.id).await?;
             let why = format!("The upload failed ({code}): {message}");
-            reconcile(state, &post, &why).await.map(|_| ())
+            reconcile(state, &post, &why, Resend::AfterRetryDelay).await.map(|_| ())
         }
     }
 }
@@ -141,7 +145,7 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
 /// Renews the lease while this worker holds it; returns once it no longer does.
 async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid) {
     loop {
-        tokio::time::sleep(HEARTBEAT).await;
+        tokio::time::sleep(state.config.publish_lease / 3).await;
         let renewed = match state.pool.get().await {
             Ok(mut conn) => diesel::update(
                 posts::table
@@ -149,7 +153,7 @@ async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid) {
                     .filter(posts::state.eq(PostState::Uploading.as_str()))
                     .filter(posts::lease_owner.eq(Some(worker))),
             )
-            .set(posts::lease_expires_at.eq(Some(OffsetDateTime::now_utc() + LEASE)))
+            .set(posts::lease_expires_at.eq(Some(OffsetDateTime::now_utc() + lease(state))))
             .execute(&mut conn)
             .await
             .unwrap_or(1),

@@ -20,7 +20,7 @@ use crate::{
         types::{PostState, PublishMode, UploadOutcome},
     },
     publishing::{
-        recovery::{Recovered, reconcile},
+        recovery::{Recovered, Resend, reconcile},
         send::{SendError, send_video},
     },
     state::AppState,
@@ -199,7 +199,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         // between "processing" and failed.
         Err(SendError::UploadFailed { code, message }) => {
             let post = posts::Post::find(&mut *state.pool.get().await?, post.id).await?;
-            match reconcile(&state, &post, &format!("The upload failed ({code}): {message}")).await? {
+            match reconcile(&state, &post, &format!("The upload failed ({code}): {message}"), Resend::AfterRetryDelay).await? {
                 Recovered::Reconciled => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
                 _ => Err(AppError::Conflict(message)),
             }

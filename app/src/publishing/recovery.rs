@@ -68,7 +68,7 @@ pub async fn recover_expired(state: &AppState, now: OffsetDateTime) -> AppResult
     drop(conn);
     let mut results = Vec::new();
     for post in stale {
-        let outcome = reconcile(state, &post, "The server stopped while sending this post.").await?;
+        let outcome = reconcile(state, &post, "The server stopped while sending this post.", Resend::AtOnce).await?;
         tracing::info!(post = %post.id, outcome = ?outcome, "recovered a post whose server stopped while sending it");
         results.push((post.id, outcome));
     }
@@ -77,9 +77,9 @@ pub async fn recover_expired(state: &AppState, now: OffsetDateTime) -> AppResult
 
 /// Settles a post whose sending stopped (`why`) by asking TikTok first. Also used right after
 /// an upload fails, since a lost answer to the last chunk may hide a complete upload.
-pub async fn reconcile(state: &AppState, post: &Post, why: &str) -> AppResult<Recovered> {
+pub async fn reconcile(state: &AppState, post: &Post, why: &str, resend: Resend) -> AppResult<Recovered> {
     let Some(publish_id) = post.publish_id.clone() else {
-        return resend_or_fail(state, post, &format!("{why} Nothing had been sent to TikTok.")).await;
+        return resend_or_fail(state, post, resend, &format!("{why} Nothing had been sent to TikTok.")).await;
     };
     let client = state.tiktok.client.clone();
     let reply = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |token| {
@@ -104,6 +104,7 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str) -> AppResult<Re
             resend_or_fail(
                 state,
                 post,
+                resend,
                 &format!(
                     "{why} TikTok had {received} of {} bytes of publish {publish_id}, and never publishes an incomplete upload.",
                     post.video_bytes
@@ -113,7 +114,7 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str) -> AppResult<Re
         }
         Ok(Err(TikTokError::Rejected { code, .. })) if code == "invalid_publish_id" => {
             drop(conn);
-            resend_or_fail(state, post, &format!("{why} TikTok does not know publish {publish_id}, so nothing was posted.")).await
+            resend_or_fail(state, post, resend, &format!("{why} TikTok does not know publish {publish_id}, so nothing was posted.")).await
         }
         Ok(Err(error)) => {
             tracing::warn!(post = %post.id, error = %error, "TikTok did not answer during recovery; will ask again");
@@ -131,9 +132,19 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str) -> AppResult<Re
     }
 }
 
+/// When a post that did not reach TikTok whole goes again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resend {
+    /// Its server stopped: not the post's fault, so at once (the attempt still counts, so a
+    /// post that keeps killing servers ends failed).
+    AtOnce,
+    /// TikTok or the network failed the upload: after the retry schedule's wait.
+    AfterRetryDelay,
+}
+
 /// A scheduled post (its video is in the media store) goes back in the queue; a "Post now"
 /// upload cannot be repeated without the person, so it fails with what to do.
-async fn resend_or_fail(state: &AppState, post: &Post, why: &str) -> AppResult<Recovered> {
+async fn resend_or_fail(state: &AppState, post: &Post, resend: Resend, why: &str) -> AppResult<Recovered> {
     let mut conn = state.pool.get().await?;
     if post.media_id.is_none() {
         let message = format!("{why} The upload from the browser was cut off; post the video again.");
@@ -145,12 +156,9 @@ async fn resend_or_fail(state: &AppState, post: &Post, why: &str) -> AppResult<R
         post_store::mark_failed(&mut conn, post.id, "attempts_used_up", &message).await?;
         return Ok(Recovered::Failed);
     };
-    // A server that stopped loses no time: its post goes again at once. A failed upload waits
-    // its turn in the retry schedule.
-    let not_before = if post.attempts <= 1 && why.starts_with("The server stopped") {
-        None
-    } else {
-        Some(OffsetDateTime::now_utc() + wait)
+    let not_before = match resend {
+        Resend::AtOnce => None,
+        Resend::AfterRetryDelay => Some(OffsetDateTime::now_utc() + wait),
     };
     let requeued = diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Uploading.as_str())))
         .set((

@@ -15,7 +15,7 @@ use app::{
         types::{PostDetail, PostState, UploadOutcome},
     },
     publishing::{
-        due::{LEASE, publish_due},
+        due::{DEFAULT_LEASE as LEASE, publish_due},
         recovery::{Recovered, recover_expired},
         status::check_due_statuses,
     },
@@ -311,4 +311,119 @@ async fn posts_over_a_creators_daily_cap_wait_for_the_next_day_instead_of_failin
     let next = post.next_check_at.unwrap();
     assert!(next > now + time::Duration::hours(23), "waits until the day's window has room: {next}");
     assert_eq!(sandbox.count(INIT, ""), 0);
+}
+
+/// A real server process (the built binary) with its scheduler on, against the test's
+/// database, media directory and sandbox.
+struct ServerProcess {
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    async fn start(app: &TestApp, sandbox: &TestSandbox, log: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .env("DATABASE_URL", &app.db.url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("cadence-crash-site"))
+            .env("CADENCE_DATA_DIR", &app.state.config.data_dir)
+            .env("CADENCE_TOKEN_KEYS", crate::util::test_app::TEST_KEY)
+            .env("CADENCE_PUBLISH_LEASE_SECS", "4")
+            .env("RUST_LOG", "warn,app=info,server=info")
+            .stdout(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap());
+        for (key, value) in sandbox.app_settings() {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("the server binary starts");
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        for _ in 0..200 {
+            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+                return Self { child };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not come up; see {}", log.display());
+    }
+
+    /// SIGKILL: no shutdown, no clean-up, leases left as they are.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How many requests the sandbox has seen that match.
+fn seen(sandbox: &TestSandbox, matches: impl Fn(&sandbox::RecordedRequest) -> bool) -> usize {
+    sandbox.sandbox.requests().iter().filter(|r| matches(r)).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_once() {
+    let (sandbox, app, mut owner) = setup().await;
+    let mut ids = Vec::new();
+    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
+        let id = account(&sandbox, &mut owner, creator).await;
+        for _ in 0..2 {
+            let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(30, 150_000_000)).await;
+            ids.push(outcome.post_id);
+        }
+    }
+    // Due now.
+    diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
+
+    let log = app.state.config.data_dir.join("servers.log");
+    let mut server = ServerProcess::start(&app, &sandbox, &log).await;
+    // Kill it right after an init, in the middle of a chunked upload, and right after a last
+    // chunk; restart each time.
+    let kill_points: [(&str, fn(&sandbox::RecordedRequest) -> bool); 3] = [
+        ("after an init", |r| r.path == INIT && r.status == Some(200)),
+        ("mid-upload", |r| r.method == "PUT" && r.status == Some(206)),
+        ("after the last chunk", |r| r.method == "PUT" && r.status == Some(201)),
+    ];
+    let mut kills = Vec::new();
+    for (name, matches) in kill_points {
+        let before = seen(&sandbox, matches);
+        let reached = async {
+            while seen(&sandbox, matches) == before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(60), reached).await.is_ok() {
+            server.kill_9();
+            kills.push(name);
+            server = ServerProcess::start(&app, &sandbox, &log).await;
+        }
+    }
+    println!("killed the server {} at: {kills:?}", kills.len());
+    assert!(kills.len() >= 2, "the server was killed at several points: {kills:?}");
+
+    let settled = async {
+        loop {
+            let mut all = true;
+            for id in &ids {
+                all &= state_of(&app, *id).await.is_settled();
+            }
+            if all {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(240), settled).await.unwrap_or_else(|_| {
+        panic!("posts did not settle after kills at {kills:?}; see {}", log.display())
+    });
+    drop(server);
+    for id in &ids {
+        assert_eq!(state_of(&app, *id).await, PostState::Published, "{id}");
+    }
+    assert_eq!(complete_uploads(&sandbox), ids.len(), "every post reached TikTok whole exactly once (kills: {kills:?})");
 }
