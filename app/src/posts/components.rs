@@ -650,7 +650,7 @@ pub fn PostPage() -> impl IntoView {
                                     <p class="notice">"TikTok may take a few minutes to process the video before it appears on the profile."</p>
                                 })}
                                 {post.fail_message.clone().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
-                                {(can_edit && post.state == PostState::Failed).then(|| view! {
+                                {(can_edit && matches!(post.state, PostState::Failed | PostState::Unconfirmed)).then(|| view! {
                                     <button type="button" class="primary" on:click=move |_| { retry.dispatch(RetryPost { post_id: post.id }); }>"Send again"</button>
                                 })}
                                 {(can_edit && post.state == PostState::Scheduled).then(|| {

@@ -461,8 +461,8 @@ pub async fn cancel(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Cal
 /// ahead), with a fresh count of attempts. Only posts whose video is stored can go again.
 pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Caller, post_id: Uuid) -> AppResult<()> {
     let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
-    if post.state() != PostState::Failed {
-        return Err(AppError::Conflict("Only a failed post can be sent again.".into()));
+    if !matches!(post.state(), PostState::Failed | PostState::Unconfirmed) {
+        return Err(AppError::Conflict("Only a failed or unconfirmed post can be sent again.".into()));
     }
     let Some(media_id) = post.media_id else {
         return Err(AppError::Conflict(
@@ -472,7 +472,7 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
     let now = OffsetDateTime::now_utc();
     let when = post.scheduled_at.map_or(now, |at| at.max(now));
     conn.transaction(async |conn| {
-        diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Failed.as_str())))
+        diesel::update(posts::table.find(post_id).filter(posts::state.eq(post.state().as_str())))
             .set((
                 posts::state.eq(PostState::Scheduled.as_str()),
                 posts::scheduled_at.eq(Some(when)),

@@ -27,9 +27,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Posts taken per run.
-const BATCH: i64 = 50;
-/// Posts sent to TikTok at the same time by one server.
+/// Posts sent to TikTok at the same time by one server. A server claims only this many at a
+/// time, so due posts spread over every server instead of queueing behind the first.
 const CONCURRENCY: usize = 4;
 /// How long a claim holds before another server may take the post over, unless
 /// `CADENCE_PUBLISH_LEASE_SECS` says otherwise. The sender renews it every third of that while
@@ -42,16 +41,21 @@ fn lease(state: &AppState) -> time::Duration {
 
 /// Sends every scheduled post that is due at `now`. Returns how many were taken.
 pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<usize> {
-    let claimed = claim_due(state, now, worker).await?;
-    let count = claimed.len();
-    futures_util::stream::iter(claimed)
-        .for_each_concurrent(CONCURRENCY, |post| async move {
-            if let Err(error) = publish_one(state, &post, worker).await {
-                tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
-            }
-        })
-        .await;
-    Ok(count)
+    let mut count = 0;
+    loop {
+        let claimed = claim_due(state, now, worker).await?;
+        if claimed.is_empty() {
+            return Ok(count);
+        }
+        count += claimed.len();
+        futures_util::stream::iter(claimed)
+            .for_each_concurrent(CONCURRENCY, |post| async move {
+                if let Err(error) = publish_one(state, &post, worker).await {
+                    tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
+                }
+            })
+            .await;
+    }
 }
 
 /// Takes due posts for `worker`: state `uploading` under a lease, attempt counted.
@@ -64,7 +68,7 @@ async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppRe
                 .filter(posts::scheduled_at.le(now))
                 .filter(posts::next_check_at.is_null().or(posts::next_check_at.le(now)))
                 .order(posts::scheduled_at.asc())
-                .limit(BATCH)
+                .limit(CONCURRENCY as i64)
                 .select(posts::id)
                 .for_update()
                 .skip_locked()
@@ -112,7 +116,7 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
             return give_back(state, post, "The stored video could not be read.", Some(Duration::from_secs(60))).await;
         }
     };
-    post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started.", post.attempts)).await?;
+    post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {}.", post.attempts, &worker.simple().to_string()[..8])).await?;
     let sent = tokio::select! {
         biased;
         sent = send_video(state, post, video) => sent,
@@ -127,6 +131,10 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
             Ok(())
         }
         Err(SendError::Deferred { reason, wait }) => defer(state, post, &reason, wait).await,
+        Err(SendError::InitUnconfirmed { message }) => {
+            post_store::mark_unconfirmed(&mut *state.pool.get().await?, post.id, &message).await?;
+            Ok(())
+        }
         Err(SendError::NotSent { error, retry_in }) => give_back(state, post, &error.to_string(), retry_in).await,
         Err(SendError::Interrupted) => {
             let message = "The stored video could not be read. Upload it again.";

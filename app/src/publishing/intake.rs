@@ -205,6 +205,10 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
             }
         }
         Err(lost @ SendError::LeaseLost) => Err(lost.into_app_error()),
+        Err(SendError::InitUnconfirmed { message }) => {
+            posts::mark_unconfirmed(&mut *state.pool.get().await?, post.id, &message).await?;
+            Err(AppError::Conflict(message))
+        }
     }
 }
 

@@ -42,6 +42,9 @@ pub enum SendError {
     UploadFailed { code: String, message: String },
     /// Another server took the post over (this one's lease ran out); nothing was sent.
     LeaseLost,
+    /// The init went out but its answer was lost: TikTok may hold an empty publish task. Never
+    /// repeated blindly; a person decides (no bytes were sent, so nothing can be published).
+    InitUnconfirmed { message: String },
 }
 
 impl SendError {
@@ -52,6 +55,7 @@ impl SendError {
             Self::UploadFailed { message, .. } => AppError::Conflict(message),
             Self::Interrupted => AppError::Conflict("The upload was cut off before the whole video arrived. Nothing was posted.".into()),
             Self::LeaseLost => AppError::Conflict("Another server took this post over.".into()),
+            Self::InitUnconfirmed { message } => AppError::Conflict(message),
         }
     }
 }
@@ -81,6 +85,10 @@ where
     .map_err(not_sent)?;
     let init = match init {
         Ok(init) => init,
+        Err(error @ TikTokError::ReplyLost(_)) => {
+            tracing::warn!(post = %post.id, error = %error, "the answer to a publish init was lost");
+            return Err(SendError::InitUnconfirmed { message: for_people(&error).to_string() });
+        }
         Err(error) => {
             let retry_in = match &error {
                 TikTokError::RateLimited { retry_after } => Some(retry_after.unwrap_or(Duration::from_secs(60))),

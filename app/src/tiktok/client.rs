@@ -320,11 +320,18 @@ impl TikTokClient {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }
+                // Not a refused connection: the request may have reached TikTok.
+                Err(error) if !error.is_connect() => {
+                    return Err(TikTokError::ReplyLost(transport_error(error).to_string()));
+                }
                 Err(error) => return Err(transport_error(error)),
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = retry_after(response.headers());
-                    let bytes = response.bytes().await.map_err(transport_error)?;
+                    let bytes = response
+                        .bytes()
+                        .await
+                        .map_err(|e| TikTokError::ReplyLost(transport_error(e).to_string()))?;
                     return parse_resource_reply(status, retry_after, &bytes);
                 }
             }
@@ -412,7 +419,7 @@ impl TikTokClient {
             )));
         }
         let result = call.await;
-        let transient = matches!(result, Err(TikTokError::Transient(_)));
+        let transient = matches!(result, Err(TikTokError::Transient(_) | TikTokError::ReplyLost(_)));
         self.breakers.record(endpoint, transient, std::time::Instant::now());
         result
     }

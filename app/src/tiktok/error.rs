@@ -18,6 +18,10 @@ pub enum TikTokError {
     /// 5xx, timeout or a broken connection: the same request may succeed later.
     #[error("TikTok is unavailable: {0}")]
     Transient(String),
+    /// A request that changes something went out but no answer came back (timeout or broken
+    /// connection after sending): TikTok may or may not have acted on it.
+    #[error("TikTok did not answer: {0}")]
+    ReplyLost(String),
     /// The reply did not have the documented shape.
     #[error("unexpected reply from TikTok: {0}")]
     Protocol(String),
@@ -45,6 +49,7 @@ pub fn for_people(error: &TikTokError) -> crate::error::AppError {
             _ => format!("TikTok refused the request ({code}): {message}"),
         },
         TikTokError::Transient(_) | TikTokError::Protocol(_) => "TikTok could not be reached. Please try again in a moment.".to_owned(),
+        TikTokError::ReplyLost(_) => "TikTok did not answer when Cadence started the post. No video was sent, so nothing can appear on the profile; send it again.".to_owned(),
     };
     AppError::Conflict(message)
 }

@@ -427,3 +427,72 @@ async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_onc
     }
     assert_eq!(complete_uploads(&sandbox), ids.len(), "every post reached TikTok whole exactly once (kills: {kills:?})");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_init_whose_answer_was_lost_is_not_repeated_blindly() {
+    use sandbox::{Endpoint, Fault, FaultKind};
+    let (sandbox, app, mut owner) = setup().await;
+    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 1_000_000)).await;
+    sandbox.sandbox.inject(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::DropConnection, count: 1 });
+    assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
+    let detail: PostDetail = owner.call("posts/detail", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
+    assert_eq!(detail.post.state, PostState::Unconfirmed);
+    assert!(detail.post.fail_message.unwrap().contains("No video was sent"));
+    // Nothing sends it again by itself.
+    run_jobs_until_settled(&app, &[outcome.post_id], due + time::Duration::hours(3)).await;
+    assert_eq!(sandbox.count(INIT, ""), 1);
+    // A person decides to send it again.
+    owner.call::<()>("posts/retry", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
+    run_jobs_until_settled(&app, &[outcome.post_id], OffsetDateTime::now_utc()).await;
+    assert_eq!(state_of(&app, outcome.post_id).await, PostState::Published);
+    assert_eq!(complete_uploads(&sandbox), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_server_processes_on_different_ports_publish_each_post_once() {
+    let (sandbox, app, mut owner) = setup().await;
+    let mut ids = Vec::new();
+    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
+        let id = account(&sandbox, &mut owner, creator).await;
+        for _ in 0..4 {
+            let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 5_000_000)).await;
+            ids.push(outcome.post_id);
+        }
+    }
+    let log = app.state.config.data_dir.join("servers.log");
+    let servers = [
+        ServerProcess::start(&app, &sandbox, &log).await,
+        ServerProcess::start(&app, &sandbox, &log).await,
+        ServerProcess::start(&app, &sandbox, &log).await,
+    ];
+    diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
+    let settled = async {
+        loop {
+            let mut all = true;
+            for id in &ids {
+                all &= state_of(&app, *id).await.is_settled();
+            }
+            if all {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), settled).await.expect("all posts settled");
+    drop(servers);
+    for id in &ids {
+        assert_eq!(state_of(&app, *id).await, PostState::Published, "{id}");
+    }
+    assert_eq!(sandbox.count(INIT, ""), ids.len(), "one init per post");
+    assert_eq!(complete_uploads(&sandbox), ids.len());
+    // The work was shared: the attempts name more than one server.
+    let mut workers = std::collections::BTreeSet::new();
+    for id in &ids {
+        let detail: PostDetail = owner.call("posts/detail", &[("post_id", &id.to_string())]).await.unwrap();
+        for event in detail.events.iter().filter(|e| e.kind == "attempt") {
+            workers.insert(event.message.rsplit(' ').next().unwrap().to_owned());
+        }
+    }
+    assert!(workers.len() >= 2, "{workers:?}");
+}
