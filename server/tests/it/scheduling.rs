@@ -456,17 +456,19 @@ async fn three_server_processes_on_different_ports_publish_each_post_once() {
     for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
         let id = account(&sandbox, &mut owner, creator).await;
         for _ in 0..4 {
-            let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 5_000_000)).await;
+            // Big enough that one server cannot drain the queue before the others look.
+            let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 40_000_000)).await;
             ids.push(outcome.post_id);
         }
     }
+    // All due before the servers start, so their first ticks compete for them.
+    diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
     let log = app.state.config.data_dir.join("servers.log");
     let servers = [
         ServerProcess::start(&app, &sandbox, &log).await,
         ServerProcess::start(&app, &sandbox, &log).await,
         ServerProcess::start(&app, &sandbox, &log).await,
     ];
-    diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
     let settled = async {
         loop {
             let mut all = true;
