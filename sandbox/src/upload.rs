@@ -25,7 +25,12 @@ pub async fn put(
     let (upload_id, token) = credentials(query.as_deref());
     let accepted = match begin(&sandbox, &upload_id, &token, &headers, Instant::now()) {
         Ok(accepted) => accepted,
-        Err(refusal) => return reply(refusal.status, refusal.progress, &refusal.message),
+        Err(refusal) => {
+            // Read (and drop) what the client is sending before answering, as an HTTP server
+            // does: a reply while the client still writes reaches it as a broken connection.
+            drain(body).await;
+            return reply(refusal.status, refusal.progress, &refusal.message);
+        }
     };
     let mut in_flight = InFlight { sandbox: &sandbox, upload_id: &upload_id, armed: true };
     match receive(body, accepted.length, accepted.hasher, accepted.head_room).await {
@@ -38,6 +43,18 @@ pub async fn put(
         Err(problem) => {
             in_flight.release();
             reply(StatusCode::BAD_REQUEST, current_progress(&sandbox, &upload_id), problem)
+        }
+    }
+}
+
+/// Reads a refused body to its end (at most a chunk's worth), keeping nothing.
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    let mut read = 0usize;
+    while let Some(Ok(piece)) = stream.next().await {
+        read += piece.len();
+        if read > 130_000_000 {
+            break;
         }
     }
 }
