@@ -461,14 +461,18 @@ async fn three_server_processes_on_different_ports_publish_each_post_once() {
             ids.push(outcome.post_id);
         }
     }
-    // All due before the servers start, so their first ticks compete for them.
-    diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
     let log = app.state.config.data_dir.join("servers.log");
     let servers = [
         ServerProcess::start(&app, &sandbox, &log).await,
         ServerProcess::start(&app, &sandbox, &log).await,
         ServerProcess::start(&app, &sandbox, &log).await,
     ];
+    // Due just after a tick of the publishing job (every 5 s on the wall clock), so all three
+    // servers meet the whole burst at their next tick.
+    while OffsetDateTime::now_utc().second() % 5 != 1 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
     let settled = async {
         loop {
             let mut all = true;
