@@ -2,19 +2,18 @@
 //! can be dragged to another day (keeping their time of day); filters by account and state.
 
 use crate::{
-    accounts::api::list_accounts,
     auth::types::SessionInfo,
     calendar::{
         api::{ReschedulePost, load_calendar},
         types::{CalendarDay, CalendarSpan, CalendarView},
     },
-    posts::types::PostState,
+    posts::{components::PostFilters, types::PostState},
     teams::types::Role,
     ui::FormError,
 };
 use leptos::prelude::*;
 use leptos_router::{
-    components::{A, Form},
+    components::A,
     hooks::use_query_map,
 };
 
@@ -32,7 +31,6 @@ pub fn CalendarPage() -> impl IntoView {
             load_calendar(span.unwrap_or_else(|| "month".into()), date, account.and_then(|a| a.parse().ok()), state)
         },
     );
-    let accounts = Resource::new(|| (), |_| list_accounts());
     let link = move |span: Option<&str>, date: Option<&str>| {
         let mut parts = vec![format!("span={}", span.map(str::to_owned).or_else(|| param("span")).unwrap_or_else(|| "month".into()))];
         if let Some(date) = date.map(str::to_owned).or_else(|| param("date")) {
@@ -51,31 +49,10 @@ pub fn CalendarPage() -> impl IntoView {
         <Show when=move || matches!(reschedule.value().get(), Some(Ok(_)))>
             <p class="success" role="status">{move || reschedule.value().get().and_then(Result::ok).map(|at| format!("Moved to {at}."))}</p>
         </Show>
-        <Form method="GET" action="/calendar" attr:class="inline-form filters">
+        <PostFilters action="/calendar">
             <input type="hidden" name="span" value=move || param("span").unwrap_or_else(|| "month".into())/>
             <input type="hidden" name="date" value=move || param("date").unwrap_or_default()/>
-            <label for="calendar-account">"Account"</label>
-            <select id="calendar-account" name="account">
-                <option value="">"All accounts"</option>
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        accounts.await.unwrap_or_default().into_iter().map(|a| {
-                            let id = a.id.to_string();
-                            let selected = param("account").as_deref() == Some(id.as_str());
-                            view! { <option value=id selected=selected>{a.display_name}</option> }
-                        }).collect_view()
-                    })}
-                </Suspense>
-            </select>
-            <label for="calendar-state">"State"</label>
-            <select id="calendar-state" name="state">
-                <option value="">"All states"</option>
-                {PostState::ALL.into_iter().map(|state| view! {
-                    <option value=state.as_str() selected=move || param("state").as_deref() == Some(state.as_str())>{state.label()}</option>
-                }).collect_view()}
-            </select>
-            <button type="submit">"Filter"</button>
-        </Form>
+        </PostFilters>
         <Transition fallback=|| view! { <p>"Loading the calendar…"</p> }>
             {move || Suspend::new(async move {
                 match calendar.await {

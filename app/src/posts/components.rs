@@ -488,7 +488,6 @@ pub fn PostsPage() -> impl IntoView {
         move || (param("account"), param("state"), cancel_many.version().get()),
         |(account, state, _)| list_posts(account.and_then(|a| a.parse().ok()), state),
     );
-    let accounts = Resource::new(|| (), |_| list_accounts());
     let cancel_selected = move |_| {
         let ids: Vec<String> = selected.get_untracked().iter().map(Uuid::to_string).collect();
         selected.set(Default::default());
@@ -497,29 +496,7 @@ pub fn PostsPage() -> impl IntoView {
     view! {
         <h1>"Posts"</h1>
         {can_edit.then(|| view! { <p><A href="/compose" attr:class="button primary">"New post"</A></p> })}
-        <Form method="GET" action="/posts" attr:class="inline-form filters">
-            <label for="posts-account">"Account"</label>
-            <select id="posts-account" name="account">
-                <option value="">"All accounts"</option>
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        accounts.await.unwrap_or_default().into_iter().map(|a| {
-                            let id = a.id.to_string();
-                            let chosen = param("account").as_deref() == Some(id.as_str());
-                            view! { <option value=id selected=chosen>{a.display_name}</option> }
-                        }).collect_view()
-                    })}
-                </Suspense>
-            </select>
-            <label for="posts-state">"State"</label>
-            <select id="posts-state" name="state">
-                <option value="">"All states"</option>
-                {PostState::ALL.into_iter().map(|state| view! {
-                    <option value=state.as_str() selected=move || param("state").as_deref() == Some(state.as_str())>{state.label()}</option>
-                }).collect_view()}
-            </select>
-            <button type="submit">"Filter"</button>
-        </Form>
+        <PostFilters action="/posts"/>
         <FormError error=Signal::derive(move || cancel_many.value().get().and_then(Result::err)) fields=&[]/>
         {move || cancel_many.value().get().and_then(Result::ok).map(|n| view! {
             <p class="success" role="status">{format!("Cancelled {n} post{}.", if n == 1 { "" } else { "s" })}</p>
@@ -569,6 +546,42 @@ fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::
             <td>{post.when_label.clone()}</td>
             <td><StateBadge state=post.state/></td>
         </tr>
+    }
+}
+
+/// The account and state filters of the posts list and the calendar, as a GET form on
+/// `action` (its query parameters are `account` and `state`); `children` adds hidden fields
+/// the page keeps.
+#[component]
+pub fn PostFilters(action: &'static str, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
+    let accounts = Resource::new(|| (), |_| list_accounts());
+    view! {
+        <Form method="GET" action=action attr:class="inline-form filters">
+            {children.map(|children| children())}
+            <label for="filter-account">"Account"</label>
+            <select id="filter-account" name="account">
+                <option value="">"All accounts"</option>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        accounts.await.unwrap_or_default().into_iter().map(|a| {
+                            let id = a.id.to_string();
+                            let chosen = param("account").as_deref() == Some(id.as_str());
+                            view! { <option value=id selected=chosen>{a.display_name}</option> }
+                        }).collect_view()
+                    })}
+                </Suspense>
+            </select>
+            <label for="filter-state">"State"</label>
+            <select id="filter-state" name="state">
+                <option value="">"All states"</option>
+                {PostState::ALL.into_iter().map(|state| view! {
+                    <option value=state.as_str() selected=move || param("state").as_deref() == Some(state.as_str())>{state.label()}</option>
+                }).collect_view()}
+            </select>
+            <button type="submit">"Filter"</button>
+        </Form>
     }
 }
 

@@ -278,6 +278,11 @@ pub enum TikTokOutcome {
 }
 
 impl TikTokOutcome {
+    /// What a status reply says.
+    pub fn of(status: &crate::tiktok::client::PublishStatus) -> Self {
+        Self::from_status(&status.status, status.fail_reason.as_deref(), &status.post_ids())
+    }
+
     /// Reads the status endpoint's reply (§4.8), including the undocumented names some
     /// clients have seen.
     pub fn from_status(status: &str, fail_reason: Option<&str>, post_ids: &[String]) -> Self {

@@ -10,7 +10,7 @@
 //! - TikTok cannot be asked (account disconnected) → "unconfirmed", for a person to check.
 
 use crate::{
-    accounts::ssr::with_access_token,
+    publishing::status::ask_tiktok,
     db::schema::posts,
     error::AppResult,
     posts::{
@@ -81,16 +81,11 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str, resend: Resend)
     let Some(publish_id) = post.publish_id.clone() else {
         return resend_or_fail(state, post, resend, &format!("{why} Nothing had been sent to TikTok.")).await;
     };
-    let client = state.tiktok.client.clone();
-    let reply = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |token| {
-        let (client, publish_id) = (client.clone(), publish_id.clone());
-        async move { client.publish_status(&token, &publish_id).await }
-    })
-    .await;
+    let reply = ask_tiktok(state, post.account_id, &publish_id).await;
     let mut conn = state.pool.get().await?;
     match reply {
         Ok(Ok(status)) => {
-            let outcome = TikTokOutcome::from_status(&status.status, status.fail_reason.as_deref(), &status.post_ids());
+            let outcome = TikTokOutcome::of(&status);
             if outcome != TikTokOutcome::StillProcessing {
                 post_store::apply_outcome(&mut conn, post, outcome).await?;
                 return Ok(Recovered::Reconciled);

@@ -12,6 +12,7 @@ use crate::{
     },
     state::AppState,
     tiktok::{
+        client::PublishStatus,
         error::TikTokError,
         rate_limit::{LimitedEndpoint, try_acquire},
     },
@@ -69,23 +70,11 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
         return Ok(());
     };
     let now = OffsetDateTime::now_utc();
-    let mut conn = state.pool.get().await?;
-    if let Err(wait) = try_acquire(&mut conn, post.account_id, LimitedEndpoint::PublishStatus, now).await? {
-        retry_at(&mut conn, post.id, now + wait).await?;
-        return Ok(());
-    }
-    drop(conn);
-    let client = state.tiktok.client.clone();
-    let reply = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |token| {
-        let (client, publish_id) = (client.clone(), publish_id.clone());
-        async move { client.publish_status(&token, &publish_id).await }
-    })
-    .await;
+    let reply = ask_tiktok(state, post.account_id, &publish_id).await;
     let mut conn = state.pool.get().await?;
     match reply {
         Ok(Ok(status)) => {
-            let outcome = TikTokOutcome::from_status(&status.status, status.fail_reason.as_deref(), &status.post_ids());
-            post_store::apply_outcome(&mut conn, post, outcome).await?;
+            post_store::apply_outcome(&mut conn, post, TikTokOutcome::of(&status)).await?;
         }
         Ok(Err(TikTokError::RateLimited { retry_after })) => {
             let wait = retry_after.unwrap_or(std::time::Duration::from_secs(60));
@@ -115,6 +104,22 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
         }
     }
     Ok(())
+}
+
+/// TikTok's status of a publish, within the 30-a-minute limit: a full window answers as
+/// TikTok's own throttling would, without calling. `Err` when the account cannot be used.
+pub async fn ask_tiktok(state: &AppState, account_id: Uuid, publish_id: &str) -> AppResult<Result<PublishStatus, TikTokError>> {
+    let mut conn = state.pool.get().await?;
+    if let Err(wait) = try_acquire(&mut conn, account_id, LimitedEndpoint::PublishStatus, OffsetDateTime::now_utc()).await? {
+        return Ok(Err(TikTokError::RateLimited { retry_after: Some(wait) }));
+    }
+    drop(conn);
+    let client = state.tiktok.client.clone();
+    with_access_token(&state.pool, &state.tiktok.client, &state.cipher, account_id, |token| {
+        let client = client.clone();
+        async move { client.publish_status(&token, publish_id).await }
+    })
+    .await
 }
 
 async fn retry_at(conn: &mut diesel_async::AsyncPgConnection, post_id: Uuid, at: OffsetDateTime) -> QueryResult<usize> {

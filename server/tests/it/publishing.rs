@@ -5,12 +5,11 @@
 
 use crate::util::{
     TestApp, TestClient,
-    sandbox::{TestSandbox, connect},
+    sandbox::{TestSandbox, connected_account, fast_app_with_sandbox},
     test_app::PASSWORD,
     upload::Upload,
 };
 use app::{
-    accounts::types::AccountView,
     db::schema::{media, posts},
     error::AppError,
     media::catalog,
@@ -30,22 +29,7 @@ use time::OffsetDateTime;
 const INIT: &str = "/v2/post/publish/video/init/";
 const INBOX_INIT: &str = "/v2/post/publish/inbox/video/init/";
 
-async fn setup() -> (TestSandbox, TestApp, TestClient) {
-    let sandbox = TestSandbox::start_with(sandbox::SandboxConfig {
-        processing_delay: Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await;
-    let app = TestApp::with_sandbox(&sandbox).await;
-    let owner = app.signed_up("Olga").await;
-    (sandbox, app, owner)
-}
 
-async fn account_id(sandbox: &TestSandbox, client: &mut TestClient, creator: &str) -> String {
-    connect(sandbox, client, creator).await;
-    let accounts: Vec<AccountView> = client.call("accounts/list", &[]).await.unwrap();
-    accounts.into_iter().find(|a| a.display_name == creator).unwrap().id.to_string()
-}
 
 async fn detail(client: &mut TestClient, outcome: &UploadOutcome) -> PostDetail {
     client.call("posts/detail", &[("post_id", &outcome.post_id.to_string())]).await.unwrap()
@@ -74,8 +58,8 @@ async fn post_count(app: &TestApp) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn post_now_streams_the_video_into_tiktok_and_follows_it_to_published() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let upload = Upload::post_now(&account, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(20, 3_000_000));
     let outcome = upload.send(&mut owner).await.expect("posted");
     assert_eq!(outcome.state, PostState::Processing);
@@ -99,8 +83,8 @@ async fn post_now_streams_the_video_into_tiktok_and_follows_it_to_published() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn send_to_inbox_uses_the_inbox_endpoint_and_ends_in_the_inbox() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Leo Private").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Leo Private").await;
     let mut upload = Upload::post_now(&account, "", SyntheticVideo::mp4(15, 2_000_000));
     upload.mode = "send_to_inbox";
     upload.choices.privacy_level = None;
@@ -114,8 +98,8 @@ async fn send_to_inbox_uses_the_inbox_endpoint_and_ends_in_the_inbox() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scheduled_post_waits_in_the_media_store_and_is_sent_once_when_due() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
     let mut upload = Upload::post_now(&account, "MUTUAL_FOLLOW_FRIENDS", SyntheticVideo::mp4(30, 12_000_000));
     upload.mode = "schedule";
@@ -151,8 +135,8 @@ async fn a_scheduled_post_waits_in_the_media_store_and_is_sent_once_when_due() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_a_scheduled_post_keeps_it_from_being_sent() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
     let mut upload = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(30, 1_000_000));
     upload.mode = "schedule";
@@ -168,8 +152,8 @@ async fn cancelling_a_scheduled_post_keeps_it_from_being_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scheduling_in_the_past_is_refused_with_a_clear_message() {
-    let (sandbox, _app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, _app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let mut upload = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(30, 1_000_000));
     upload.mode = "schedule";
     upload.scheduled_at = Some("2020-01-01T09:00:00Z".into());
@@ -179,9 +163,9 @@ async fn scheduling_in_the_past_is_refused_with_a_clear_message() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_composer_rules_are_enforced_again_on_the_server() {
-    let (sandbox, app, mut owner) = setup().await;
-    let maya = account_id(&sandbox, &mut owner, "Maya Public").await;
-    let leo = account_id(&sandbox, &mut owner, "Leo Private").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    let leo = connected_account(&sandbox, &mut owner, "Leo Private").await;
     let video = || SyntheticVideo::mp4(20, 1_000_000);
 
     let mut no_privacy = Upload::post_now(&maya, "", video());
@@ -210,8 +194,8 @@ async fn the_composer_rules_are_enforced_again_on_the_server() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn videos_tiktok_would_fail_are_refused_before_anything_is_sent() {
-    let (sandbox, app, mut owner) = setup().await;
-    let sam = account_id(&sandbox, &mut owner, "Short Clips Sam").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let sam = connected_account(&sandbox, &mut owner, "Short Clips Sam").await;
 
     let too_long = Upload::post_now(&sam, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(90, 1_000_000));
     let error = too_long.send(&mut owner).await.unwrap_err();
@@ -237,8 +221,8 @@ async fn videos_tiktok_would_fail_are_refused_before_anything_is_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_video_whose_header_comes_last_is_judged_before_tiktok_has_it_all() {
-    let (sandbox, app, mut owner) = setup().await;
-    let sam = account_id(&sandbox, &mut owner, "Short Clips Sam").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let sam = connected_account(&sandbox, &mut owner, "Short Clips Sam").await;
     // ftyp, 3 MB of media data, then moov: as phones often write them.
     let moov_last = |seconds: u32| {
         let header = sandbox::synthetic::mp4_header(seconds * 1000, Some((720, 1280)), 0);
@@ -271,8 +255,8 @@ async fn a_video_whose_header_comes_last_is_judged_before_tiktok_has_it_all() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_upload_leaves_no_post_and_no_file() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
 
     let mut cut = Upload::post_now(&account, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(20, 20_000_000));
     cut.cut_after = Some(6_000_000);
@@ -294,8 +278,8 @@ async fn an_interrupted_upload_leaves_no_post_and_no_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn another_team_cannot_post_to_see_or_cancel_and_viewers_cannot_post() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let outcome = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 1_000_000)).send(&mut owner).await.unwrap();
 
     let mut stranger = app.signed_up("Mallory").await;
@@ -334,8 +318,8 @@ async fn another_team_cannot_post_to_see_or_cancel_and_viewers_cannot_post() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_picture_too_small_for_tiktok_is_refused_from_its_header() {
-    let (sandbox, _app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, _app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let narrow = SyntheticVideo::raw(&sandbox::synthetic::mp4_header(20_000, Some((200, 1280)), 1_000_000), 1_000_000);
     let error = Upload::post_now(&account, "SELF_ONLY", narrow).send(&mut owner).await.unwrap_err();
     assert_eq!(
@@ -347,8 +331,8 @@ async fn a_picture_too_small_for_tiktok_is_refused_from_its_header() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_webhooks_move_the_post_without_waiting_for_a_status_check() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let outcome = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 1_000_000)).send(&mut owner).await.unwrap();
     let publish_id = Post::find(&mut *app.conn().await, outcome.post_id).await.unwrap().publish_id.unwrap();
     let secret = sandbox.sandbox.config().client_secret.clone();
@@ -398,8 +382,8 @@ async fn publish_webhooks_move_the_post_without_waiting_for_a_status_check() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_hold_across_servers_without_a_read_then_write_race() {
-    let (sandbox, app, mut owner) = setup().await;
-    let account: uuid::Uuid = account_id(&sandbox, &mut owner, "Maya Public").await.parse().unwrap();
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account: uuid::Uuid = connected_account(&sandbox, &mut owner, "Maya Public").await.parse().unwrap();
     let now = OffsetDateTime::now_utc();
     // Sixteen callers at once, as several servers would: exactly TikTok's 6 get through.
     let attempts = (0..16).map(|_| {
@@ -458,7 +442,7 @@ async fn with_a_bucket_several_servers_share_the_media_store() {
     let refs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = TestApp::with_settings(&refs).await;
     let mut owner = app.signed_up("Olga").await;
-    let account = account_id(&sandbox, &mut owner, "Maya Public").await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
 
     // Cut off mid-way: the multipart upload is aborted, nothing is left in the bucket.
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);

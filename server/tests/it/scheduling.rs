@@ -4,11 +4,10 @@
 
 use crate::util::{
     TestApp, TestClient,
-    sandbox::{TestSandbox, connect},
+    sandbox::{TestSandbox, connect, connected_account, fast_app_with_sandbox},
     upload::Upload,
 };
 use app::{
-    accounts::types::AccountView,
     db::schema::posts,
     posts::{
         ssr::Post,
@@ -29,22 +28,7 @@ use uuid::Uuid;
 
 const INIT: &str = "/v2/post/publish/video/init/";
 
-async fn setup() -> (TestSandbox, TestApp, TestClient) {
-    let sandbox = TestSandbox::start_with(sandbox::SandboxConfig {
-        processing_delay: Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await;
-    let app = TestApp::with_sandbox(&sandbox).await;
-    let owner = app.signed_up("Olga").await;
-    (sandbox, app, owner)
-}
 
-async fn account(sandbox: &TestSandbox, client: &mut TestClient, creator: &str) -> String {
-    connect(sandbox, client, creator).await;
-    let accounts: Vec<AccountView> = client.call("accounts/list", &[]).await.unwrap();
-    accounts.into_iter().find(|a| a.display_name == creator).unwrap().id.to_string()
-}
 
 /// Schedules `video` on `account` five minutes ahead; returns the post and its due time.
 async fn schedule(client: &mut TestClient, account: &str, video: SyntheticVideo) -> (UploadOutcome, OffsetDateTime) {
@@ -78,8 +62,8 @@ async fn settle(app: &TestApp, post_id: Uuid) -> PostState {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_stopped_before_anything_was_sent_leaves_the_post_to_be_sent_once() {
-    let (sandbox, app, mut owner) = setup().await;
-    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 2_000_000)).await;
     // As if a server claimed it and died at once.
     diesel::update(posts::table.find(outcome.post_id))
@@ -102,8 +86,8 @@ async fn a_server_stopped_before_anything_was_sent_leaves_the_post_to_be_sent_on
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_killed_mid_upload_is_reconciled_and_the_post_goes_out_once() {
-    let (sandbox, app, mut owner) = setup().await;
-    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(30, 150_000_000)).await;
 
     let sending = {
@@ -136,8 +120,8 @@ async fn a_server_killed_mid_upload_is_reconciled_and_the_post_goes_out_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_killed_after_the_last_byte_is_reconciled_without_sending_again() {
-    let (sandbox, app, mut owner) = setup().await;
-    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 2_000_000)).await;
     assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
     // As if the server died after TikTok's 201 but before writing "processing" down.
@@ -157,8 +141,8 @@ async fn a_server_killed_after_the_last_byte_is_reconciled_without_sending_again
 
 #[tokio::test(flavor = "multi_thread")]
 async fn when_tiktok_cannot_be_asked_the_post_is_unconfirmed_not_resent() {
-    let (sandbox, app, mut owner) = setup().await;
-    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 2_000_000)).await;
     assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
     diesel::update(posts::table.find(outcome.post_id))
@@ -177,11 +161,11 @@ async fn when_tiktok_cannot_be_asked_the_post_is_unconfirmed_not_resent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_servers_on_one_database_send_each_due_post_once() {
-    let (sandbox, app, mut owner) = setup().await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let mut due = OffsetDateTime::now_utc();
     let mut ids = Vec::new();
     for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = account(&sandbox, &mut owner, creator).await;
+        let id = connected_account(&sandbox, &mut owner, creator).await;
         for _ in 0..5 {
             let (outcome, at) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 1_000_000)).await;
             ids.push(outcome.post_id);
@@ -222,11 +206,11 @@ async fn run_jobs_until_settled(app: &TestApp, ids: &[Uuid], mut now: OffsetDate
 #[tokio::test(flavor = "multi_thread")]
 async fn tiktok_faults_never_duplicate_or_lose_a_post() {
     use sandbox::{Endpoint, Fault, FaultKind};
-    let (sandbox, app, mut owner) = setup().await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let mut ids = Vec::new();
     let mut due = OffsetDateTime::now_utc();
     for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = account(&sandbox, &mut owner, creator).await;
+        let id = connected_account(&sandbox, &mut owner, creator).await;
         for _ in 0..2 {
             let (outcome, at) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 12_000_000)).await;
             ids.push(outcome.post_id);
@@ -254,8 +238,8 @@ async fn tiktok_faults_never_duplicate_or_lose_a_post() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_creator_who_revoked_access_gets_a_failed_post_with_what_to_do() {
-    let (sandbox, app, mut owner) = setup().await;
-    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 1_000_000)).await;
     sandbox.sandbox.revoke_creator(&sandbox.open_id_of("Maya Public"));
     run_jobs_until_settled(&app, &[outcome.post_id], due).await;
@@ -291,8 +275,8 @@ async fn a_creator_who_revoked_access_gets_a_failed_post_with_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn posts_over_a_creators_daily_cap_wait_for_the_next_day_instead_of_failing() {
-    let (sandbox, app, mut owner) = setup().await;
-    let maya: Uuid = account(&sandbox, &mut owner, "Maya Public").await.parse().unwrap();
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya: Uuid = connected_account(&sandbox, &mut owner, "Maya Public").await.parse().unwrap();
     // Fifteen direct posts already went out today for this creator.
     let now = OffsetDateTime::now_utc();
     let mut conn = app.conn().await;
@@ -368,10 +352,10 @@ fn seen(sandbox: &TestSandbox, matches: impl Fn(&sandbox::RecordedRequest) -> bo
 
 #[tokio::test(flavor = "multi_thread")]
 async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_once() {
-    let (sandbox, app, mut owner) = setup().await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let mut ids = Vec::new();
     for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = account(&sandbox, &mut owner, creator).await;
+        let id = connected_account(&sandbox, &mut owner, creator).await;
         for _ in 0..2 {
             let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(30, 150_000_000)).await;
             ids.push(outcome.post_id);
@@ -431,8 +415,8 @@ async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_onc
 #[tokio::test(flavor = "multi_thread")]
 async fn an_init_whose_answer_was_lost_is_not_repeated_blindly() {
     use sandbox::{Endpoint, Fault, FaultKind};
-    let (sandbox, app, mut owner) = setup().await;
-    let maya = account(&sandbox, &mut owner, "Maya Public").await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 1_000_000)).await;
     sandbox.sandbox.inject(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::DropConnection, count: 1 });
     assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
@@ -451,10 +435,10 @@ async fn an_init_whose_answer_was_lost_is_not_repeated_blindly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_server_processes_on_different_ports_publish_each_post_once() {
-    let (sandbox, app, mut owner) = setup().await;
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let mut ids = Vec::new();
     for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = account(&sandbox, &mut owner, creator).await;
+        let id = connected_account(&sandbox, &mut owner, creator).await;
         for _ in 0..4 {
             // Big enough that one server cannot drain the queue before the others look.
             let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 40_000_000)).await;

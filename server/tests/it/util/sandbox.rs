@@ -87,3 +87,22 @@ pub async fn app_with_sandbox() -> (TestSandbox, TestApp, TestClient) {
     let owner = app.signed_up("Olga").await;
     (sandbox, app, owner)
 }
+
+/// An app over a sandbox that finishes processing in 50 ms, with one owner signed up.
+pub async fn fast_app_with_sandbox() -> (TestSandbox, TestApp, TestClient) {
+    let sandbox = TestSandbox::start_with(SandboxConfig {
+        processing_delay: std::time::Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let app = TestApp::with_sandbox(&sandbox).await;
+    let owner = app.signed_up("Olga").await;
+    (sandbox, app, owner)
+}
+
+/// Connects `creator` for `client`'s team and returns the account's id.
+pub async fn connected_account(sandbox: &TestSandbox, client: &mut TestClient, creator: &str) -> String {
+    connect(sandbox, client, creator).await;
+    let accounts: Vec<app::accounts::types::AccountView> = client.call("accounts/list", &[]).await.unwrap();
+    accounts.into_iter().find(|a| a.display_name == creator).unwrap().id.to_string()
+}
