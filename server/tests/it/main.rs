@@ -7,6 +7,7 @@ mod auth;
 mod platform;
 mod publishing;
 mod scheduling;
+mod security;
 mod teams;
 mod tiktok_posting;
 mod util;

@@ -1,0 +1,192 @@
+//! Every server function, found through server_fn's own registry (so a new one cannot be
+//! forgotten: it fails here until it is listed), called anonymously, with too small a role,
+//! and as a member of another team with this team's real ids: all refused, nothing changed.
+
+use crate::util::{
+    TestApp, TestClient,
+    sandbox::{connected_account, fast_app_with_sandbox},
+    test_app::PASSWORD,
+    upload::Upload,
+};
+use app::{error::AppError, posts::types::UploadOutcome, teams::types::{CreatedInvite, InviteView, MemberView, Role}};
+use sandbox::synthetic::SyntheticVideo;
+use std::collections::BTreeSet;
+
+/// Who may call an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    /// Anyone (signing up, logging in, reading an invite).
+    Public,
+    /// Anyone logged in, whatever their team role (their own profile, teams they create).
+    SignedIn,
+    /// Members of the caller's current team with at least this role.
+    Team(Role),
+}
+
+/// The ids of team A's things that calls from elsewhere aim at.
+struct Ids {
+    account: String,
+    post: String,
+    notification: String,
+    invite: String,
+    member: String,
+    team: String,
+}
+
+type Args = fn(&Ids) -> Vec<(&'static str, String)>;
+
+fn rules() -> Vec<(&'static str, Access, Args)> {
+    use Access::*;
+    let none: Args = |_| vec![];
+    vec![
+        ("auth/session", Public, none),
+        ("auth/mode", Public, none),
+        ("auth/signup", Public, |_| vec![("email", "x@example.com".into()), ("password", "short".into()), ("display_name", "X".into()), ("time_zone", "UTC".into())]),
+        ("auth/login", Public, |_| vec![("email", "nobody@example.com".into()), ("password", "wrong password here".into())]),
+        ("auth/logout", Public, none),
+        ("teams/invite/preview", Public, |_| vec![("token", "not-a-token".into())]),
+        ("auth/profile", Team(Role::Viewer), |_| vec![("display_name", "Y".into()), ("time_zone", "UTC".into())]),
+        ("auth/password", Team(Role::Viewer), |_| vec![("current_password", "wrong password here".into()), ("new_password", "another long password".into())]),
+        ("teams/invite/accept", SignedIn, |_| vec![("token", "not-a-token".into())]),
+        ("teams/switch", SignedIn, |ids| vec![("team_id", ids.team.clone())]),
+        ("teams/create", SignedIn, |_| vec![("name", "Another".into())]),
+        ("teams/members", Team(Role::Viewer), none),
+        ("teams/members/role", Team(Role::Admin), |ids| vec![("user_id", ids.member.clone()), ("role", "admin".into())]),
+        ("teams/members/remove", Team(Role::Viewer), |ids| vec![("user_id", ids.member.clone())]),
+        ("teams/invites", Team(Role::Admin), none),
+        ("teams/invites/create", Team(Role::Admin), |_| vec![("role", "editor".into())]),
+        ("teams/invites/revoke", Team(Role::Admin), |ids| vec![("invite_id", ids.invite.clone())]),
+        ("teams/rename", Team(Role::Admin), |_| vec![("name", "Taken over".into())]),
+        ("accounts/list", Team(Role::Viewer), none),
+        ("accounts/connect", Team(Role::Editor), none),
+        ("accounts/refresh-info", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
+        ("accounts/disconnect", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
+        ("posts/list", Team(Role::Viewer), none),
+        ("posts/detail", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone())]),
+        ("posts/summary", Team(Role::Viewer), none),
+        ("posts/creator", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
+        ("posts/upload", Team(Role::Editor), none),
+        ("posts/retry", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
+        ("posts/cancel", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
+        ("calendar/view", Team(Role::Viewer), |_| vec![("span", "month".into())]),
+        ("calendar/reschedule", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("when", "2031-01-01T09:00".into())]),
+        ("calendar/duplicate", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
+        ("calendar/cancel-many", Team(Role::Editor), |ids| vec![("post_ids", ids.post.clone())]),
+        ("notifications/list", Team(Role::Viewer), none),
+        ("notifications/acknowledge", Team(Role::Editor), |ids| vec![("id", ids.notification.clone())]),
+    ]
+}
+
+/// Calls `endpoint` as `client`; the upload goes as the composer sends it.
+async fn call(client: &mut TestClient, endpoint: &str, args: &[(&str, String)], ids: &Ids) -> Result<serde_json::Value, AppError> {
+    if endpoint == "posts/upload" {
+        let upload = Upload::post_now(&ids.account, "SELF_ONLY", SyntheticVideo::mp4(20, 500_000));
+        return upload.send(client).await.map(|outcome: UploadOutcome| serde_json::to_value(outcome).unwrap());
+    }
+    let form: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    client.call(endpoint, &form).await
+}
+
+async fn joined(app: &TestApp, owner: &mut TestClient, role: &str, name: &str) -> TestClient {
+    let invite: CreatedInvite = owner.call("teams/invites/create", &[("role", role)]).await.unwrap();
+    let mut client = app.client();
+    let email = format!("{}@example.com", name.to_lowercase());
+    client
+        .call::<()>(
+            "auth/signup",
+            &[("email", &email), ("password", PASSWORD), ("display_name", name), ("time_zone", "UTC"), ("invite", invite.path.trim_start_matches("/invite/"))],
+        )
+        .await
+        .unwrap();
+    client
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_server_function_refuses_strangers_and_too_small_roles() {
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .filter_map(|(path, _)| path.strip_prefix("/api/").map(str::to_owned))
+        .collect();
+    let listed: BTreeSet<String> = rules().iter().map(|(endpoint, ..)| (*endpoint).to_owned()).collect();
+    assert_eq!(registered, listed, "every server function must be listed here with who may call it");
+
+    // Team A: an owner with a connected account, a scheduled post, an open notification, an
+    // open invite, and a viewer and an editor.
+    let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    let mut scheduled = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 500_000));
+    scheduled.mode = "schedule";
+    scheduled.scheduled_at = Some(
+        (time::OffsetDateTime::now_utc() + time::Duration::days(2)).format(&time::format_description::well_known::Rfc3339).unwrap(),
+    );
+    let post = scheduled.send(&mut owner).await.unwrap().post_id;
+    let mut viewer = joined(&app, &mut owner, "viewer", "Vera").await;
+    let mut editor = joined(&app, &mut owner, "editor", "Eddie").await;
+    let members: Vec<MemberView> = owner.call("teams/members", &[]).await.unwrap();
+    let member = members.iter().find(|m| m.display_name == "Vera").unwrap().user_id;
+    owner.call::<CreatedInvite>("teams/invites/create", &[("role", "viewer")]).await.unwrap();
+    let invites: Vec<InviteView> = owner.call("teams/invites", &[]).await.unwrap();
+    let team = owner.session_info().await.unwrap().team.id;
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query("INSERT INTO notifications (team_id, kind, post_id, message) SELECT team_id, 'post_failed', id, 'test' FROM posts")
+            .execute(&mut app.conn().await)
+            .await
+            .unwrap();
+    }
+    let open: Vec<app::notifications::types::NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
+    let ids = Ids {
+        account: account.clone(),
+        post: post.to_string(),
+        notification: open[0].id.to_string(),
+        invite: invites[0].id.to_string(),
+        member: member.to_string(),
+        team: team.to_string(),
+    };
+    let mut anonymous = app.client();
+    let mut stranger = app.signed_up("Mallory").await;
+
+    for (endpoint, access, args) in rules() {
+        let args = args(&ids);
+        if access != Access::Public {
+            let error = call(&mut anonymous, endpoint, &args, &ids).await.unwrap_err();
+            assert_eq!(error, AppError::Unauthorized, "{endpoint} as nobody");
+        }
+        if let Access::Team(min) = access {
+            if min > Role::Viewer {
+                let error = call(&mut viewer, endpoint, &args, &ids).await.unwrap_err();
+                assert!(matches!(error, AppError::Forbidden(_)), "{endpoint} as a viewer: {error:?}");
+            }
+            if min > Role::Editor {
+                let error = call(&mut editor, endpoint, &args, &ids).await.unwrap_err();
+                assert!(matches!(error, AppError::Forbidden(_)), "{endpoint} as an editor: {error:?}");
+            }
+        }
+        // Another team's owner, aiming at this team's things.
+        let aims_at_team_a = args.iter().any(|(name, _)| {
+            matches!(*name, "account_id" | "post_id" | "post_ids" | "id" | "invite_id" | "user_id" | "team_id")
+        }) || endpoint == "posts/upload";
+        if aims_at_team_a {
+            match call(&mut stranger, endpoint, &args, &ids).await {
+                Err(AppError::NotFound(_) | AppError::Forbidden(_)) => {}
+                // Bulk cancel answers with how many it cancelled: none of team A's.
+                Ok(serde_json::Value::Number(n)) if endpoint == "calendar/cancel-many" => assert_eq!(n.as_u64(), Some(0)),
+                other => panic!("{endpoint} as another team's owner: {other:?}"),
+            }
+        }
+    }
+
+    // Team A is as it was.
+    let accounts: Vec<app::accounts::types::AccountView> = owner.call("accounts/list", &[]).await.unwrap();
+    assert_eq!(accounts[0].status, app::accounts::types::AccountStatus::Active);
+    let detail: app::posts::types::PostDetail = owner.call("posts/detail", &[("post_id", &ids.post)]).await.unwrap();
+    assert_eq!(detail.post.state, app::posts::types::PostState::Scheduled);
+    assert_eq!(detail.post.scheduled_at, Some(detail.post.scheduled_at.unwrap()));
+    assert!(detail.events.iter().all(|e| e.kind != "rescheduled"));
+    let still_open: Vec<app::notifications::types::NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
+    assert_eq!(still_open.len(), 1);
+    let invites_after: Vec<InviteView> = owner.call("teams/invites", &[]).await.unwrap();
+    assert_eq!(invites_after.len(), invites.len());
+    let members_after: Vec<MemberView> = owner.call("teams/members", &[]).await.unwrap();
+    assert_eq!(members_after.len(), members.len());
+    assert_eq!(owner.session_info().await.unwrap().team.name, "Olga's team");
+}
