@@ -1,0 +1,294 @@
+//! Upload benchmark: streams 256 MiB, 1 GiB and 2 GiB videos through a running Cadence server
+//! ("Post now") into the sandbox's chunked upload, and the same bytes straight to the sandbox
+//! with Cadence's TikTok client as the baseline, in the same run. Reports throughput of both,
+//! their ratio, and the server's idle and peak resident memory (sampled from /proc every 20 ms).
+//!
+//! Run with `scripts/bench upload` (it starts PostgreSQL and sets `BENCH_DATABASE_URL`).
+//! Targets (issue 7): peak RSS flat in file size and ≤ 64 MiB; throughput ≥ 0.8× direct.
+
+use app::tiktok::{
+    chunks::ChunkPlan,
+    client::{PostInfo, TikTokClient, TikTokEndpoints},
+};
+use sandbox::{Sandbox, SandboxConfig, synthetic::SyntheticVideo};
+use std::{
+    process::{Child, Command},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+const MIB: u64 = 1024 * 1024;
+const SIZES: [u64; 3] = [256 * MIB, 1024 * MIB, 2048 * MIB];
+const PIECE: u64 = 256 * 1024;
+const BOUNDARY: &str = "cadence-bench-boundary-1b3c5";
+
+#[tokio::main]
+async fn main() {
+    let database_url = std::env::var("BENCH_DATABASE_URL").expect("BENCH_DATABASE_URL (scripts/bench sets it)");
+    let sizes: Vec<u64> = match std::env::var("BENCH_UPLOAD_MIB") {
+        Ok(list) => list.split(',').map(|m| m.trim().parse::<u64>().expect("sizes in MiB") * MIB).collect(),
+        Err(_) => SIZES.to_vec(),
+    };
+
+    // The sandbox in this process, so the server's memory is Cadence's alone.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
+    let sandbox = Sandbox::new(SandboxConfig {
+        public_base_url: sandbox_url.clone(),
+        processing_delay: Duration::from_millis(50),
+        daily_post_cap: 1000,
+        ..SandboxConfig::default()
+    });
+    tokio::spawn(sandbox::serve(listener, sandbox.clone()));
+
+    let data_dir = std::env::temp_dir().join(format!("cadence-bench-{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = sandbox.config().clone();
+    let server = Server::start(&database_url, &sandbox_url, &config, &data_dir, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    wait_healthy(&http, &base).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = resident(server.pid(), "VmRSS");
+
+    let session = sign_up(&http, &base).await;
+    let account = connect(&http, &base, &session, &sandbox, &sandbox_url, "Maya Public").await;
+
+    // The baseline client talks to the sandbox directly, as a second creator (own rate limits).
+    let direct = TikTokClient::new(TikTokEndpoints {
+        api_base: sandbox_url.clone(),
+        authorize_base: sandbox_url.clone(),
+        client_key: config.client_key.clone(),
+        client_secret: config.client_secret.clone().into(),
+    })
+    .unwrap();
+    let direct_token = direct_token(&direct, &sandbox_url, &sandbox, "Leo Private").await;
+
+    println!("Upload benchmark: {} cores, server idle RSS {:.1} MiB", num_cpus(), idle as f64 / MIB as f64);
+    println!("| size | through Cadence | direct to the sandbox | ratio | server peak RSS |");
+    println!("| --- | --- | --- | --- | --- |");
+    for size in sizes {
+        let video = SyntheticVideo::mp4(60, size);
+        let peak = Arc::new(AtomicU64::new(0));
+        let sampling = Arc::new(AtomicBool::new(true));
+        let sampler = {
+            let (peak, sampling, pid) = (peak.clone(), sampling.clone(), server.pid());
+            std::thread::spawn(move || {
+                while sampling.load(Ordering::Relaxed) {
+                    peak.fetch_max(resident(pid, "VmRSS"), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        let started = Instant::now();
+        upload_through_cadence(&http, &base, &session, &account, &video).await;
+        let through = started.elapsed();
+        sampling.store(false, Ordering::Relaxed);
+        sampler.join().unwrap();
+
+        let started = Instant::now();
+        upload_direct(&direct, &direct_token, &video).await;
+        let straight = started.elapsed();
+
+        let mb_s = |d: Duration| size as f64 / MIB as f64 / d.as_secs_f64();
+        println!(
+            "| {} MiB | {:.0} MiB/s | {:.0} MiB/s | {:.2}× | {:.1} MiB |",
+            size / MIB,
+            mb_s(through),
+            mb_s(straight),
+            straight.as_secs_f64() / through.as_secs_f64(),
+            peak.load(Ordering::Relaxed) as f64 / MIB as f64
+        );
+        // TikTok's 6 inits a minute per token: space the runs.
+        tokio::time::sleep(Duration::from_secs(11)).await;
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// A field of /proc/PID/status in bytes (VmRSS, VmHWM).
+fn resident(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|line| line.starts_with(field))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+struct Server(Child);
+
+impl Server {
+    fn start(database_url: &str, sandbox_url: &str, config: &SandboxConfig, data_dir: &std::path::Path, port: u16) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("DATABASE_URL", database_url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", data_dir.join("site"))
+            .env("CADENCE_DATA_DIR", data_dir)
+            .env("CADENCE_TIKTOK_CLIENT_KEY", &config.client_key)
+            .env("CADENCE_TIKTOK_CLIENT_SECRET", &config.client_secret)
+            .env("CADENCE_TIKTOK_API_URL", sandbox_url)
+            .env("CADENCE_TIKTOK_AUTH_URL", sandbox_url)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("the server binary starts");
+        Self(child)
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not come up");
+}
+
+/// The session cookie of a new owner.
+async fn sign_up(http: &reqwest::Client, base: &str) -> String {
+    let response = http
+        .post(format!("{base}/api/auth/signup"))
+        .header("origin", base)
+        .form(&[
+            ("email", "bench@example.com"),
+            ("password", "bench password that is long"),
+            ("display_name", "Bench"),
+            ("time_zone", "UTC"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "sign-up: {}", response.status());
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("cadence_session="))
+        .expect("a session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Consents as `creator` on the sandbox's screen; returns the connected account's id.
+async fn connect(http: &reqwest::Client, base: &str, session: &str, _sandbox: &Sandbox, sandbox_url: &str, creator: &str) -> String {
+    let authorize_url: String = http
+        .post(format!("{base}/api/accounts/connect"))
+        .header("origin", base)
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let callback = consent(http, &authorize_url, sandbox_url, _sandbox, creator).await;
+    let landed = http.get(callback).header("cookie", session).send().await.unwrap();
+    assert!(landed.status().is_redirection(), "callback: {}", landed.status());
+    let accounts: serde_json::Value =
+        http.post(format!("{base}/api/accounts/list")).header("origin", base).header("cookie", session).send().await.unwrap().json().await.unwrap();
+    accounts[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// Clicks through the sandbox's consent screen; returns TikTok's redirect back.
+async fn consent(http: &reqwest::Client, authorize_url: &str, sandbox_url: &str, sandbox: &Sandbox, creator: &str) -> String {
+    let page = http.get(authorize_url).send().await.unwrap().text().await.unwrap();
+    let request_id = page.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let open_id = sandbox.creators().into_iter().find(|c| c.display_name == creator).unwrap().open_id;
+    let mut form = vec![("request_id", request_id), ("open_id", open_id)];
+    for scope in ["user.info.basic", "user.info.profile", "video.publish", "video.upload"] {
+        form.push(("scope", scope.to_owned()));
+    }
+    let decided = http.post(format!("{sandbox_url}/v2/auth/authorize/")).form(&form).send().await.unwrap();
+    decided.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn direct_token(client: &TikTokClient, sandbox_url: &str, sandbox: &Sandbox, creator: &str) -> app::crypto::SecretToken {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let redirect = "http://127.0.0.1:1/oauth/tiktok/callback";
+    let location = consent(&http, &client.authorize_url(redirect, "bench"), sandbox_url, sandbox, creator).await;
+    let url = reqwest::Url::parse(&location).unwrap();
+    let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    client.exchange_code(&code, redirect).await.unwrap().access_token
+}
+
+/// The composer's multipart upload, streamed from a generator (the bench holds no video).
+async fn upload_through_cadence(http: &reqwest::Client, base: &str, session: &str, account: &str, video: &SyntheticVideo) {
+    let choices = serde_json::to_string(&app::posts::rules::ComposerChoices {
+        caption: "bench".into(),
+        privacy_level: Some("SELF_ONLY".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut head = String::new();
+    for (name, value) in [
+        ("account_id", account.to_owned()),
+        ("mode", "post_now".to_owned()),
+        ("choices", choices),
+        ("video_size", video.size.to_string()),
+    ] {
+        head.push_str(&format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+    }
+    head.push_str(&format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"video\"; filename=\"bench.mp4\"\r\nContent-Type: video/mp4\r\n\r\n"
+    ));
+    let tail = format!("\r\n--{BOUNDARY}--\r\n");
+    let pieces = video.pieces(0, video.size - 1, PIECE);
+    let stream = futures_util::stream::iter(
+        std::iter::once(bytes::Bytes::from(head))
+            .chain(pieces)
+            .chain(std::iter::once(bytes::Bytes::from(tail)))
+            .map(Ok::<_, std::io::Error>),
+    );
+    let response = http
+        .post(format!("{base}/api/posts/upload"))
+        .header("origin", base)
+        .header("cookie", session)
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(reqwest::Body::wrap_stream(stream))
+        .timeout(Duration::from_secs(3600))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert!(status.is_success(), "upload through Cadence: {status} {body}");
+}
+
+async fn upload_direct(client: &TikTokClient, token: &app::crypto::SecretToken, video: &SyntheticVideo) {
+    let plan = ChunkPlan::for_size(video.size).unwrap();
+    let post = PostInfo {
+        title: "bench".into(),
+        privacy_level: "SELF_ONLY".into(),
+        disable_duet: true,
+        disable_stitch: true,
+        disable_comment: true,
+        video_cover_timestamp_ms: None,
+        brand_content_toggle: false,
+        brand_organic_toggle: false,
+        is_aigc: false,
+    };
+    let init = client.init_direct_post(token, &post, &plan).await.unwrap();
+    let pieces = futures_util::stream::iter(video.pieces(0, video.size - 1, PIECE).map(Ok::<_, std::io::Error>));
+    app::publishing::stream::stream_upload(client, &init.upload_url, "video/mp4", &plan, pieces).await.unwrap();
+}
