@@ -86,6 +86,35 @@ pub enum StoreError {
     Bucket(#[from] object_store::Error),
 }
 
+/// A video as it arrives: counted against the limit and hashed, piece by piece.
+struct Arriving {
+    written: u64,
+    limit: u64,
+    hasher: Sha256,
+}
+
+impl Arriving {
+    fn new(limit: u64) -> Self {
+        Self { written: 0, limit, hasher: Sha256::new() }
+    }
+
+    /// Accepts the next piece, or says why the upload stops here.
+    fn take<E>(&mut self, piece: Result<Bytes, E>) -> Result<Bytes, StoreError> {
+        let piece = piece.map_err(|_| StoreError::Interrupted)?;
+        self.written += piece.len() as u64;
+        if self.written > self.limit {
+            return Err(StoreError::TooLarge { limit: self.limit });
+        }
+        self.hasher.update(&piece);
+        Ok(piece)
+    }
+
+    /// Bytes received and their SHA-256 (hex).
+    fn finish(self) -> (u64, String) {
+        (self.written, hex::encode(self.hasher.finalize()))
+    }
+}
+
 /// Videos in a local directory, one file per key.
 #[derive(Clone, Debug)]
 pub struct LocalMediaStore {
@@ -132,20 +161,14 @@ impl LocalMediaStore {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
     {
         let mut file = tokio::fs::File::create(partial).await?;
-        let mut hasher = Sha256::new();
-        let mut written = 0u64;
+        let mut arriving = Arriving::new(limit);
         while let Some(piece) = body.next().await {
-            let piece = piece.map_err(|_| StoreError::Interrupted)?;
-            written += piece.len() as u64;
-            if written > limit {
-                return Err(StoreError::TooLarge { limit });
-            }
-            hasher.update(&piece);
+            let piece = arriving.take(piece)?;
             file.write_all(&piece).await?;
         }
         file.flush().await?;
         file.sync_all().await?;
-        Ok((written, hex::encode(hasher.finalize())))
+        Ok(arriving.finish())
     }
 
     /// The stored file as a stream of 256 KiB pieces; an error ends it.
@@ -222,16 +245,10 @@ impl BucketMediaStore {
         let path = ObjectPath::from(key.as_str());
         let upload = self.store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-        let mut hasher = Sha256::new();
-        let mut written = 0u64;
+        let mut arriving = Arriving::new(limit);
         let received: Result<(), StoreError> = async {
             while let Some(piece) = body.next().await {
-                let piece = piece.map_err(|_| StoreError::Interrupted)?;
-                written += piece.len() as u64;
-                if written > limit {
-                    return Err(StoreError::TooLarge { limit });
-                }
-                hasher.update(&piece);
+                let piece = arriving.take(piece)?;
                 writer.wait_for_capacity(2).await?;
                 writer.put(piece);
             }
@@ -243,6 +260,7 @@ impl BucketMediaStore {
             return Err(error);
         }
         writer.finish().await?;
+        let (written, sha256) = arriving.finish();
         let store = self.store.clone();
         let probed = probe_ranges(written, |start, end| {
             let (store, path) = (store.clone(), path.clone());
@@ -253,7 +271,7 @@ impl BucketMediaStore {
         })
         .await;
         match probed {
-            Ok(facts) => Ok(StoredMedia { key, byte_size: written, sha256: hex::encode(hasher.finalize()), facts }),
+            Ok(facts) => Ok(StoredMedia { key, byte_size: written, sha256, facts }),
             Err(error) => {
                 let _ = self.store.delete(&path).await;
                 Err(StoreError::NotAVideo(error))
