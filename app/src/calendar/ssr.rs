@@ -51,6 +51,9 @@ pub async fn calendar(
         Some(text) => text.parse::<Date>().map_err(|_| AppError::invalid("date", "Choose a valid date."))?,
         None => today,
     };
+    if !(1970..=9000).contains(&anchor.year()) {
+        return Err(AppError::invalid("date", "Choose a date between 1970 and 9000."));
+    }
     let (first, last, title, previous, next) = layout(span, anchor);
     let from = zone::start_of(first, &tz);
     let until = zone::start_of(last.tomorrow().unwrap_or(last), &tz);
@@ -114,7 +117,10 @@ pub async fn calendar(
                 entries: entries.into_iter().map(|(_, entry, ..)| entry).collect(),
                 warnings,
             });
-            day = day.tomorrow().unwrap_or(day);
+            match day.tomorrow() {
+                Ok(next) => day = next,
+                Err(_) => break,
+            }
         }
         weeks.push(week);
     }

@@ -202,7 +202,8 @@ pub async fn record_publish_id(
             .find(post_id)
             .filter(posts::publish_id.is_null())
             .filter(posts::state.eq(PostState::Uploading.as_str()))
-            .filter(posts::lease_owner.is_not_distinct_from(lease_owner)),
+            .filter(posts::lease_owner.is_not_distinct_from(lease_owner))
+            .filter(posts::lease_expires_at.gt(now)),
     )
         .set((
             posts::publish_id.eq(Some(publish_id)),
@@ -477,7 +478,7 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
     let now = OffsetDateTime::now_utc();
     let when = post.scheduled_at.map_or(now, |at| at.max(now));
     conn.transaction(async |conn| {
-        diesel::update(posts::table.find(post_id).filter(posts::state.eq(post.state().as_str())))
+        let moved = diesel::update(posts::table.find(post_id).filter(posts::state.eq(post.state().as_str())))
             .set((
                 posts::state.eq(PostState::Scheduled.as_str()),
                 posts::scheduled_at.eq(Some(when)),
@@ -491,16 +492,18 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
             ))
             .execute(conn)
             .await?;
+        if moved == 0 {
+            return Err(AppError::Conflict("Someone else just changed this post. Reload to see where it is.".into()));
+        }
         diesel::update(crate::db::schema::media::table.find(media_id))
             .set(crate::db::schema::media::remove_after.eq(None::<OffsetDateTime>))
             .execute(conn)
             .await?;
         record_event(conn, post_id, "retry_requested", "Sent again by a team member.").await?;
         crate::notifications::ssr::resolve(conn, Some(post_id), None, Some(caller.user_id)).await?;
-        Ok::<_, diesel::result::Error>(())
+        Ok::<_, AppError>(())
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// How many of the team's posts are in each state, and the next ones due.

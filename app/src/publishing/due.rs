@@ -91,7 +91,21 @@ async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppRe
     Ok(claimed)
 }
 
+/// Sends one claimed post while keeping its lease; stops (dropping any upload mid-way, so
+/// TikTok never gets the whole video) as soon as the lease can no longer be vouched for.
 async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<()> {
+    let claimed_until = post.lease_expires_at.unwrap_or_else(OffsetDateTime::now_utc);
+    tokio::select! {
+        biased;
+        result = publish_claimed(state, post, worker) => result,
+        () = keep_lease(state, post.id, worker, claimed_until) => {
+            tracing::warn!(post = %post.id, "lease lost or not renewable; stopped sending");
+            Ok(())
+        }
+    }
+}
+
+async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResult<()> {
     // TikTok's rules may have changed since the post was composed (§9): ask again.
     let creator = match fresh_creator_info(state, post.account_id).await {
         Ok(creator) => creator,
@@ -117,14 +131,7 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
         }
     };
     post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {}.", post.attempts, &worker.simple().to_string()[..8])).await?;
-    let sent = tokio::select! {
-        biased;
-        sent = send_video(state, post, video) => sent,
-        // Dropping the upload mid-way means TikTok never gets the whole video, so the server
-        // that took over is the only one that can publish it.
-        () = keep_lease(state, post.id, worker) => Err(SendError::LeaseLost),
-    };
-    match sent {
+    match send_video(state, post, video).await {
         Ok(()) => Ok(()),
         Err(SendError::LeaseLost) => {
             tracing::warn!(post = %post.id, "lease lost to another server; stopped sending");
@@ -150,10 +157,14 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
     }
 }
 
-/// Renews the lease while this worker holds it; returns once it no longer does.
-async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid) {
+/// Renews the lease every third of its length while this worker holds it. Returns (so the
+/// caller stops) when another holder has it, or when renewals keep failing and the lease would
+/// run out before the next one: the worker stops before anyone else may take over.
+async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid, mut confirmed_until: OffsetDateTime) {
+    let interval = state.config.publish_lease / 3;
     loop {
-        tokio::time::sleep(state.config.publish_lease / 3).await;
+        tokio::time::sleep(interval).await;
+        let next_until = OffsetDateTime::now_utc() + lease(state);
         let renewed = match state.pool.get().await {
             Ok(mut conn) => diesel::update(
                 posts::table
@@ -161,15 +172,17 @@ async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid) {
                     .filter(posts::state.eq(PostState::Uploading.as_str()))
                     .filter(posts::lease_owner.eq(Some(worker))),
             )
-            .set(posts::lease_expires_at.eq(Some(OffsetDateTime::now_utc() + lease(state))))
+            .set(posts::lease_expires_at.eq(Some(next_until)))
             .execute(&mut conn)
             .await
-            .unwrap_or(1),
-            // No database: keep going; the lease still has time.
-            Err(_) => 1,
+            .ok(),
+            Err(_) => None,
         };
-        if renewed == 0 {
-            return;
+        match renewed {
+            Some(0) => return,
+            Some(_) => confirmed_until = next_until,
+            None if OffsetDateTime::now_utc() + interval >= confirmed_until => return,
+            None => {}
         }
     }
 }

@@ -33,6 +33,7 @@ use crate::{
     },
 };
 use bytes::Bytes;
+use diesel_async::AsyncConnection as _;
 use futures_util::{StreamExt as _, stream};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -153,14 +154,25 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
             let _ = store.delete(&stored.key).await;
             return Err(error);
         }
-        let mut conn = state.pool.get().await?;
-        let media_id = catalog::record(&mut conn, caller.team_id, caller.user_id, &stored).await?;
-        let post = posts::create(
-            &mut conn,
-            new_post(PostState::Scheduled, Some(media_id), duration_ms(&stored.facts), stored.facts.container.mime_type().to_owned()),
-        )
-        .await?;
-        return Ok(UploadOutcome { post_id: post.id, state: PostState::Scheduled });
+        let new = new_post(PostState::Scheduled, None, duration_ms(&stored.facts), stored.facts.container.mime_type().to_owned());
+        let created: AppResult<Uuid> = async {
+            let mut conn = state.pool.get().await?;
+            conn.transaction(async |conn| {
+                let media_id = catalog::record(conn, caller.team_id, caller.user_id, &stored).await?;
+                let post = posts::create(conn, NewPost { media_id: Some(media_id), ..new }).await?;
+                Ok::<_, AppError>(post.id)
+            })
+            .await
+        }
+        .await;
+        return match created {
+            Ok(post_id) => Ok(UploadOutcome { post_id, state: PostState::Scheduled }),
+            Err(error) => {
+                // Nothing refers to the file: it goes with the failed post.
+                let _ = store.delete(&stored.key).await;
+                Err(error)
+            }
+        };
     }
 
     // `moov` at the end: judged as the last bytes pass, before TikTok has them all.

@@ -58,8 +58,10 @@ pub async fn recover_expired(state: &AppState, now: OffsetDateTime) -> AppResult
                 .skip_locked()
                 .load(conn)
                 .await?;
+            // A new holder: the stopped server (if it is only slow) can no longer record a
+            // publish id or renew the lease.
             diesel::update(posts::table.filter(posts::id.eq_any(&ids)))
-                .set(posts::lease_expires_at.eq(Some(now + RECOVERY_LEASE)))
+                .set((posts::lease_owner.eq(Some(Uuid::new_v4())), posts::lease_expires_at.eq(Some(now + RECOVERY_LEASE))))
                 .returning(Post::as_returning())
                 .get_results(conn)
                 .await
@@ -95,7 +97,10 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str, resend: Resend)
                 return Ok(Recovered::Reconciled);
             }
             drop(conn);
-            let received = status.uploaded_bytes.unwrap_or(0);
+            // No progress figure: TikTok might have every byte, so do not send again yet.
+            let Some(received) = status.uploaded_bytes else {
+                return Ok(Recovered::Later);
+            };
             resend_or_fail(
                 state,
                 post,
@@ -115,7 +120,7 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str, resend: Resend)
             tracing::warn!(post = %post.id, error = %error, "TikTok did not answer during recovery; will ask again");
             Ok(Recovered::Later)
         }
-        Err(error) => {
+        Err(error @ crate::error::AppError::Conflict(_)) => {
             post_store::mark_unconfirmed(
                 &mut conn,
                 post.id,
@@ -123,6 +128,10 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str, resend: Resend)
             )
             .await?;
             Ok(Recovered::Unconfirmed)
+        }
+        Err(error) => {
+            tracing::warn!(post = %post.id, error = %error, "could not ask TikTok during recovery; will try again");
+            Ok(Recovered::Later)
         }
     }
 }
@@ -155,7 +164,13 @@ async fn resend_or_fail(state: &AppState, post: &Post, resend: Resend, why: &str
         Resend::AtOnce => None,
         Resend::AfterRetryDelay => Some(OffsetDateTime::now_utc() + wait),
     };
-    let requeued = diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Uploading.as_str())))
+    use diesel::PgExpressionMethods as _;
+    let requeued = diesel::update(
+        posts::table
+            .find(post.id)
+            .filter(posts::state.eq(PostState::Uploading.as_str()))
+            .filter(posts::publish_id.is_not_distinct_from(post.publish_id.clone())),
+    )
         .set((
             posts::state.eq(PostState::Scheduled.as_str()),
             posts::publish_id.eq(None::<String>),

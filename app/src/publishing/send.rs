@@ -16,7 +16,7 @@ use crate::{
     tiktok::{
         chunks::ChunkPlan,
         error::{TikTokError, for_people},
-        rate_limit::{LimitedEndpoint, try_acquire},
+        rate_limit::{LimitedEndpoint, release_latest, try_acquire},
     },
     ui::human_bytes,
 };
@@ -98,6 +98,10 @@ where
                 _ => None,
             };
             tracing::warn!(post = %post.id, error = %error, "TikTok refused the publish init");
+            // No post was started, so the day's slot is not used up.
+            if let Ok(mut conn) = state.pool.get().await {
+                let _ = release_latest(&mut conn, post.account_id, daily_limit(post)).await;
+            }
             return Err(SendError::NotSent { error: for_people(&error), retry_in });
         }
     };
@@ -144,16 +148,11 @@ where
 /// a day per creator, 5 pending inbox shares.
 async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
     let daily = match post.destination() {
-        Destination::Profile => (
-            LimitedEndpoint::DirectPostsPerDay,
-            "TikTok allows about 15 posts a day for one creator",
-        ),
-        Destination::Inbox => (
-            LimitedEndpoint::InboxSharesPerDay,
-            "TikTok allows 5 videos waiting in a creator's inbox a day",
-        ),
+        Destination::Profile => (daily_limit(post), "TikTok allows about 15 posts a day for one creator"),
+        Destination::Inbox => (daily_limit(post), "TikTok allows 5 videos waiting in a creator's inbox a day"),
     };
-    let limits = [(LimitedEndpoint::PublishInit, "TikTok allows 6 new posts a minute for one account"), daily];
+    // The daily cap first, so a post that must wait a day does not also spend a minute slot.
+    let limits = [daily, (LimitedEndpoint::PublishInit, "TikTok allows 6 new posts a minute for one account")];
     let now = OffsetDateTime::now_utc();
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
     for (endpoint, rule) in limits {
@@ -162,6 +161,14 @@ async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
         }
     }
     Ok(())
+}
+
+/// The per-creator daily cap that applies to the post's destination.
+fn daily_limit(post: &Post) -> LimitedEndpoint {
+    match post.destination() {
+        Destination::Profile => LimitedEndpoint::DirectPostsPerDay,
+        Destination::Inbox => LimitedEndpoint::InboxSharesPerDay,
+    }
 }
 
 /// "42 seconds", "7 minutes", "3 hours".

@@ -5,7 +5,7 @@
 use crate::{
     accounts::ssr::with_access_token,
     db::schema::posts,
-    error::AppResult,
+    error::{AppError, AppResult},
     posts::{
         ssr::{self as post_store, Post, TikTokOutcome},
         types::PostState,
@@ -94,13 +94,18 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
             retry_at(&mut conn, post.id, now + post_store::status_backoff(post.status_checks + 1)).await?;
         }
         // The account lost its connection: nobody can ask TikTok any more.
-        Err(error) => {
+        Err(error @ AppError::Conflict(_)) => {
             post_store::mark_unconfirmed(
                 &mut conn,
                 post.id,
                 &format!("{error} Until then Cadence cannot tell whether TikTok published the post; check the creator's TikTok profile."),
             )
             .await?;
+        }
+        // The database or the token store hiccupped: ask again later.
+        Err(error) => {
+            tracing::warn!(post = %post.id, error = %error, "status check could not run; will retry");
+            retry_at(&mut conn, post.id, now + post_store::status_backoff(post.status_checks + 1)).await?;
         }
     }
     Ok(())

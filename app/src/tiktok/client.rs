@@ -418,7 +418,19 @@ impl TikTokClient {
                 wait.as_secs().max(1)
             )));
         }
+        // A call dropped before it answers (its caller gave up) counts as a failure, so a
+        // half-open circuit never waits for a trial that will not report.
+        struct Unfinished<'a>(Option<(&'a super::breaker::Breakers, &'static str)>);
+        impl Drop for Unfinished<'_> {
+            fn drop(&mut self) {
+                if let Some((breakers, endpoint)) = self.0.take() {
+                    breakers.record(endpoint, true, std::time::Instant::now());
+                }
+            }
+        }
+        let mut unfinished = Unfinished(Some((&self.breakers, endpoint)));
         let result = call.await;
+        unfinished.0 = None;
         let transient = matches!(result, Err(TikTokError::Transient(_) | TikTokError::ReplyLost(_)));
         self.breakers.record(endpoint, transient, std::time::Instant::now());
         result

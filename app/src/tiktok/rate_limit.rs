@@ -100,6 +100,23 @@ pub async fn try_acquire(
     .await
 }
 
+/// Gives back the most recent call recorded for `endpoint` (the call it stood for did not
+/// happen after all, e.g. TikTok refused the init a daily slot was taken for).
+pub async fn release_latest(conn: &mut AsyncPgConnection, account_id: Uuid, endpoint: LimitedEndpoint) -> QueryResult<usize> {
+    let latest: Option<i64> = tiktok_calls::table
+        .filter(tiktok_calls::account_id.eq(account_id))
+        .filter(tiktok_calls::endpoint.eq(endpoint.name()))
+        .order(tiktok_calls::id.desc())
+        .select(tiktok_calls::id)
+        .first(conn)
+        .await
+        .optional()?;
+    match latest {
+        Some(id) => diesel::delete(tiktok_calls::table.find(id)).execute(conn).await,
+        None => Ok(0),
+    }
+}
+
 /// Deletes calls that left their window (a scheduler job).
 pub async fn prune(conn: &mut AsyncPgConnection, now: OffsetDateTime) -> QueryResult<usize> {
     let daily = [LimitedEndpoint::DirectPostsPerDay.name(), LimitedEndpoint::InboxSharesPerDay.name()];

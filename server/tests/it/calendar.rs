@@ -118,6 +118,8 @@ async fn another_team_cannot_see_or_move_the_posts() {
         let error = stranger.call::<serde_json::Value>(endpoint, &refs).await.unwrap_err();
         assert!(matches!(error, AppError::NotFound(_)), "{endpoint}: {error:?}");
     }
+    let far: Result<CalendarView, AppError> = stranger.call("calendar/view", &[("span", "month"), ("date", "9999-12-01")]).await;
+    assert!(far.unwrap_err().field_message("date").is_some(), "a date at the end of time is refused, not looped over");
     let cancelled: usize = stranger.call("calendar/cancel-many", &[("post_ids", &post.post_id.to_string())]).await.unwrap_or(0);
     assert_eq!(cancelled, 0);
     let detail: PostDetail = owner.call("posts/detail", &[("post_id", &post.post_id.to_string())]).await.unwrap();

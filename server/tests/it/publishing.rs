@@ -402,6 +402,26 @@ async fn rate_limits_hold_across_servers_without_a_read_then_write_race() {
     let later = now + time::Duration::seconds(61);
     assert!(try_acquire(&mut conn, account, LimitedEndpoint::PublishInit, later).await.unwrap().is_ok(), "the window slides");
 
+    // A refused init gives back the day's slot it had taken.
+    {
+        use sandbox::{Endpoint, Fault, FaultKind};
+        let (sandbox2, app2, mut owner2) = fast_app_with_sandbox().await;
+        let maya = connected_account(&sandbox2, &mut owner2, "Maya Public").await;
+        sandbox2.sandbox.inject(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status429, count: 1 });
+        let refused = Upload::post_now(&maya, "SELF_ONLY", SyntheticVideo::mp4(20, 1_000_000)).send(&mut owner2).await;
+        assert!(refused.is_err());
+        let daily: i64 = {
+            use app::db::schema::tiktok_calls;
+            tiktok_calls::table
+                .filter(tiktok_calls::endpoint.eq("direct_posts_per_day"))
+                .count()
+                .get_result(&mut app2.conn().await)
+                .await
+                .unwrap()
+        };
+        assert_eq!(daily, 0);
+    }
+
     // The composer says so before TikTok is asked (the window is full for the next minute).
     let error = Upload::post_now(&account.to_string(), "SELF_ONLY", SyntheticVideo::mp4(20, 1_000_000))
         .send(&mut owner)
