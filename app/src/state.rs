@@ -32,9 +32,20 @@ pub fn app_state() -> AppResult<AppState> {
 }
 
 /// A pooled database connection.
+///
+/// The session is loaded first: the session store takes a pooled connection of its own the
+/// first time a request reads the session, and a request that held one connection while
+/// waiting for a second deadlocked the pool under load (the pages benchmark found it: 32
+/// concurrent dashboards and no request ever finished).
 pub async fn db() -> AppResult<DbConn> {
+    if use_context::<http::request::Parts>().is_some() {
+        session().await?.get::<serde_json::Value>(LOAD_SESSION_PROBE).await?;
+    }
     Ok(app_state()?.pool.get().await?)
 }
+
+/// A key nobody writes; reading it makes the session store load the session.
+const LOAD_SESSION_PROBE: &str = "_loaded";
 
 /// The visitor's session (created lazily by the session layer).
 ///

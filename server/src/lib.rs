@@ -67,6 +67,9 @@ pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Rout
 
     let app = Router::new()
         .route("/healthz", get(healthz))
+        // Liveness (the process answers), apart from readiness (/healthz: the database answers);
+        // also the ceiling the pages benchmark compares with.
+        .route("/livez", get(|| async { "ok" }))
         .route("/oauth/tiktok/callback", get(oauth_callback::tiktok_callback))
         .route("/webhooks/tiktok", axum::routing::post(webhooks::tiktok_webhook))
         .leptos_routes_with_context(

@@ -186,3 +186,19 @@ async fn server_function_errors_carry_a_matching_http_status() {
     let missing = bo.post_form("/api/teams/switch", &[("team_id", &uuid::Uuid::new_v4().to_string())]).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_concurrent_pages_never_deadlock_a_small_pool() {
+    // A request that held one pooled connection while the session store waited for another
+    // once froze the server under load: with more requests than connections, none finished.
+    let app = TestApp::with_settings(&[("DATABASE_POOL_SIZE", "2")]).await;
+    let client = app.signed_up("Ana").await;
+    let pages = (0..16).map(|i| {
+        let mut client = client.on(app.router.clone());
+        tokio::spawn(async move { client.get(if i % 2 == 0 { "/" } else { "/calendar" }).await.status })
+    });
+    let statuses = tokio::time::timeout(std::time::Duration::from_secs(30), futures_util::future::join_all(pages))
+        .await
+        .expect("every page finished");
+    assert!(statuses.into_iter().all(|s| s.unwrap() == http::StatusCode::OK));
+}

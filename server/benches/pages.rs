@@ -1,0 +1,131 @@
+//! Pages benchmark: requests per second and latency of the dashboard and the calendar for a
+//! team with 500 posts, under wrk (Debian's) at 32 connections, beside `/livez` (a bare route in
+//! the same server) as the ceiling. Run with `scripts/bench pages`.
+//! Targets (issue 7): ≥ 0.25× the ceiling, p99 ≤ 50 ms.
+
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use sandbox::{Sandbox, SandboxConfig};
+use std::{process::Command, time::Duration};
+
+#[tokio::main]
+async fn main() {
+    let database_url = std::env::var("BENCH_DATABASE_URL").expect("BENCH_DATABASE_URL (scripts/bench sets it)");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
+    let sandbox = Sandbox::new(SandboxConfig { public_base_url: sandbox_url.clone(), ..SandboxConfig::default() });
+    tokio::spawn(sandbox::serve(listener, sandbox.clone()));
+    let config = sandbox.config().clone();
+
+    let data_dir = std::env::temp_dir().join(format!("cadence-bench-pages-{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("DATABASE_URL", &database_url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", data_dir.join("site"))
+        .env("CADENCE_DATA_DIR", &data_dir)
+        .env("CADENCE_TIKTOK_CLIENT_KEY", &config.client_key)
+        .env("CADENCE_TIKTOK_CLIENT_SECRET", &config.client_secret)
+        .env("CADENCE_TIKTOK_API_URL", &sandbox_url)
+        .env("CADENCE_TIKTOK_AUTH_URL", &sandbox_url)
+        .env("CADENCE_SCHEDULER_ENABLED", "false")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the server binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for _ in 0..300 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // An owner with a connected account and 500 scheduled posts this month.
+    let signed_up = http
+        .post(format!("{base}/api/auth/signup"))
+        .header("origin", &base)
+        .form(&[("email", "pages@example.com"), ("password", "bench password that is long"), ("display_name", "Pages"), ("time_zone", "UTC")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_up
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("cadence_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize: String = http
+        .post(format!("{base}/api/accounts/connect"))
+        .header("origin", &base)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = http.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let request_id = page.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let open_id = sandbox.creators().into_iter().find(|c| c.display_name == "Maya Public").unwrap().open_id;
+    let form = [("request_id", request_id), ("open_id", open_id), ("scope", "video.publish".into()), ("scope", "video.upload".into())];
+    let decided = http.post(format!("{sandbox_url}/v2/auth/authorize/")).form(&form).send().await.unwrap();
+    let callback = decided.headers()["location"].to_str().unwrap().to_owned();
+    http.get(callback).header("cookie", &cookie).send().await.unwrap();
+
+    let mut conn = AsyncPgConnection::establish(&database_url).await.unwrap();
+    diesel::sql_query(
+        "WITH m AS (INSERT INTO media (team_id, storage_key, byte_size, content_type, uploaded_by) \
+         SELECT team_id, 'bench.video', 1000000, 'video/mp4', connected_by FROM tiktok_accounts LIMIT 1 RETURNING id, team_id, uploaded_by) \
+         INSERT INTO posts (team_id, account_id, created_by, destination, state, caption, privacy_level, video_bytes, content_type, media_id, scheduled_at) \
+         SELECT m.team_id, a.id, m.uploaded_by, 'profile', 'scheduled', 'Bench post #' || n, 'SELF_ONLY', 1000000, 'video/mp4', m.id, \
+                date_trunc('month', now()) + interval '1 day' + (n % 27) * interval '1 day' + (n % 24) * interval '1 hour' \
+         FROM m, tiktok_accounts a, generate_series(1, 500) AS n",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    println!("Pages benchmark: wrk, 2 threads, 32 connections, 10 s each, 500 posts");
+    println!("| page | requests/s | p50 | p99 | of the ceiling |");
+    println!("| --- | --- | --- | --- | --- |");
+    let ceiling = wrk(&format!("{base}/livez"), &cookie);
+    for (name, path) in [("/livez (ceiling)", "/livez"), ("dashboard /", "/"), ("calendar /calendar", "/calendar"), ("posts /posts", "/posts")] {
+        let result = if path == "/livez" { ceiling.clone() } else { wrk(&format!("{base}{path}"), &cookie) };
+        println!(
+            "| {name} | {:.0} | {} | {} | {:.2}× |",
+            result.requests_per_second,
+            result.p50,
+            result.p99,
+            result.requests_per_second / ceiling.requests_per_second
+        );
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[derive(Clone)]
+struct WrkResult {
+    requests_per_second: f64,
+    p50: String,
+    p99: String,
+}
+
+fn wrk(url: &str, cookie: &str) -> WrkResult {
+    let output = Command::new("wrk")
+        .args(["-t2", "-c32", "-d10s", "--latency", "-H", &format!("Cookie: {cookie}"), "-H", "Accept: text/html", url])
+        .output()
+        .expect("wrk is installed (scripts/bench installs Debian's)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("Non-2xx"), "{url} answered errors:\n{text}");
+    assert!(text.contains("Requests/sec:") && !text.contains("Requests/sec:      0.00"), "{url}: wrk says\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    let field = |prefix: &str| {
+        text.lines().find(|line| line.trim_start().starts_with(prefix)).and_then(|line| line.split_whitespace().nth(1)).unwrap_or("?").to_owned()
+    };
+    WrkResult { requests_per_second: field("Requests/sec:").parse().unwrap_or(0.0), p50: field("50%"), p99: field("99%") }
+}
