@@ -28,7 +28,7 @@ pub async fn record(
             media::storage_key.eq(&stored.key),
             media::byte_size.eq(stored.byte_size as i64),
             media::content_type.eq(facts.container.mime_type()),
-            media::duration_ms.eq(facts.duration_secs.map(|s| (s * 1000.0).round() as i32)),
+            media::duration_ms.eq(facts.duration_ms()),
             media::width.eq(facts.width.map(|w| w as i32)),
             media::height.eq(facts.height.map(|h| h as i32)),
             media::codec.eq(&facts.codec),

@@ -37,6 +37,13 @@ pub struct VideoFacts {
     pub codec: Option<String>,
 }
 
+impl VideoFacts {
+    /// The duration in whole milliseconds, as stored with posts and media.
+    pub fn duration_ms(&self) -> Option<i32> {
+        self.duration_secs.map(|s| (s * 1000.0).round().min(i32::MAX as f64) as i32)
+    }
+}
+
 /// Why a file is not a video Cadence can send.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProbeError {

@@ -119,7 +119,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         refuse_objections(facts, limits)?;
     }
     let content_type = head.container.mime_type().to_owned();
-    let head_duration_ms = head.facts.as_ref().and_then(duration_ms);
+    let head_duration_ms = head.facts.as_ref().and_then(VideoFacts::duration_ms);
     let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>))
         .chain(video)
         .map(|piece| piece.map_err(std::io::Error::other));
@@ -154,7 +154,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
             let _ = store.delete(&stored.key).await;
             return Err(error);
         }
-        let new = new_post(PostState::Scheduled, None, duration_ms(&stored.facts), stored.facts.container.mime_type().to_owned());
+        let new = new_post(PostState::Scheduled, None, stored.facts.duration_ms(), stored.facts.container.mime_type().to_owned());
         let created: AppResult<Uuid> = async {
             let mut conn = state.pool.get().await?;
             conn.transaction(async |conn| {
@@ -272,10 +272,6 @@ fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
         Some(objection) => Err(AppError::invalid("video", objection.0)),
         None => Ok(()),
     }
-}
-
-fn duration_ms(facts: &VideoFacts) -> Option<i32> {
-    facts.duration_secs.map(|s| (s * 1000.0).round().min(i32::MAX as f64) as i32)
 }
 
 fn interrupted() -> AppError {
