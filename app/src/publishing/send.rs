@@ -147,12 +147,12 @@ where
 /// Cadence's own copy of TikTok's limits: 6 inits a minute per token, about 15 direct posts
 /// a day per creator, 5 pending inbox shares.
 async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
-    let daily = match post.destination() {
-        Destination::Profile => (daily_limit(post), "TikTok allows about 15 posts a day for one creator"),
-        Destination::Inbox => (daily_limit(post), "TikTok allows 5 videos waiting in a creator's inbox a day"),
+    let daily_rule = match post.destination() {
+        Destination::Profile => "TikTok allows about 15 posts a day for one creator",
+        Destination::Inbox => "TikTok allows 5 videos waiting in a creator's inbox a day",
     };
     // The daily cap first, so a post that must wait a day does not also spend a minute slot.
-    let limits = [daily, (LimitedEndpoint::PublishInit, "TikTok allows 6 new posts a minute for one account")];
+    let limits = [(daily_limit(post), daily_rule), (LimitedEndpoint::PublishInit, "TikTok allows 6 new posts a minute for one account")];
     let now = OffsetDateTime::now_utc();
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
     for (endpoint, rule) in limits {
