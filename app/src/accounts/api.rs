@@ -31,7 +31,7 @@ pub async fn connect_tiktok() -> Result<String, AppError> {
 #[server(endpoint = "accounts/refresh-info")]
 pub async fn refresh_account_info(account_id: Uuid) -> Result<AccountView, AppError> {
     use crate::{
-        accounts::ssr::{TikTokAccount, refresh_creator_info},
+        accounts::ssr::{TikTokAccount, fresh_creator_info},
         state::{app_state, db},
         teams::{ssr::require_role, types::Role},
     };
@@ -40,9 +40,7 @@ pub async fn refresh_account_info(account_id: Uuid) -> Result<AccountView, AppEr
     let caller = require_role(&mut conn, Role::Editor).await?;
     TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
     drop(conn);
-    if let Err(error) = refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, account_id).await? {
-        return Err(crate::tiktok::error::for_people(&error));
-    }
+    fresh_creator_info(&state, account_id).await?;
     Ok(TikTokAccount::find(&mut *db().await?, account_id).await?.view())
 }
 

@@ -13,7 +13,8 @@ use crate::{
     teams::ssr::Caller,
     tiktok::{
         client::{TikTokApp, TikTokClient, TokenGrant},
-        error::TikTokError,
+        error::{TikTokError, for_people},
+        rate_limit::{LimitedEndpoint, try_acquire},
         types::CreatorInfo,
     },
 };
@@ -517,13 +518,18 @@ where
     }
 }
 
-/// Fetches creator info again and stores it with the account.
+/// Fetches creator info again and stores it with the account, within TikTok's 20 look-ups a
+/// minute per token: a full window answers as TikTok's own throttling would, without calling.
 pub async fn refresh_creator_info(
     pool: &crate::db::DbPool,
     app: &TikTokApp,
     cipher: &std::sync::Arc<TokenCipher>,
     account_id: Uuid,
 ) -> AppResult<Result<CreatorInfo, TikTokError>> {
+    let now = OffsetDateTime::now_utc();
+    if let Err(wait) = try_acquire(&mut *pool.get().await?, account_id, LimitedEndpoint::CreatorInfo, now).await? {
+        return Ok(Err(TikTokError::RateLimited { retry_after: Some(wait) }));
+    }
     let client = app.client.clone();
     let result = with_access_token(pool, &app.client, cipher, account_id, |token| {
         let client = client.clone();
@@ -543,6 +549,12 @@ pub async fn refresh_creator_info(
             .await?;
     }
     Ok(result)
+}
+
+/// What the creator may post right now (§9 rule 1), asked fresh and stored with the account;
+/// TikTok's refusals come back as sentences.
+pub async fn fresh_creator_info(state: &crate::state::AppState, account_id: Uuid) -> AppResult<CreatorInfo> {
+    refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, account_id).await?.map_err(|e| for_people(&e))
 }
 
 /// Revokes the grant at TikTok, then deletes the tokens; the row (and so the post history)

@@ -43,8 +43,7 @@ pub async fn get_post(post_id: Uuid) -> Result<PostDetail, AppError> {
 #[server(endpoint = "posts/creator")]
 pub async fn composer_creator(account_id: Uuid) -> Result<CreatorInfo, AppError> {
     use crate::{
-        accounts::ssr::TikTokAccount,
-        publishing::intake::fresh_creator_info,
+        accounts::ssr::{TikTokAccount, fresh_creator_info},
         state::{app_state, db},
         teams::{ssr::require_role, types::Role},
     };

@@ -4,6 +4,7 @@
 //! transaction, a few at a time.
 
 use crate::{
+    accounts::ssr::fresh_creator_info,
     db::schema::posts,
     error::AppResult,
     media::catalog,
@@ -13,7 +14,6 @@ use crate::{
         types::{Destination, PostState},
     },
     publishing::{
-        intake::fresh_creator_info,
         recovery::{Resend, reconcile},
         retry::next_delay,
         send::{SendError, send_video},

@@ -6,7 +6,7 @@
 //! dropped, but the task still sees the cut-off stream and cleans up after it.
 
 use crate::{
-    accounts::ssr::{TikTokAccount, refresh_creator_info},
+    accounts::ssr::{TikTokAccount, fresh_creator_info},
     error::{AppError, AppResult},
     media::{
         catalog,
@@ -25,12 +25,7 @@ use crate::{
     },
     state::AppState,
     teams::ssr::Caller,
-    tiktok::{
-        chunks::{ChunkPlan, MAX_VIDEO_BYTES},
-        error::for_people,
-        rate_limit::{LimitedEndpoint, try_acquire},
-        types::CreatorInfo,
-    },
+    tiktok::chunks::{ChunkPlan, MAX_VIDEO_BYTES},
 };
 use bytes::Bytes;
 use diesel_async::AsyncConnection as _;
@@ -251,20 +246,6 @@ impl Fields {
         }
         Ok(())
     }
-}
-
-/// Asks TikTok what the creator may post right now (§9 rule 1), within its rate limit, and
-/// stores the answer with the account.
-pub async fn fresh_creator_info(state: &AppState, account_id: Uuid) -> AppResult<CreatorInfo> {
-    let mut conn = state.pool.get().await?;
-    if let Err(wait) = try_acquire(&mut conn, account_id, LimitedEndpoint::CreatorInfo, OffsetDateTime::now_utc()).await? {
-        return Err(AppError::Conflict(format!(
-            "TikTok allows 20 look-ups of a creator a minute. Try again in {} seconds.",
-            wait.as_secs().max(1)
-        )));
-    }
-    drop(conn);
-    refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, account_id).await?.map_err(|e| for_people(&e))
 }
 
 fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
