@@ -3,9 +3,14 @@
 //! the same server) as the ceiling. Run with `scripts/bench pages`.
 //! Targets (issue 7): ≥ 0.25× the ceiling, p99 ≤ 50 ms.
 
+// Shared with the upload benchmark, which also samples the server's memory (its pid).
+#[allow(dead_code)]
+mod common;
+
+use common::{Server, connect, sign_up, wait_healthy};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use sandbox::{Sandbox, SandboxConfig};
-use std::{process::Command, time::Duration};
+use std::process::Command;
 
 #[tokio::main]
 async fn main() {
@@ -18,64 +23,14 @@ async fn main() {
 
     let data_dir = std::env::temp_dir().join(format!("cadence-bench-pages-{}", std::process::id()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("DATABASE_URL", &database_url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_SITE_ROOT", data_dir.join("site"))
-        .env("CADENCE_DATA_DIR", &data_dir)
-        .env("CADENCE_TIKTOK_CLIENT_KEY", &config.client_key)
-        .env("CADENCE_TIKTOK_CLIENT_SECRET", &config.client_secret)
-        .env("CADENCE_TIKTOK_API_URL", &sandbox_url)
-        .env("CADENCE_TIKTOK_AUTH_URL", &sandbox_url)
-        .env("CADENCE_SCHEDULER_ENABLED", "false")
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("the server binary starts");
+    let server = Server::start(&database_url, &sandbox_url, &config, &data_dir, port, &[("CADENCE_SCHEDULER_ENABLED", "false")]);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    for _ in 0..300 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_healthy(&http, &base).await;
 
     // An owner with a connected account and 500 scheduled posts this month.
-    let signed_up = http
-        .post(format!("{base}/api/auth/signup"))
-        .header("origin", &base)
-        .form(&[("email", "pages@example.com"), ("password", "bench password that is long"), ("display_name", "Pages"), ("time_zone", "UTC")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed_up
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("cadence_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let authorize: String = http
-        .post(format!("{base}/api/accounts/connect"))
-        .header("origin", &base)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let page = http.get(&authorize).send().await.unwrap().text().await.unwrap();
-    let request_id = page.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let open_id = sandbox.creators().into_iter().find(|c| c.display_name == "Maya Public").unwrap().open_id;
-    let form = [("request_id", request_id), ("open_id", open_id), ("scope", "video.publish".into()), ("scope", "video.upload".into())];
-    let decided = http.post(format!("{sandbox_url}/v2/auth/authorize/")).form(&form).send().await.unwrap();
-    let callback = decided.headers()["location"].to_str().unwrap().to_owned();
-    http.get(callback).header("cookie", &cookie).send().await.unwrap();
+    let cookie = sign_up(&http, &base, "pages@example.com").await;
+    connect(&http, &base, &cookie, &sandbox, &sandbox_url, "Maya Public").await;
 
     let mut conn = AsyncPgConnection::establish(&database_url).await.unwrap();
     diesel::sql_query(
@@ -104,8 +59,7 @@ async fn main() {
             result.requests_per_second / ceiling.requests_per_second
         );
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 

@@ -6,13 +6,15 @@
 //! Run with `scripts/bench upload` (it starts PostgreSQL and sets `BENCH_DATABASE_URL`).
 //! Targets (issue 7): peak RSS flat in file size and ≤ 64 MiB; throughput ≥ 0.8× direct.
 
+mod common;
+
 use app::tiktok::{
     chunks::ChunkPlan,
     client::{PostInfo, TikTokClient, TikTokEndpoints},
 };
+use common::{Server, connect, consent, sign_up, wait_healthy};
 use sandbox::{Sandbox, SandboxConfig, synthetic::SyntheticVideo};
 use std::{
-    process::{Child, Command},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -47,14 +49,14 @@ async fn main() {
     let data_dir = std::env::temp_dir().join(format!("cadence-bench-{}", std::process::id()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = sandbox.config().clone();
-    let server = Server::start(&database_url, &sandbox_url, &config, &data_dir, port);
+    let server = Server::start(&database_url, &sandbox_url, &config, &data_dir, port, &[]);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     wait_healthy(&http, &base).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = resident(server.pid(), "VmRSS");
 
-    let session = sign_up(&http, &base).await;
+    let session = sign_up(&http, &base, "bench@example.com").await;
     let account = connect(&http, &base, &session, &sandbox, &sandbox_url, "Maya Public").await;
 
     // The baseline client talks to the sandbox directly, as a second creator (own rate limits).
@@ -122,105 +124,6 @@ fn resident(pid: u32, field: &str) -> u64 {
         .and_then(|kb| kb.parse::<u64>().ok())
         .unwrap_or(0)
         * 1024
-}
-
-struct Server(Child);
-
-impl Server {
-    fn start(database_url: &str, sandbox_url: &str, config: &SandboxConfig, data_dir: &std::path::Path, port: u16) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("DATABASE_URL", database_url)
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_SITE_ROOT", data_dir.join("site"))
-            .env("CADENCE_DATA_DIR", data_dir)
-            .env("CADENCE_TIKTOK_CLIENT_KEY", &config.client_key)
-            .env("CADENCE_TIKTOK_CLIENT_SECRET", &config.client_secret)
-            .env("CADENCE_TIKTOK_API_URL", sandbox_url)
-            .env("CADENCE_TIKTOK_AUTH_URL", sandbox_url)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("the server binary starts");
-        Self(child)
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not come up");
-}
-
-/// The session cookie of a new owner.
-async fn sign_up(http: &reqwest::Client, base: &str) -> String {
-    let response = http
-        .post(format!("{base}/api/auth/signup"))
-        .header("origin", base)
-        .form(&[
-            ("email", "bench@example.com"),
-            ("password", "bench password that is long"),
-            ("display_name", "Bench"),
-            ("time_zone", "UTC"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "sign-up: {}", response.status());
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("cadence_session="))
-        .expect("a session cookie");
-    cookie.split(';').next().unwrap().to_owned()
-}
-
-/// Consents as `creator` on the sandbox's screen; returns the connected account's id.
-async fn connect(http: &reqwest::Client, base: &str, session: &str, _sandbox: &Sandbox, sandbox_url: &str, creator: &str) -> String {
-    let authorize_url: String = http
-        .post(format!("{base}/api/accounts/connect"))
-        .header("origin", base)
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let callback = consent(http, &authorize_url, sandbox_url, _sandbox, creator).await;
-    let landed = http.get(callback).header("cookie", session).send().await.unwrap();
-    assert!(landed.status().is_redirection(), "callback: {}", landed.status());
-    let accounts: serde_json::Value =
-        http.post(format!("{base}/api/accounts/list")).header("origin", base).header("cookie", session).send().await.unwrap().json().await.unwrap();
-    accounts[0]["id"].as_str().unwrap().to_owned()
-}
-
-/// Clicks through the sandbox's consent screen; returns TikTok's redirect back.
-async fn consent(http: &reqwest::Client, authorize_url: &str, sandbox_url: &str, sandbox: &Sandbox, creator: &str) -> String {
-    let page = http.get(authorize_url).send().await.unwrap().text().await.unwrap();
-    let request_id = page.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let open_id = sandbox.creators().into_iter().find(|c| c.display_name == creator).unwrap().open_id;
-    let mut form = vec![("request_id", request_id), ("open_id", open_id)];
-    for scope in ["user.info.basic", "user.info.profile", "video.publish", "video.upload"] {
-        form.push(("scope", scope.to_owned()));
-    }
-    let decided = http.post(format!("{sandbox_url}/v2/auth/authorize/")).form(&form).send().await.unwrap();
-    decided.headers()["location"].to_str().unwrap().to_owned()
 }
 
 async fn direct_token(client: &TikTokClient, sandbox_url: &str, sandbox: &Sandbox, creator: &str) -> app::crypto::SecretToken {

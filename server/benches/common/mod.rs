@@ -1,0 +1,116 @@
+//! What the benchmarks share: a release server as its own process, and a person signing up and
+//! connecting a sandbox creator over HTTP.
+
+use sandbox::{Sandbox, SandboxConfig};
+use std::{
+    process::{Child, Command},
+    time::Duration,
+};
+
+/// A release server as its own process, talking to the benchmark's sandbox as TikTok.
+pub struct Server(Child);
+
+impl Server {
+    pub fn start(
+        database_url: &str,
+        sandbox_url: &str,
+        config: &SandboxConfig,
+        data_dir: &std::path::Path,
+        port: u16,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .envs(extra.iter().copied())
+            .env("DATABASE_URL", database_url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", data_dir.join("site"))
+            .env("CADENCE_DATA_DIR", data_dir)
+            .env("CADENCE_TIKTOK_CLIENT_KEY", &config.client_key)
+            .env("CADENCE_TIKTOK_CLIENT_SECRET", &config.client_secret)
+            .env("CADENCE_TIKTOK_API_URL", sandbox_url)
+            .env("CADENCE_TIKTOK_AUTH_URL", sandbox_url)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("the server binary starts");
+        Self(child)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not come up");
+}
+
+/// The session cookie of a new owner signed up as `email`.
+pub async fn sign_up(http: &reqwest::Client, base: &str, email: &str) -> String {
+    let response = http
+        .post(format!("{base}/api/auth/signup"))
+        .header("origin", base)
+        .form(&[
+            ("email", email),
+            ("password", "bench password that is long"),
+            ("display_name", "Bench"),
+            ("time_zone", "UTC"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "sign-up: {}", response.status());
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("cadence_session="))
+        .expect("a session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Consents as `creator` on the sandbox's screen; returns the connected account's id.
+pub async fn connect(http: &reqwest::Client, base: &str, session: &str, sandbox: &Sandbox, sandbox_url: &str, creator: &str) -> String {
+    let authorize_url: String = http
+        .post(format!("{base}/api/accounts/connect"))
+        .header("origin", base)
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let callback = consent(http, &authorize_url, sandbox_url, sandbox, creator).await;
+    let landed = http.get(callback).header("cookie", session).send().await.unwrap();
+    assert!(landed.status().is_redirection(), "callback: {}", landed.status());
+    let accounts: serde_json::Value =
+        http.post(format!("{base}/api/accounts/list")).header("origin", base).header("cookie", session).send().await.unwrap().json().await.unwrap();
+    accounts[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// Clicks through the sandbox's consent screen; returns TikTok's redirect back.
+pub async fn consent(http: &reqwest::Client, authorize_url: &str, sandbox_url: &str, sandbox: &Sandbox, creator: &str) -> String {
+    let page = http.get(authorize_url).send().await.unwrap().text().await.unwrap();
+    let request_id = page.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let open_id = sandbox.creators().into_iter().find(|c| c.display_name == creator).unwrap().open_id;
+    let mut form = vec![("request_id", request_id), ("open_id", open_id)];
+    for scope in ["user.info.basic", "user.info.profile", "video.publish", "video.upload"] {
+        form.push(("scope", scope.to_owned()));
+    }
+    let decided = http.post(format!("{sandbox_url}/v2/auth/authorize/")).form(&form).send().await.unwrap();
+    decided.headers()["location"].to_str().unwrap().to_owned()
+}
