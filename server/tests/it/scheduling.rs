@@ -188,6 +188,26 @@ async fn three_servers_on_one_database_send_each_due_post_once() {
     assert_eq!(complete_uploads(&sandbox), 15);
 }
 
+/// Whether nothing more will happen to any of the posts by itself.
+async fn all_settled(app: &TestApp, ids: &[Uuid]) -> bool {
+    for id in ids {
+        if !state_of(app, *id).await.is_settled() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Waits (for servers running their own jobs) until every post settles; false on timeout.
+async fn wait_until_settled(app: &TestApp, ids: &[Uuid], within: Duration) -> bool {
+    let settled = async {
+        while !all_settled(app, ids).await {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    tokio::time::timeout(within, settled).await.is_ok()
+}
+
 /// Runs the scheduler's jobs with a clock moved ahead in steps until every post settles.
 async fn run_jobs_until_settled(app: &TestApp, ids: &[Uuid], mut now: OffsetDateTime) -> OffsetDateTime {
     for _ in 0..40 {
@@ -195,11 +215,7 @@ async fn run_jobs_until_settled(app: &TestApp, ids: &[Uuid], mut now: OffsetDate
         publish_due(&app.state, now, Uuid::new_v4()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(120)).await;
         check_due_statuses(&app.state, now + time::Duration::minutes(10)).await.unwrap();
-        let mut settled = true;
-        for id in ids {
-            settled &= state_of(app, *id).await.is_settled();
-        }
-        if settled {
+        if all_settled(app, ids).await {
             return now;
         }
         now += time::Duration::minutes(10);
@@ -394,21 +410,11 @@ async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_onc
     println!("killed the server {} at: {kills:?}", kills.len());
     assert!(kills.len() >= 2, "the server was killed at several points: {kills:?}");
 
-    let settled = async {
-        loop {
-            let mut all = true;
-            for id in &ids {
-                all &= state_of(&app, *id).await.is_settled();
-            }
-            if all {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(240), settled).await.unwrap_or_else(|_| {
-        panic!("posts did not settle after kills at {kills:?}; see {}", log.display())
-    });
+    assert!(
+        wait_until_settled(&app, &ids, Duration::from_secs(240)).await,
+        "posts did not settle after kills at {kills:?}; see {}",
+        log.display()
+    );
     drop(server);
     for id in &ids {
         assert_eq!(state_of(&app, *id).await, PostState::Published, "{id}");
@@ -461,19 +467,7 @@ async fn three_server_processes_on_different_ports_publish_each_post_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
-    let settled = async {
-        loop {
-            let mut all = true;
-            for id in &ids {
-                all &= state_of(&app, *id).await.is_settled();
-            }
-            if all {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(120), settled).await.expect("all posts settled");
+    assert!(wait_until_settled(&app, &ids, Duration::from_secs(120)).await, "all posts settled");
     drop(servers);
     for id in &ids {
         assert_eq!(state_of(&app, *id).await, PostState::Published, "{id}");
