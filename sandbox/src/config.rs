@@ -35,6 +35,11 @@ pub struct SandboxConfig {
     pub webhook_retry_delays: Vec<Duration>,
     /// HTTP status of OAuth error bodies; TikTok has been observed answering them with 200.
     pub oauth_error_status: u16,
+    /// Ordinary public creators added after the seeded ones ("Creator 0001", …), for load tests
+    /// that need many accounts.
+    pub generated_creators: usize,
+    /// How many requests the request log keeps (the newest); a soak raises it to check every call.
+    pub request_log_limit: usize,
 }
 
 impl Default for SandboxConfig {
@@ -54,6 +59,8 @@ impl Default for SandboxConfig {
             webhook_url: None,
             webhook_retry_delays: vec![Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)],
             oauth_error_status: 200,
+            generated_creators: 0,
+            request_log_limit: 10_000,
         }
     }
 }

@@ -231,6 +231,33 @@ pub fn seeded_creators() -> Vec<CreatorFixture> {
         .collect()
 }
 
+/// `count` ordinary public creators after the seeded ones, for load tests: "Creator 0001"
+/// (`_000sbxGenerated00000001`), … Each can post up to ten minutes and has every option on.
+pub fn generated_creators(count: usize) -> Vec<CreatorFixture> {
+    const COLORS: [&str; 4] = ["#0ea5e9", "#14b8a6", "#f97316", "#a855f7"];
+    (1..=count)
+        .map(|n| CreatorFixture {
+            open_id: format!("_000sbxGenerated{n:08}"),
+            union_id: format!("sbx-union-generated-{n}"),
+            display_name: format!("Creator {n:04}"),
+            username: format!("creator.{n:04}"),
+            bio_description: "A generated creator for load tests.".to_owned(),
+            is_verified: false,
+            is_private: false,
+            privacy_level_options: PrivacyLevel::options_for(false),
+            comment_disabled: false,
+            duet_disabled: false,
+            stitch_disabled: false,
+            max_video_post_duration_sec: 600,
+            posting_condition: PostingCondition::Normal,
+            follower_count: 100 + n as u64,
+            following_count: 10,
+            likes_count: 1_000,
+            avatar_color: COLORS[n % COLORS.len()].to_owned(),
+        })
+        .collect()
+}
+
 /// A small SVG avatar: the creator's initials on their colour.
 pub fn avatar_svg(creator: &CreatorFixture) -> String {
     let initials: String =
@@ -264,7 +291,8 @@ mod tests {
 
     #[test]
     fn open_ids_are_unique() {
-        let creators = seeded_creators();
+        let mut creators = seeded_creators();
+        creators.extend(generated_creators(1_500));
         let mut ids: Vec<_> = creators.iter().map(|c| c.open_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();

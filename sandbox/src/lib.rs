@@ -51,7 +51,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
-        Self { inner: Arc::new(Inner::new(config, fixtures::seeded_creators())) }
+        let mut creators = fixtures::seeded_creators();
+        creators.extend(fixtures::generated_creators(config.generated_creators));
+        Self { inner: Arc::new(Inner::new(config, creators)) }
     }
 
     /// All routes, with paths relative to wherever the router is mounted.
@@ -107,7 +109,31 @@ impl Sandbox {
         }
     }
 
-    /// The seeded creators.
+    /// What became of every publish: TikTok's own record, to check a client against.
+    pub fn publishes(&self) -> Vec<PublishRecord> {
+        let now = Instant::now();
+        let delay = self.inner.config.processing_delay;
+        self.inner
+            .lock()
+            .publishes
+            .iter()
+            .map(|publish| {
+                let status = publish.status(now, delay);
+                PublishRecord {
+                    publish_id: publish.id.clone(),
+                    open_id: publish.open_id.clone(),
+                    upload_complete: publish.upload.is_complete(),
+                    status: status.as_str().to_owned(),
+                    fail_reason: match status {
+                        publish::Status::Failed(reason) => Some(reason.to_owned()),
+                        _ => None,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The seeded creators (and any generated ones).
     pub fn creators(&self) -> Vec<CreatorFixture> {
         self.inner.creators.clone()
     }
@@ -120,6 +146,18 @@ impl Sandbox {
     pub fn config(&self) -> &SandboxConfig {
         &self.inner.config
     }
+}
+
+/// One publish as the sandbox knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishRecord {
+    pub publish_id: String,
+    pub open_id: String,
+    /// Every byte of the video arrived: TikTok will publish it (or fail it in processing).
+    pub upload_complete: bool,
+    /// TikTok's status value, e.g. `PUBLISH_COMPLETE`.
+    pub status: String,
+    pub fail_reason: Option<String>,
 }
 
 /// Serves the sandbox at the root of `listener` until the process ends.

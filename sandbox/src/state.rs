@@ -12,9 +12,8 @@ use crate::publish::Publish;
 use crate::recording::RecordedRequest;
 use crate::webhooks::WebhookDelivery;
 
-/// How many requests and webhook deliveries are kept; older ones are dropped so a long local
-/// run does not grow without bound.
-pub const REQUEST_LOG_LIMIT: usize = 10_000;
+/// How many webhook deliveries are kept; older ones are dropped so a long local run does not
+/// grow without bound. (The request log's limit is in [`SandboxConfig`].)
 pub const WEBHOOK_LOG_LIMIT: usize = 1_000;
 
 /// A record that a [`BoundedLog`] numbers.
@@ -23,25 +22,24 @@ pub trait Sequenced {
     fn seq(&self) -> u64;
 }
 
-/// Numbered records, newest last, keeping only the latest `LIMIT`.
-pub struct BoundedLog<T, const LIMIT: usize> {
+/// Numbered records, newest last, keeping only the latest `limit`.
+pub struct BoundedLog<T> {
     entries: VecDeque<T>,
     next_seq: u64,
+    limit: usize,
 }
 
-impl<T, const LIMIT: usize> Default for BoundedLog<T, LIMIT> {
-    fn default() -> Self {
-        Self { entries: VecDeque::new(), next_seq: 0 }
+impl<T: Sequenced> BoundedLog<T> {
+    pub fn new(limit: usize) -> Self {
+        Self { entries: VecDeque::new(), next_seq: 0, limit: limit.max(1) }
     }
-}
 
-impl<T: Sequenced, const LIMIT: usize> BoundedLog<T, LIMIT> {
     /// Numbers the entry, drops the oldest if full, and returns the number.
     pub fn push(&mut self, mut entry: T) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         entry.set_seq(seq);
-        if self.entries.len() == LIMIT {
+        if self.entries.len() == self.limit {
             self.entries.pop_front();
         }
         self.entries.push_back(entry);
@@ -75,7 +73,8 @@ impl Inner {
             .build()
             .inspect_err(|error| tracing::warn!(%error, "sandbox webhooks disabled: no HTTP client"))
             .ok();
-        Self { config, creators, http, state: Mutex::new(State::default()) }
+        let state = Mutex::new(State::new(config.request_log_limit));
+        Self { config, creators, http, state }
     }
 
     /// The lock is never held across an `.await`; a panic while holding it cannot leave the
@@ -89,7 +88,6 @@ impl Inner {
     }
 }
 
-#[derive(Default)]
 pub struct State {
     pub grants: Grants,
     /// In creation order.
@@ -98,11 +96,28 @@ pub struct State {
     pub rate_windows: HashMap<(String, Endpoint), VecDeque<Instant>>,
     /// Scripted faults, consumed front to back.
     pub faults: VecDeque<Fault>,
-    pub requests: BoundedLog<RecordedRequest, REQUEST_LOG_LIMIT>,
-    pub webhooks: BoundedLog<WebhookDelivery, WEBHOOK_LOG_LIMIT>,
+    pub requests: BoundedLog<RecordedRequest>,
+    pub webhooks: BoundedLog<WebhookDelivery>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new(SandboxConfig::default().request_log_limit)
+    }
 }
 
 impl State {
+    pub fn new(request_log_limit: usize) -> Self {
+        Self {
+            grants: Grants::default(),
+            publishes: Vec::new(),
+            rate_windows: HashMap::new(),
+            faults: VecDeque::new(),
+            requests: BoundedLog::new(request_log_limit),
+            webhooks: BoundedLog::new(WEBHOOK_LOG_LIMIT),
+        }
+    }
+
     pub fn publish(&self, publish_id: &str) -> Option<&Publish> {
         self.publishes.iter().find(|publish| publish.id == publish_id)
     }
@@ -135,7 +150,7 @@ mod log_tests {
 
     #[test]
     fn numbers_entries_and_keeps_only_the_newest() {
-        let mut log: BoundedLog<Entry, 2> = BoundedLog::default();
+        let mut log: BoundedLog<Entry> = BoundedLog::new(2);
         assert_eq!((log.push(Entry(99)), log.push(Entry(99)), log.push(Entry(99))), (0, 1, 2));
         assert_eq!(log.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2], "the oldest was dropped");
         assert!(log.get_mut(0).is_none());
