@@ -22,6 +22,8 @@ pub struct Config {
     /// How long a server's claim on a post it is sending lasts without renewal; after that
     /// another server reconciles the post.
     pub publish_lease: Duration,
+    /// Posts one server sends to TikTok at the same time.
+    pub publish_concurrency: usize,
     pub tiktok: TikTokConfig,
     /// Where the token keys came from, for the start-up log line (never the keys themselves).
     pub token_key_source: TokenKeySource,
@@ -166,6 +168,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_LOGIN_WINDOW_MINUTES",
     "CADENCE_SCHEDULER_ENABLED",
     "CADENCE_PUBLISH_LEASE_SECS",
+    "CADENCE_PUBLISH_CONCURRENCY",
     "CADENCE_TOKEN_KEYS",
     "CADENCE_TIKTOK_CLIENT_KEY",
     "CADENCE_TIKTOK_CLIENT_SECRET",
@@ -284,6 +287,8 @@ impl Config {
             180,
             3..=3600,
         )?);
+        let publish_concurrency =
+            parse_number("CADENCE_PUBLISH_CONCURRENCY", get("CADENCE_PUBLISH_CONCURRENCY"), 16, 1..=256)?;
         let tiktok = TikTokConfig {
             credentials: match (get("CADENCE_TIKTOK_CLIENT_KEY"), get("CADENCE_TIKTOK_CLIENT_SECRET")) {
                 (None, None) => None,
@@ -359,6 +364,7 @@ impl Config {
             media,
             scheduler_enabled,
             publish_lease,
+            publish_concurrency,
             tiktok,
             token_key_source,
         };

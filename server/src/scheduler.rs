@@ -91,10 +91,11 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
     let publishing = Arc::new(tokio::sync::Mutex::new(()));
     let publishing_guard = publishing.clone();
     scheduler
-        .add(Job::new_async("*/5 * * * * *", move |_, _| {
+        // Every second: a post is started within about a second of its time. A run keeps
+        // claiming what falls due while it sends, so ticks that find it busy are skipped.
+        .add(Job::new_async("* * * * * *", move |_, _| {
             let (state, running) = (publish_state.clone(), publishing.clone());
             Box::pin(async move {
-                // A long upload outlasts the interval; the next run waits its turn.
                 let Ok(_guard) = running.try_lock() else { return };
                 match publish_due(&state, time::OffsetDateTime::now_utc(), worker).await {
                     Ok(0) => {}

@@ -4,7 +4,7 @@
 //! transaction, a few at a time.
 
 use crate::{
-    accounts::ssr::fresh_creator_info,
+    accounts::ssr::refresh_creator_info,
     db::schema::posts,
     error::AppResult,
     media::catalog,
@@ -19,17 +19,14 @@ use crate::{
         send::{SendError, send_video},
     },
     state::AppState,
+    tiktok::error::{TikTokError, for_people},
 };
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
-use futures_util::StreamExt as _;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Posts sent to TikTok at the same time by one server. A server claims only this many at a
-/// time, so due posts spread over every server instead of queueing behind the first.
-const CONCURRENCY: usize = 4;
 /// How long a claim holds before another server may take the post over, unless
 /// `CADENCE_PUBLISH_LEASE_SECS` says otherwise. The sender renews it every third of that while
 /// it works, so only a stopped server lets it run out.
@@ -39,27 +36,52 @@ fn lease(state: &AppState) -> time::Duration {
     time::Duration::try_from(state.config.publish_lease).unwrap_or(DEFAULT_LEASE)
 }
 
-/// Sends every scheduled post that is due at `now`. Returns how many were taken.
+/// Sends every scheduled post that is due at `now`, and any that fall due while earlier ones are
+/// being sent. Returns how many were taken.
 pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<usize> {
-    let mut count = 0;
+    // Each send is its own task, so a send holding a pooled connection never waits on this loop
+    // (which may itself be waiting for a connection to claim more). Dropping the set (a stopped
+    // run) aborts the sends mid-way, as a killed server would.
+    let mut sending = tokio::task::JoinSet::new();
+    // Posts this run has handled: one it sent back to wait is not taken again in the same run,
+    // however far ahead `now` is.
+    let mut taken: Vec<Uuid> = Vec::new();
+    let mut claim_error = None;
+    // `CADENCE_PUBLISH_CONCURRENCY`: sends wait on TikTok, not on this machine, so a server keeps
+    // several going. It claims only what it has free slots for, topping up as each send ends,
+    // so a burst of due posts spreads over every server instead of queueing behind the first.
+    let concurrency = state.config.publish_concurrency.max(1);
     loop {
-        let claimed = claim_due(state, now, worker).await?;
-        if claimed.is_empty() {
-            return Ok(count);
-        }
-        count += claimed.len();
-        futures_util::stream::iter(claimed)
-            .for_each_concurrent(CONCURRENCY, |post| async move {
-                if let Err(error) = publish_one(state, &post, worker).await {
-                    tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
+        // Top up the free slots whenever a send finishes. A failed claim stops claiming but lets
+        // the posts already claimed finish (dropping them would cut their uploads).
+        if claim_error.is_none() && sending.len() < concurrency {
+            // `now` may be ahead of the clock (tests, catching up); a long run moves with it.
+            let claim_time = now.max(OffsetDateTime::now_utc());
+            match claim_due(state, claim_time, worker, concurrency - sending.len(), &taken).await {
+                Ok(claimed) if claimed.is_empty() && sending.is_empty() => return Ok(taken.len()),
+                Ok(claimed) => {
+                    for post in claimed {
+                        taken.push(post.id);
+                        let state = state.clone();
+                        sending.spawn(async move {
+                            if let Err(error) = publish_one(&state, &post, worker).await {
+                                tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
+                            }
+                        });
+                    }
                 }
-            })
-            .await;
+                Err(error) => claim_error = Some(error),
+            }
+        }
+        if sending.join_next().await.is_none() {
+            return claim_error.map_or(Ok(taken.len()), Err);
+        }
     }
 }
 
-/// Takes due posts for `worker`: state `uploading` under a lease, attempt counted.
-async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<Vec<Post>> {
+/// Takes up to `room` due posts (other than `skip`) for `worker`: state `uploading` under a
+/// lease, attempt counted.
+async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid, room: usize, skip: &[Uuid]) -> AppResult<Vec<Post>> {
     let mut conn = state.pool.get().await?;
     let claimed = conn
         .transaction(async |conn| {
@@ -67,8 +89,9 @@ async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppRe
                 .filter(posts::state.eq(PostState::Scheduled.as_str()))
                 .filter(posts::scheduled_at.le(now))
                 .filter(posts::next_check_at.is_null().or(posts::next_check_at.le(now)))
+                .filter(posts::id.ne_all(skip))
                 .order(posts::scheduled_at.asc())
-                .limit(CONCURRENCY as i64)
+                .limit(room as i64)
                 .select(posts::id)
                 .for_update()
                 .skip_locked()
@@ -107,8 +130,18 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
 
 async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResult<()> {
     // TikTok's rules may have changed since the post was composed (§9): ask again.
-    let creator = match fresh_creator_info(state, post.account_id).await {
-        Ok(creator) => creator,
+    let looked_up = refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, post.account_id).await;
+    let creator = match looked_up {
+        Ok(Ok(creator)) => creator,
+        // Look-ups are limited per minute (by Cadence, or TikTok throttling): the post waits as
+        // long as asked, and waiting is not a failed attempt.
+        Ok(Err(TikTokError::RateLimited { retry_after })) => {
+            let wait = retry_after.unwrap_or(Duration::from_secs(60));
+            return defer(state, post, "TikTok's limit on creator look-ups is reached.", wait).await;
+        }
+        Ok(Err(error)) => return give_back(state, post, &for_people(&error).to_string(), Some(Duration::from_secs(60))).await,
+        // Not connected any more, or the database is briefly away: retried on the usual
+        // schedule, which leaves time to reconnect the account.
         Err(error) => return give_back(state, post, &error.to_string(), Some(Duration::from_secs(60))).await,
     };
     if post.destination() == Destination::Profile
