@@ -8,6 +8,7 @@ mod platform;
 mod publishing;
 mod scheduling;
 mod security;
+mod soak;
 mod teams;
 mod tiktok_posting;
 mod util;

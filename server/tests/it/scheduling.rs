@@ -5,6 +5,7 @@
 use crate::util::{
     TestApp, TestClient,
     sandbox::{TestSandbox, connect, connected_account, fast_app_with_sandbox},
+    server_process::ServerProcess,
     upload::Upload,
 };
 use app::{
@@ -27,8 +28,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 const INIT: &str = "/v2/post/publish/video/init/";
-
-
 
 /// Schedules `video` on `account` five minutes ahead; returns the post and its due time.
 async fn schedule(client: &mut TestClient, account: &str, video: SyntheticVideo) -> (UploadOutcome, OffsetDateTime) {
@@ -317,54 +316,6 @@ async fn posts_over_a_creators_daily_cap_wait_for_the_next_day_instead_of_failin
     assert_eq!(sandbox.count(INIT, ""), 0);
 }
 
-/// A real server process (the built binary) with its scheduler on, against the test's
-/// database, media directory and sandbox.
-struct ServerProcess {
-    child: std::process::Child,
-}
-
-impl ServerProcess {
-    async fn start(app: &TestApp, sandbox: &TestSandbox, log: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
-        command
-            .env("DATABASE_URL", &app.db.url)
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("cadence-crash-site"))
-            .env("CADENCE_DATA_DIR", &app.state.config.data_dir)
-            .env("CADENCE_TOKEN_KEYS", crate::util::test_app::TEST_KEY)
-            .env("CADENCE_PUBLISH_LEASE_SECS", "4")
-            .env("RUST_LOG", "warn,app=info,server=info")
-            .stdout(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
-            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap());
-        for (key, value) in sandbox.app_settings() {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("the server binary starts");
-        let health = format!("http://127.0.0.1:{port}/healthz");
-        for _ in 0..200 {
-            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
-                return Self { child };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not come up; see {}", log.display());
-    }
-
-    /// SIGKILL: no shutdown, no clean-up, leases left as they are.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// How many requests the sandbox has seen that match.
 fn seen(sandbox: &TestSandbox, matches: impl Fn(&sandbox::RecordedRequest) -> bool) -> usize {
     sandbox.sandbox.requests().iter().filter(|r| matches(r)).count()
@@ -385,7 +336,7 @@ async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_onc
     diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
 
     let log = app.state.config.data_dir.join("servers.log");
-    let mut server = ServerProcess::start(&app, &sandbox, &log).await;
+    let mut server = ServerProcess::start(&app, &sandbox, &log, 4).await;
     // Kill it right after an init, in the middle of a chunked upload, and right after a last
     // chunk; restart each time.
     let kill_points: [(&str, fn(&sandbox::RecordedRequest) -> bool); 3] = [
@@ -404,7 +355,7 @@ async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_onc
         if tokio::time::timeout(Duration::from_secs(60), reached).await.is_ok() {
             server.kill_9();
             kills.push(name);
-            server = ServerProcess::start(&app, &sandbox, &log).await;
+            server = ServerProcess::start(&app, &sandbox, &log, 4).await;
         }
     }
     println!("killed the server {} at: {kills:?}", kills.len());
@@ -457,15 +408,11 @@ async fn three_server_processes_on_different_ports_publish_each_post_once() {
     }
     let log = app.state.config.data_dir.join("servers.log");
     let servers = [
-        ServerProcess::start(&app, &sandbox, &log).await,
-        ServerProcess::start(&app, &sandbox, &log).await,
-        ServerProcess::start(&app, &sandbox, &log).await,
+        ServerProcess::start(&app, &sandbox, &log, 2).await,
+        ServerProcess::start(&app, &sandbox, &log, 2).await,
+        ServerProcess::start(&app, &sandbox, &log, 2).await,
     ];
-    // Due just after a tick of the publishing job (every 5 s on the wall clock), so all three
-    // servers meet the whole burst at their next tick.
-    while OffsetDateTime::now_utc().second() % 5 != 1 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // All due at once: each server takes what it has room for at its next tick (every second).
     diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
     assert!(wait_until_settled(&app, &ids, Duration::from_secs(120)).await, "all posts settled");
     drop(servers);

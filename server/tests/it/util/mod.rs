@@ -1,6 +1,7 @@
 //! Test harness: databases, the app, and a cookie-keeping client.
 
 pub mod sandbox;
+pub mod server_process;
 pub mod test_app;
 pub mod test_db;
 pub mod upload;

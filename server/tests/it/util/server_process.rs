@@ -1,0 +1,55 @@
+//! A real server process (the built binary) for tests that kill servers or run several.
+
+use super::{TestApp, sandbox::TestSandbox};
+use std::time::Duration;
+
+/// A real server process (the built binary) with its scheduler on, against the test's
+/// database, media directory and sandbox.
+pub struct ServerProcess {
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts one with a 4 s publish lease (so a killed server's posts are taken over quickly)
+    /// sending `concurrency` posts at a time.
+    pub async fn start(app: &TestApp, sandbox: &TestSandbox, log: &std::path::Path, concurrency: usize) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .env("DATABASE_URL", &app.db.url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("cadence-crash-site"))
+            .env("CADENCE_DATA_DIR", &app.state.config.data_dir)
+            .env("CADENCE_TOKEN_KEYS", super::test_app::TEST_KEY)
+            .env("CADENCE_PUBLISH_LEASE_SECS", "4")
+            .env("CADENCE_PUBLISH_CONCURRENCY", concurrency.to_string())
+            .env("RUST_LOG", "warn,app=info,server=info")
+            .stdout(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap());
+        for (key, value) in sandbox.app_settings() {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("the server binary starts");
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        for _ in 0..200 {
+            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+                return Self { child };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not come up; see {}", log.display());
+    }
+
+    /// SIGKILL: no shutdown, no clean-up, leases left as they are.
+    pub fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
