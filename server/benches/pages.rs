@@ -3,7 +3,7 @@
 //! the same server) as the ceiling. Run with `scripts/bench pages`.
 //! Targets (issue 7): ≥ 0.25× the ceiling, p99 ≤ 50 ms.
 
-// Shared with the upload benchmark, which also samples the server's memory (its pid).
+// Each benchmark uses part of what the benchmarks share.
 #[allow(dead_code)]
 mod common;
 

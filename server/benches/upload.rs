@@ -6,6 +6,8 @@
 //! Run with `scripts/bench upload` (it starts PostgreSQL and sets `BENCH_DATABASE_URL`).
 //! Targets (issue 7): peak RSS flat in file size and ≤ 64 MiB; throughput ≥ 0.8× direct.
 
+// Each benchmark uses part of what the benchmarks share.
+#[allow(dead_code)]
 mod common;
 
 use app::tiktok::{

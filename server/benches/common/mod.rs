@@ -8,7 +8,10 @@ use std::{
 };
 
 /// A release server as its own process, talking to the benchmark's sandbox as TikTok.
-pub struct Server(Child);
+pub struct Server {
+    child: Child,
+    port: u16,
+}
 
 impl Server {
     pub fn start(
@@ -32,18 +35,22 @@ impl Server {
             .env("RUST_LOG", "warn")
             .spawn()
             .expect("the server binary starts");
-        Self(child)
+        Self { child, port }
     }
 
     pub fn pid(&self) -> u32 {
-        self.0.id()
+        self.child.id()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -84,6 +91,14 @@ pub async fn sign_up(http: &reqwest::Client, base: &str, email: &str) -> String 
 
 /// Consents as `creator` on the sandbox's screen; returns the connected account's id.
 pub async fn connect(http: &reqwest::Client, base: &str, session: &str, sandbox: &Sandbox, sandbox_url: &str, creator: &str) -> String {
+    authorize(http, base, session, sandbox, sandbox_url, creator).await;
+    let accounts: serde_json::Value =
+        http.post(format!("{base}/api/accounts/list")).header("origin", base).header("cookie", session).send().await.unwrap().json().await.unwrap();
+    accounts[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// Connects `creator` to the team through TikTok's OAuth, as a person would.
+pub async fn authorize(http: &reqwest::Client, base: &str, session: &str, sandbox: &Sandbox, sandbox_url: &str, creator: &str) {
     let authorize_url: String = http
         .post(format!("{base}/api/accounts/connect"))
         .header("origin", base)
@@ -97,9 +112,6 @@ pub async fn connect(http: &reqwest::Client, base: &str, session: &str, sandbox:
     let callback = consent(http, &authorize_url, sandbox_url, sandbox, creator).await;
     let landed = http.get(callback).header("cookie", session).send().await.unwrap();
     assert!(landed.status().is_redirection(), "callback: {}", landed.status());
-    let accounts: serde_json::Value =
-        http.post(format!("{base}/api/accounts/list")).header("origin", base).header("cookie", session).send().await.unwrap().json().await.unwrap();
-    accounts[0]["id"].as_str().unwrap().to_owned()
 }
 
 /// Clicks through the sandbox's consent screen; returns TikTok's redirect back.
