@@ -4,7 +4,7 @@
 //! is published exactly once or stopped with a reason, no refresh token was lost, and TikTok's
 //! own record (the sandbox's publishes and request log) agrees with Cadence's.
 //!
-//! CI runs a short form (`CADENCE_SOAK_POSTS`, default 60); `scripts/soak` runs 1,000.
+//! CI runs a short form (`SOAK_POSTS`, default 60); `scripts/soak` runs 1,000.
 
 use crate::util::{
     TestApp,
@@ -52,6 +52,9 @@ const FAULTS: [(Endpoint, FaultKind); 13] = [
     (Endpoint::StatusFetch, FaultKind::Timeout),
 ];
 
+/// Longer than any retry or status wait (2 h plus jitter); a later wait is the daily cap's.
+const RETRY_HORIZON: time::Duration = time::Duration::hours(3);
+
 /// xorshift64: the same faults, kills and revocations in the same order for a given seed.
 struct Dice(u64);
 
@@ -70,11 +73,11 @@ fn setting(name: &str, default: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn posts_survive_faults_kills_and_revocations_exactly_once() {
-    let total = setting("CADENCE_SOAK_POSTS", 60);
+    let total = setting("SOAK_POSTS", 60);
     let accounts = total.div_ceil(POSTS_PER_ACCOUNT);
-    let kills_wanted = setting("CADENCE_SOAK_KILLS", if total > 200 { 10 } else { 3 });
+    let kills_wanted = setting("SOAK_KILLS", if total > 200 { 10 } else { 3 });
     let revocations = (accounts / 20).max(1);
-    let mut dice = Dice(setting("CADENCE_SOAK_SEED", 0x5eed) as u64 | 1);
+    let mut dice = Dice(setting("SOAK_SEED", 0x5eed) as u64 | 1);
     let started = Instant::now();
 
     let sandbox = TestSandbox::start_with(SandboxConfig {
@@ -114,10 +117,11 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
 
     let log = app.state.config.data_dir.join("soak-servers.log");
     let mut servers = [ServerProcess::start(&app, &sandbox, &log, 8).await, ServerProcess::start(&app, &sandbox, &log, 8).await];
-    let budget = Duration::from_secs(setting("CADENCE_SOAK_MINUTES", if total > 200 { 30 } else { 6 }) as u64 * 60);
+    let budget = Duration::from_secs(setting("SOAK_MINUTES", if total > 200 { 30 } else { 6 }) as u64 * 60);
     let deadline = Instant::now() + budget;
     let mut faults_injected = 0;
     let mut kills = 0;
+    let mut killed_at = Vec::new();
     let mut revoked = BTreeSet::new();
     let mut next_kill = Instant::now() + Duration::from_secs(3);
     let mut last_fast_forward = Instant::now();
@@ -127,8 +131,10 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
         if unsettled == 0 || Instant::now() > deadline {
             break;
         }
-        // Faults arrive while work remains; each hits the next matching call.
-        if faults_injected < fault_budget {
+        // Faults arrive while work remains; each hits the next matching call. At most two wait
+        // at a time: a backlog would fail every call of a quiet endpoint in a row, which tests
+        // the circuit breaker's patience rather than the posts.
+        if faults_injected < fault_budget && sandbox.sandbox.faults().len() < 2 {
             let (endpoint, kind) = FAULTS[dice.below(FAULTS.len())];
             // A hung request holds a post for 30 s; a few are enough to show it is survived.
             if kind != FaultKind::Timeout || faults_injected % 4 == 0 {
@@ -146,13 +152,16 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
             let victim = dice.below(servers.len());
             let replacement = ServerProcess::start(&app, &sandbox, &log, 8).await;
             std::mem::replace(&mut servers[victim], replacement).kill_9();
+            killed_at.push(OffsetDateTime::now_utc());
             kills += 1;
             next_kill = Instant::now() + Duration::from_secs(2 + dice.below(6) as u64);
         }
-        // The waits between retries (minutes to hours) and between status checks are tested on
-        // their own; here the clock runs fast through them, so the soak sees many rounds.
+        // The waits between retries (up to about two hours) and between status checks are tested
+        // on their own; here the clock runs fast through them, so the soak sees many rounds. A
+        // wait for the creator's daily room (a day) is left alone: it is an outcome.
         if last_fast_forward.elapsed() > Duration::from_secs(2) {
-            diesel::update(posts::table.filter(posts::next_check_at.gt(OffsetDateTime::now_utc())))
+            let now = OffsetDateTime::now_utc();
+            diesel::update(posts::table.filter(posts::next_check_at.gt(now)).filter(posts::next_check_at.lt(now + RETRY_HORIZON)))
                 .set(posts::next_check_at.eq(Some(OffsetDateTime::now_utc())))
                 .execute(&mut app.conn().await)
                 .await
@@ -172,14 +181,16 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     for id in &ids {
         let post = Post::find(&mut *app.conn().await, *id).await.unwrap();
         let state = post.state();
+        if waits_for_tomorrow(&post) {
+            // Re-sends after faults used up Cadence's count of the creator's ~15 daily posts: the
+            // post waits for tomorrow's room, and its timeline says so.
+            let events = timeline(&app, *id).await;
+            assert!(events.last().is_some_and(|(_, message)| message.contains("posts a day")), "{events:#?}");
+            *by_state.entry("waiting for tomorrow").or_default() += 1;
+            continue;
+        }
         if !state.is_settled() {
-            let events: Vec<(String, String)> = app::db::schema::post_events::table
-                .filter(app::db::schema::post_events::post_id.eq(id))
-                .order(app::db::schema::post_events::at.asc())
-                .select((app::db::schema::post_events::kind, app::db::schema::post_events::message))
-                .load(&mut app.conn().await)
-                .await
-                .unwrap();
+            let events = timeline(&app, *id).await;
             let last = &events[events.len().saturating_sub(10)..];
             panic!("post {id} still {state:?} after {elapsed:.0} s: {post:?}\n{last:#?}\nsee {}", log.display());
         }
@@ -231,19 +242,41 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     }
 
     // No refresh token lost: every account whose creator did not revoke is still connected, and
-    // its stored refresh token is the one TikTok will take now.
+    // its stored refresh token is the one TikTok will take now. The one exception the design
+    // cannot close: under strict rotation, a SIGKILL after TikTok issued the new pair and before
+    // the commit that stores it loses that pair (it existed only in the killed process). Such
+    // an account must show exactly that in TikTok's log: its stored refresh token was spent
+    // successfully moments before a kill. It is then flagged for reconnecting, never silent.
     let refreshes_during = requests
         .iter()
-        .filter(|r| r.path == "/v2/oauth/token/" && r.status == Some(200) && r.body.as_deref().unwrap_or_default().contains("grant_type=refresh_token"))
+        .filter(|r| renewed(r) && r.body.as_deref().unwrap_or_default().contains("grant_type=refresh_token"))
         .count();
     let mut renewed_at_end = 0;
+    let mut lost_to_kills = Vec::new();
     for account_id in &account_ids {
         let id: Uuid = account_id.parse().unwrap();
         let account = TikTokAccount::find(&mut *app.conn().await, id).await.unwrap();
         if revoked.contains(&account.open_id) {
             continue;
         }
-        assert_eq!(account.status(), AccountStatus::Active, "{}: {:?}", account.display_name, account.status_reason);
+        if account.status() != AccountStatus::Active {
+            let sealed = account.encrypted_refresh_token.as_deref().expect("tokens are kept until a reconnect");
+            let stored = app.state.cipher.decrypt(sealed, account_id).unwrap();
+            let spent = requests.iter().find(|r| {
+                renewed(r) && r.body.as_deref().unwrap_or_default().contains(stored.expose())
+            });
+            let spent_at = spent.map(|r| OffsetDateTime::parse(&r.at, &time::format_description::well_known::Rfc3339).unwrap());
+            // The sandbox may handle a request that reached its socket just before the sender
+            // died, so the kill can be logged a little before the rotation it interrupted.
+            let explained = spent_at.is_some_and(|at| killed_at.iter().any(|kill| (*kill - at).abs() < time::Duration::seconds(2)));
+            assert!(
+                explained,
+                "{} lost its refresh token without a kill to explain it: {:?}, spent at {spent_at:?}, kills at {killed_at:?}",
+                account.display_name, account.status_reason
+            );
+            lost_to_kills.push(account.display_name.clone());
+            continue;
+        }
         let outcome = refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, id, Some(account.last_refreshed_at)).await.unwrap();
         assert!(matches!(outcome, RefreshOutcome::Refreshed), "{}: {outcome:?}", account.display_name);
         renewed_at_end += 1;
@@ -253,7 +286,8 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     println!(
         "soak: {total} posts, {accounts} accounts, {elapsed:.0} s; outcomes {by_state:?}; {faults_injected} faults injected \
          ({} never hit), {kills} kills, {} creators revoked ({} of their posts failed); {refreshes_during} token renewals \
-         during the soak; {renewed_at_end} accounts renewed at the end; {} sandbox requests",
+         during the soak; {renewed_at_end} accounts renewed at the end; refresh tokens lost to a kill between TikTok's \
+         rotation and the commit: {lost_to_kills:?}; {} sandbox requests",
         left.iter().map(|f| f.count).sum::<u32>(),
         revoked.len(),
         revoked_failed,
@@ -263,9 +297,31 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     assert!(by_state.get("published").copied().unwrap_or(0) > total / 2, "most posts were published: {by_state:?}");
 }
 
-/// Posts that something will still happen to by itself.
+/// A token request TikTok granted (OAuth errors also come with HTTP 200, but carry a code).
+fn renewed(request: &sandbox::RecordedRequest) -> bool {
+    request.path == "/v2/oauth/token/" && request.status == Some(200) && request.error_code.is_none() && request.fault.is_none()
+}
+
+/// Posts that something will still happen to soon by itself.
 async fn unsettled(app: &TestApp, ids: &[Uuid]) -> usize {
-    let states: Vec<String> =
-        posts::table.filter(posts::id.eq_any(ids)).select(posts::state).load(&mut app.conn().await).await.unwrap();
-    states.iter().filter(|s| !PostState::parse(s).is_some_and(PostState::is_settled)).count()
+    let posts: Vec<Post> =
+        posts::table.filter(posts::id.eq_any(ids)).select(Post::as_select()).load(&mut app.conn().await).await.unwrap();
+    posts.iter().filter(|post| !post.state().is_settled() && !waits_for_tomorrow(post)).count()
+}
+
+/// A scheduled post deferred past any retry wait: the creator's daily cap is reached.
+fn waits_for_tomorrow(post: &Post) -> bool {
+    post.state() == PostState::Scheduled && post.next_check_at.is_some_and(|at| at > OffsetDateTime::now_utc() + RETRY_HORIZON)
+}
+
+/// The post's timeline, oldest first: (kind, message).
+async fn timeline(app: &TestApp, post_id: Uuid) -> Vec<(String, String)> {
+    use app::db::schema::post_events;
+    post_events::table
+        .filter(post_events::post_id.eq(post_id))
+        .order(post_events::at.asc())
+        .select((post_events::kind, post_events::message))
+        .load(&mut app.conn().await)
+        .await
+        .unwrap()
 }
