@@ -1,4 +1,5 @@
-//! Scripted failures: the next N calls to an endpoint answer 429, 5xx, hang, drop, or refuse the token.
+//! Scripted failures (the next N calls to an endpoint answer 429, 5xx, hang, drop, or refuse the
+//! token) and the round-trip latency load tests ask for.
 
 use std::io;
 use std::time::Duration;
@@ -126,6 +127,10 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
     let Some(endpoint) = Endpoint::from_path(request.uri().path()) else {
         return next.run(request).await;
     };
+    let latency = sandbox.inner.latency_ms.load(std::sync::atomic::Ordering::Relaxed);
+    if latency > 0 && endpoint != Endpoint::Authorize {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
     let Some(kind) = sandbox.inner.lock().take_fault(endpoint) else {
         return next.run(request).await;
     };

@@ -99,6 +99,13 @@ impl Sandbox {
         self.inner.lock().faults.clear();
     }
 
+    /// Makes every TikTok API call take at least `latency` before it is answered, as calls to
+    /// the real API do (a round trip across the internet); load tests use it. Zero by default.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.inner.latency_ms.store(millis, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// As if the creator removed the app in TikTok: every grant dies, unfinished publishes fail
     /// with `auth_removed`, and `authorization.removed` (reason 1) is sent. Nothing happens if the
     /// creator has not authorized the app.

@@ -63,6 +63,8 @@ pub struct Inner {
     /// Webhook sender; `None` only if the HTTP client could not be built (then webhooks are logged
     /// as undeliverable).
     pub http: Option<reqwest::Client>,
+    /// Added before every TikTok API reply, in milliseconds (see [`crate::Sandbox::set_latency`]).
+    pub latency_ms: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
 }
 
@@ -74,7 +76,7 @@ impl Inner {
             .inspect_err(|error| tracing::warn!(%error, "sandbox webhooks disabled: no HTTP client"))
             .ok();
         let state = Mutex::new(State::new(config.request_log_limit));
-        Self { config, creators, http, state }
+        Self { config, creators, http, latency_ms: std::sync::atomic::AtomicU64::new(0), state }
     }
 
     /// The lock is never held across an `.await`; a panic while holding it cannot leave the

@@ -573,6 +573,20 @@ async fn expired_access_tokens_are_refused() {
     assert_eq!(h.api_get("/v2/user/info/?fields=open_id", &fresh.access).await.status, StatusCode::OK);
 }
 
+#[tokio::test]
+async fn a_set_latency_delays_api_replies_and_can_be_taken_back() {
+    let h = Harness::new(config());
+    let tokens = h.connect(MAYA, "user.info.basic").await;
+    h.sandbox.set_latency(Duration::from_millis(150));
+    let started = Instant::now();
+    assert_eq!(h.api_get("/v2/user/info/?fields=open_id", &tokens.access).await.status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(150), "answered after {:?}", started.elapsed());
+    h.sandbox.set_latency(Duration::ZERO);
+    let started = Instant::now();
+    assert_eq!(h.api_get("/v2/user/info/?fields=open_id", &tokens.access).await.status, StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_millis(150), "still delayed: {:?}", started.elapsed());
+}
+
 fn tokens_from(reply: &Reply) -> Tokens {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     tokens(&reply.json())
