@@ -31,10 +31,7 @@ async fn setup() -> (TestSandbox, TestApp, TestClient, String) {
 }
 
 async fn schedule_at(client: &mut TestClient, account: &str, at: OffsetDateTime) -> UploadOutcome {
-    let mut upload = Upload::post_now(account, "SELF_ONLY", SyntheticVideo::mp4(20, 500_000));
-    upload.mode = "schedule";
-    upload.scheduled_at = Some(at.format(&time::format_description::well_known::Rfc3339).unwrap());
-    upload.send(client).await.expect("scheduled")
+    Upload::scheduled(account, "SELF_ONLY", SyntheticVideo::mp4(20, 500_000), at).send(client).await.expect("scheduled")
 }
 
 async fn calendar(client: &mut TestClient, span: &str, date: &str) -> CalendarView {

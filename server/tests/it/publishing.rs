@@ -101,9 +101,7 @@ async fn a_scheduled_post_waits_in_the_media_store_and_is_sent_once_when_due() {
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    let mut upload = Upload::post_now(&account, "MUTUAL_FOLLOW_FRIENDS", SyntheticVideo::mp4(30, 12_000_000));
-    upload.mode = "schedule";
-    upload.scheduled_at = Some(due.format(&time::format_description::well_known::Rfc3339).unwrap());
+    let upload = Upload::scheduled(&account, "MUTUAL_FOLLOW_FRIENDS", SyntheticVideo::mp4(30, 12_000_000), due);
     let outcome = upload.send(&mut owner).await.expect("scheduled");
     assert_eq!(outcome.state, PostState::Scheduled);
     assert_eq!(sandbox.count(INIT, ""), 0, "nothing goes to TikTok before its time");
@@ -138,10 +136,7 @@ async fn cancelling_a_scheduled_post_keeps_it_from_being_sent() {
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    let mut upload = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(30, 1_000_000));
-    upload.mode = "schedule";
-    upload.scheduled_at = Some(due.format(&time::format_description::well_known::Rfc3339).unwrap());
-    let outcome = upload.send(&mut owner).await.unwrap();
+    let outcome = Upload::scheduled(&account, "SELF_ONLY", SyntheticVideo::mp4(30, 1_000_000), due).send(&mut owner).await.unwrap();
     owner.call::<()>("posts/cancel", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
     assert_eq!(publish_due(&app.state, due, uuid::Uuid::new_v4()).await.unwrap(), 0);
     assert_eq!(detail(&mut owner, &outcome).await.post.state, PostState::Cancelled);
@@ -264,10 +259,8 @@ async fn an_interrupted_upload_leaves_no_post_and_no_file() {
     assert_eq!(post_count(&app).await, 0, "the half-sent post is gone");
     assert_eq!(sandbox.count(INIT, ""), 1, "TikTok got an init and part of the bytes, never the whole video");
 
-    let mut cut_schedule = Upload::post_now(&account, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(20, 20_000_000));
-    cut_schedule.mode = "schedule";
-    cut_schedule.scheduled_at =
-        Some((OffsetDateTime::now_utc() + time::Duration::hours(1)).format(&time::format_description::well_known::Rfc3339).unwrap());
+    let in_an_hour = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut cut_schedule = Upload::scheduled(&account, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(20, 20_000_000), in_an_hour);
     cut_schedule.cut_after = Some(6_000_000);
     assert!(cut_schedule.send(&mut owner).await.is_err());
     assert_eq!(post_count(&app).await, 0);
@@ -466,9 +459,7 @@ async fn with_a_bucket_several_servers_share_the_media_store() {
 
     // Cut off mid-way: the multipart upload is aborted, nothing is left in the bucket.
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    let mut cut = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(30, 30_000_000));
-    cut.mode = "schedule";
-    cut.scheduled_at = Some(due.format(&time::format_description::well_known::Rfc3339).unwrap());
+    let mut cut = Upload::scheduled(&account, "SELF_ONLY", SyntheticVideo::mp4(30, 30_000_000), due);
     cut.cut_after = Some(20_000_000);
     assert!(cut.send(&mut owner).await.is_err());
     assert!(bucket_keys(&bucket).await.is_empty());

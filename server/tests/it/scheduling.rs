@@ -32,10 +32,28 @@ const INIT: &str = "/v2/post/publish/video/init/";
 /// Schedules `video` on `account` five minutes ahead; returns the post and its due time.
 async fn schedule(client: &mut TestClient, account: &str, video: SyntheticVideo) -> (UploadOutcome, OffsetDateTime) {
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    let mut upload = Upload::post_now(account, "SELF_ONLY", video);
-    upload.mode = "schedule";
-    upload.scheduled_at = Some(due.format(&time::format_description::well_known::Rfc3339).unwrap());
-    (upload.send(client).await.expect("scheduled"), due)
+    (Upload::scheduled(account, "SELF_ONLY", video, due).send(client).await.expect("scheduled"), due)
+}
+
+/// Connects the three seeded creators who can post and schedules `per_creator` copies of
+/// `video` on each; returns the posts and the latest due time.
+async fn schedule_on_three_creators(
+    sandbox: &TestSandbox,
+    owner: &mut TestClient,
+    per_creator: usize,
+    video: SyntheticVideo,
+) -> (Vec<Uuid>, OffsetDateTime) {
+    let mut ids = Vec::new();
+    let mut due = OffsetDateTime::now_utc();
+    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
+        let id = connected_account(sandbox, owner, creator).await;
+        for _ in 0..per_creator {
+            let (outcome, at) = schedule(owner, &id, video.clone()).await;
+            ids.push(outcome.post_id);
+            due = due.max(at);
+        }
+    }
+    (ids, due)
 }
 
 /// Uploads TikTok received completely: each is a post TikTok would publish.
@@ -165,16 +183,7 @@ async fn when_tiktok_cannot_be_asked_the_post_is_unconfirmed_not_resent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn three_servers_on_one_database_send_each_due_post_once() {
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
-    let mut due = OffsetDateTime::now_utc();
-    let mut ids = Vec::new();
-    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = connected_account(&sandbox, &mut owner, creator).await;
-        for _ in 0..5 {
-            let (outcome, at) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 1_000_000)).await;
-            ids.push(outcome.post_id);
-            due = due.max(at);
-        }
-    }
+    let (ids, due) = schedule_on_three_creators(&sandbox, &mut owner, 5, SyntheticVideo::mp4(20, 1_000_000)).await;
     let settings = sandbox.app_settings();
     let servers = [app.state.clone(), app.another_state(&settings), app.another_state(&settings)];
     let runs = servers.iter().cloned().map(|state| tokio::spawn(async move { publish_due(&state, due, Uuid::new_v4()).await.unwrap() }));
@@ -226,16 +235,7 @@ async fn run_jobs_until_settled(app: &TestApp, ids: &[Uuid], mut now: OffsetDate
 async fn tiktok_faults_never_duplicate_or_lose_a_post() {
     use sandbox::{Endpoint, Fault, FaultKind};
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
-    let mut ids = Vec::new();
-    let mut due = OffsetDateTime::now_utc();
-    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = connected_account(&sandbox, &mut owner, creator).await;
-        for _ in 0..2 {
-            let (outcome, at) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 12_000_000)).await;
-            ids.push(outcome.post_id);
-            due = due.max(at);
-        }
-    }
+    let (ids, due) = schedule_on_three_creators(&sandbox, &mut owner, 2, SyntheticVideo::mp4(20, 12_000_000)).await;
     for (endpoint, kind) in [
         (Endpoint::VideoInit, FaultKind::Status503),
         (Endpoint::VideoInit, FaultKind::Status429),
@@ -324,14 +324,7 @@ fn seen(sandbox: &TestSandbox, matches: impl Fn(&sandbox::RecordedRequest) -> bo
 #[tokio::test(flavor = "multi_thread")]
 async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_once() {
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
-    let mut ids = Vec::new();
-    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = connected_account(&sandbox, &mut owner, creator).await;
-        for _ in 0..2 {
-            let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(30, 150_000_000)).await;
-            ids.push(outcome.post_id);
-        }
-    }
+    let (ids, _) = schedule_on_three_creators(&sandbox, &mut owner, 2, SyntheticVideo::mp4(30, 150_000_000)).await;
     // Due now.
     diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
 
@@ -397,15 +390,8 @@ async fn an_init_whose_answer_was_lost_is_not_repeated_blindly() {
 #[tokio::test(flavor = "multi_thread")]
 async fn three_server_processes_on_different_ports_publish_each_post_once() {
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
-    let mut ids = Vec::new();
-    for creator in ["Maya Public", "Leo Private", "Short Clips Sam"] {
-        let id = connected_account(&sandbox, &mut owner, creator).await;
-        for _ in 0..4 {
-            // Big enough that one server cannot drain the queue before the others look.
-            let (outcome, _) = schedule(&mut owner, &id, SyntheticVideo::mp4(20, 40_000_000)).await;
-            ids.push(outcome.post_id);
-        }
-    }
+    // Big enough that one server cannot drain the queue before the others look.
+    let (ids, _) = schedule_on_three_creators(&sandbox, &mut owner, 4, SyntheticVideo::mp4(20, 40_000_000)).await;
     let log = app.state.config.data_dir.join("servers.log");
     let servers = [
         ServerProcess::start(&app, &sandbox, &log, 2).await,

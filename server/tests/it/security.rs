@@ -113,11 +113,8 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     // open invite, and a viewer and an editor.
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
-    let mut scheduled = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 500_000));
-    scheduled.mode = "schedule";
-    scheduled.scheduled_at = Some(
-        (time::OffsetDateTime::now_utc() + time::Duration::days(2)).format(&time::format_description::well_known::Rfc3339).unwrap(),
-    );
+    let in_two_days = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+    let scheduled = Upload::scheduled(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 500_000), in_two_days);
     let post = scheduled.send(&mut owner).await.unwrap().post_id;
     let mut viewer = joined(&app, &mut owner, "viewer", "Vera").await;
     let mut editor = joined(&app, &mut owner, "editor", "Eddie").await;

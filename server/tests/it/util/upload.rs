@@ -43,6 +43,15 @@ impl Upload {
         }
     }
 
+    /// The same, scheduled for `at` instead of posted now.
+    pub fn scheduled(account_id: &str, privacy: &str, video: SyntheticVideo, at: time::OffsetDateTime) -> Self {
+        Self {
+            mode: "schedule",
+            scheduled_at: Some(at.format(&time::format_description::well_known::Rfc3339).unwrap()),
+            ..Self::post_now(account_id, privacy, video)
+        }
+    }
+
     /// The body as a stream, so a video of hundreds of MB is never held by the test either.
     fn body(&self) -> Body {
         let mut head = String::new();
