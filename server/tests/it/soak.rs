@@ -17,7 +17,7 @@ use app::{
         ssr::{RefreshOutcome, TikTokAccount, refresh_account},
         types::AccountStatus,
     },
-    db::schema::posts,
+    db::schema::{posts, tiktok_accounts},
     posts::{ssr::Post, types::PostState},
 };
 use diesel::prelude::*;
@@ -101,10 +101,8 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     let mut ids = Vec::new();
     for index in 0..total {
         let account = &account_ids[index % accounts];
-        let mut upload = Upload::post_now(account, "SELF_ONLY", SyntheticVideo::mp4(15, 400_000));
-        upload.mode = "schedule";
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(10);
-        upload.scheduled_at = Some(later.format(&time::format_description::well_known::Rfc3339).unwrap());
+        let upload = Upload::scheduled(account, "SELF_ONLY", SyntheticVideo::mp4(15, 400_000), later);
         ids.push(upload.send(&mut owner).await.expect("scheduled").post_id);
     }
     // Due over the next twenty seconds, so posts keep falling due while servers die.
@@ -120,7 +118,6 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     let budget = Duration::from_secs(setting("SOAK_MINUTES", if total > 200 { 30 } else { 6 }) as u64 * 60);
     let deadline = Instant::now() + budget;
     let mut faults_injected = 0;
-    let mut kills = 0;
     let mut killed_at = Vec::new();
     let mut revoked = BTreeSet::new();
     let mut next_kill = Instant::now() + Duration::from_secs(3);
@@ -148,12 +145,11 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
             sandbox.sandbox.revoke_creator(&open_id);
             revoked.insert(open_id);
         }
-        if kills < kills_wanted && Instant::now() >= next_kill {
+        if killed_at.len() < kills_wanted && Instant::now() >= next_kill {
             let victim = dice.below(servers.len());
             let replacement = ServerProcess::start(&app, &sandbox, &log, 8).await;
             std::mem::replace(&mut servers[victim], replacement).kill_9();
             killed_at.push(OffsetDateTime::now_utc());
-            kills += 1;
             next_kill = Instant::now() + Duration::from_secs(2 + dice.below(6) as u64);
         }
         // The waits between retries (up to about two hours) and between status checks are tested
@@ -162,7 +158,7 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
         if last_fast_forward.elapsed() > Duration::from_secs(2) {
             let now = OffsetDateTime::now_utc();
             diesel::update(posts::table.filter(posts::next_check_at.gt(now)).filter(posts::next_check_at.lt(now + RETRY_HORIZON)))
-                .set(posts::next_check_at.eq(Some(OffsetDateTime::now_utc())))
+                .set(posts::next_check_at.eq(Some(now)))
                 .execute(&mut app.conn().await)
                 .await
                 .unwrap();
@@ -176,21 +172,21 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     let elapsed = started.elapsed().as_secs_f64();
 
     // Cadence's record.
+    let finals = load_posts(&app, &ids).await;
     let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut published_ids = BTreeSet::new();
-    for id in &ids {
-        let post = Post::find(&mut *app.conn().await, *id).await.unwrap();
-        let state = post.state();
+    for post in &finals {
+        let (id, state) = (post.id, post.state());
         if waits_for_tomorrow(&post) {
             // Re-sends after faults used up Cadence's count of the creator's ~15 daily posts: the
             // post waits for tomorrow's room, and its timeline says so.
-            let events = timeline(&app, *id).await;
+            let events = timeline(&app, id).await;
             assert!(events.last().is_some_and(|(_, message)| message.contains("posts a day")), "{events:#?}");
             *by_state.entry("waiting for tomorrow").or_default() += 1;
             continue;
         }
         if !state.is_settled() {
-            let events = timeline(&app, *id).await;
+            let events = timeline(&app, id).await;
             let last = &events[events.len().saturating_sub(10)..];
             panic!("post {id} still {state:?} after {elapsed:.0} s: {post:?}\n{last:#?}\nsee {}", log.display());
         }
@@ -211,16 +207,16 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     // TikTok's record: every video that reached TikTok whole belongs to one post (a second
     // complete upload for a post would be a publish Cadence lost track of), and each published
     // post's publish is finished there.
-    let mut final_publish: BTreeMap<String, Uuid> = BTreeMap::new();
-    for id in &ids {
-        if let Some(publish_id) = Post::find(&mut *app.conn().await, *id).await.unwrap().publish_id {
-            assert!(final_publish.insert(publish_id, *id).is_none(), "two posts share a publish id");
+    let mut final_publish: BTreeMap<&str, Uuid> = BTreeMap::new();
+    for post in &finals {
+        if let Some(publish_id) = post.publish_id.as_deref() {
+            assert!(final_publish.insert(publish_id, post.id).is_none(), "two posts share a publish id");
         }
     }
     let publishes = sandbox.sandbox.publishes();
     let completed: Vec<&sandbox::PublishRecord> = publishes.iter().filter(|p| p.upload_complete).collect();
     for publish in &completed {
-        assert!(final_publish.contains_key(&publish.publish_id), "TikTok got a whole video no post accounts for: {publish:?}");
+        assert!(final_publish.contains_key(publish.publish_id.as_str()), "TikTok got a whole video no post accounts for: {publish:?}");
     }
     for publish_id in &published_ids {
         let record = publishes.iter().find(|p| &p.publish_id == publish_id).expect("TikTok knows every published post");
@@ -234,12 +230,18 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     );
     // Posts of creators who revoked access and had not gone out stopped with a reason (checked
     // above); count them for the summary.
-    let mut revoked_failed = 0;
-    for id in &ids {
-        let post = Post::find(&mut *app.conn().await, *id).await.unwrap();
-        let account = TikTokAccount::find(&mut *app.conn().await, post.account_id).await.unwrap();
-        revoked_failed += usize::from(revoked.contains(&account.open_id) && post.state() == PostState::Failed);
-    }
+    let connected: BTreeMap<Uuid, TikTokAccount> = tiktok_accounts::table
+        .select(TikTokAccount::as_select())
+        .load(&mut app.conn().await)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|account| (account.id, account))
+        .collect();
+    let revoked_failed = finals
+        .iter()
+        .filter(|post| post.state() == PostState::Failed && revoked.contains(&connected[&post.account_id].open_id))
+        .count();
 
     // No refresh token lost: every account whose creator did not revoke is still connected, and
     // its stored refresh token is the one TikTok will take now. The one exception the design
@@ -253,15 +255,13 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
         .count();
     let mut renewed_at_end = 0;
     let mut lost_to_kills = Vec::new();
-    for account_id in &account_ids {
-        let id: Uuid = account_id.parse().unwrap();
-        let account = TikTokAccount::find(&mut *app.conn().await, id).await.unwrap();
+    for account in connected.values() {
         if revoked.contains(&account.open_id) {
             continue;
         }
         if account.status() != AccountStatus::Active {
             let sealed = account.encrypted_refresh_token.as_deref().expect("tokens are kept until a reconnect");
-            let stored = app.state.cipher.decrypt(sealed, account_id).unwrap();
+            let stored = app.state.cipher.decrypt(sealed, &account.id.to_string()).unwrap();
             let spent = requests.iter().find(|r| {
                 renewed(r) && r.body.as_deref().unwrap_or_default().contains(stored.expose())
             });
@@ -277,12 +277,16 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
             lost_to_kills.push(account.display_name.clone());
             continue;
         }
-        let outcome = refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, id, Some(account.last_refreshed_at)).await.unwrap();
+        let outcome =
+            refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at))
+                .await
+                .unwrap();
         assert!(matches!(outcome, RefreshOutcome::Refreshed), "{}: {outcome:?}", account.display_name);
         renewed_at_end += 1;
     }
     assert!(refreshes_during > 0, "tokens were renewed during the soak");
 
+    let kills = killed_at.len();
     println!(
         "soak: {total} posts, {accounts} accounts, {elapsed:.0} s; outcomes {by_state:?}; {faults_injected} faults injected \
          ({} never hit), {kills} kills, {} creators revoked ({} of their posts failed); {refreshes_during} token renewals \
@@ -302,11 +306,13 @@ fn renewed(request: &sandbox::RecordedRequest) -> bool {
     request.path == "/v2/oauth/token/" && request.status == Some(200) && request.error_code.is_none() && request.fault.is_none()
 }
 
+async fn load_posts(app: &TestApp, ids: &[Uuid]) -> Vec<Post> {
+    posts::table.filter(posts::id.eq_any(ids)).select(Post::as_select()).load(&mut app.conn().await).await.unwrap()
+}
+
 /// Posts that something will still happen to soon by itself.
 async fn unsettled(app: &TestApp, ids: &[Uuid]) -> usize {
-    let posts: Vec<Post> =
-        posts::table.filter(posts::id.eq_any(ids)).select(Post::as_select()).load(&mut app.conn().await).await.unwrap();
-    posts.iter().filter(|post| !post.state().is_settled() && !waits_for_tomorrow(post)).count()
+    load_posts(app, ids).await.iter().filter(|post| !post.state().is_settled() && !waits_for_tomorrow(post)).count()
 }
 
 /// A scheduled post deferred past any retry wait: the creator's daily cap is reached.
