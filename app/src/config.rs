@@ -109,6 +109,12 @@ pub struct TikTokConfig {
     pub api_url: Option<String>,
     /// Overrides `https://www.tiktok.com`, where the consent screen lives.
     pub auth_url: Option<String>,
+    /// The scopes asked for on TikTok's consent screen (`CADENCE_TIKTOK_SCOPES`); the app must
+    /// be approved for every one of them, or TikTok refuses the whole request.
+    pub requested_scopes: Vec<String>,
+    /// Where the built-in sandbox listens in sandbox mode: an origin of its own, as TikTok's
+    /// domain is (`CADENCE_SANDBOX_ADDR`; port 0 picks a free one).
+    pub sandbox_addr: std::net::SocketAddr,
     /// Token lifetimes the built-in sandbox hands out (short ones show refresh at work).
     pub sandbox_access_token_secs: u64,
     pub sandbox_refresh_token_secs: u64,
@@ -174,6 +180,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_TIKTOK_CLIENT_SECRET",
     "CADENCE_TIKTOK_API_URL",
     "CADENCE_TIKTOK_AUTH_URL",
+    "CADENCE_TIKTOK_SCOPES",
+    "CADENCE_SANDBOX_ADDR",
     "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
     "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
 ];
@@ -310,6 +318,17 @@ impl Config {
             },
             api_url: get("CADENCE_TIKTOK_API_URL").map(|url| parse_base_url("CADENCE_TIKTOK_API_URL", &url)).transpose()?,
             auth_url: get("CADENCE_TIKTOK_AUTH_URL").map(|url| parse_base_url("CADENCE_TIKTOK_AUTH_URL", &url)).transpose()?,
+            requested_scopes: match get("CADENCE_TIKTOK_SCOPES") {
+                Some(list) => crate::tiktok::scopes::parse_requested(&list)
+                    .map_err(|problem| ConfigError::new("CADENCE_TIKTOK_SCOPES", problem))?,
+                None => crate::tiktok::scopes::DEFAULT_REQUESTED.iter().map(|s| (*s).to_owned()).collect(),
+            },
+            sandbox_addr: match get("CADENCE_SANDBOX_ADDR") {
+                Some(addr) => addr.parse().map_err(|_| {
+                    ConfigError::new("CADENCE_SANDBOX_ADDR", "must be an address and port, e.g. 127.0.0.1:3100")
+                })?,
+                None => std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            },
             sandbox_access_token_secs: parse_number(
                 "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
                 get("CADENCE_SANDBOX_ACCESS_TOKEN_SECS"),
@@ -543,6 +562,17 @@ mod tests {
         let (config, _) = Config::from_vars(&vars(&with_url)).unwrap();
         assert!(!config.tiktok.sandbox_mode());
         assert!(error_of(&[("CADENCE_TIKTOK_API_URL", "ftp://x")]).problem.contains("http(s)"));
+    }
+
+    #[test]
+    fn requested_scopes_are_explicit_and_checked() {
+        let (config, _) = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(config.tiktok.requested_scopes, ["user.info.basic", "video.upload", "video.publish"]);
+        let (config, _) =
+            Config::from_vars(&vars(&[("CADENCE_TIKTOK_SCOPES", "user.info.basic,user.info.profile,video.upload")])).unwrap();
+        assert_eq!(config.tiktok.requested_scopes, ["user.info.basic", "user.info.profile", "video.upload"]);
+        assert_eq!(error_of(&[("CADENCE_TIKTOK_SCOPES", "user.info.basic,video.nope")]).variable, "CADENCE_TIKTOK_SCOPES");
+        assert_eq!(error_of(&[("CADENCE_SANDBOX_ADDR", "nowhere")]).variable, "CADENCE_SANDBOX_ADDR");
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::DashboardPage/>
                     <Route path=path!("/calendar") view=calendar::components::CalendarPage/>
-                    <Route path=path!("/compose") view=posts::components::ComposerPage/>
+                    <Route path=path!("/compose") view=posts::composer::ComposerPage/>
                     <Route path=path!("/posts") view=posts::components::PostsPage/>
                     <Route path=path!("/posts/:id") view=posts::components::PostPage/>
                     <Route path=path!("/accounts") view=accounts::components::AccountsPage/>

@@ -1,7 +1,7 @@
 //! The dashboard, the pages whose content arrives with later features, and the 404 page.
 
 use crate::{
-    accounts::{api::list_accounts, types::AccountStatus},
+    accounts::{api::list_accounts, types::{AccountStatus, GrantEnd}},
     auth::types::SessionInfo,
     notifications::components::NotificationList,
     posts::{api::summarize_posts, types::PostState},
@@ -77,7 +77,13 @@ pub fn DashboardPage() -> impl IntoView {
                                     <p>{format!("{connected} of {} connected", list.len())}</p>
                                     <ul>
                                         {list.into_iter().map(|a| view! {
-                                            <li>{a.display_name.clone()} " · " <span class="hint">{a.status.label()}</span></li>
+                                            <li>{a.display_name.clone()} " · " <span class="hint">{a.status.label()}</span>
+                                                {a.grant_end.map(|end| view! {
+                                                    <span class=match end { GrantEnd::Urgent(_) => "grant-end urgent", GrantEnd::Soon(_) => "grant-end" }>
+                                                        " · TikTok ends this connection " {format_utc(end.at())} ": reconnect before then"
+                                                    </span>
+                                                })}
+                                            </li>
                                         }).collect_view()}
                                     </ul>
                                 }.into_any()

@@ -67,6 +67,7 @@ async fn main() {
         authorize_base: sandbox_url.clone(),
         client_key: config.client_key.clone(),
         client_secret: config.client_secret.clone().into(),
+        scopes: app::tiktok::scopes::DEFAULT_REQUESTED.iter().map(|s| (*s).to_owned()).collect(),
     })
     .unwrap();
     let direct_token = direct_token(&direct, &sandbox_url, &sandbox, "Leo Private").await;

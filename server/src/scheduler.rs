@@ -1,5 +1,6 @@
 //! Background jobs inside the server (tokio-cron-scheduler): publish scheduled posts when due,
-//! follow uploads until TikTok settles them, recover posts whose server stopped mid-send, renew TikTok tokens before they expire, and clean
+//! follow uploads until TikTok settles them, recover posts whose server stopped mid-send, renew TikTok tokens before they expire,
+//! read creators' profiles (expiring avatar URLs) again, and clean
 //! up expired sessions, old log-in failures, spent rate-limit records and released videos.
 
 use crate::session_store::PgSessionStore;
@@ -115,6 +116,23 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
                 let Ok(_guard) = running.try_lock() else { return };
                 if let Err(error) = check_due_statuses(&state, time::OffsetDateTime::now_utc()).await {
                     tracing::warn!(error = %error, "checking publish statuses failed; will retry");
+                }
+            })
+        })?)
+        .await?;
+
+    // TikTok's avatar URLs expire within hours: read stale profiles again every ten minutes.
+    let profile_state = state.clone();
+    let reading_profiles = Arc::new(tokio::sync::Mutex::new(()));
+    scheduler
+        .add(Job::new_async("45 */10 * * * *", move |_, _| {
+            let (state, running) = (profile_state.clone(), reading_profiles.clone());
+            Box::pin(async move {
+                let Ok(_guard) = running.try_lock() else { return };
+                match app::accounts::profile::refresh_stale_profiles(&state).await {
+                    Ok(0) => {}
+                    Ok(read) => tracing::debug!(read, "TikTok profiles read again"),
+                    Err(error) => tracing::warn!(error = %error, "reading TikTok profiles failed; will retry"),
                 }
             })
         })?)

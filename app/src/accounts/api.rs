@@ -17,7 +17,7 @@ pub async fn list_accounts() -> Result<Vec<AccountView>, AppError> {
 /// screen (editors and up). Also the way to reconnect an account.
 #[server(endpoint = "accounts/connect")]
 pub async fn connect_tiktok() -> Result<String, AppError> {
-    use crate::{accounts::ssr::begin_connection, state::{app_state, db, session}, teams::{ssr::require_role, types::Role}};
+    use crate::{accounts::connect::begin_connection, state::{app_state, db, session}, teams::{ssr::require_role, types::Role}};
     let state = app_state()?;
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
@@ -27,20 +27,25 @@ pub async fn connect_tiktok() -> Result<String, AppError> {
     Ok(url)
 }
 
-/// Asks TikTok again what the creator may post, and stores it.
+/// Asks TikTok again who the creator is (name, username, a fresh avatar) and, where Direct
+/// Post was granted, what they may post; stores both.
 #[server(endpoint = "accounts/refresh-info")]
 pub async fn refresh_account_info(account_id: Uuid) -> Result<AccountView, AppError> {
     use crate::{
-        accounts::ssr::{TikTokAccount, fresh_creator_info},
+        accounts::{profile::refresh_profile, ssr::{TikTokAccount, fresh_creator_info}},
         state::{app_state, db},
         teams::{ssr::require_role, types::Role},
+        tiktok::error::for_people,
     };
     let state = app_state()?;
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
-    TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
+    let account = TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
     drop(conn);
-    fresh_creator_info(&state, account_id).await?;
+    refresh_profile(&state.pool, &state.tiktok, &state.cipher, account_id).await?.map_err(|e| for_people(&e))?;
+    if account.view().allows().direct_post {
+        fresh_creator_info(&state, account_id).await?;
+    }
     Ok(TikTokAccount::find(&mut *db().await?, account_id).await?.view())
 }
 

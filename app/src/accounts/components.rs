@@ -4,11 +4,14 @@
 use crate::{
     accounts::{
         api::{DisconnectAccount, RefreshAccountInfo, list_accounts},
-        types::{AccountStatus, AccountView, ConnectProblem},
+        types::{AccountStatus, AccountView, ConnectProblem, GrantEnd},
     },
     auth::types::SessionInfo,
     teams::types::Role,
-    tiktok::types::privacy_label,
+    tiktok::{
+        scopes::{Allows, describe},
+        types::privacy_label,
+    },
     ui::{FormError, format_utc, list_resource},
 };
 use leptos::prelude::*;
@@ -73,11 +76,12 @@ fn AccountCard(
         AccountStatus::NeedsReconnect => "status warn",
         AccountStatus::Disconnected => "status off",
     };
-    let missing = account.missing_scopes();
+    let allows = account.allows();
+    let grant_end = account.grant_end;
     view! {
         <section class="card account" data-account=account.display_name.clone()>
             <div class="account-head">
-                {account.avatar_url.clone().map(|src| view! { <img class="avatar" src=src alt="" width="56" height="56"/> })}
+                <Avatar url=account.avatar_url.clone() name=account.display_name.clone() size=56/>
                 <div>
                     <h2>{account.display_name.clone()}</h2>
                     {account.username.clone().map(|name| view! { <p class="username">"@" {name}</p> })}
@@ -85,12 +89,24 @@ fn AccountCard(
                 <span class=status_class>{account.status.label()}</span>
             </div>
             {account.status_reason.clone().map(|reason| view! { <p class="reason">{reason}</p> })}
-            {(!missing.is_empty() && account.status == AccountStatus::Active).then(|| view! {
-                <p class="reason">"Not granted: " {missing.join(", ")} ". Reconnect and keep these permissions ticked to post."</p>
+            {(account.status == AccountStatus::Active).then(|| granted_note(allows))}
+            {grant_end.map(|end| {
+                let (class, urgency) = match end {
+                    GrantEnd::Urgent(_) => ("reason urgent", "in less than three days"),
+                    GrantEnd::Soon(_) => ("reason", "within two weeks"),
+                };
+                view! {
+                    <p class=class role="status">
+                        "TikTok ends this connection " {urgency} " (" {format_utc(end.at())} "). Reconnect before then, or scheduled posts after it will fail."
+                    </p>
+                }
             })}
             <dl class="facts">
                 {account.last_refreshed_at.map(|at| view! { <dt>"Token renewed"</dt><dd>{format_utc(at)}</dd> })}
                 {account.access_expires_at.map(|at| view! { <dt>"Token valid until"</dt><dd>{format_utc(at)}</dd> })}
+                {account.refresh_expires_at.map(|at| view! { <dt>"Connection ends"</dt><dd>{format_utc(at)}</dd> })}
+                <dt>"Cadence may"</dt>
+                <dd>{account.scopes.iter().map(|scope| describe(scope).to_owned()).collect::<Vec<_>>().join("; ")}</dd>
                 {account.creator_info.clone().map(|info| view! {
                     <dt>"Who can see posts"</dt>
                     <dd>{info.privacy_level_options.iter().map(|level| privacy_label(level).to_owned()).collect::<Vec<_>>().join(", ")}</dd>
@@ -128,6 +144,35 @@ fn AccountCard(
                 }
             })}
         </section>
+    }
+}
+
+/// What a partial grant means for posting, when it is partial.
+fn granted_note(allows: Allows) -> Option<impl IntoView> {
+    let note = match (allows.direct_post, allows.inbox) {
+        (true, true) => return None,
+        (false, true) => "Direct Post was not granted: Cadence can only send drafts to this account's TikTok inbox. Reconnect and keep \"post directly\" ticked to post and schedule.",
+        (true, false) => "Drafts were not granted: Cadence can post directly but cannot send drafts to the inbox.",
+        (false, false) => "No posting permission was granted. Reconnect and keep the posting permissions ticked.",
+    };
+    Some(view! { <p class="reason">{note}</p> })
+}
+
+/// A creator's avatar. TikTok's avatar URLs are signed and expire within hours, so a stale
+/// one must not show as a broken image: the initial stays visible behind it, and an image
+/// that fails to load hides itself.
+#[component]
+pub fn Avatar(url: Option<String>, name: String, size: u32) -> impl IntoView {
+    let failed = RwSignal::new(false);
+    let initial = name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+    view! {
+        <span class=format!("avatar-frame avatar-{size}") aria-hidden="true">
+            {initial}
+            {url.map(|src| view! {
+                <img src=src alt="" width=size height=size
+                    class:hidden=move || failed.get() on:error=move |_| failed.set(true)/>
+            })}
+        </span>
     }
 }
 

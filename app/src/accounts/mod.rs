@@ -4,5 +4,9 @@
 pub mod api;
 pub mod components;
 #[cfg(feature = "ssr")]
+pub mod connect;
+#[cfg(feature = "ssr")]
+pub mod profile;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;

@@ -82,6 +82,7 @@ diesel::table! {
         connected_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        profile_read_at -> Nullable<Timestamptz>,
     }
 }
 

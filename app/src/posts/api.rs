@@ -50,8 +50,12 @@ pub async fn composer_creator(account_id: Uuid) -> Result<CreatorInfo, AppError>
     let state = app_state()?;
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
-    TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
+    let account = TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?;
     drop(conn);
+    // creator_info is a Direct Post call: without `video.publish` TikTok would refuse it.
+    if !account.view().allows().direct_post {
+        return Err(AppError::invalid("account_id", "This account did not grant Direct Post, so Cadence can only send drafts to its inbox."));
+    }
     fresh_creator_info(&state, account_id).await
 }
 

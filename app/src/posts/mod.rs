@@ -4,6 +4,7 @@ pub mod api;
 #[cfg(feature = "hydrate")]
 pub mod browser_upload;
 pub mod components;
+pub mod composer;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod ssr;

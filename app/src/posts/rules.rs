@@ -4,6 +4,10 @@
 use crate::tiktok::types::CreatorInfo;
 use serde::{Deserialize, Serialize};
 
+/// Inbox drafts may be up to ten minutes whatever the creator's Direct Post maximum: the
+/// creator trims them in the app (media-transfer guide, video restrictions).
+pub const INBOX_MAX_DURATION_SECS: u32 = 600;
+
 /// TikTok's caption limit, in UTF-16 code units (how TikTok counts).
 pub const CAPTION_LIMIT: usize = 2200;
 /// The privacy level that branded content may not use.

@@ -23,7 +23,7 @@ use crate::{
 };
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
-use std::time::Duration;
+use std::{ops::ControlFlow, time::Duration};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -129,26 +129,9 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<(
 }
 
 async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResult<()> {
-    // TikTok's rules may have changed since the post was composed (§9): ask again.
-    let looked_up = refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, post.account_id).await;
-    let creator = match looked_up {
-        Ok(Ok(creator)) => creator,
-        // Look-ups are limited per minute (by Cadence, or TikTok throttling): the post waits as
-        // long as asked, and waiting is not a failed attempt.
-        Ok(Err(TikTokError::RateLimited { retry_after })) => {
-            let wait = retry_after.unwrap_or(Duration::from_secs(60));
-            return defer(state, post, "TikTok's limit on creator look-ups is reached.", wait).await;
-        }
-        Ok(Err(error)) => return give_back(state, post, &for_people(&error).to_string(), Some(Duration::from_secs(60))).await,
-        // Not connected any more, or the database is briefly away: retried on the usual
-        // schedule, which leaves time to reconnect the account.
-        Err(error) => return give_back(state, post, &error.to_string(), Some(Duration::from_secs(60))).await,
-    };
-    if post.destination() == Destination::Profile
-        && let Some(violation) = check(&post.choices(), &creator).into_iter().next()
-    {
-        let message = format!("{} Edit the post and schedule it again.", violation.message);
-        post_store::mark_failed(&mut *state.pool.get().await?, post.id, "rules_changed", &message).await?;
+    // TikTok's rules may have changed since the post was composed (§9): ask again — for Direct
+    // Post only, as creator_info needs `video.publish` and drafts follow the inbox rules.
+    if post.destination() == Destination::Profile && check_creator_rules(state, post).await?.is_break() {
         return Ok(());
     }
     let Some(media_id) = post.media_id else {
@@ -188,6 +171,38 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResu
             reconcile(state, &post, &why, Resend::AfterRetryDelay).await.map(|_| ())
         }
     }
+}
+
+/// Asks TikTok what the creator may post now and checks the post against it. `Break` when the
+/// post was deferred, given back or failed instead of being sent.
+async fn check_creator_rules(state: &AppState, post: &Post) -> AppResult<ControlFlow<()>> {
+    let looked_up = refresh_creator_info(&state.pool, &state.tiktok, &state.cipher, post.account_id).await;
+    let creator = match looked_up {
+        Ok(Ok(creator)) => creator,
+        // Look-ups are limited per minute (by Cadence, or TikTok throttling): the post waits as
+        // long as asked, and waiting is not a failed attempt.
+        Ok(Err(TikTokError::RateLimited { retry_after })) => {
+            let wait = retry_after.unwrap_or(Duration::from_secs(60));
+            defer(state, post, "TikTok's limit on creator look-ups is reached.", wait).await?;
+            return Ok(ControlFlow::Break(()));
+        }
+        Ok(Err(error)) => {
+            give_back(state, post, &for_people(&error).to_string(), Some(Duration::from_secs(60))).await?;
+            return Ok(ControlFlow::Break(()));
+        }
+        // Not connected any more, or the database is briefly away: retried on the usual
+        // schedule, which leaves time to reconnect the account.
+        Err(error) => {
+            give_back(state, post, &error.to_string(), Some(Duration::from_secs(60))).await?;
+            return Ok(ControlFlow::Break(()));
+        }
+    };
+    if let Some(violation) = check(&post.choices(), &creator).into_iter().next() {
+        let message = format!("{} Edit the post and schedule it again.", violation.message);
+        post_store::mark_failed(&mut *state.pool.get().await?, post.id, "rules_changed", &message).await?;
+        return Ok(ControlFlow::Break(()));
+    }
+    Ok(ControlFlow::Continue(()))
 }
 
 /// Renews the lease every third of its length while this worker holds it. Returns (so the

@@ -15,7 +15,7 @@ use crate::{
         store::StoreError,
     },
     posts::{
-        rules::{ComposerChoices, check},
+        rules::{ComposerChoices, INBOX_MAX_DURATION_SECS, check},
         ssr::{self as posts, NewPost},
         types::{PostState, PublishMode, UploadOutcome},
     },
@@ -97,13 +97,26 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         let mut conn = state.pool.get().await?;
         TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?
     };
-    let creator = fresh_creator_info(&state, account.id).await?;
-    if mode != PublishMode::SendToInbox
-        && let Some(violation) = check(&choices, &creator).into_iter().next()
-    {
-        return Err(AppError::invalid(violation.field, violation.message));
-    }
-    let limits = Limits { max_duration_secs: creator.max_video_post_duration_sec.max(1) as u32 };
+    let limits = match mode {
+        // Drafts follow the inbox rules: creator_info is a Direct Post call (`video.publish`),
+        // and a draft may run ten minutes whatever the creator's Direct Post maximum.
+        PublishMode::SendToInbox => {
+            if !account.view().allows().inbox {
+                return Err(AppError::invalid("mode", "This account did not grant drafts to its TikTok inbox. Reconnect it and keep \"send drafts\" ticked."));
+            }
+            Limits { max_duration_secs: INBOX_MAX_DURATION_SECS }
+        }
+        PublishMode::PostNow | PublishMode::Schedule => {
+            if !account.view().allows().direct_post {
+                return Err(AppError::invalid("mode", "This account did not grant Direct Post, so Cadence can only send drafts to its inbox. Reconnect it and keep \"post directly\" ticked to post."));
+            }
+            let creator = fresh_creator_info(&state, account.id).await?;
+            if let Some(violation) = check(&choices, &creator).into_iter().next() {
+                return Err(AppError::invalid(violation.field, violation.message));
+            }
+            Limits { max_duration_secs: creator.max_video_post_duration_sec.max(1) as u32 }
+        }
+    };
 
     let mut video = video;
     let head = read_head(&mut video).await.map_err(|error| match error {

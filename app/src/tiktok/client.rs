@@ -17,10 +17,6 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::time::Duration;
 
-/// Scopes Cadence asks for: identity, profile (username), posting and drafts, public videos.
-pub const SCOPES: &[&str] =
-    &["user.info.basic", "user.info.profile", "video.publish", "video.upload", "video.list"];
-
 /// Fields requested from `/v2/user/info/`; `username` needs `user.info.profile`.
 const USER_FIELDS_BASIC: &str = "open_id,union_id,avatar_url,display_name";
 const USER_FIELDS_PROFILE: &str = "open_id,union_id,avatar_url,display_name,username";
@@ -34,6 +30,8 @@ pub struct TikTokEndpoints {
     pub authorize_base: String,
     pub client_key: String,
     pub client_secret: SecretString,
+    /// The scopes asked for on the consent screen (see [`super::scopes`]).
+    pub scopes: Vec<String>,
 }
 
 /// Tokens from a code exchange or a refresh. Prints without its secrets.
@@ -155,15 +153,28 @@ impl TikTokClient {
         Ok(Self { http, endpoints, breakers: Default::default() })
     }
 
-    /// The URL the browser visits to grant Cadence access (tiktok-api.md §2.2).
+    /// The origin of TikTok's consent screen (`https://www.tiktok.com`, or the sandbox's own),
+    /// which Cadence's CSP must allow as a form target: the Connect form's POST is answered with
+    /// a redirect there, and `form-action` applies to every hop of that navigation.
+    pub fn consent_origin(&self) -> Option<String> {
+        let base = &self.endpoints.authorize_base;
+        let (scheme, rest) = base.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next().filter(|host| !host.is_empty())?;
+        Some(format!("{scheme}://{host}"))
+    }
+
+    /// The URL the browser visits to grant Cadence access (tiktok-api.md §2.2). The consent
+    /// page is always shown (`disable_auto_auth=1`), so a team member connecting a second
+    /// account is not silently signed in as the TikTok user already logged in in the browser.
     pub fn authorize_url(&self, redirect_uri: &str, state: &str) -> String {
-        let scope = SCOPES.join(",");
+        let scope = self.endpoints.scopes.join(",");
         let query = [
             ("client_key", self.endpoints.client_key.as_str()),
             ("response_type", "code"),
             ("scope", scope.as_str()),
             ("redirect_uri", redirect_uri),
             ("state", state),
+            ("disable_auto_auth", "1"),
         ];
         let query = serde_urlencoded::to_string(query).unwrap_or_default();
         format!("{}/v2/auth/authorize/?{query}", self.endpoints.authorize_base)
@@ -656,12 +667,31 @@ mod tests {
             authorize_base: "/sandbox/tiktok".into(),
             client_key: "ck".into(),
             client_secret: "cs".to_owned().into(),
+            scopes: vec!["user.info.basic".into(), "video.upload".into()],
         })
         .unwrap();
         let url = client.authorize_url("http://127.0.0.1:3000/oauth/tiktok/callback", "st*te");
-        assert!(url.starts_with("/sandbox/tiktok/v2/auth/authorize/?client_key=ck&response_type=code&scope=user.info.basic%2C"));
+        assert!(url.starts_with("/sandbox/tiktok/v2/auth/authorize/?client_key=ck&response_type=code&scope=user.info.basic%2Cvideo.upload&"), "{url}");
         assert!(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Foauth%2Ftiktok%2Fcallback"));
-        assert!(url.ends_with("state=st*te"));
+        assert!(url.contains("&state=st*te&"));
+        assert!(url.ends_with("disable_auto_auth=1"));
         assert!(!url.contains("cs"), "the client secret never goes to the browser");
+        assert_eq!(client.consent_origin(), None, "a relative consent page needs no CSP entry");
+    }
+
+    #[test]
+    fn the_consent_origin_is_scheme_and_host_of_the_authorize_base() {
+        let client = |base: &str| {
+            TikTokClient::new(TikTokEndpoints {
+                api_base: "http://127.0.0.1:1".into(),
+                authorize_base: base.into(),
+                client_key: "ck".into(),
+                client_secret: "cs".to_owned().into(),
+                scopes: vec!["user.info.basic".into()],
+            })
+            .unwrap()
+        };
+        assert_eq!(client("https://www.tiktok.com").consent_origin().as_deref(), Some("https://www.tiktok.com"));
+        assert_eq!(client("http://127.0.0.1:4100/tiktok").consent_origin().as_deref(), Some("http://127.0.0.1:4100"));
     }
 }

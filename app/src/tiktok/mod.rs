@@ -14,6 +14,7 @@ pub mod chunks;
 pub mod fail_reason;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
+pub mod scopes;
 pub mod types;
 #[cfg(feature = "ssr")]
 pub mod webhook;

@@ -44,7 +44,8 @@ async fn connecting_stores_the_account_with_encrypted_tokens() {
     assert!(maya.username.is_some() && maya.avatar_url.is_some());
     let info = maya.creator_info.as_ref().expect("creator info fetched at connection");
     assert!(info.privacy_level_options.contains(&"PUBLIC_TO_EVERYONE".to_owned()));
-    assert!(maya.missing_scopes().is_empty());
+    let allows = maya.allows();
+    assert!(allows.direct_post && allows.inbox, "the default grant posts and drafts");
 
     let row = only_account(&app).await;
     let sealed = row.encrypted_access_token.clone().unwrap();

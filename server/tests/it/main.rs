@@ -3,6 +3,7 @@
 
 mod accounts;
 mod calendar;
+mod connect;
 mod auth;
 mod platform;
 mod publishing;

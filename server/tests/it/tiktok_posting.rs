@@ -19,6 +19,7 @@ fn client_for(sandbox: &TestSandbox) -> TikTokClient {
         authorize_base: sandbox.url.clone(),
         client_key: config.client_key.clone(),
         client_secret: config.client_secret.clone().into(),
+        scopes: app::tiktok::scopes::DEFAULT_REQUESTED.iter().map(|s| (*s).to_owned()).collect(),
     })
     .unwrap()
 }

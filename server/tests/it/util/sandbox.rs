@@ -47,9 +47,16 @@ impl TestSandbox {
     }
 }
 
-/// Starts a connection as `client`, consents on the sandbox as `creator`, and returns the path
-/// and query of TikTok's redirect back to Cadence (not yet followed).
+/// Starts a connection as `client`, consents on the sandbox as `creator` with every requested
+/// scope ticked, and returns the path and query of TikTok's redirect back to Cadence (not yet
+/// followed).
 pub async fn consent(sandbox: &TestSandbox, client: &mut TestClient, creator: &str) -> String {
+    let every = ["user.info.basic", "user.info.profile", "video.publish", "video.upload", "video.list"];
+    consent_with(sandbox, client, creator, &every).await
+}
+
+/// The same, ticking only `scopes` on the consent screen (a person may grant a subset).
+pub async fn consent_with(sandbox: &TestSandbox, client: &mut TestClient, creator: &str, scopes: &[&str]) -> String {
     let authorize_url: String = client.call("accounts/connect", &[]).await.expect("connect starts");
     assert!(authorize_url.starts_with(&format!("{}/v2/auth/authorize/?", sandbox.url)), "{authorize_url}");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -62,7 +69,6 @@ pub async fn consent(sandbox: &TestSandbox, client: &mut TestClient, creator: &s
         .expect("a request id on the consent screen")
         .to_owned();
     let open_id = sandbox.open_id_of(creator);
-    let scopes = ["user.info.basic", "user.info.profile", "video.publish", "video.upload", "video.list"];
     let mut form: Vec<(&str, &str)> = vec![("request_id", &request_id), ("open_id", &open_id)];
     form.extend(scopes.iter().map(|scope| ("scope", *scope)));
     let decided = http.post(format!("{}/v2/auth/authorize/", sandbox.url)).form(&form).send().await.unwrap();

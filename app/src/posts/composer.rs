@@ -1,0 +1,527 @@
+//! The composer: TikTok's posting rules (tiktok-api.md §9) checked as a person types, what the
+//! chosen account's grant allows (Direct Post, drafts or both), and the upload with progress.
+
+use crate::{
+    accounts::{
+        api::list_accounts,
+        components::Avatar,
+        types::{AccountStatus, AccountView},
+    },
+    auth::types::SessionInfo,
+    error::AppError,
+    media::probe::{Limits, VideoFacts, objections},
+    posts::{
+        api::composer_creator,
+        rules::{
+            BRANDED_CONTENT_URL, CAPTION_LIMIT, ComposerChoices, INBOX_MAX_DURATION_SECS, MUSIC_USAGE_URL, ONLY_ME,
+            branded_content_blocked, caption_length, check, content_label, only_me_blocked,
+        },
+        types::PublishMode,
+    },
+    teams::types::Role,
+    tiktok::{
+        scopes::Allows,
+        types::{CreatorInfo, privacy_label},
+    },
+    ui::{FormError, human_bytes},
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use uuid::Uuid;
+
+/// Bytes sent so far, for the progress bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Progress {
+    loaded: f64,
+    total: f64,
+    bytes_per_second: f64,
+}
+
+/// `/compose`
+#[component]
+pub fn ComposerPage() -> impl IntoView {
+    let info = expect_context::<SessionInfo>();
+    if info.role < Role::Editor {
+        return view! {
+            <h1>"New post"</h1>
+            <section class="card"><p class="empty">"As a viewer you can follow the team's posts, but not create them."</p></section>
+        }
+        .into_any();
+    }
+    let accounts = Resource::new(|| (), |_| list_accounts());
+    view! {
+        <h1>"New post"</h1>
+        <Suspense fallback=|| view! { <p>"Loading accounts…"</p> }>
+            {move || Suspend::new(async move {
+                match accounts.await {
+                    Ok(list) => {
+                        let active: Vec<_> = list.into_iter().filter(|a| a.status == AccountStatus::Active).collect();
+                        if active.is_empty() {
+                            view! {
+                                <section class="card">
+                                    <p class="empty">"Connect a TikTok account first."</p>
+                                    <p><A href="/accounts">"Go to Accounts"</A></p>
+                                </section>
+                            }.into_any()
+                        } else {
+                            let options = active.into_iter().map(ComposerAccount::from).collect();
+                            view! { <Composer accounts=options/> }.into_any()
+                        }
+                    }
+                    Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// An account as the composer offers it: its label and what its grant allows.
+#[derive(Clone)]
+struct ComposerAccount {
+    id: Uuid,
+    label: String,
+    allows: Allows,
+}
+
+impl From<AccountView> for ComposerAccount {
+    fn from(account: AccountView) -> Self {
+        let label = match &account.username {
+            Some(u) => format!("{} (@{u})", account.display_name),
+            None => account.display_name.clone(),
+        };
+        Self { id: account.id, label, allows: account.allows() }
+    }
+}
+
+/// Whether the grant lets `mode` be used.
+fn mode_allowed(mode: PublishMode, allows: Allows) -> bool {
+    match mode {
+        PublishMode::SendToInbox => allows.inbox,
+        PublishMode::PostNow | PublishMode::Schedule => allows.direct_post,
+    }
+}
+
+#[component]
+fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
+    let account = RwSignal::new(None::<Uuid>);
+    let allows = RwSignal::new(Allows { direct_post: true, inbox: true, profile: false });
+    let known_accounts = StoredValue::new(accounts.clone());
+    let creator = RwSignal::new(None::<Result<CreatorInfo, AppError>>);
+    let choices = RwSignal::new(ComposerChoices::default());
+    let mode = RwSignal::new(PublishMode::PostNow);
+    let schedule_local = RwSignal::new(String::new());
+    let file_size = RwSignal::new(None::<u64>);
+    let facts = RwSignal::new(None::<Result<VideoFacts, String>>);
+    let preview_url = RwSignal::new(None::<String>);
+    let progress = RwSignal::new(None::<Progress>);
+    let uploading = RwSignal::new(false);
+    let outcome_error = RwSignal::new(None::<AppError>);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let video_element = NodeRef::<leptos::html::Video>::new();
+    #[cfg(feature = "hydrate")]
+    let request = StoredValue::new_local(None::<web_sys::XmlHttpRequest>);
+
+    // Fresh creator info every time an account is picked (TikTok's rule 1) — only where Direct
+    // Post was granted: creator_info is a `video.publish` call, and drafts do not need it.
+    let pick_account = move |id: Option<Uuid>| {
+        account.set(id);
+        creator.set(None);
+        choices.update(|c| c.privacy_level = None);
+        let granted = id
+            .and_then(|id| known_accounts.with_value(|list| list.iter().find(|a| a.id == id).map(|a| a.allows)))
+            .unwrap_or_default();
+        allows.set(granted);
+        if !mode_allowed(mode.get_untracked(), granted) {
+            mode.set(if granted.direct_post { PublishMode::PostNow } else { PublishMode::SendToInbox });
+        }
+        if let Some(id) = id.filter(|_| granted.direct_post) {
+            leptos::task::spawn_local(async move {
+                let answer = composer_creator(id).await;
+                if account.get_untracked() == Some(id) {
+                    creator.set(Some(answer));
+                }
+            });
+        }
+    };
+
+    let video_objection = Memo::new(move |_| {
+        let limit = match creator.get() {
+            _ if mode.get() == PublishMode::SendToInbox => INBOX_MAX_DURATION_SECS,
+            Some(Ok(info)) => info.max_video_post_duration_sec.max(1) as u32,
+            _ => u32::MAX,
+        };
+        match facts.get() {
+            Some(Err(message)) => Some(message),
+            Some(Ok(facts)) => objections(&facts, Limits { max_duration_secs: limit }).into_iter().next().map(|o| o.0),
+            None => None,
+        }
+    });
+    let violations = Memo::new(move |_| match creator.get() {
+        Some(Ok(info)) if mode.get() != PublishMode::SendToInbox => check(&choices.get(), &info),
+        _ => Vec::new(),
+    });
+    let field_problem = move |field: &'static str| {
+        move || violations.get().into_iter().find(|v| v.field == field).map(|v| v.message)
+    };
+    // Why the publish button is disabled, shown as its hover hint and under it.
+    let blocked = Memo::new(move |_| -> Option<String> {
+        if uploading.get() {
+            return Some("The upload is running.".into());
+        }
+        let drafting = mode.get() == PublishMode::SendToInbox;
+        match creator.get() {
+            None if account.get().is_none() => return Some("Choose the TikTok account to post to.".into()),
+            _ if !mode_allowed(mode.get(), allows.get()) => {
+                return Some(if drafting {
+                    "This account did not grant drafts to its inbox. Reconnect it to send drafts.".into()
+                } else {
+                    "This account did not grant Direct Post, so Cadence can only send drafts to its inbox.".into()
+                });
+            }
+            // Drafts follow the inbox rules; what the creator may post directly does not matter.
+            _ if drafting => {}
+            None => return Some("Asking TikTok what this account may post…".into()),
+            Some(Err(error)) => return Some(error.to_string()),
+            Some(Ok(_)) => {}
+        }
+        if file_size.get().is_none() {
+            return Some("Choose a video.".into());
+        }
+        if let Some(objection) = video_objection.get() {
+            return Some(objection);
+        }
+        if let Some(first) = violations.get().into_iter().next() {
+            return Some(first.message);
+        }
+        if mode.get() == PublishMode::Schedule && schedule_local.get().is_empty() {
+            return Some("Choose when to post.".into());
+        }
+        None
+    });
+
+    let on_file = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(file) = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0)) else {
+                file_size.set(None);
+                return;
+            };
+            file_size.set(Some(file.size() as u64));
+            facts.set(None);
+            if let Some(old) = preview_url.get_untracked() {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+            preview_url.set(web_sys::Url::create_object_url_with_blob(&file).ok());
+            choices.update(|c| c.cover_timestamp_ms = None);
+            leptos::task::spawn_local(async move {
+                let result = crate::media::browser::probe(&file).await.map_err(|e| e.to_string());
+                facts.set(Some(result));
+            });
+        }
+    };
+
+    let pick_cover = move |ms: u32| {
+        choices.update(|c| c.cover_timestamp_ms = Some(ms));
+        #[cfg(feature = "hydrate")]
+        if let Some(video) = video_element.get() {
+            video.set_current_time(f64::from(ms) / 1000.0);
+        }
+    };
+
+    let publish = move |_| {
+        if blocked.get_untracked().is_some() {
+            return;
+        }
+        outcome_error.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::server_fn::ServerFn as _;
+            let Some(file) = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0)) else {
+                return;
+            };
+            let Ok(form) = web_sys::FormData::new() else { return };
+            let scheduled_at = if mode.get_untracked() == PublishMode::Schedule {
+                let date = web_sys::js_sys::Date::new(&schedule_local.get_untracked().into());
+                date.to_iso_string().as_string().unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let _ = form.append_with_str("account_id", &account.get_untracked().map(|id| id.to_string()).unwrap_or_default());
+            let _ = form.append_with_str("mode", mode.get_untracked().as_str());
+            let _ = form.append_with_str("choices", &serde_json::to_string(&choices.get_untracked()).unwrap_or_default());
+            let _ = form.append_with_str("scheduled_at", &scheduled_at);
+            let _ = form.append_with_str("video_size", &(file.size() as u64).to_string());
+            let _ = form.append_with_blob_and_filename("video", &file, &file.name());
+            let started = web_sys::js_sys::Date::now();
+            uploading.set(true);
+            progress.set(Some(Progress { total: file.size(), ..Default::default() }));
+            let sent = crate::posts::browser_upload::send(
+                crate::posts::api::UploadPost::PATH,
+                &form,
+                move |loaded, total| {
+                    let seconds = ((web_sys::js_sys::Date::now() - started) / 1000.0).max(0.001);
+                    progress.set(Some(Progress { loaded, total, bytes_per_second: loaded / seconds }));
+                },
+                move |result| {
+                    uploading.set(false);
+                    request.set_value(None);
+                    match result {
+                        Ok(outcome) => {
+                            let navigate = leptos_router::hooks::use_navigate();
+                            navigate(&format!("/posts/{}", outcome.post_id), Default::default());
+                        }
+                        Err(error) => {
+                            progress.set(None);
+                            outcome_error.set(Some(error));
+                        }
+                    }
+                },
+            );
+            match sent {
+                Ok(xhr) => request.set_value(Some(xhr)),
+                Err(error) => {
+                    uploading.set(false);
+                    outcome_error.set(Some(error));
+                }
+            }
+        }
+    };
+    let cancel = move |_| {
+        #[cfg(feature = "hydrate")]
+        request.with_value(|xhr| {
+            if let Some(xhr) = xhr {
+                let _ = xhr.abort();
+            }
+        });
+    };
+
+    let creator_card = move || match creator.get() {
+        None if account.get().is_some() && !allows.get().direct_post => view! {
+            <p class="hint">"This account granted drafts only: the video goes to its TikTok inbox, and the creator finishes the post in the app."</p>
+        }.into_any(),
+        None if account.get().is_some() => view! { <p class="hint">"Asking TikTok about this account…"</p> }.into_any(),
+        None => ().into_any(),
+        Some(Err(error)) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+        Some(Ok(info)) => view! {
+            <div class="creator">
+                <Avatar url=Some(info.creator_avatar_url.clone()) name=info.creator_nickname.clone() size=40/>
+                <div>
+                    <p class="creator-name">"Posting to " <strong>{info.creator_nickname.clone()}</strong></p>
+                    <p class="hint">{format!("@{} · videos up to {}", info.creator_username, minutes(info.max_video_post_duration_sec))}</p>
+                </div>
+            </div>
+        }.into_any(),
+    };
+    let creator_info = move || creator.get().and_then(Result::ok);
+    let disabled_by_creator = move |pick: fn(&CreatorInfo) -> bool| creator_info().map(|info| pick(&info)).unwrap_or(true);
+
+    view! {
+        <form class="card composer" on:submit=|ev| ev.prevent_default()>
+            <div class="field">
+                <label for="composer-account">"TikTok account"</label>
+                <select id="composer-account" on:change=move |ev| pick_account(event_target_value(&ev).parse().ok())>
+                    <option value="" selected=true disabled=true>"Choose an account"</option>
+                    {accounts.into_iter().map(|a| view! { <option value=a.id.to_string()>{a.label}</option> }).collect_view()}
+                </select>
+            </div>
+            {creator_card}
+
+            <div class="field">
+                <label for="composer-video">"Video"</label>
+                <input id="composer-video" type="file" accept="video/mp4,video/quicktime,video/webm" node_ref=file_input on:change=on_file/>
+                <p class="hint">{move || match (file_size.get(), facts.get()) {
+                    (Some(size), Some(Ok(facts))) => describe_video(size, &facts),
+                    (Some(size), _) => human_bytes(size),
+                    _ => "MP4, MOV or WebM, up to 4 GB.".to_owned(),
+                }}</p>
+                <p class="field-error" role="alert">{move || video_objection.get()}</p>
+            </div>
+            <Show when=move || preview_url.get().is_some()>
+                <div class="preview">
+                    <video node_ref=video_element src=move || preview_url.get() controls=true muted=true preload="metadata"></video>
+                    {move || facts.get().and_then(Result::ok).and_then(|f| f.duration_secs).map(|secs| {
+                        let max = (secs * 1000.0) as u32;
+                        view! {
+                            <div class="field">
+                                <label for="composer-cover">"Cover frame"</label>
+                                <input id="composer-cover" type="range" min="0" max=max.to_string() step="100"
+                                    prop:value=move || choices.with(|c| c.cover_timestamp_ms.unwrap_or(0)).to_string()
+                                    on:input=move |ev| pick_cover(event_target_value(&ev).parse().unwrap_or(0))/>
+                                <p class="hint">{move || format!("Frame at {:.1} s", f64::from(choices.with(|c| c.cover_timestamp_ms.unwrap_or(0))) / 1000.0)}</p>
+                            </div>
+                        }
+                    })}
+                </div>
+            </Show>
+
+            <div class="field">
+                <label for="composer-caption">"Caption"</label>
+                <textarea id="composer-caption" rows="4"
+                    prop:value=move || choices.with(|c| c.caption.clone())
+                    on:input=move |ev| choices.update(|c| c.caption = event_target_value(&ev))></textarea>
+                <p class="hint" class:over=move || choices.with(|c| caption_length(&c.caption) > CAPTION_LIMIT)>
+                    {move || format!("{} / {CAPTION_LIMIT} · #hashtags and @mentions are kept as you write them", choices.with(|c| caption_length(&c.caption)))}
+                </p>
+                <p class="field-error">{field_problem("caption")}</p>
+            </div>
+
+            <Show when=move || mode.get() != PublishMode::SendToInbox>
+                <div class="field">
+                    <label for="composer-privacy">"Who can see this post"</label>
+                    <select id="composer-privacy"
+                        prop:value=move || choices.with(|c| c.privacy_level.clone().unwrap_or_default())
+                        on:change=move |ev| choices.update(|c| c.privacy_level = Some(event_target_value(&ev)).filter(|v| !v.is_empty()))>
+                        <option value="" selected=true disabled=true>"Choose who can see this post"</option>
+                        {move || creator_info().map(|info| info.privacy_level_options.into_iter().map(|level| {
+                            let only_me = level == ONLY_ME;
+                            view! {
+                                <option value=level.clone()
+                                    disabled=move || only_me && choices.with(only_me_blocked)
+                                    title=move || (only_me && choices.with(only_me_blocked)).then_some("Branded content visibility cannot be set to private.")>
+                                    {privacy_label(&level).to_owned()}
+                                </option>
+                            }
+                        }).collect_view())}
+                    </select>
+                    <p class="field-error">{field_problem("privacy_level")}</p>
+                </div>
+
+                <fieldset class="toggles">
+                    <legend>"Let viewers"</legend>
+                    <Toggle label="Comment" id="composer-comment" disabled=Signal::derive(move || disabled_by_creator(|i| i.comment_disabled))
+                        checked=Signal::derive(move || choices.with(|c| c.allow_comment)) set=move |on| choices.update(|c| c.allow_comment = on)/>
+                    <Toggle label="Duet" id="composer-duet" disabled=Signal::derive(move || disabled_by_creator(|i| i.duet_disabled))
+                        checked=Signal::derive(move || choices.with(|c| c.allow_duet)) set=move |on| choices.update(|c| c.allow_duet = on)/>
+                    <Toggle label="Stitch" id="composer-stitch" disabled=Signal::derive(move || disabled_by_creator(|i| i.stitch_disabled))
+                        checked=Signal::derive(move || choices.with(|c| c.allow_stitch)) set=move |on| choices.update(|c| c.allow_stitch = on)/>
+                    <p class="hint">"Greyed out where the creator turned it off in TikTok."</p>
+                </fieldset>
+
+                <fieldset class="toggles">
+                    <legend>"Disclosure"</legend>
+                    <Toggle label="This video promotes a brand, product or service" id="composer-commercial" disabled=Signal::derive(|| false)
+                        checked=Signal::derive(move || choices.with(|c| c.commercial)) set=move |on| choices.update(|c| c.commercial = on)/>
+                    <Show when=move || choices.with(|c| c.commercial)>
+                        <div class="nested">
+                            <Toggle label="Your brand" id="composer-your-brand" disabled=Signal::derive(|| false)
+                                checked=Signal::derive(move || choices.with(|c| c.your_brand)) set=move |on| choices.update(|c| c.your_brand = on)/>
+                            <p class="hint">"You are promoting yourself or your own business."</p>
+                            <Toggle label="Branded content" id="composer-branded" disabled=Signal::derive(move || choices.with(branded_content_blocked))
+                                checked=Signal::derive(move || choices.with(|c| c.branded_content)) set=move |on| choices.update(|c| c.branded_content = on)/>
+                            <p class="hint">{move || if choices.with(branded_content_blocked) {
+                                "Branded content visibility cannot be set to private."
+                            } else {
+                                "You are promoting another brand or a third party."
+                            }}</p>
+                            <p class="field-error">{field_problem("commercial")}</p>
+                            <p class="field-error">{field_problem("branded_content")}</p>
+                            {move || choices.with(content_label).map(|label| view! {
+                                <p class="notice">{format!("Your video will be labeled \u{201c}{label}\u{201d}.")}</p>
+                            })}
+                        </div>
+                    </Show>
+                    <Toggle label="AI-generated content" id="composer-aigc" disabled=Signal::derive(|| false)
+                        checked=Signal::derive(move || choices.with(|c| c.is_aigc)) set=move |on| choices.update(|c| c.is_aigc = on)/>
+                </fieldset>
+            </Show>
+
+            <fieldset class="modes">
+                <legend>"Publish"</legend>
+                {[PublishMode::PostNow, PublishMode::SendToInbox, PublishMode::Schedule].into_iter().map(|m| view! {
+                    <label class="radio">
+                        <input type="radio" name="mode" value=m.as_str() prop:checked=move || mode.get() == m on:change=move |_| mode.set(m)
+                            disabled=move || !mode_allowed(m, allows.get())/>
+                        {match m {
+                            PublishMode::PostNow => "Post now",
+                            PublishMode::SendToInbox => "Send to TikTok inbox (the creator finishes it in the app)",
+                            PublishMode::Schedule => "Schedule",
+                        }}
+                    </label>
+                }).collect_view()}
+                <Show when=move || mode.get() == PublishMode::Schedule>
+                    <div class="field">
+                        <label for="composer-when">"When (your time)"</label>
+                        <input id="composer-when" type="datetime-local" prop:value=move || schedule_local.get()
+                            on:input=move |ev| schedule_local.set(event_target_value(&ev))/>
+                    </div>
+                </Show>
+            </fieldset>
+
+            <p class="consent">{move || if choices.with(|c| c.commercial && c.branded_content) {
+                view! { "By posting, you agree to TikTok's " <a href=BRANDED_CONTENT_URL target="_blank" rel="noopener">"Branded Content Policy"</a> " and " <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> "." }.into_any()
+            } else {
+                view! { "By posting, you agree to TikTok's " <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> "." }.into_any()
+            }}</p>
+
+            <div class="actions">
+                <button type="button" class="primary" id="composer-publish"
+                    disabled=move || blocked.get().is_some()
+                    title=move || blocked.get()
+                    on:click=publish>
+                    {move || match mode.get() {
+                        PublishMode::PostNow => "Post now",
+                        PublishMode::SendToInbox => "Send to inbox",
+                        PublishMode::Schedule => "Schedule",
+                    }}
+                </button>
+                <Show when=move || uploading.get()>
+                    <button type="button" on:click=cancel>"Cancel upload"</button>
+                </Show>
+            </div>
+            <p class="hint blocked">{move || blocked.get().filter(|_| !uploading.get())}</p>
+            {move || progress.get().map(|p| {
+                let percent = if p.total > 0.0 { (p.loaded / p.total * 100.0).floor() } else { 0.0 };
+                view! {
+                    <div class="upload-progress" role="status">
+                        <progress max="100" value=percent.to_string()></progress>
+                        <p>{format!("{percent:.0}% · {} of {} · {}/s",
+                            human_bytes(p.loaded as u64), human_bytes(p.total as u64), human_bytes(p.bytes_per_second as u64))}</p>
+                        <Show when=move || { uploading.get() && percent >= 100.0 }>
+                            <p class="hint">"Sent; waiting for TikTok to take the last chunk…"</p>
+                        </Show>
+                    </div>
+                }
+            })}
+            <FormError error=Signal::derive(move || outcome_error.get()) fields=&[]/>
+        </form>
+    }
+}
+
+/// A labelled switch; greyed out (and never on) while `disabled`.
+#[component]
+fn Toggle(
+    label: &'static str,
+    id: &'static str,
+    #[prop(into)] disabled: Signal<bool>,
+    #[prop(into)] checked: Signal<bool>,
+    set: impl Fn(bool) + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <label class="toggle" class:greyed=move || disabled.get() for=id>
+            <input type="checkbox" id=id
+                disabled=move || disabled.get()
+                prop:checked=move || checked.get() && !disabled.get()
+                on:change=move |ev| set(event_target_checked(&ev))/>
+            {label}
+        </label>
+    }
+}
+
+fn minutes(seconds: i32) -> String {
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+fn describe_video(size: u64, facts: &VideoFacts) -> String {
+    let mut parts = vec![human_bytes(size)];
+    if let Some(secs) = facts.duration_secs {
+        parts.push(minutes(secs.round() as i32));
+    }
+    if let (Some(w), Some(h)) = (facts.width, facts.height) {
+        parts.push(format!("{w}×{h}"));
+    }
+    if let Some(codec) = &facts.codec {
+        parts.push(codec.clone());
+    }
+    parts.join(" · ")
+}
