@@ -10,8 +10,9 @@ test("a person connects two sandbox creators, sees them with avatars, and discon
   const maya = page.locator('section[data-account="Maya Public"]');
   await expect(leo.locator(".status")).toHaveText("Connected");
   await expect(maya.locator(".status")).toHaveText("Connected");
-  // The avatar really loads (same-origin sandbox image, allowed by the CSP).
-  await expect.poll(() => maya.locator("img.avatar").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  // The avatar really loads: an image from TikTok's (the sandbox's) own origin, which the CSP
+  // must allow as it allows TikTok's real avatar host.
+  await expect.poll(() => maya.locator(".avatar-frame img").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
   await expect(leo).toContainText("Turned off by the creator");
   await expect(leo).toContainText("duets, stitches");
   await expect(maya).toContainText("Everyone");

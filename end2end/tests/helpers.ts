@@ -41,6 +41,9 @@ export async function connectCreator(page: Page, creator: string): Promise<void>
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).click();
   await page.getByRole("button", { name: "Connect TikTok" }).click();
   await expect(page.getByRole("heading", { name: "TikTok sandbox" })).toBeVisible();
+  // TikTok's consent screen is another origin, as www.tiktok.com is in production: the hand-off
+  // must pass Cadence's CSP (form-action) and come back with the session cookie.
+  expect(new URL(page.url()).origin).not.toBe(new URL(process.env.BASE_URL ?? "http://127.0.0.1:3000").origin);
   await page.getByLabel(creator).check();
   await page.getByRole("button", { name: "Authorize" }).click();
   await expect(page).toHaveURL(/\/accounts\?connected=1$/);

@@ -25,8 +25,8 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "cadence_session";
 
-/// Builds the shared state (the pool opens connections lazily) and, in sandbox mode, the
-/// sandbox that stands in for TikTok.
+/// Builds the shared state (the pool opens connections lazily) and, in sandbox mode, starts
+/// the sandbox that stands in for TikTok on its own listener (so it must run inside Tokio).
 pub fn build_state(
     config: Config,
     cipher: TokenCipher,
@@ -34,6 +34,13 @@ pub fn build_state(
 ) -> anyhow::Result<(AppState, Option<sandbox::Sandbox>)> {
     let pool: DbPool = app::db::build_pool(&config.database.url, config.database.pool_size)?;
     let setup = tiktok_setup::tiktok_setup(&config, leptos_options.site_addr)?;
+    let sandbox = match setup.sandbox {
+        Some(server) => {
+            tracing::info!(url = %server.url, "TikTok sandbox listening on its own origin");
+            Some(server.spawn()?)
+        }
+        None => None,
+    };
     let config_media = config.media.clone();
     let state = AppState {
         leptos_options,
@@ -43,13 +50,12 @@ pub fn build_state(
         tiktok: Arc::new(setup.app),
         media: Arc::new(app::media::store::MediaStore::from_config(&config_media)?),
     };
-    Ok((state, setup.sandbox))
+    Ok((state, sandbox))
 }
 
 /// Every route of the app, with sessions, the origin check, security headers, body limits and
-/// request tracing around them; the sandbox (in sandbox mode) beside them, as TikTok's own
-/// site would be.
-pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Router {
+/// request tracing around them.
+pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let config = state.config.clone();
     let context_state = state.clone();
@@ -64,8 +70,9 @@ pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Rout
             time::Duration::try_from(config.sessions.idle_timeout).unwrap_or(time::Duration::days(14)),
         ));
     let origin_policy = security::OriginPolicy { public_origin: config.http.public_origin.clone() };
+    let header_policy = security::HeaderPolicy { consent_origin: state.tiktok.client.consent_origin() };
 
-    let app = Router::new()
+    Router::new()
         .route("/healthz", get(healthz))
         // Liveness (the process answers), apart from readiness (/healthz: the database answers);
         // also the ceiling the pages benchmark compares with.
@@ -82,16 +89,10 @@ pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Rout
         .layer(middleware::from_fn(api_errors::error_statuses))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(origin_policy, security::require_same_origin))
-        .layer(middleware::from_fn(security::security_headers))
+        .layer(middleware::from_fn_with_state(header_policy, security::security_headers))
         .layer(middleware::from_fn_with_state(config.http.body_limit_bytes, request_bodies::limit_request_bodies))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
-        .with_state(state);
-    match sandbox {
-        // Outside the app's layers: uploads to it exceed the app's body limit, and it plays a
-        // different site with its own pages.
-        Some(sandbox) => app.nest_service(tiktok_setup::SANDBOX_PREFIX, sandbox.router()),
-        None => app,
-    }
+        .with_state(state)
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
@@ -112,14 +113,14 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     let scheduler_enabled = config.scheduler_enabled;
     let sandbox_mode = config.tiktok.sandbox_mode();
     tracing::info!(key.id = cipher.current_key_id(), key.source = ?config.token_key_source, "token keys loaded");
-    let (state, sandbox) = build_state(config, cipher, leptos_options)?;
+    let (state, _sandbox) = build_state(config, cipher, leptos_options)?;
 
     let applied = migrations::run_pending(&state.config.database.url).await?;
     tracing::info!(applied, "database migrations are up to date");
 
     let jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };
 
-    let router = build_router(state, sandbox.as_ref());
+    let router = build_router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         addr = %addr,

@@ -44,17 +44,22 @@ fn same_origin(policy: &OriginPolicy, request: &Request) -> bool {
     }
 }
 
+/// What the security headers must allow beyond this origin.
+#[derive(Clone, Debug, Default)]
+pub struct HeaderPolicy {
+    /// TikTok's consent screen (`https://www.tiktok.com`, or the sandbox's own origin): the
+    /// Connect form is answered with a redirect there, and CSP's `form-action` governs every
+    /// hop of a form's navigation; the sandbox also serves the avatars it hands out.
+    pub consent_origin: Option<String>,
+}
+
 /// Adds the security headers to every response and a fresh CSP nonce to every request.
-pub async fn security_headers(mut request: Request, next: Next) -> Response {
+pub async fn security_headers(State(policy): State<HeaderPolicy>, mut request: Request, next: Next) -> Response {
     let nonce = app::crypto::random_token(16);
     request.extensions_mut().insert(CspNonce(nonce.clone()));
 
     let mut response = next.run(request).await;
-    let csp = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data: https:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; \
-         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    );
+    let csp = content_security_policy(&policy, &nonce);
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
@@ -68,6 +73,15 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
     response
+}
+
+fn content_security_policy(policy: &HeaderPolicy, nonce: &str) -> String {
+    let consent = policy.consent_origin.as_deref().map(|origin| format!(" {origin}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: https:{consent}; media-src 'self' blob:; connect-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'{consent}; frame-ancestors 'none'"
+    )
 }
 
 #[cfg(test)]
@@ -99,6 +113,17 @@ mod tests {
         let policy = OriginPolicy { public_origin: Some("https://cadence.example.com".into()) };
         assert!(same_origin(&policy, &request(Some("https://cadence.example.com"), "internal:3000", None)));
         assert!(!same_origin(&policy, &request(Some("http://cadence.example.com"), "cadence.example.com", None)));
+    }
+
+    #[test]
+    fn forms_may_hand_off_to_the_consent_screen_and_nowhere_else() {
+        let csp = content_security_policy(&HeaderPolicy { consent_origin: Some("https://www.tiktok.com".into()) }, "n0nce");
+        assert!(csp.contains("form-action 'self' https://www.tiktok.com;"), "{csp}");
+        assert!(csp.contains("'nonce-n0nce'"));
+        let sandbox = content_security_policy(&HeaderPolicy { consent_origin: Some("http://127.0.0.1:4100".into()) }, "n");
+        assert!(sandbox.contains("img-src 'self' data: https: http://127.0.0.1:4100;"), "the sandbox's avatars load: {sandbox}");
+        let none = content_security_policy(&HeaderPolicy::default(), "n");
+        assert!(none.contains("form-action 'self';"), "{none}");
     }
 
     #[test]

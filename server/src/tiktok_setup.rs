@@ -1,5 +1,9 @@
-//! Chooses who Cadence talks to: real TikTok with configured credentials, or the sandbox
-//! mounted in this server (sandbox mode). The TikTok client itself never knows the difference.
+//! Chooses who Cadence talks to: real TikTok with configured credentials, or the built-in
+//! sandbox (sandbox mode). The TikTok client itself never knows the difference.
+//!
+//! In sandbox mode the sandbox listens on an address of its own (`CADENCE_SANDBOX_ADDR`), so the
+//! browser meets it on another origin exactly as it meets TikTok's real domain: Cadence's CSP,
+//! cookies and redirects are exercised for real, not short-circuited by a shared origin.
 
 use app::{
     config::Config,
@@ -8,23 +12,41 @@ use app::{
 use sandbox::{Sandbox, SandboxConfig};
 use std::{net::SocketAddr, time::Duration};
 
-/// Where the in-process sandbox is mounted.
-pub const SANDBOX_PREFIX: &str = "/sandbox/tiktok";
-
 /// The TikTok side of the server: the client, and the sandbox when it stands in for TikTok.
 pub struct TikTokSetup {
     pub app: TikTokApp,
-    pub sandbox: Option<Sandbox>,
+    pub sandbox: Option<SandboxServer>,
+}
+
+/// The built-in sandbox and the listener it will serve on.
+pub struct SandboxServer {
+    pub sandbox: Sandbox,
+    /// Where browsers and Cadence reach it, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    listener: std::net::TcpListener,
+}
+
+impl SandboxServer {
+    /// Serves the sandbox on its own listener for as long as the runtime runs.
+    pub fn spawn(self) -> std::io::Result<Sandbox> {
+        self.listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        tokio::spawn(sandbox::serve(listener, self.sandbox.clone()));
+        Ok(self.sandbox)
+    }
 }
 
 /// Builds the client (and, without credentials, the sandbox) for a server listening on `addr`.
 pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokSetup> {
     // The server calls itself over loopback even when it listens on all interfaces.
-    let loopback = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
-    let local = format!("http://{loopback}");
+    let loopback = |addr: SocketAddr| {
+        if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr }
+    };
+    let local = format!("http://{}", loopback(addr));
     let browser_origin = config.http.public_origin.clone().unwrap_or_else(|| local.clone());
     let redirect_uri = format!("{browser_origin}/oauth/tiktok/callback");
     let tiktok = &config.tiktok;
+    let scopes = tiktok.requested_scopes.clone();
 
     let (endpoints, sandbox) = match &tiktok.credentials {
         Some(credentials) => (
@@ -33,13 +55,17 @@ pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokS
                 authorize_base: tiktok.auth_url.clone().unwrap_or_else(|| "https://www.tiktok.com".into()),
                 client_key: credentials.client_key.clone(),
                 client_secret: credentials.client_secret.clone(),
+                scopes,
             },
             None,
         ),
         None => {
-            let sandbox_base = format!("{local}{SANDBOX_PREFIX}");
+            let listener = std::net::TcpListener::bind(tiktok.sandbox_addr).map_err(|error| {
+                anyhow::anyhow!("CADENCE_SANDBOX_ADDR: cannot listen on {} for the TikTok sandbox: {error}", tiktok.sandbox_addr)
+            })?;
+            let sandbox_url = format!("http://{}", loopback(listener.local_addr()?));
             let sandbox_config = SandboxConfig {
-                public_base_url: sandbox_base.clone(),
+                public_base_url: sandbox_url.clone(),
                 access_token_ttl: Duration::from_secs(tiktok.sandbox_access_token_secs),
                 refresh_token_ttl: Duration::from_secs(tiktok.sandbox_refresh_token_secs),
                 webhook_url: Some(format!("{local}/webhooks/tiktok")),
@@ -49,15 +75,14 @@ pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokS
                 ..SandboxConfig::default()
             };
             let endpoints = TikTokEndpoints {
-                api_base: tiktok.api_url.clone().unwrap_or(sandbox_base),
-                // Relative unless a public URL is set: the browser stays on this origin.
-                authorize_base: tiktok.auth_url.clone().unwrap_or_else(|| {
-                    format!("{}{SANDBOX_PREFIX}", config.http.public_origin.clone().unwrap_or_default())
-                }),
+                api_base: tiktok.api_url.clone().unwrap_or_else(|| sandbox_url.clone()),
+                authorize_base: tiktok.auth_url.clone().unwrap_or_else(|| sandbox_url.clone()),
                 client_key: sandbox_config.client_key.clone(),
                 client_secret: sandbox_config.client_secret.clone().into(),
+                scopes,
             };
-            (endpoints, Some(Sandbox::new(sandbox_config)))
+            let sandbox = SandboxServer { sandbox: Sandbox::new(sandbox_config), url: sandbox_url, listener };
+            (endpoints, Some(sandbox))
         }
     };
     let webhook_secret = endpoints.client_secret.clone();

@@ -67,8 +67,9 @@ impl TestApp {
         let vars = given;
         let (config, cipher) = Config::from_vars(&vars).expect("test configuration is valid");
         let options = LeptosOptions::builder().output_name("cadence").build();
-        let (state, sandbox) = server::build_state(config, cipher, options).expect("state builds");
-        (server::build_router(state.clone(), sandbox.as_ref()), state)
+        // In sandbox mode the sandbox serves on a port of its own, as in production.
+        let (state, _sandbox) = server::build_state(config, cipher, options).expect("state builds");
+        (server::build_router(state.clone()), state)
     }
 
     /// An app that talks to `sandbox` (running on its own port) as if it were TikTok.
