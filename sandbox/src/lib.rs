@@ -21,6 +21,7 @@ mod oauth;
 mod posting;
 mod publish;
 mod recording;
+mod registration;
 mod resources;
 mod state;
 mod upload;
