@@ -285,11 +285,12 @@ fn fetch_status(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<R
     let state = sandbox.inner.lock();
     let publish = owned_publish(&state, &caller, &publish_id)?;
     let now = Instant::now();
-    let delay = sandbox.inner.config.processing_delay;
+    let config = &sandbox.inner.config;
+    let delay = config.processing_delay;
     let status = publish.status(now, delay);
     let mut data = json!({
         "status": status.as_str(),
-        "publicaly_available_post_id": publish.public_post_ids(now, delay),
+        "publicaly_available_post_id": publish.public_post_ids(now, delay, config.moderation_delay),
         "uploaded_bytes": publish.upload.received,
     });
     if let Status::Failed(reason) = status {

@@ -10,8 +10,8 @@ const LOOPBACK_HOSTS: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
 /// Whether `uri` could be registered at all: https, or plain-http loopback with a port; static
 /// (no query), no fragment, no userinfo, under 512 characters.
 pub fn is_registrable_redirect(uri: &str) -> bool {
-    if uri.len() >= MAX_REDIRECT_URI || uri.contains(['?', '#']) || uri.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    let unsafe_char = |c: char| c.is_whitespace() || c.is_control();
+    if uri.len() >= MAX_REDIRECT_URI || uri.contains(['?', '#']) || uri.chars().any(unsafe_char) {
         return false;
     }
     let (secure, rest) = match (uri.strip_prefix("https://"), uri.strip_prefix("http://")) {
@@ -32,7 +32,8 @@ pub fn is_registrable_redirect(uri: &str) -> bool {
 
 /// `host:port` into its parts; an IPv6 literal keeps its brackets.
 fn split_port(authority: &str) -> (&str, Option<&str>) {
-    let host_end = if authority.starts_with('[') { authority.find(']').map_or(authority.len(), |end| end + 1) } else { 0 };
+    let host_end =
+        if authority.starts_with('[') { authority.find(']').map_or(authority.len(), |end| end + 1) } else { 0 };
     match authority[host_end..].rfind(':') {
         Some(colon) => (&authority[..host_end + colon], Some(&authority[host_end + colon + 1..])),
         None => (authority, None),

@@ -224,8 +224,9 @@ fn commit(sandbox: &Sandbox, upload_id: &str, length: u64, hasher: Sha256, head:
         }
     }
     let publish_id = publish.id.clone();
+    let moderated_at = publish.moderated_at(delay, sandbox.inner.config.moderation_delay);
     drop(state);
-    publish::notify_when_final(sandbox, publish_id, now + delay);
+    publish::notify_when_final(sandbox, publish_id, now + delay, moderated_at);
     reply(StatusCode::CREATED, Some(progress), "")
 }
 

@@ -314,3 +314,36 @@ async fn cancel_works_only_while_uploading() {
     assert_api_error(&unknown, StatusCode::BAD_REQUEST, "invalid_publish_id");
     assert!(unknown.json().get("data").is_none());
 }
+
+#[tokio::test]
+async fn a_public_post_id_comes_only_after_moderation() {
+    let moderation = Duration::from_millis(400);
+    let h = Harness::new(SandboxConfig { moderation_delay: moderation, ..config() });
+    let tokens = h.connect(MAYA, "user.info.basic,video.publish,video.list").await;
+    // Taken before the upload ends, so "elapsed < moderation" proves moderation is not over.
+    let started = Instant::now();
+    let publish_id = h.post_video(&tokens.access, "PUBLIC_TO_EVERYONE", &Video::mp4(5, 2000)).await;
+    let complete = h.status(&tokens.access, &publish_id).await.json();
+    let listed = h.api_post("/v2/video/list/?fields=id", &tokens.access, &json!({})).await.json();
+    if started.elapsed() < moderation {
+        assert_eq!(complete["data"]["status"], "PUBLISH_COMPLETE", "{complete}");
+        assert_eq!(complete["data"]["publicaly_available_post_id"], json!([]), "still in moderation");
+        assert_eq!(listed["data"]["videos"], json!([]), "not public before moderation");
+    }
+    tokio::time::sleep(moderation).await;
+    let moderated = h.status(&tokens.access, &publish_id).await.json();
+    assert_eq!(moderated["data"]["status"], "PUBLISH_COMPLETE");
+    let post_id = moderated["data"]["publicaly_available_post_id"][0].as_u64().expect("a post id after moderation");
+    let listed = h.api_post("/v2/video/list/?fields=id", &tokens.access, &json!({})).await.json();
+    assert_eq!(listed["data"]["videos"][0]["id"], post_id.to_string());
+}
+
+#[tokio::test]
+async fn moderation_takes_five_seconds_by_default() {
+    assert_eq!(SandboxConfig::default().moderation_delay, Duration::from_secs(5));
+    let h = Harness::new(SandboxConfig { moderation_delay: SandboxConfig::default().moderation_delay, ..config() });
+    let tokens = h.connect(MAYA, "user.info.basic,video.publish").await;
+    let publish_id = h.post_video(&tokens.access, "PUBLIC_TO_EVERYONE", &Video::mp4(5, 2000)).await;
+    let complete = h.wait_for_status(&tokens.access, &publish_id, "PUBLISH_COMPLETE").await;
+    assert_eq!(complete["data"]["publicaly_available_post_id"], json!([]));
+}

@@ -179,3 +179,36 @@ async fn webhook_delivery_gives_up_after_the_last_retry() {
     assert_eq!(receiver.deliveries.lock().unwrap().len(), 3, "one attempt and two retries, then silence");
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publicly_available_is_sent_only_after_moderation() {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = Router::new().route("/hook", axum::routing::post(receive_webhook)).with_state(receiver.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let moderation = Duration::from_millis(600);
+    let h = Harness::new(SandboxConfig {
+        webhook_url: Some(format!("http://{address}/hook")),
+        moderation_delay: moderation,
+        ..config()
+    });
+    let maya = h.connect(MAYA, "user.info.basic,video.publish").await;
+    let started = Instant::now();
+    let publish_id = h.post_video(&maya.access, "PUBLIC_TO_EVERYONE", &Video::mp4(5, 2000)).await;
+    let first = wait_for_events(&receiver, 1).await;
+    assert_eq!(first[0].0, "post.publish.complete");
+    if started.elapsed() < moderation {
+        assert_eq!(events(&receiver).len(), 1, "nothing else before moderation ends");
+    }
+    let both = wait_for_events(&receiver, 2).await;
+    assert!(started.elapsed() >= moderation, "publicly_available came after {:?}", started.elapsed());
+    let (name, _, content) = &both[1];
+    assert_eq!(name, "post.publish.publicly_available");
+    assert_eq!(content["publish_id"], publish_id.as_str());
+    let status = h.status(&maya.access, &publish_id).await.json();
+    assert_eq!(content["post_id"], status["data"]["publicaly_available_post_id"][0]);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(events(&receiver).len(), 2, "each event once");
+    server.abort();
+}
