@@ -92,7 +92,7 @@ pub enum FaultKind {
     /// The upload's progress does not advance.
     DropConnection,
     /// Refuses the credentials: 401 `access_token_invalid` on resource APIs, `invalid_grant` on
-    /// OAuth endpoints, 403 on the upload URL.
+    /// the token endpoint, `invalid_request` on revoke, 403 on the upload URL.
     AccessTokenInvalid,
 }
 
@@ -180,9 +180,15 @@ fn status_reply(endpoint: Endpoint, status: StatusCode) -> Response {
 
 fn refused_credentials(sandbox: &Sandbox, endpoint: Endpoint) -> Response {
     match endpoint {
-        Endpoint::OauthToken | Endpoint::OauthRevoke => {
+        Endpoint::OauthToken => {
             oauth_error(sandbox.inner.config.oauth_status(), "invalid_grant", "The token is invalid or expired.")
         }
+        // Revoke answers a dead token the way the endpoint itself does.
+        Endpoint::OauthRevoke => oauth_error(
+            sandbox.inner.config.oauth_status(),
+            "invalid_request",
+            "The access token is invalid, expired or already revoked.",
+        ),
         Endpoint::Authorize => {
             html::error_page(StatusCode::BAD_REQUEST, "invalid_client", "The client is not authorized.")
         }

@@ -319,7 +319,21 @@ async fn revoke_kills_every_token_of_the_grant() {
     assert_eq!(reply.json(), json!({}));
     assert_api_error(&h.creator_info(&tokens.access).await, StatusCode::UNAUTHORIZED, "access_token_invalid");
     assert_oauth_error(&h.refresh(&tokens.refresh).await, StatusCode::OK, "invalid_grant");
-    assert_oauth_error(&h.revoke(&tokens.access).await, StatusCode::OK, "invalid_grant");
+    // TikTok's only documented revoke error, for every dead token.
+    assert_oauth_error(&h.revoke(&tokens.access).await, StatusCode::OK, "invalid_request");
+}
+
+#[tokio::test]
+async fn revoking_an_unknown_or_expired_token_is_invalid_request() {
+    let h = Harness::new(SandboxConfig { access_token_ttl: Duration::from_millis(100), ..config() });
+    let unknown = h.revoke("act.never-issued").await;
+    assert_oauth_error(&unknown, StatusCode::OK, "invalid_request");
+    assert!(unknown.json()["error_description"].as_str().unwrap().contains("expired or already revoked"));
+    let tokens = h.connect(MAYA, "user.info.basic").await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_oauth_error(&h.revoke(&tokens.access).await, StatusCode::OK, "invalid_request");
+    // The expired token's grant was not revoked: its refresh token still works.
+    assert_eq!(h.refresh(&tokens.refresh).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -282,37 +282,37 @@ async fn status_fetch_refuses_unknown_and_foreign_publish_ids() {
 }
 
 #[tokio::test]
-async fn cancel_works_only_while_uploading() {
+async fn cancel_refuses_file_uploads_at_every_stage() {
     let h = Harness::new(config());
     let tokens = h.connect(MAYA, "user.info.basic,video.publish").await;
+    let cancel = |publish_id: String| {
+        let token = tokens.access.clone();
+        let h = &h;
+        async move { h.api_post("/v2/post/publish/cancel/", &token, &json!({ "publish_id": publish_id })).await }
+    };
     let video = Video::mp4(5, 10_000_000);
     let init = h.direct_init(&tokens.access, "SELF_ONLY", video.0.size, 5_000_000).await.json();
     let publish_id = init["data"]["publish_id"].as_str().unwrap().to_owned();
     let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
+
+    // TikTok cancels only PULL_FROM_URL downloads: not before, during or after a FILE_UPLOAD.
+    let before = cancel(publish_id.clone()).await;
+    assert_api_error(&before, StatusCode::BAD_REQUEST, "publish_not_cancellable");
+    assert!(before.json().get("data").is_none(), "cancel answers with error only: {}", before.text());
     assert_eq!(h.put(&url, &video, 0, 4_999_999).await.status, StatusCode::PARTIAL_CONTENT);
+    assert_api_error(&cancel(publish_id.clone()).await, StatusCode::BAD_REQUEST, "publish_not_cancellable");
+    // The refused cancel changed nothing: the upload goes on and the post is published.
+    assert_eq!(h.put(&url, &video, 5_000_000, 9_999_999).await.status, StatusCode::CREATED);
+    h.wait_for_status(&tokens.access, &publish_id, "PUBLISH_COMPLETE").await;
+    assert_api_error(&cancel(publish_id).await, StatusCode::BAD_REQUEST, "publish_not_cancellable");
 
-    let cancel = h.api_post("/v2/post/publish/cancel/", &tokens.access, &json!({ "publish_id": publish_id })).await;
-    assert_eq!(cancel.status, StatusCode::OK);
-    let body = cancel.json();
-    assert_eq!(body["error"]["code"], "ok");
-    assert!(body.get("data").is_none(), "cancel answers with error only: {body}");
-    let status = h.status(&tokens.access, &publish_id).await.json();
-    assert_eq!(status["data"]["status"], "FAILED");
-    assert_eq!(status["data"]["fail_reason"], "publish_cancelled");
-    assert_eq!(h.put(&url, &video, 5_000_000, 9_999_999).await.status, StatusCode::NOT_FOUND);
-
-    let again = h.api_post("/v2/post/publish/cancel/", &tokens.access, &json!({ "publish_id": publish_id })).await;
-    assert_api_error(&again, StatusCode::BAD_REQUEST, "publish_not_cancellable");
-    assert!(again.json().get("data").is_none());
-
-    let small = Video::mp4(5, 1000);
-    let done_id = h.post_video(&tokens.access, "SELF_ONLY", &small).await;
-    let late = h.api_post("/v2/post/publish/cancel/", &tokens.access, &json!({ "publish_id": done_id })).await;
-    assert_api_error(&late, StatusCode::BAD_REQUEST, "publish_not_cancellable");
-    let unknown =
-        h.api_post("/v2/post/publish/cancel/", &tokens.access, &json!({ "publish_id": "v_pub_file~v2-1.1" })).await;
+    let unknown = cancel("v_pub_file~v2-1.1".to_owned()).await;
     assert_api_error(&unknown, StatusCode::BAD_REQUEST, "invalid_publish_id");
     assert!(unknown.json().get("data").is_none());
+    let leo = h.connect(LEO, "user.info.basic,video.publish").await;
+    let foreign = h.direct_init(&leo.access, "SELF_ONLY", 1000, 1000).await.json();
+    let foreign = cancel(foreign["data"]["publish_id"].as_str().unwrap().to_owned()).await;
+    assert_api_error(&foreign, StatusCode::BAD_REQUEST, "token_not_authorized_for_specified_publish_id");
 }
 
 #[tokio::test]
