@@ -13,19 +13,19 @@ async fn faults_are_consumed_exactly_count_times() {
         (FaultKind::Status503, StatusCode::SERVICE_UNAVAILABLE, "internal_error"),
         (FaultKind::AccessTokenInvalid, StatusCode::UNAUTHORIZED, "access_token_invalid"),
     ] {
-        h.sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind, count: 2 });
+        h.sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind, count: 2, skip: 0 });
         assert_api_error(&info().await, status, code);
         assert_api_error(&info().await, status, code);
         assert_eq!(info().await.status, StatusCode::OK, "{kind:?} was used up");
     }
     // Faults are per endpoint, or for any endpoint.
-    h.sandbox.inject(Fault { endpoint: Endpoint::StatusFetch, kind: FaultKind::Status500, count: 1 });
+    h.sandbox.inject(Fault { endpoint: Endpoint::StatusFetch, kind: FaultKind::Status500, count: 1, skip: 0 });
     assert_eq!(info().await.status, StatusCode::OK);
-    h.sandbox.inject(Fault { endpoint: Endpoint::Any, kind: FaultKind::Status503, count: 1 });
+    h.sandbox.inject(Fault { endpoint: Endpoint::Any, kind: FaultKind::Status503, count: 1, skip: 0 });
     assert_eq!(h.creator_info(&tokens.access).await.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_api_error(&h.status(&tokens.access, "x").await, StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
     // OAuth endpoints fail in their own shape.
-    h.sandbox.inject(Fault { endpoint: Endpoint::OauthToken, kind: FaultKind::Status503, count: 1 });
+    h.sandbox.inject(Fault { endpoint: Endpoint::OauthToken, kind: FaultKind::Status503, count: 1, skip: 0 });
     assert_oauth_error(&h.refresh(&tokens.refresh).await, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
     assert_eq!(h.refresh(&tokens.refresh).await.status, StatusCode::OK, "the refresh token survived the outage");
 
@@ -50,7 +50,7 @@ async fn a_dropped_upload_leaves_the_progress_unchanged() {
     let video = Video::mp4(5, 10_000_000);
     let init = h.direct_init(&tokens.access, "SELF_ONLY", video.0.size, 5_000_000).await.json();
     let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
-    h.sandbox.inject(Fault { endpoint: Endpoint::Upload, kind: FaultKind::DropConnection, count: 1 });
+    h.sandbox.inject(Fault { endpoint: Endpoint::Upload, kind: FaultKind::DropConnection, count: 1, skip: 0 });
     let request = Request::put(relative(&url))
         .header(header::CONTENT_TYPE, "video/mp4")
         .header(header::CONTENT_LENGTH, "5000000")
@@ -77,7 +77,7 @@ async fn served_over_tcp_a_dropped_connection_is_a_network_error() {
     let url = format!("http://{address}/v2/user/info/?fields=open_id");
     let plain = client.get(&url).send().await.unwrap();
     assert_eq!(plain.status(), reqwest::StatusCode::UNAUTHORIZED);
-    sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind: FaultKind::DropConnection, count: 1 });
+    sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind: FaultKind::DropConnection, count: 1, skip: 0 });
     let dropped = async { client.get(&url).send().await?.bytes().await };
     assert!(dropped.await.is_err(), "the client sees a broken connection");
     assert_eq!(client.get(&url).send().await.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED);
@@ -87,7 +87,7 @@ async fn served_over_tcp_a_dropped_connection_is_a_network_error() {
 #[tokio::test]
 async fn a_timeout_fault_hangs_the_request() {
     let h = Harness::new(config());
-    h.sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind: FaultKind::Timeout, count: 1 });
+    h.sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind: FaultKind::Timeout, count: 1, skip: 0 });
     let hanging = h.router.clone().oneshot(Request::get("/v2/user/info/?fields=open_id").body(Body::empty()).unwrap());
     assert!(
         tokio::time::timeout(Duration::from_millis(300), hanging).await.is_err(),

@@ -191,7 +191,7 @@ async fn works_nested_under_a_prefix() {
         let request = Request::get(uri).body(Body::empty()).unwrap();
         async move { app.oneshot(request).await.unwrap() }
     };
-    sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind: FaultKind::Status503, count: 1 });
+    sandbox.inject(Fault { endpoint: Endpoint::UserInfo, kind: FaultKind::Status503, count: 1, skip: 0 });
     assert_eq!(get("/sandbox/tiktok/v2/user/info/?fields=open_id").await.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(get("/sandbox/tiktok/v2/user/info/?fields=open_id").await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(get("/sandbox/tiktok/v2/nothing/").await.status(), StatusCode::NOT_FOUND);
