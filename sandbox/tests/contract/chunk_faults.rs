@@ -140,8 +140,9 @@ async fn over_tcp_a_client_that_gives_up_on_a_stall_can_resubmit_at_once() {
     let init = h.direct_init(&tokens.access, "SELF_ONLY", VIDEO_SIZE, CHUNK).await.json();
     let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
     let video = Video::mp4(30, VIDEO_SIZE);
-    let client = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().unwrap();
-    let put = |index: u64| {
+    let client = reqwest::Client::new();
+    // The client's own deadline; generous for the resubmission, which a loaded debug build hashes slowly.
+    let put = |index: u64, timeout: Duration| {
         let (first, last) = (index * CHUNK, index * CHUNK + CHUNK - 1);
         let bytes: Vec<u8> = video.0.pieces(first, last, 1 << 20).flat_map(|piece| piece.to_vec()).collect();
         client
@@ -149,13 +150,14 @@ async fn over_tcp_a_client_that_gives_up_on_a_stall_can_resubmit_at_once() {
             .header("Content-Type", "video/mp4")
             .header("Content-Range", format!("bytes {first}-{last}/{VIDEO_SIZE}"))
             .body(bytes)
+            .timeout(timeout)
             .send()
     };
     sandbox.inject(Fault { endpoint: Endpoint::Upload, kind: FaultKind::Stall, count: 1, skip: 0 });
-    let error = put(0).await.expect_err("the stalled PUT never gets a reply");
+    let error = put(0, Duration::from_millis(500)).await.expect_err("the stalled PUT never gets a reply");
     assert!(error.is_timeout(), "{error}");
     // The sandbox still holds the stalled connection; the resubmission is not refused for it.
-    let again = put(0).await.unwrap();
+    let again = put(0, Duration::from_secs(30)).await.unwrap();
     assert_eq!(again.status(), reqwest::StatusCode::PARTIAL_CONTENT);
     assert_eq!(again.headers()["content-range"], "bytes 0-4999999/15000000");
     server.abort();

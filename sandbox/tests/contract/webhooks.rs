@@ -205,3 +205,100 @@ async fn publicly_available_is_sent_only_after_moderation() {
     assert_eq!(events(&receiver).len(), 2, "each event once");
     server.abort();
 }
+
+/// A webhook receiver on a real port that refuses the first `failures` deliveries with a 500.
+async fn start_receiver(failures: u32) -> (Receiver, String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let receiver = Receiver { failures_left: Arc::new(Mutex::new(failures)), ..Receiver::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = Router::new().route("/hook", axum::routing::post(receive_webhook)).with_state(receiver.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    (receiver, url, server)
+}
+
+fn signature_headers(receiver: &Receiver) -> Vec<String> {
+    let deliveries = receiver.deliveries.lock().unwrap();
+    deliveries.iter().map(|(headers, _)| headers["tiktok-signature"].to_str().unwrap().to_owned()).collect()
+}
+
+fn timestamp_of(signature: &str) -> i64 {
+    signature.strip_prefix("t=").and_then(|rest| rest.split(',').next()).unwrap().parse().unwrap()
+}
+
+/// Two failed attempts, 1.2 s apart in all: a fresh `t` on the last one would differ.
+fn retrying(url: String, resign: bool) -> SandboxConfig {
+    SandboxConfig {
+        webhook_url: Some(url),
+        webhook_retry_delays: vec![Duration::from_millis(600), Duration::from_millis(600)],
+        webhook_resign_retries: resign,
+        ..config()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_carry_the_original_signature_and_timestamp() {
+    assert!(!SandboxConfig::default().webhook_resign_retries, "TikTok may not re-sign; neither does the default");
+    let (receiver, url, server) = start_receiver(2).await;
+    let h = Harness::new(retrying(url, false));
+    let leo = h.connect(LEO, "user.info.basic").await;
+    h.sandbox.revoke_creator(&leo.open_id);
+    let events = wait_for_events(&receiver, 3).await;
+    let signatures = signature_headers(&receiver);
+    assert_eq!(signatures[1], signatures[0], "the first retry is the same request");
+    assert_eq!(signatures[2], signatures[0], "still the same 1.2 s later");
+    assert_eq!(timestamp_of(&signatures[0]), events[0].1["create_time"].as_i64().unwrap(), "t is the event's time");
+    let delivery = &h.sandbox.webhook_deliveries()[0];
+    assert!(delivery.attempts.iter().all(|attempt| attempt.signature == signatures[0]), "{delivery:?}");
+    assert!(delivery.delivered);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resigned_retries_carry_a_fresh_timestamp() {
+    let (receiver, url, server) = start_receiver(2).await;
+    let h = Harness::new(retrying(url, true));
+    let leo = h.connect(LEO, "user.info.basic").await;
+    h.sandbox.revoke_creator(&leo.open_id);
+    // `events` checks every attempt's signature against its own `t`.
+    wait_for_events(&receiver, 3).await;
+    let signatures = signature_headers(&receiver);
+    assert!(timestamp_of(&signatures[2]) > timestamp_of(&signatures[0]), "{signatures:?}");
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_nth_event_can_be_delivered_twice() {
+    let (receiver, url, server) = start_receiver(0).await;
+    let h = Harness::new(SandboxConfig { webhook_url: Some(url), webhook_duplicate_every: 2, ..config() });
+    for name in [MAYA, LEO] {
+        let tokens = h.connect(name, "user.info.basic").await;
+        h.sandbox.revoke_creator(&tokens.open_id);
+        wait_for_events(&receiver, 1).await;
+    }
+    let events = wait_for_events(&receiver, 3).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(receiver.deliveries.lock().unwrap().len(), 3, "the first event once, the second twice");
+    let leo = h.open_id(LEO);
+    let to_leo: Vec<&Value> =
+        events.iter().map(|(_, envelope, _)| envelope).filter(|envelope| envelope["user_openid"] == leo).collect();
+    assert_eq!(to_leo.len(), 2);
+    assert_eq!(to_leo[0], to_leo[1], "a duplicate is the same event");
+    let deliveries = h.sandbox.webhook_deliveries();
+    assert_eq!(deliveries.iter().map(|delivery| delivery.duplicated).collect::<Vec<_>>(), [false, true]);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_duplicates_by_default() {
+    assert_eq!(SandboxConfig::default().webhook_duplicate_every, 0);
+    let (receiver, url, server) = start_receiver(0).await;
+    let h = Harness::new(SandboxConfig { webhook_url: Some(url), ..config() });
+    for name in [MAYA, LEO, SAM] {
+        let tokens = h.connect(name, "user.info.basic").await;
+        h.sandbox.revoke_creator(&tokens.open_id);
+    }
+    wait_for_events(&receiver, 3).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(receiver.deliveries.lock().unwrap().len(), 3);
+    server.abort();
+}
