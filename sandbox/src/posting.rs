@@ -290,7 +290,7 @@ fn fetch_status(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<R
     let mut data = json!({
         "status": status.as_str(),
         "publicaly_available_post_id": publish.public_post_ids(now, delay, config.moderation_delay),
-        "uploaded_bytes": publish.upload.received,
+        "uploaded_bytes": publish.upload.reported_bytes(now, config.uploaded_bytes_lag),
     });
     if let Status::Failed(reason) = status {
         data["fail_reason"] = json!(reason);

@@ -52,6 +52,8 @@ pub struct UploadTask {
     pub expires_at: Instant,
     pub plan: ChunkPlan,
     pub received: u64,
+    /// When each chunk was acknowledged, with `received` after it; oldest first.
+    pub acknowledged: Vec<(Instant, u64)>,
     pub hasher: Sha256,
     pub head: Vec<u8>,
     /// A chunk is being received; a concurrent PUT is out of order.
@@ -68,6 +70,7 @@ impl UploadTask {
             expires_at: now + ttl,
             plan,
             received: 0,
+            acknowledged: Vec::new(),
             hasher: Sha256::new(),
             head: Vec::new(),
             in_flight: false,
@@ -85,6 +88,20 @@ impl UploadTask {
 
     pub fn is_complete(&self) -> bool {
         self.received == self.plan.video_size
+    }
+
+    /// Counts a chunk just acknowledged with 206 or 201.
+    pub fn acknowledge(&mut self, length: u64, now: Instant) {
+        self.received += length;
+        self.acknowledged.push((now, self.received));
+    }
+
+    /// The status reply's `uploaded_bytes`: only chunks acknowledged at least `lag` ago count.
+    /// TikTok defines the field loosely, so the sandbox reports a lower bound that lags behind
+    /// the 206s, and a client cannot read "TikTok lacks these bytes" into a low number.
+    pub fn reported_bytes(&self, now: Instant, lag: Duration) -> u64 {
+        let settled = |(at, _): &&(Instant, u64)| now.checked_duration_since(*at).is_some_and(|age| age >= lag);
+        self.acknowledged.iter().rev().find(settled).map_or(0, |(_, received)| *received)
     }
 }
 
@@ -407,6 +424,20 @@ mod tests {
         let far_future = i64::MAX / 2;
         direct.complete(creator, now, Duration::ZERO, Some(far_future));
         assert_eq!(direct.published_ms, Some(far_future + 1));
+    }
+
+    #[test]
+    fn uploaded_bytes_lag_behind_the_acknowledgements() {
+        let now = Instant::now();
+        let lag = Duration::from_secs(2);
+        let mut upload = UploadTask::new(ChunkPlan::new(15, 15, 1).unwrap(), Duration::from_secs(60), now);
+        upload.acknowledge(5, now);
+        upload.acknowledge(5, now + Duration::from_secs(1));
+        assert_eq!(upload.reported_bytes(now + Duration::from_millis(1999), lag), 0);
+        assert_eq!(upload.reported_bytes(now + lag, lag), 5);
+        assert_eq!(upload.reported_bytes(now + Duration::from_secs(3), lag), 10);
+        assert_eq!(upload.received, 10, "the truth is kept apart from what is reported");
+        assert_eq!(upload.reported_bytes(now + Duration::from_secs(1), Duration::ZERO), 10);
     }
 
     #[test]

@@ -208,7 +208,7 @@ fn commit(sandbox: &Sandbox, upload_id: &str, length: u64, hasher: Sha256, head:
         return reply(StatusCode::NOT_FOUND, None, "This upload task has ended.");
     }
     let upload = &mut publish.upload;
-    upload.received += length;
+    upload.acknowledge(length, now);
     upload.hasher = hasher;
     upload.head.extend_from_slice(&head);
     if !upload.is_complete() {

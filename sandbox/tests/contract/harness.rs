@@ -22,14 +22,15 @@ pub const LEO: &str = "Leo Private";
 pub const SAM: &str = "Short Clips Sam";
 
 /// The sandbox most tests run against: an app approved for every scope with [`REDIRECT`]
-/// registered, processing and moderation at once, no webhook retries. Tests of the strict
-/// defaults start from [`SandboxConfig::default`] instead.
+/// registered, processing and moderation at once, `uploaded_bytes` without lag, no webhook
+/// retries. Tests of the strict defaults start from [`SandboxConfig::default`] instead.
 pub fn config() -> SandboxConfig {
     SandboxConfig {
         public_base_url: BASE.to_owned(),
         approved_scopes: ALL_SCOPES.split(',').map(str::to_owned).collect(),
         registered_redirect_uris: vec![REDIRECT.to_owned()],
         moderation_delay: Duration::ZERO,
+        uploaded_bytes_lag: Duration::ZERO,
         processing_delay: Duration::ZERO,
         webhook_retry_delays: Vec::new(),
         ..SandboxConfig::default()

@@ -347,3 +347,30 @@ async fn moderation_takes_five_seconds_by_default() {
     let complete = h.wait_for_status(&tokens.access, &publish_id, "PUBLISH_COMPLETE").await;
     assert_eq!(complete["data"]["publicaly_available_post_id"], json!([]));
 }
+
+#[tokio::test]
+async fn uploaded_bytes_counts_only_chunks_acknowledged_a_while_ago() {
+    assert_eq!(SandboxConfig::default().uploaded_bytes_lag, Duration::from_secs(2));
+    let lag = Duration::from_millis(400);
+    let h = Harness::new(SandboxConfig { uploaded_bytes_lag: lag, ..config() });
+    let tokens = h.connect(MAYA, "user.info.basic,video.publish").await;
+    let video = Video::mp4(5, 10_000_000);
+    let init = h.direct_init(&tokens.access, "SELF_ONLY", video.0.size, 5_000_000).await.json();
+    let publish_id = init["data"]["publish_id"].as_str().unwrap().to_owned();
+    let url = init["data"]["upload_url"].as_str().unwrap().to_owned();
+    let uploaded = |body: Value| body["data"]["uploaded_bytes"].as_u64().unwrap();
+
+    let acknowledged = Instant::now();
+    let first = h.put(&url, &video, 0, 4_999_999).await;
+    assert_eq!(first.header("content-range"), Some("bytes 0-4999999/10000000"), "the 206 itself is exact");
+    let early = uploaded(h.status(&tokens.access, &publish_id).await.json());
+    if acknowledged.elapsed() < lag {
+        assert_eq!(early, 0, "a lower bound: the chunk is not reported yet");
+    }
+    tokio::time::sleep(lag).await;
+    assert_eq!(uploaded(h.status(&tokens.access, &publish_id).await.json()), 5_000_000);
+    // The next chunk is accepted whatever the status said: the sandbox has the bytes.
+    assert_eq!(h.put(&url, &video, 5_000_000, 9_999_999).await.status, StatusCode::CREATED);
+    tokio::time::sleep(lag).await;
+    assert_eq!(uploaded(h.status(&tokens.access, &publish_id).await.json()), 10_000_000);
+}
