@@ -10,6 +10,7 @@ mod admin;
 mod chunks;
 mod config;
 mod consent;
+mod control_access;
 mod envelope;
 mod faults;
 mod fixtures;
@@ -76,7 +77,7 @@ impl Sandbox {
             .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
             .layer(middleware::from_fn_with_state(self.clone(), faults::layer))
             .layer(middleware::from_fn_with_state(self.clone(), recording::layer));
-        tiktok.merge(admin::routes()).with_state(self.clone())
+        tiktok.merge(admin::routes(self)).with_state(self.clone())
     }
 
     /// Every request seen (the latest 10,000), oldest first.
@@ -140,6 +141,12 @@ impl Sandbox {
                 }
             })
             .collect()
+    }
+
+    /// When `refresh_token` was first spent on a successful refresh, if it was. The request log
+    /// redacts tokens, so a test that must know whether a stored token was spent asks here.
+    pub fn refresh_token_used_at(&self, refresh_token: &str) -> Option<time::OffsetDateTime> {
+        self.inner.lock().grants.refresh_token_used_at(refresh_token)
     }
 
     /// The seeded creators (and any generated ones).

@@ -29,7 +29,7 @@ async fn requests_are_recorded_and_shown() {
     assert_eq!(token.headers["content-type"], "application/x-www-form-urlencoded");
     assert_eq!(token.status, Some(200));
     let init = &requests[3];
-    assert_eq!(init.headers["authorization"], format!("Bearer {}", tokens.access));
+    assert_eq!(init.headers["authorization"], "Bearer [redacted]", "the scheme, never the token");
     assert!(init.body.as_deref().unwrap().contains("\"privacy_level\":\"SELF_ONLY\""));
     let upload = &requests[4];
     assert_eq!(upload.method, "PUT");
@@ -70,4 +70,102 @@ async fn unknown_paths_are_404() {
         assert_eq!(h.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     assert_eq!(h.get("/v2/oauth/token/").await.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn the_request_log_never_keeps_secrets() {
+    let h = Harness::new(config());
+    let params = h.consent(MAYA, "user.info.basic,video.publish", &["video.publish"]).await;
+    let code = param(&params, "code").to_owned();
+    let tokens = tokens_of(&h.exchange(&code, REDIRECT).await);
+    let refreshed = tokens_of(&h.refresh(&tokens.refresh).await);
+    let init = h.direct_init(&refreshed.access, "SELF_ONLY", 1500, 1500).await.json();
+    let upload_url = init["data"]["upload_url"].as_str().unwrap().to_owned();
+    h.put(&upload_url, &Video::mp4(5, 1500), 0, 1499).await;
+    assert_eq!(h.revoke(&refreshed.access).await.status, StatusCode::OK);
+
+    let upload_token = upload_url.split("upload_token=").nth(1).unwrap().to_owned();
+    let secrets = [
+        code.as_str(),
+        "sbx_client_secret",
+        &tokens.access,
+        &tokens.refresh,
+        &refreshed.access,
+        &refreshed.refresh,
+        &upload_token,
+    ];
+    let recorded = serde_json::to_string(&h.sandbox.requests()).unwrap();
+    let shown = h.get("/_sandbox/requests").await.text() + &h.get("/_sandbox/").await.text();
+    for secret in secrets {
+        let encoded = form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
+        for text in [&recorded, &shown] {
+            assert!(!text.contains(secret) && !text.contains(&encoded), "{secret} was recorded");
+        }
+    }
+    // What tests match on is still there.
+    let requests = h.sandbox.requests();
+    let exchange = requests.iter().find(|r| r.body.as_deref().unwrap_or_default().contains("authorization_code"));
+    let exchange = exchange.expect("the code exchange is recorded").body.clone().unwrap();
+    assert!(exchange.contains("client_key=sbx_client_key") && exchange.contains("code=%5Bredacted%5D"), "{exchange}");
+    let revoke = requests.iter().find(|r| r.path == "/v2/oauth/revoke/").unwrap();
+    assert!(revoke.body.as_deref().unwrap().contains("token=%5Bredacted%5D"));
+    let upload = requests.iter().find(|r| r.path == "/upload/video/").unwrap();
+    assert!(upload.query.as_deref().unwrap().starts_with("upload_id="));
+    assert!(upload.query.as_deref().unwrap().ends_with("upload_token=%5Bredacted%5D"));
+    let refresh = requests.iter().find(|r| r.body.as_deref().unwrap_or_default().contains("grant_type=refresh_token"));
+    assert!(refresh.is_some(), "grant types stay readable");
+    // Whether a refresh token was spent is known without recording it.
+    assert!(h.sandbox.refresh_token_used_at(&tokens.refresh).is_some());
+    assert!(h.sandbox.refresh_token_used_at(&refreshed.refresh).is_none());
+}
+
+fn tokens_of(reply: &Reply) -> Tokens {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    tokens(&reply.json())
+}
+
+#[tokio::test]
+async fn an_admin_token_guards_the_control_room_but_not_tiktoks_images() {
+    let h = Harness::new(SandboxConfig { admin_token: Some("adm-s3cret".to_owned()), ..config() });
+    let with = |uri: &str, authorization: Option<&str>| {
+        let mut request = Request::get(uri);
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        h.send(request.body(Body::empty()).unwrap())
+    };
+    for path in ["/_sandbox/", "/_sandbox/requests", "/_sandbox/webhooks", "/_sandbox/creators", "/_sandbox/faults"] {
+        for refused in [None, Some("Bearer wrong"), Some("Bearer adm-s3cre"), Some("adm-s3cret")] {
+            let reply = with(path, refused).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path} with {refused:?}");
+            assert!(reply.text().contains("admin token"), "a sentence for a person: {}", reply.text());
+            assert!(reply.header("www-authenticate").unwrap().starts_with("Basic"));
+        }
+        assert_eq!(with(path, Some("Bearer adm-s3cret")).await.status, StatusCode::OK, "{path}");
+        // A browser's Basic prompt: any user name, the token as password ("cadence:adm-s3cret").
+        assert_eq!(with(path, Some("Basic Y2FkZW5jZTphZG0tczNjcmV0")).await.status, StatusCode::OK, "{path}");
+    }
+    // Mutations too: a refused fault is not queued, a refused revoke revokes nothing.
+    let fault = Request::post("/_sandbox/faults")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"endpoint":"user_info","kind":"status_500","count":1}"#))
+        .unwrap();
+    assert_eq!(h.send(fault).await.status, StatusCode::UNAUTHORIZED);
+    assert!(h.sandbox.faults().is_empty());
+    let tokens = h.connect(LEO, "user.info.basic").await;
+    let revoke = Request::post(format!("/_sandbox/creators/{}/revoke", tokens.open_id)).body(Body::empty()).unwrap();
+    assert_eq!(h.send(revoke).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.api_get("/v2/user/info/?fields=open_id", &tokens.access).await.status, StatusCode::OK);
+    // Avatars and covers are linked from the consent page and API replies: they stay public.
+    let avatar = format!("/_sandbox/avatars/{}.svg", tokens.open_id);
+    assert_eq!(with(&avatar, None).await.status, StatusCode::OK);
+    // TikTok's own endpoints are not the control room's business.
+    assert_eq!(h.authorize_page("user.info.basic", "s").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_an_admin_token_the_control_room_is_open() {
+    assert_eq!(SandboxConfig::default().admin_token, None);
+    let h = Harness::new(config());
+    assert_eq!(h.get("/_sandbox/requests").await.status, StatusCode::OK);
 }
