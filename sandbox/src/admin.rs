@@ -270,7 +270,8 @@ fn faults_section(sandbox: &Sandbox, out: &mut String) {
     }
     out.push_str("<ul>\n");
     for fault in faults {
-        let _ = writeln!(out, "<li>{:?} on {:?}, {} more</li>", fault.kind, fault.endpoint, fault.count);
+        let after = if fault.skip > 0 { format!(" after {} untouched calls", fault.skip) } else { String::new() };
+        let _ = writeln!(out, "<li>{:?} on {:?}, {} more{after}</li>", fault.kind, fault.endpoint, fault.count);
     }
     out.push_str("</ul>\n");
 }

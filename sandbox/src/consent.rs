@@ -37,9 +37,10 @@ pub async fn show(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> 
     consent_page(&sandbox, &request_id, &redirect_uri, &requested)
 }
 
-/// The checks of §2.2, in TikTok's order. Until the redirect URI is known to be registered,
-/// failures show an error page: a redirect to an unverified URI would hand the error to whoever
-/// wrote the link. After that, scope problems go back to the app as `invalid_scope`.
+/// The checks of §2.2: the app, then where to answer, then what it asks. Until the redirect
+/// URI is known to be registered, failures show an error page: a redirect to an unverified URI
+/// would hand the error to whoever wrote the link. After that, scope problems go back to the
+/// app as `invalid_scope`.
 fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentRequest, Response> {
     let config = &sandbox.inner.config;
     let page = |error: &str, description: &str| html::error_page(StatusCode::BAD_REQUEST, error, description);
