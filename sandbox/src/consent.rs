@@ -29,7 +29,7 @@ pub async fn show(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> 
     }
     let request = match validate(&sandbox, &params) {
         Ok(request) => request,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let redirect_uri = request.redirect_uri.clone();
     let requested = request.scopes.clone();
@@ -40,10 +40,11 @@ pub async fn show(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> 
 /// The checks of §2.2: the app, then where to answer, then what it asks. Until the redirect
 /// URI is known to be registered, failures show an error page: a redirect to an unverified URI
 /// would hand the error to whoever wrote the link. After that, scope problems go back to the
-/// app as `invalid_scope`.
-fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentRequest, Response> {
+/// app as `invalid_scope`. The refusal is boxed: it is the rare path, and a response is large.
+fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentRequest, Box<Response>> {
     let config = &sandbox.inner.config;
-    let page = |error: &str, description: &str| html::error_page(StatusCode::BAD_REQUEST, error, description);
+    let page =
+        |error: &str, description: &str| Box::new(html::error_page(StatusCode::BAD_REQUEST, error, description));
     match first(params, "client_key") {
         None | Some("") => return Err(page("invalid_request", "client_key is missing.")),
         Some(key) if key != config.client_key => {
@@ -73,7 +74,7 @@ fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentReq
         }
     }
     let scope_error = |description: String| {
-        redirect(
+        Box::new(redirect(
             redirect_uri,
             &[
                 ("error", "invalid_scope"),
@@ -81,7 +82,7 @@ fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentReq
                 ("error_description", &description),
                 ("state", state),
             ],
-        )
+        ))
     };
     if scopes.is_empty() {
         return Err(scope_error("The scope parameter is missing.".to_owned()));

@@ -238,8 +238,8 @@ impl Publish {
         self.upload.head = Vec::new();
     }
 
-    /// Ends the task early (cancel or revoked authorization). Returns false if it had already
-    /// reached a final state, which cannot be undone.
+    /// Ends the task early (revoked authorization; a PULL_FROM_URL cancel would too). Returns
+    /// false if it had already reached a final state, which cannot be undone.
     pub fn abort(&mut self, reason: &'static str, now: Instant, processing_delay: Duration) -> bool {
         if self.status(now, processing_delay) != Status::ProcessingUpload {
             return false;

@@ -100,7 +100,7 @@ pub fn emit(sandbox: &Sandbox, user_openid: &str, event: &str, content: Value) {
 
 /// Whether event number `seq` (0-based) is one of the every-n-th sent twice.
 fn is_duplicated(duplicate_every: u32, seq: u64) -> bool {
-    duplicate_every > 0 && (seq + 1) % u64::from(duplicate_every) == 0
+    duplicate_every > 0 && (seq + 1).is_multiple_of(u64::from(duplicate_every))
 }
 
 /// First attempt at once, then one retry after each configured delay; only HTTP 200 counts.
