@@ -68,6 +68,9 @@ pub fn inspect(head: &[u8]) -> Result<MediaInfo, &'static str> {
 }
 
 /// Applies the creator's limits; the error is the `fail_reason`.
+/// The longest video an inbox draft may be, whatever the creator's Direct Post maximum.
+pub const INBOX_MAX_DURATION_SEC: u32 = 600;
+
 pub fn check(info: &MediaInfo, max_duration_sec: u32) -> Result<(), &'static str> {
     if info.duration.is_some_and(|duration| duration.exceeds_seconds(max_duration_sec)) {
         return Err("duration_check_failed");

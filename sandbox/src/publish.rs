@@ -221,8 +221,13 @@ impl Publish {
     ) {
         self.upload.sha256 = Some(hex::encode(self.upload.hasher.finalize_reset()));
         self.completed_at = Some(now);
-        let verdict = media::inspect(&self.upload.head)
-            .and_then(|info| media::check(&info, creator.max_video_post_duration_sec).map(|()| info));
+        // Drafts may run ten minutes whatever the creator's Direct Post maximum: the creator
+        // trims them in the app (media-transfer guide, video restrictions).
+        let max_duration = match self.kind {
+            PublishKind::Direct => creator.max_video_post_duration_sec,
+            PublishKind::Inbox => media::INBOX_MAX_DURATION_SEC,
+        };
+        let verdict = media::inspect(&self.upload.head).and_then(|info| media::check(&info, max_duration).map(|()| info));
         if verdict.is_ok() && self.kind == PublishKind::Direct {
             let delay_ms = i64::try_from(processing_delay.as_millis()).unwrap_or(i64::MAX);
             let now_ms =
@@ -386,6 +391,25 @@ mod tests {
         draft.complete(creator, now, Duration::ZERO, None);
         assert_eq!(draft.status(now, Duration::ZERO), Status::SendToUserInbox);
         assert_eq!(draft.final_events(Status::SendToUserInbox)[0].0, "post.publish.inbox_delivered");
+    }
+
+    #[test]
+    fn drafts_may_run_ten_minutes_whatever_the_direct_post_maximum() {
+        let sam = seeded_creators().into_iter().find(|c| c.max_video_post_duration_sec == 60).unwrap();
+        let now = Instant::now();
+        let video = |secs: u32| crate::synthetic::mp4_header(secs * 1000, Some((720, 1280)), 1_000_000);
+        let mut draft = publish(PublishKind::Inbox, None, now);
+        draft.upload.head = video(300);
+        draft.complete(&sam, now, Duration::ZERO, None);
+        assert_eq!(draft.status(now, Duration::ZERO), Status::SendToUserInbox, "five minutes: a draft Sam trims");
+        let mut direct = publish(PublishKind::Direct, Some(PrivacyLevel::PublicToEveryone), now);
+        direct.upload.head = video(300);
+        direct.complete(&sam, now, Duration::ZERO, None);
+        assert_eq!(direct.status(now, Duration::ZERO), Status::Failed("duration_check_failed"));
+        let mut long = publish(PublishKind::Inbox, None, now);
+        long.upload.head = video(660);
+        long.complete(&sam, now, Duration::ZERO, None);
+        assert_eq!(long.status(now, Duration::ZERO), Status::Failed("duration_check_failed"), "drafts stop at ten minutes");
     }
 
     #[test]

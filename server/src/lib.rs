@@ -36,7 +36,10 @@ pub fn build_state(
     let setup = tiktok_setup::tiktok_setup(&config, leptos_options.site_addr)?;
     let sandbox = match setup.sandbox {
         Some(server) => {
+            // The control room's token is printed once, for the person who started the server.
+            let token = server.sandbox.config().admin_token.clone().unwrap_or_default();
             tracing::info!(url = %server.url, "TikTok sandbox listening on its own origin");
+            eprintln!("TikTok sandbox: {}/_sandbox/ (control room password: {token})", server.url);
             Some(server.spawn()?)
         }
         None => None,

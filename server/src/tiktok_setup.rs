@@ -72,6 +72,12 @@ pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokS
                 // Random per process: the sandbox's default secret is public, and anyone knowing
                 // it could forge webhooks to a sandbox-mode server reachable from outside.
                 client_secret: app::crypto::random_token(24),
+                // The built-in sandbox plays an app registered for this server's callback and
+                // approved for exactly what Cadence is configured to ask.
+                registered_redirect_uris: vec![redirect_uri.clone()],
+                approved_scopes: scopes.clone(),
+                // Its control room (faults, revocations, the request log) is not for visitors.
+                admin_token: Some(app::crypto::random_token(24)),
                 ..SandboxConfig::default()
             };
             let endpoints = TikTokEndpoints {
