@@ -4,6 +4,8 @@ pub mod api;
 #[cfg(feature = "hydrate")]
 pub mod browser_upload;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod outcome;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod ssr;
