@@ -8,9 +8,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::middleware;
 use axum::routing::{get, post};
 
 use crate::Sandbox;
+use crate::control_access;
 use crate::faults::Fault;
 use crate::fixtures::avatar_svg;
 use crate::html::{self, escape};
@@ -20,16 +22,21 @@ use crate::publish::Status;
 const PAGE_REQUESTS: usize = 200;
 const PAGE_WEBHOOKS: usize = 50;
 
-pub fn routes() -> Router<Sandbox> {
-    Router::new()
+/// The control endpoints (behind `admin_token` when set), and the images TikTok's CDN would
+/// serve to anyone: avatars and covers, which the consent page and API replies link to.
+pub fn routes(sandbox: &Sandbox) -> Router<Sandbox> {
+    let control = Router::new()
         .route("/_sandbox/", get(page))
         .route("/_sandbox/requests", get(requests))
         .route("/_sandbox/webhooks", get(webhooks))
         .route("/_sandbox/creators", get(creators))
         .route("/_sandbox/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/_sandbox/creators/{open_id}/revoke", post(revoke))
+        .route_layer(middleware::from_fn_with_state(sandbox.clone(), control_access::require_admin));
+    let public = Router::new()
         .route("/_sandbox/avatars/{file}", get(avatar))
-        .route("/_sandbox/covers/{file}", get(cover))
+        .route("/_sandbox/covers/{file}", get(cover));
+    control.merge(public)
 }
 
 async fn requests(State(sandbox): State<Sandbox>) -> Response {
@@ -230,7 +237,7 @@ fn publishes_section(sandbox: &Sandbox, out: &mut String) {
             .creator(&publish.open_id)
             .map_or(publish.open_id.as_str(), |creator| creator.display_name.as_str());
         let post = publish
-            .public_post_ids(now, delay)
+            .public_post_ids(now, delay, sandbox.inner.config.moderation_delay)
             .first()
             .map(|id| format!("<span id=\"video-{id}\">{id}</span>"))
             .unwrap_or_default();

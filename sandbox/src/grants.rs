@@ -72,6 +72,8 @@ struct AccessToken {
 struct RefreshToken {
     grant_id: u64,
     used: bool,
+    /// When it was first spent on a successful refresh.
+    used_at: Option<OffsetDateTime>,
 }
 
 /// The token pair handed out by the token endpoint.
@@ -192,6 +194,7 @@ impl Grants {
         let grant_id = stored.grant_id;
         if let Some(stored) = self.refresh_tokens.get_mut(refresh_token) {
             stored.used = true;
+            stored.used_at.get_or_insert_with(OffsetDateTime::now_utc);
         }
         Ok(self.issue_tokens(grant_id, now, config))
     }
@@ -204,7 +207,7 @@ impl Grants {
         let refresh_token = ids::refresh_token();
         self.access_tokens
             .insert(access_token.clone(), AccessToken { grant_id, expires_at: now + config.access_token_ttl });
-        self.refresh_tokens.insert(refresh_token.clone(), RefreshToken { grant_id, used: false });
+        self.refresh_tokens.insert(refresh_token.clone(), RefreshToken { grant_id, used: false, used_at: None });
         IssuedTokens {
             access_token,
             refresh_token,
@@ -213,6 +216,11 @@ impl Grants {
             expires_in: config.access_token_ttl.as_secs(),
             refresh_expires_in: grant.refresh_expires_at.saturating_duration_since(now).as_secs(),
         }
+    }
+
+    /// When `refresh_token` was first spent on a successful refresh, if it was.
+    pub fn refresh_token_used_at(&self, refresh_token: &str) -> Option<OffsetDateTime> {
+        self.refresh_tokens.get(refresh_token)?.used_at
     }
 
     /// The live grant behind an access token: known, unexpired, not revoked.
@@ -295,9 +303,12 @@ mod tests {
         let mut grants = Grants::default();
         let code = code_for(&mut grants, now);
         let first = grants.redeem_code(&code, now, &config).unwrap();
+        assert_eq!(grants.refresh_token_used_at(&first.refresh_token), None);
         let second = grants.refresh(&first.refresh_token, now, &config).unwrap();
         assert_ne!(second.refresh_token, first.refresh_token);
+        let used_at = grants.refresh_token_used_at(&first.refresh_token).expect("spent");
         assert!(grants.refresh(&first.refresh_token, now, &config).is_ok());
+        assert_eq!(grants.refresh_token_used_at(&first.refresh_token), Some(used_at), "the first use is kept");
     }
 
     #[test]

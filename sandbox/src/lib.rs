@@ -10,6 +10,7 @@ mod admin;
 mod chunks;
 mod config;
 mod consent;
+mod control_access;
 mod envelope;
 mod faults;
 mod fixtures;
@@ -21,6 +22,7 @@ mod oauth;
 mod posting;
 mod publish;
 mod recording;
+mod registration;
 mod resources;
 mod state;
 mod upload;
@@ -75,7 +77,7 @@ impl Sandbox {
             .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
             .layer(middleware::from_fn_with_state(self.clone(), faults::layer))
             .layer(middleware::from_fn_with_state(self.clone(), recording::layer));
-        tiktok.merge(admin::routes()).with_state(self.clone())
+        tiktok.merge(admin::routes(self)).with_state(self.clone())
     }
 
     /// Every request seen (the latest 10,000), oldest first.
@@ -83,7 +85,8 @@ impl Sandbox {
         self.inner.lock().requests.iter().cloned().collect()
     }
 
-    /// Queues a fault: the next `count` calls matching `fault.endpoint` get `fault.kind`.
+    /// Queues a fault: after `fault.skip` untouched calls matching `fault.endpoint`, the next
+    /// `fault.count` get `fault.kind`.
     pub fn inject(&self, fault: Fault) {
         if fault.count > 0 {
             self.inner.lock().faults.push_back(fault);
@@ -138,6 +141,12 @@ impl Sandbox {
                 }
             })
             .collect()
+    }
+
+    /// When `refresh_token` was first spent on a successful refresh, if it was. The request log
+    /// redacts tokens, so a test that must know whether a stored token was spent asks here.
+    pub fn refresh_token_used_at(&self, refresh_token: &str) -> Option<time::OffsetDateTime> {
+        self.inner.lock().grants.refresh_token_used_at(refresh_token)
     }
 
     /// The seeded creators (and any generated ones).

@@ -19,10 +19,14 @@ use crate::faults::{FaultKind, InjectedFault};
 pub const BODY_PREFIX: usize = 4096;
 /// JSON and form bodies are read whole to record them; TikTok's are tiny, so this is generous.
 const TEXT_BODY_LIMIT: usize = 2 << 20;
-/// Headers worth asserting on. Kept raw (tokens included): this is a test double's memory,
-/// never written to logs.
+/// Headers worth asserting on; the `Authorization` value is recorded without its credentials.
 const RECORDED_HEADERS: [header::HeaderName; 4] =
     [header::AUTHORIZATION, header::CONTENT_TYPE, header::CONTENT_LENGTH, header::CONTENT_RANGE];
+/// Form fields and query parameters that carry secrets: the log (and the control room that
+/// shows it) may be read by anyone with the admin page, so their values are never kept.
+const SECRET_FIELDS: [&str; 5] = ["client_secret", "refresh_token", "code", "token", "upload_token"];
+/// What a secret is recorded as.
+pub const REDACTED: &str = "[redacted]";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedRequest {
@@ -33,11 +37,13 @@ pub struct RecordedRequest {
     pub method: String,
     /// Relative to the sandbox router, e.g. `/v2/oauth/token/`.
     pub path: String,
-    /// The raw query string.
+    /// The raw query string, with `upload_token` (and any other secret) redacted.
     pub query: Option<String>,
-    /// Lower-case names; only the headers listed in [`RECORDED_HEADERS`].
+    /// Lower-case names; only the headers listed in [`RECORDED_HEADERS`]. `authorization` keeps
+    /// its scheme only, e.g. `Bearer [redacted]`.
     pub headers: BTreeMap<String, String>,
     /// First 4 KiB of a JSON or form body (lossy UTF-8); `None` for other bodies (video bytes).
+    /// Secret form fields (`client_secret`, `refresh_token`, `code`, `token`) read `[redacted]`.
     pub body: Option<String>,
     /// `None` while the request is in flight, or if the client gave up before a reply.
     pub status: Option<u16>,
@@ -62,8 +68,9 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
     let headers: BTreeMap<String, String> = RECORDED_HEADERS
         .iter()
         .filter_map(|name| {
-            let value = request.headers().get(name)?;
-            Some((name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            let value = String::from_utf8_lossy(request.headers().get(name)?.as_bytes()).into_owned();
+            let value = if name == header::AUTHORIZATION { redact_credentials(&value) } else { value };
+            Some((name.as_str().to_owned(), value))
         })
         .collect();
     // Upload bodies are never buffered, whatever Content-Type a client sends with them.
@@ -74,15 +81,19 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
         });
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
+    let query = request.uri().query().map(redact_form);
+    let is_form = headers.get("content-type").is_some_and(|value| {
+        value.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+    });
 
     // Video bytes stream straight through; only small textual bodies are buffered to be recorded.
     let (request, body) = if textual {
         let (parts, body) = request.into_parts();
         match axum::body::to_bytes(body, TEXT_BODY_LIMIT).await {
             Ok(bytes) => {
-                let prefix = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_PREFIX)]).into_owned();
-                (Some(Request::from_parts(parts, Body::from(bytes))), Some(prefix))
+                let text = String::from_utf8_lossy(&bytes);
+                let text = if is_form { redact_form(&text) } else { text.into_owned() };
+                (Some(Request::from_parts(parts, Body::from(bytes))), Some(prefix(&text).to_owned()))
             }
             Err(_) => (None, None),
         }
@@ -111,8 +122,9 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
 
     let status = response.status().as_u16();
     let fault = response.extensions().get::<InjectedFault>().map(|injected| injected.0);
-    // A dropped connection never delivers a status, so none is recorded.
-    let delivered_status = (fault != Some(FaultKind::DropConnection)).then_some(status);
+    // A dropped or stalled connection never delivers a status, so none is recorded.
+    let dropped = matches!(fault, Some(FaultKind::DropConnection | FaultKind::Stall));
+    let delivered_status = (!dropped).then_some(status);
     if let Some(recorded) = sandbox.inner.lock().requests.get_mut(seq) {
         recorded.status = delivered_status;
         recorded.error_code = response.extensions().get::<ReplyCode>().map(|code| code.0.clone());
@@ -121,4 +133,58 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
     // Paths only: queries carry codes and upload tokens, headers carry bearer tokens.
     tracing::debug!(%method, %path, status, "sandbox request");
     response
+}
+
+/// At most [`BODY_PREFIX`] bytes of `text`, cut at a character boundary.
+fn prefix(text: &str) -> &str {
+    let mut end = BODY_PREFIX.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// `Bearer act.…` → `Bearer [redacted]`: the scheme tells tests what was sent, the rest is secret.
+fn redact_credentials(value: &str) -> String {
+    match value.trim().split_once(' ') {
+        Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+        None => REDACTED.to_owned(),
+    }
+}
+
+/// A form body or query string with the values of [`SECRET_FIELDS`] replaced; returned
+/// unchanged when it has none, so what was sent stays readable byte for byte.
+fn redact_form(form: &str) -> String {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes()).into_owned().collect();
+    if !pairs.iter().any(|(key, _)| SECRET_FIELDS.contains(&key.as_str())) {
+        return form.to_owned();
+    }
+    let redacted = pairs.iter().map(|(key, value)| {
+        let value = if SECRET_FIELDS.contains(&key.as_str()) { REDACTED } else { value.as_str() };
+        (key.as_str(), value)
+    });
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(redacted).finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_form_fields_are_redacted() {
+        let form = "client_key=k&client_secret=s3cret&code=abc%2A%21&grant_type=authorization_code&redirect_uri=x";
+        let redacted = redact_form(form);
+        assert!(!redacted.contains("s3cret") && !redacted.contains("abc"), "{redacted}");
+        assert!(redacted.contains("client_key=k") && redacted.contains("grant_type=authorization_code"));
+        assert!(redacted.contains("client_secret=%5Bredacted%5D"), "{redacted}");
+        let query = redact_form("upload_id=123&upload_token=t0k");
+        assert_eq!(query, "upload_id=123&upload_token=%5Bredacted%5D");
+        assert_eq!(redact_form("fields=open_id%2Cusername"), "fields=open_id%2Cusername", "left as sent");
+    }
+
+    #[test]
+    fn authorization_keeps_only_its_scheme() {
+        assert_eq!(redact_credentials("Bearer act.abc"), "Bearer [redacted]");
+        assert_eq!(redact_credentials("act.abc"), "[redacted]");
+    }
 }
