@@ -4,6 +4,7 @@
 mod accounts;
 mod calendar;
 mod auth;
+mod following;
 mod platform;
 mod publishing;
 mod scheduling;
@@ -12,3 +13,4 @@ mod soak;
 mod teams;
 mod tiktok_posting;
 mod util;
+mod webhooks;
