@@ -643,7 +643,7 @@ pub fn PostPage() -> impl IntoView {
                 intervals.set(intervals.get().wrapping_add(1));
                 let post = detail.get_untracked().and_then(Result::ok).map(|d| d.post);
                 let moving = post.as_ref().is_some_and(|p| !p.state.is_settled());
-                let waiting = post.as_ref().is_some_and(|p| p.awaiting_moderation) && intervals.get() % 5 == 0;
+                let waiting = post.as_ref().is_some_and(|p| p.awaiting_moderation) && intervals.get().is_multiple_of(5);
                 if moving || waiting {
                     tick.update(|t| *t += 1);
                 }

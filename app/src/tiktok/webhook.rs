@@ -84,7 +84,7 @@ pub fn verify(header: Option<&str>, body: &[u8], secret: &[u8], now_unix: i64) -
         return Err(SignatureError::Mismatch);
     }
     let age = now_unix.saturating_sub(parsed.timestamp);
-    if age > MAX_AGE_SECS || age < -MAX_AHEAD_SECS {
+    if !(-MAX_AHEAD_SECS..=MAX_AGE_SECS).contains(&age) {
         return Err(SignatureError::Stale);
     }
     Ok(())
