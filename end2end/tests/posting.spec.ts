@@ -52,14 +52,17 @@ test("a person posts a video now, watches the upload, and sees it published with
   await publish.click();
   await expect(progress.locator("progress")).toBeVisible();
   await expect(page).toHaveURL(/\/posts\/[0-9a-f-]{36}$/, { timeout: 30_000 });
-  await expect(page.locator(".post-state .badge")).toHaveText("Published", { timeout: 30_000 });
+  // TikTok publishes first and gives the public id only after moderation ("Published — waiting
+  // for TikTok's moderation" meanwhile; the sandbox moderates for 5 s), then the link.
+  await expect(page.locator(".post-state .badge")).toHaveText("Live on TikTok", { timeout: 60_000 });
   await expect(page.locator(".post-id")).toHaveText(/^\d{19}$/);
+  await expect(page.locator("a.tiktok-link")).toHaveAttribute("href", /^https:\/\/www\.tiktok\.com\/@[^/]+\/video\/\d{19}$/);
   await expect(page.locator("ol.timeline")).toContainText("TikTok accepted the post");
   await expect(page.locator("ol.timeline")).toContainText("Uploaded 4.0 MB");
 
   await page.getByRole("link", { name: "Posts", exact: true }).click();
   await expect(page.locator("table.posts tbody tr")).toHaveCount(1);
-  await expect(page.locator("table.posts")).toContainText("Published");
+  await expect(page.locator("table.posts")).toContainText("Live on TikTok");
 
   // The same video to the creator's TikTok inbox instead.
   await compose(page, "Maya Public");

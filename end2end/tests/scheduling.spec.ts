@@ -59,6 +59,8 @@ test("a person schedules a post a minute ahead and watches it go out on the cale
     await expect(soonEntry).toHaveClass(/state-published/, { timeout: 1_000 });
   }).toPass({ timeout: 200_000, intervals: [5_000] });
   await soonEntry.click();
+  // The public id comes after TikTok's moderation; the page follows it until then.
+  await expect(page.locator(".post-state .badge")).toHaveText("Live on TikTok", { timeout: 60_000 });
   await expect(page.locator(".post-id")).toHaveText(/^\d{19}$/);
 
   await disconnectCreator(page, "Maya Public");

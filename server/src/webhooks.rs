@@ -1,6 +1,6 @@
 //! `POST /webhooks/tiktok`: TikTok's signed event deliveries. Verified against the client
-//! secret within a time window, stored once (replays and redeliveries change nothing), then
-//! acted on. Answers 200 at once so TikTok does not retry what was handled.
+//! secret within TikTok's 72 h retry span, stored once (replays and redeliveries change
+//! nothing), then acted on. Answers 200 at once so TikTok does not retry what was handled.
 
 use app::{
     accounts::ssr::{WebhookEnvelope, WebhookOutcome, record_webhook},
@@ -21,9 +21,9 @@ pub async fn tiktok_webhook(State(state): State<AppState>, headers: HeaderMap, b
     if body.len() > MAX_WEBHOOK_BYTES {
         return (StatusCode::PAYLOAD_TOO_LARGE, "too large");
     }
-    let signature = headers.get("tiktok-signature").and_then(|v| v.to_str().ok());
+    let signature = signature_header(&headers);
     let secret = state.tiktok.webhook_secret.expose_secret().as_bytes();
-    if let Err(error) = verify(signature, &body, secret, time::OffsetDateTime::now_utc().unix_timestamp()) {
+    if let Err(error) = verify(signature.as_deref(), &body, secret, time::OffsetDateTime::now_utc().unix_timestamp()) {
         tracing::warn!(error = %error, "webhook refused");
         return match error {
             SignatureError::Missing | SignatureError::Mismatch | SignatureError::Stale => (StatusCode::UNAUTHORIZED, "bad signature"),
@@ -50,4 +50,12 @@ pub async fn tiktok_webhook(State(state): State<AppState>, headers: HeaderMap, b
         Err(app::error::AppError::Validation { .. }) => (StatusCode::BAD_REQUEST, "bad content"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "try again"),
     }
+}
+
+/// The `TikTok-Signature` value (header names are case-insensitive; the docs write both
+/// `TikTok-Signature` and `Tiktok-Signature`). A header sent twice counts as one list, as HTTP
+/// folds repeated headers with commas, so a signature in either copy can match.
+fn signature_header(headers: &HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers.get_all("tiktok-signature").iter().filter_map(|v| v.to_str().ok()).collect();
+    (!values.is_empty()).then(|| values.join(","))
 }

@@ -159,6 +159,7 @@ diesel::table! {
         status_checks -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        follow_until -> Nullable<Timestamptz>,
     }
 }
 

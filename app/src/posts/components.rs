@@ -78,6 +78,7 @@ pub fn PostsPage() -> impl IntoView {
 fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::BTreeSet<Uuid>>) -> impl IntoView {
     let selectable = can_edit && post.state == PostState::Scheduled;
     let id = post.id;
+    let badge = post_badge(&post);
     view! {
         <tr data-post=post.id.to_string()>
             <td>{selectable.then(|| view! {
@@ -91,7 +92,7 @@ fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::
             <td>{post.account_name.clone()}</td>
             <td><A href=format!("/posts/{}", post.id)>{caption_preview(&post.caption)}</A></td>
             <td>{post.when_label.clone()}</td>
-            <td><StateBadge state=post.state/></td>
+            <td>{badge}</td>
         </tr>
     }
 }
@@ -141,9 +142,15 @@ fn caption_preview(caption: &str) -> String {
     }
 }
 
-#[component]
-fn StateBadge(state: PostState) -> impl IntoView {
-    view! { <span class=format!("badge state-{}", state.as_str())>{state.label()}</span> }
+/// The post's state as a badge; a published post says whether it is live, waiting for TikTok's
+/// moderation, or no longer public.
+fn post_badge(post: &PostView) -> impl IntoView + use<> {
+    let live = post.state == PostState::Published && post.tiktok_post_id.is_some() && !post.no_longer_public;
+    view! {
+        <span class=format!("badge state-{}", post.state.as_str()) class:live=live class:awaiting=post.awaiting_moderation>
+            {post.status_label()}
+        </span>
+    }
 }
 
 /// `/posts/:id`: the post, where it stands, and every step it took. Reloads itself while
@@ -173,13 +180,18 @@ pub fn PostPage() -> impl IntoView {
             None => Err(AppError::NotFound("Post".into())),
         }
     });
-    // Poll while the post can still move; stop once it settled.
+    // Poll while the post can still move; stop once it settled. Moderation may take hours, so
+    // a post waiting for its link is looked at every 10 s instead of every 2 s.
     #[cfg(feature = "hydrate")]
     {
+        let intervals = std::cell::Cell::new(0u32);
         let handle = leptos::prelude::set_interval_with_handle(
             move || {
-                let moving = detail.get_untracked().and_then(Result::ok).is_some_and(|d| !d.post.state.is_settled());
-                if moving {
+                intervals.set(intervals.get().wrapping_add(1));
+                let post = detail.get_untracked().and_then(Result::ok).map(|d| d.post);
+                let moving = post.as_ref().is_some_and(|p| !p.state.is_settled());
+                let waiting = post.as_ref().is_some_and(|p| p.awaiting_moderation) && intervals.get().is_multiple_of(5);
+                if moving || waiting {
                     tick.update(|t| *t += 1);
                 }
             },
@@ -205,7 +217,8 @@ pub fn PostPage() -> impl IntoView {
                         view! {
                             <h1>"Post to " {post.account_name.clone()}</h1>
                             <section class="card post-detail">
-                                <p class="post-state">"State: " <StateBadge state=post.state/></p>
+                                <p class="post-state">"State: " {post_badge(&post)}</p>
+                                {post.published_note().map(|note| view! { <p class="notice published-note">{note}</p> })}
                                 {matches!(post.state, PostState::Uploading | PostState::Processing).then(|| view! {
                                     <p class="notice">"TikTok may take a few minutes to process the video before it appears on the profile."</p>
                                 })}
@@ -230,7 +243,7 @@ pub fn PostPage() -> impl IntoView {
                                 })}
                                 {post.tiktok_post_id.clone().map(|id| view! {
                                     <p class="published">"TikTok post id " <code class="post-id">{id}</code> " · "
-                                        <a href=post.tiktok_url().unwrap_or_default() target="_blank" rel="noopener">"Open on TikTok"</a></p>
+                                        <a class="tiktok-link" href=post.tiktok_url().unwrap_or_default() target="_blank" rel="noopener">"Open on TikTok"</a></p>
                                 })}
                                 <dl class="facts">
                                     <dt>"Caption"</dt><dd>{caption_preview(&post.caption)}</dd>

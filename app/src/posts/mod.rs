@@ -5,6 +5,8 @@ pub mod api;
 pub mod browser_upload;
 pub mod components;
 pub mod composer;
+#[cfg(feature = "ssr")]
+pub mod outcome;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -9,7 +9,7 @@ use crate::{
         rules::ComposerChoices,
         types::{Destination, PostDetail, PostEventView, PostState, PostSummary, PostView},
     },
-    tiktok::{client::PostInfo, fail_reason},
+    tiktok::client::PostInfo,
 };
 use crate::calendar::zone;
 use diesel::prelude::*;
@@ -17,6 +17,9 @@ use jiff::tz::TimeZone;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+// What TikTok says about a publish lives in `posts::outcome`; these paths stay for its callers.
+pub use super::outcome::{Applied, TikTokOutcome, apply_outcome, apply_publish_event};
 
 /// A row of `posts`.
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
@@ -53,6 +56,8 @@ pub struct Post {
     pub status_checks: i32,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// A published or in-inbox post is still asked about until then (see `posts::outcome`).
+    pub follow_until: Option<OffsetDateTime>,
 }
 
 /// What a new post is made of.
@@ -238,7 +243,7 @@ pub async fn mark_uploaded(conn: &mut AsyncPgConnection, post_id: Uuid, message:
 
 /// The post failed for good, with what to tell the person. Settled posts stay as they are.
 pub async fn mark_failed(conn: &mut AsyncPgConnection, post_id: Uuid, code: &str, message: &str) -> QueryResult<bool> {
-    let moved = settle(conn, post_id, PostState::Failed, Some(code), Some(message), None).await?;
+    let moved = settle(conn, post_id, PostState::Failed, Some(code), Some(message), None, None).await?;
     if moved {
         record_event(conn, post_id, "failed", message).await?;
         notify_post(conn, post_id, NotificationKind::PostFailed, message).await?;
@@ -248,7 +253,7 @@ pub async fn mark_failed(conn: &mut AsyncPgConnection, post_id: Uuid, code: &str
 
 /// Cadence cannot tell whether TikTok published the post; a person has to look.
 pub async fn mark_unconfirmed(conn: &mut AsyncPgConnection, post_id: Uuid, message: &str) -> QueryResult<bool> {
-    let moved = settle(conn, post_id, PostState::Unconfirmed, Some("unconfirmed"), Some(message), None).await?;
+    let moved = settle(conn, post_id, PostState::Unconfirmed, Some("unconfirmed"), Some(message), None, None).await?;
     if moved {
         record_event(conn, post_id, "unconfirmed", message).await?;
         notify_post(conn, post_id, NotificationKind::PostUnconfirmed, message).await?;
@@ -268,111 +273,17 @@ pub fn status_backoff(checks: i32) -> time::Duration {
     time::Duration::seconds(seconds).min(MAX_STATUS_INTERVAL)
 }
 
-/// What TikTok said about a publish, from the status endpoint or a webhook.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TikTokOutcome {
-    StillProcessing,
-    DeliveredToInbox,
-    Published { post_id: Option<String> },
-    PubliclyAvailable { post_id: String },
-    Failed { reason: String },
-}
-
-impl TikTokOutcome {
-    /// What a status reply says.
-    pub fn of(status: &crate::tiktok::client::PublishStatus) -> Self {
-        Self::from_status(&status.status, status.fail_reason.as_deref(), &status.post_ids())
-    }
-
-    /// Reads the status endpoint's reply (§4.8), including the undocumented names some
-    /// clients have seen.
-    pub fn from_status(status: &str, fail_reason: Option<&str>, post_ids: &[String]) -> Self {
-        match status {
-            "PUBLISH_COMPLETE" | "PUBLISH_SUCCESS" => Self::Published { post_id: post_ids.first().cloned() },
-            "SEND_TO_USER_INBOX" => Self::DeliveredToInbox,
-            "FAILED" => Self::Failed { reason: fail_reason.unwrap_or("internal").to_owned() },
-            _ => Self::StillProcessing,
-        }
-    }
-}
-
-/// Applies what TikTok said to the post. Only moves forward: a late "processing" never undoes
-/// "published", and a settled post is only updated with its public post id.
-pub async fn apply_outcome(conn: &mut AsyncPgConnection, post: &Post, outcome: TikTokOutcome) -> QueryResult<()> {
-    let now = OffsetDateTime::now_utc();
-    match outcome {
-        TikTokOutcome::StillProcessing => {
-            if post.state() == PostState::Processing {
-                diesel::update(posts::table.find(post.id))
-                    .set((
-                        posts::next_check_at.eq(Some(now + status_backoff(post.status_checks + 1))),
-                        posts::status_checks.eq(post.status_checks + 1),
-                    ))
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(())
-        }
-        TikTokOutcome::DeliveredToInbox => {
-            if settle(conn, post.id, PostState::InInbox, None, None, None).await? {
-                record_event(
-                    conn,
-                    post.id,
-                    "in_inbox",
-                    "TikTok sent the video to the creator's inbox. Open the TikTok app's inbox notification to finish the post.",
-                )
-                .await?;
-            }
-            Ok(())
-        }
-        TikTokOutcome::Published { post_id } => {
-            let moved = settle(conn, post.id, PostState::Published, None, None, post_id.as_deref()).await?;
-            if moved {
-                let message = match &post_id {
-                    Some(id) => format!("Published on TikTok (post id {id})."),
-                    None => "Published on TikTok. TikTok gives the post's public id once it is public and has passed moderation.".to_owned(),
-                };
-                record_event(conn, post.id, "published", &message).await?;
-            } else if let Some(id) = post_id {
-                add_post_id(conn, post, &id).await?;
-            }
-            Ok(())
-        }
-        TikTokOutcome::PubliclyAvailable { post_id } => {
-            if settle(conn, post.id, PostState::Published, None, None, Some(&post_id)).await? {
-                record_event(conn, post.id, "published", &format!("Published on TikTok (post id {post_id}).")).await?;
-            } else {
-                add_post_id(conn, post, &post_id).await?;
-            }
-            Ok(())
-        }
-        TikTokOutcome::Failed { reason } => {
-            mark_failed(conn, post.id, &reason, &fail_reason::explain(&reason)).await?;
-            Ok(())
-        }
-    }
-}
-
-async fn add_post_id(conn: &mut AsyncPgConnection, post: &Post, post_id: &str) -> QueryResult<()> {
-    let updated = diesel::update(posts::table.find(post.id).filter(posts::tiktok_post_id.is_null()))
-        .set((posts::tiktok_post_id.eq(Some(post_id)), posts::updated_at.eq(OffsetDateTime::now_utc())))
-        .execute(conn)
-        .await?;
-    if updated > 0 {
-        record_event(conn, post.id, "public", &format!("The post is public on TikTok (post id {post_id}).")).await?;
-    }
-    Ok(())
-}
-
 /// Moves an unsettled post (or one in the inbox, which may still be posted) to a final state.
 /// Returns whether this call moved it, so each change is told once in the timeline.
-async fn settle(
+/// `follow_until`: keep asking TikTok about it until then (moderation, drafts), starting afresh.
+pub(super) async fn settle(
     conn: &mut AsyncPgConnection,
     post_id: Uuid,
     to: PostState,
     fail_code: Option<&str>,
     fail_message: Option<&str>,
     tiktok_post_id: Option<&str>,
+    follow_until: Option<OffsetDateTime>,
 ) -> QueryResult<bool> {
     let mut movable: Vec<&str> = vec![
         PostState::Scheduled.as_str(),
@@ -390,7 +301,9 @@ async fn settle(
             posts::fail_code.eq(fail_code),
             posts::fail_message.eq(fail_message),
             posts::tiktok_post_id.eq(tiktok_post_id),
-            posts::next_check_at.eq(None::<OffsetDateTime>),
+            posts::next_check_at.eq(follow_until.map(|_| now + super::outcome::follow_backoff(0))),
+            posts::follow_until.eq(follow_until),
+            posts::status_checks.eq(0),
             posts::lease_owner.eq(None::<Uuid>),
             posts::lease_expires_at.eq(None::<OffsetDateTime>),
             posts::updated_at.eq(now),
@@ -402,42 +315,6 @@ async fn settle(
         crate::media::catalog::release_if_unneeded(conn, post_id).await?;
     }
     Ok(updated > 0)
-}
-
-/// Applies a `post.publish.*` webhook (§8.2) to the post with that publish id, if any.
-pub async fn apply_publish_event(conn: &mut AsyncPgConnection, event: &str, content: &serde_json::Value) -> QueryResult<bool> {
-    let Some(publish_id) = content.get("publish_id").and_then(serde_json::Value::as_str) else {
-        return Ok(false);
-    };
-    let Some(post) = posts::table
-        .filter(posts::publish_id.eq(publish_id))
-        .select(Post::as_select())
-        .first(conn)
-        .await
-        .optional()?
-    else {
-        return Ok(false);
-    };
-    // post_id's JSON type is undocumented: accept a number or a string, keep every digit.
-    let post_id = content.get("post_id").and_then(|value| match value {
-        serde_json::Value::String(text) => Some(text.clone()),
-        serde_json::Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    });
-    let outcome = match event {
-        "post.publish.complete" => TikTokOutcome::Published { post_id: None },
-        "post.publish.inbox_delivered" => TikTokOutcome::DeliveredToInbox,
-        "post.publish.publicly_available" => match post_id {
-            Some(post_id) => TikTokOutcome::PubliclyAvailable { post_id },
-            None => return Ok(false),
-        },
-        "post.publish.failed" => TikTokOutcome::Failed {
-            reason: content.get("reason").and_then(serde_json::Value::as_str).unwrap_or("internal").to_owned(),
-        },
-        _ => return Ok(false),
-    };
-    apply_outcome(conn, &post, outcome).await?;
-    Ok(true)
 }
 
 /// Cancels a scheduled post of the caller's team. Posts already on their way to TikTok cannot
@@ -553,7 +430,16 @@ type PostRow = (Post, String, Option<String>);
 
 fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> PostView {
     let when = post.scheduled_at.unwrap_or(post.created_at);
+    let state = post.state();
+    // Only a public direct post is followed for its id once published (`outcome::follow_deadline`).
+    let awaiting_moderation = state == PostState::Published
+        && post.destination() == Destination::Profile
+        && post.tiktok_post_id.is_none()
+        && post.follow_until.is_some();
     PostView {
+        awaiting_moderation,
+        no_longer_public: state == PostState::Published
+            && post.fail_code.as_deref() == Some(super::outcome::NO_LONGER_PUBLIC_CODE),
         when_label: zone::label(when, tz),
         wall_clock: post.scheduled_at.map(|at| zone::wall_clock(at, tz)),
         id: post.id,
@@ -629,19 +515,5 @@ mod tests {
         assert_eq!(status_backoff(0), time::Duration::seconds(2));
         assert_eq!(status_backoff(3), time::Duration::seconds(16));
         assert_eq!(status_backoff(40), MAX_STATUS_INTERVAL);
-    }
-
-    #[test]
-    fn status_replies_map_to_outcomes() {
-        assert_eq!(TikTokOutcome::from_status("PROCESSING_UPLOAD", None, &[]), TikTokOutcome::StillProcessing);
-        assert_eq!(
-            TikTokOutcome::from_status("PUBLISH_COMPLETE", None, &["7261463769757501445".into()]),
-            TikTokOutcome::Published { post_id: Some("7261463769757501445".into()) }
-        );
-        assert_eq!(TikTokOutcome::from_status("SEND_TO_USER_INBOX", None, &[]), TikTokOutcome::DeliveredToInbox);
-        assert_eq!(
-            TikTokOutcome::from_status("FAILED", Some("duration_check_failed"), &[]),
-            TikTokOutcome::Failed { reason: "duration_check_failed".into() }
-        );
     }
 }

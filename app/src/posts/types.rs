@@ -146,8 +146,13 @@ pub struct PostView {
     pub wall_clock: Option<String>,
     /// TikTok's public post id (19 digits, kept as text).
     pub tiktok_post_id: Option<String>,
-    /// What went wrong and what to do, for failed or unconfirmed posts.
+    /// What went wrong and what to do, for failed or unconfirmed posts, and for published posts
+    /// TikTok no longer shows.
     pub fail_message: Option<String>,
+    /// Published, public, and TikTok has not given its public id yet (moderation).
+    pub awaiting_moderation: bool,
+    /// Published, then TikTok said it is no longer public.
+    pub no_longer_public: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -158,6 +163,38 @@ impl PostView {
         let id = self.tiktok_post_id.as_ref()?;
         let user = self.account_username.as_deref().unwrap_or("_");
         Some(format!("https://www.tiktok.com/@{user}/video/{id}"))
+    }
+
+    /// See [`status_label`].
+    pub fn status_label(&self) -> &'static str {
+        status_label(self.state, self.tiktok_post_id.is_some(), self.awaiting_moderation, self.no_longer_public)
+    }
+
+    /// The sentence under the badge once TikTok published the post, when there is more to say.
+    pub fn published_note(&self) -> Option<&'static str> {
+        if self.state != PostState::Published || self.no_longer_public || self.tiktok_post_id.is_some() {
+            return None;
+        }
+        Some(if self.awaiting_moderation {
+            "TikTok published the video and is checking it before showing it to everyone. This usually takes a minute, sometimes a few hours; the link appears here once it is public."
+        } else if self.destination == Destination::Inbox {
+            "The creator posted the draft from the TikTok app. TikTok gives a public link only if they made the post public."
+        } else if self.destination == Destination::Profile && self.privacy_level.as_deref() == Some("PUBLIC_TO_EVERYONE") {
+            "TikTok has not said that the post is public yet. Check the creator's TikTok profile."
+        } else {
+            "TikTok gives no public link for posts that are not public."
+        })
+    }
+}
+
+/// What a post's badge says, on its page and in lists: the state, told more precisely once
+/// TikTok has published the post.
+pub fn status_label(state: PostState, has_link: bool, awaiting_moderation: bool, no_longer_public: bool) -> &'static str {
+    match state {
+        PostState::Published if no_longer_public => "No longer public on TikTok",
+        PostState::Published if has_link => "Live on TikTok",
+        PostState::Published if awaiting_moderation => "Published — waiting for TikTok's moderation",
+        state => state.label(),
     }
 }
 
@@ -213,6 +250,15 @@ mod tests {
     fn only_posts_that_can_still_move_are_unsettled() {
         let moving: Vec<_> = PostState::ALL.into_iter().filter(|s| !s.is_settled()).collect();
         assert_eq!(moving, [PostState::Scheduled, PostState::Uploading, PostState::Processing]);
+    }
+
+    #[test]
+    fn a_published_post_says_whether_it_is_live_waiting_or_gone() {
+        assert_eq!(status_label(PostState::Published, true, false, false), "Live on TikTok");
+        assert_eq!(status_label(PostState::Published, false, true, false), "Published — waiting for TikTok's moderation");
+        assert_eq!(status_label(PostState::Published, true, false, true), "No longer public on TikTok");
+        assert_eq!(status_label(PostState::Published, false, false, false), "Published", "a private post");
+        assert_eq!(status_label(PostState::Processing, false, true, false), "Processing on TikTok");
     }
 
     #[test]

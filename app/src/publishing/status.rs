@@ -1,12 +1,15 @@
 //! Following a publish after the upload: TikTok's status endpoint, polled with backoff inside
-//! its 30-a-minute limit, until the post is published, in the inbox, or failed. Webhooks
-//! (`posts::ssr::apply_publish_event`) usually get there first; polling covers lost ones.
+//! its 30-a-minute limit, until the post is published, in the inbox, or failed, and after that
+//! for up to a day while a public post waits for its id (moderation) or a draft waits in the
+//! inbox (`posts::outcome`). Webhooks (`posts::outcome::apply_publish_event`) usually get there
+//! first; polling covers lost ones.
 
 use crate::{
     accounts::ssr::with_access_token,
     db::schema::posts,
     error::{AppError, AppResult},
     posts::{
+        outcome::{self, Applied},
         ssr::{self as post_store, Post, TikTokOutcome},
         types::PostState,
     },
@@ -26,6 +29,14 @@ use uuid::Uuid;
 const BATCH: i64 = 100;
 /// While one server checks a post, others leave it alone for this long.
 const CLAIM: time::Duration = time::Duration::seconds(30);
+/// Replies Cadence could not read before it stops asking: TikTok may have changed the reply's
+/// shape, and asking forever would leave the post "processing" with nobody told.
+pub const MAX_UNREADABLE_REPLIES: i64 = 5;
+/// The timeline entry of each reply Cadence could not read (also how they are counted).
+const UNREADABLE_EVENT: &str = "status_unreadable";
+/// Posts that are still asked about: processing, or followed after publishing (moderation,
+/// drafts) while `next_check_at` is set.
+const FOLLOWED_STATES: [PostState; 3] = [PostState::Processing, PostState::Published, PostState::InInbox];
 
 /// Checks every processing post whose next check is due. Returns how many were checked.
 pub async fn check_due_statuses(state: &AppState, now: OffsetDateTime) -> AppResult<usize> {
@@ -45,7 +56,7 @@ async fn claim(state: &AppState, now: OffsetDateTime) -> AppResult<Vec<Post>> {
     let posts = conn
         .transaction(async |conn| {
             let ids: Vec<Uuid> = posts::table
-                .filter(posts::state.eq(PostState::Processing.as_str()))
+                .filter(posts::state.eq_any(FOLLOWED_STATES.map(PostState::as_str)))
                 .filter(posts::next_check_at.le(now))
                 .order(posts::next_check_at.asc())
                 .limit(BATCH)
@@ -74,7 +85,13 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
     let mut conn = state.pool.get().await?;
     match reply {
         Ok(Ok(status)) => {
-            post_store::apply_outcome(&mut conn, post, TikTokOutcome::of(&status)).await?;
+            if post_store::apply_outcome(&mut conn, post, TikTokOutcome::of(&status)).await? == Applied::Unchanged {
+                outcome::check_again(&mut conn, post, now).await?;
+            }
+        }
+        Ok(Err(TikTokError::Protocol(detail))) => {
+            tracing::warn!(post = %post.id, detail, "TikTok's status reply could not be read");
+            unreadable_reply(&mut conn, post, now).await?;
         }
         Ok(Err(TikTokError::RateLimited { retry_after })) => {
             let wait = retry_after.unwrap_or(std::time::Duration::from_secs(60));
@@ -90,8 +107,13 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
             )
             .await?;
         }
+        // TikTok is down or refused once: ask again, slower each time.
         Ok(Err(_)) => {
-            retry_at(&mut conn, post.id, now + post_store::status_backoff(post.status_checks + 1)).await?;
+            outcome::check_again(&mut conn, post, now).await?;
+        }
+        // The account lost its connection after TikTok published: nothing more to learn by asking.
+        Err(error @ AppError::Conflict(_)) if post.state() != PostState::Processing => {
+            outcome::stop_following_because(&mut conn, post, &format!("{error} Until then Cadence cannot ask TikTok about this post.")).await?;
         }
         // The account lost its connection: nobody can ask TikTok any more.
         Err(error @ AppError::Conflict(_)) => {
@@ -107,6 +129,41 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
             tracing::warn!(post = %post.id, error = %error, "status check could not run; will retry");
             retry_at(&mut conn, post.id, now + post_store::status_backoff(post.status_checks + 1)).await?;
         }
+    }
+    Ok(())
+}
+
+/// A status reply Cadence could not read: noted in the timeline and asked again with backoff,
+/// up to [`MAX_UNREADABLE_REPLIES`]; then a processing post is unconfirmed (a person looks) and
+/// a followed one is no longer followed.
+async fn unreadable_reply(conn: &mut diesel_async::AsyncPgConnection, post: &Post, now: OffsetDateTime) -> AppResult<()> {
+    use crate::db::schema::post_events;
+    let earlier: i64 = post_events::table
+        .filter(post_events::post_id.eq(post.id))
+        .filter(post_events::kind.eq(UNREADABLE_EVENT))
+        .count()
+        .get_result(conn)
+        .await?;
+    if earlier + 1 < MAX_UNREADABLE_REPLIES {
+        post_store::record_event(conn, post.id, UNREADABLE_EVENT, "TikTok's answer about this post could not be read; Cadence will ask again.")
+            .await?;
+        outcome::check_again(conn, post, now).await?;
+    } else if post.state() == PostState::Processing {
+        post_store::mark_unconfirmed(
+            conn,
+            post.id,
+            &format!(
+                "TikTok's answers about this post could not be read {MAX_UNREADABLE_REPLIES} times, so Cadence stopped asking. Check the creator's TikTok profile before posting it again."
+            ),
+        )
+        .await?;
+    } else {
+        outcome::stop_following_because(
+            conn,
+            post,
+            "TikTok's answers about this post could not be read, so Cadence stopped asking. Check the creator's TikTok profile.",
+        )
+        .await?;
     }
     Ok(())
 }

@@ -13,6 +13,8 @@ pub mod error;
 pub mod chunks;
 pub mod fail_reason;
 #[cfg(feature = "ssr")]
+pub mod publish_status;
+#[cfg(feature = "ssr")]
 pub mod rate_limit;
 pub mod scopes;
 pub mod types;

@@ -290,7 +290,9 @@ async fn webhooks_are_verified_deduplicated_and_acted_on() {
 
     assert_eq!(post_webhook(&app, &body, None).await, StatusCode::UNAUTHORIZED, "unsigned");
     assert_eq!(post_webhook(&app, &body, Some(app::tiktok::webhook::sign(body.as_bytes(), b"wrong", now))).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(post_webhook(&app, &body, Some(sign(now - 3600))).await, StatusCode::UNAUTHORIZED, "stale");
+    let beyond_retries = now - app::tiktok::webhook::MAX_AGE_SECS - 60;
+    assert_eq!(post_webhook(&app, &body, Some(sign(beyond_retries))).await, StatusCode::UNAUTHORIZED, "older than TikTok retries");
+    assert_eq!(post_webhook(&app, &body, Some(sign(now + 3600))).await, StatusCode::UNAUTHORIZED, "from the future");
     assert_eq!(post_webhook(&app, "not json", Some(app::tiktok::webhook::sign(b"not json", secret.as_bytes(), now))).await, StatusCode::BAD_REQUEST);
     assert_eq!(only_account(&app).await.status(), AccountStatus::Active, "refused deliveries change nothing");
 

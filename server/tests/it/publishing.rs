@@ -72,9 +72,21 @@ async fn post_now_streams_the_video_into_tiktok_and_follows_it_to_published() {
 
     let settled = settle(&app, &mut owner, &outcome).await;
     assert_eq!(settled.post.state, PostState::Published);
+    // The id comes after TikTok's moderation (the sandbox's `moderation_delay`); see following.rs.
+    // At the real time, so the post's own backoff paces the questions.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        check_due_statuses(&app.state, OffsetDateTime::now_utc()).await.unwrap();
+        let seen = detail(&mut owner, &outcome).await;
+        if seen.post.tiktok_post_id.is_some() {
+            break seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no post id after moderation: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let post_id = settled.post.tiktok_post_id.clone().expect("a public post gets its id");
     assert_eq!(post_id.len(), 19, "TikTok's 19-digit id, every digit kept: {post_id}");
-    assert_eq!(kinds(&settled), ["created", "upload_started", "uploaded", "published"]);
+    assert_eq!(kinds(&settled), ["created", "upload_started", "uploaded", "published", "public"]);
     assert!(settled.post.tiktok_url().unwrap().ends_with(&post_id));
 
     let listed: Vec<app::posts::types::PostView> = owner.call("posts/list", &[]).await.unwrap();

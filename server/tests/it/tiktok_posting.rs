@@ -111,7 +111,16 @@ async fn a_small_video_goes_up_in_one_chunk_and_publishes() {
 
     let status = final_status(&client, &token, &init.publish_id).await;
     assert_eq!(status.status, "PUBLISH_COMPLETE", "{status:?}");
-    let ids = status.post_ids();
+    assert!(status.post_ids().is_empty(), "no public id before moderation (5 s in the sandbox): {status:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ids = loop {
+        let ids = client.publish_status(&token.access_token, &init.publish_id).await.unwrap().post_ids();
+        if !ids.is_empty() {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "no public id after moderation");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     assert_eq!(ids.len(), 1);
     assert_eq!(ids[0].len(), 19, "the post id keeps all its digits: {}", ids[0]);
 }
