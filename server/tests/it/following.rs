@@ -27,13 +27,11 @@ use time::OffsetDateTime;
 const STATUS: &str = "/v2/post/publish/status/fetch/";
 
 /// A sandbox that finishes processing in 50 ms and moderates public posts for `moderation`,
-/// with no webhook URL: every webhook is lost. The TikTok app is approved for whatever scopes
-/// Cadence asks for, since these tests are about posts, not about scopes.
+/// with no webhook URL: every webhook is lost.
 pub async fn app_with_moderation(moderation: Duration) -> (TestSandbox, TestApp, TestClient) {
     let sandbox = TestSandbox::start_with(SandboxConfig {
         processing_delay: Duration::from_millis(50),
         moderation_delay: moderation,
-        approved_scopes: app::tiktok::client::SCOPES.iter().map(|scope| (*scope).to_owned()).collect(),
         ..Default::default()
     })
     .await;
