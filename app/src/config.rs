@@ -55,7 +55,15 @@ pub struct S3Config {
 pub struct DatabaseConfig {
     /// `postgres://…`; may hold a password, so it is never logged or shown.
     pub url: String,
+    /// Connections for pages and API calls.
     pub pool_size: usize,
+    /// Connections for the background jobs, a pool of their own so a burst of due posts or
+    /// token refreshes can never take the connections pages need.
+    pub jobs_pool_size: usize,
+    /// How long a request waits for a free connection before it is answered 503.
+    pub wait_timeout: Duration,
+    /// How long opening (or re-checking) one connection may take.
+    pub connect_timeout: Duration,
 }
 
 /// How browsers reach the server.
@@ -153,6 +161,9 @@ impl ConfigError {
 /// Every `CADENCE_*` variable Cadence understands; anything else with that prefix is refused.
 pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_PUBLIC_URL",
+    "CADENCE_JOBS_POOL_SIZE",
+    "CADENCE_DATABASE_WAIT_SECS",
+    "CADENCE_DATABASE_CONNECT_SECS",
     "CADENCE_TRUST_FORWARDED_FOR",
     "CADENCE_BODY_LIMIT_BYTES",
     "CADENCE_DATA_DIR",
@@ -208,6 +219,19 @@ impl Config {
         let database = DatabaseConfig {
             url: parse_database_url(get("DATABASE_URL"))?,
             pool_size: parse_number("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"), 10, 1..=500)?,
+            jobs_pool_size: parse_number("CADENCE_JOBS_POOL_SIZE", get("CADENCE_JOBS_POOL_SIZE"), 4, 1..=500)?,
+            wait_timeout: Duration::from_secs(parse_number(
+                "CADENCE_DATABASE_WAIT_SECS",
+                get("CADENCE_DATABASE_WAIT_SECS"),
+                5,
+                1..=300,
+            )?),
+            connect_timeout: Duration::from_secs(parse_number(
+                "CADENCE_DATABASE_CONNECT_SECS",
+                get("CADENCE_DATABASE_CONNECT_SECS"),
+                5,
+                1..=300,
+            )?),
         };
         let http = HttpConfig {
             public_origin: get("CADENCE_PUBLIC_URL").map(|url| parse_origin(&url)).transpose()?,

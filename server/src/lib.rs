@@ -32,7 +32,7 @@ pub fn build_state(
     cipher: TokenCipher,
     leptos_options: LeptosOptions,
 ) -> anyhow::Result<(AppState, Option<sandbox::Sandbox>)> {
-    let pool: DbPool = app::db::build_pool(&config.database.url, config.database.pool_size)?;
+    let pool: DbPool = app::db::build_pool(&config.database, config.database.pool_size)?;
     let setup = tiktok_setup::tiktok_setup(&config, leptos_options.site_addr)?;
     let config_media = config.media.clone();
     let state = AppState {
@@ -50,7 +50,7 @@ pub fn build_state(
 /// request tracing around them; the sandbox (in sandbox mode) beside them, as TikTok's own
 /// site would be.
 pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let config = state.config.clone();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
@@ -92,6 +92,18 @@ pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Rout
         Some(sandbox) => app.nest_service(tiktok_setup::SANDBOX_PREFIX, sandbox.router()),
         None => app,
     }
+}
+
+/// The app's routes, found once per process.
+///
+/// Finding them renders the app with resource loading switched off, and that switch is one
+/// process-wide flag (leptos' `SuppressResourceLoad`): a page rendered while another router was
+/// being built got resources that never loaded, and waited forever. Building every later router
+/// from this one list keeps the flag down once the first router exists.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::LazyLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

@@ -202,3 +202,35 @@ async fn many_concurrent_pages_never_deadlock_a_small_pool() {
         .expect("every page finished");
     assert!(statuses.into_iter().all(|s| s.unwrap() == http::StatusCode::OK));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_render_while_other_routers_are_being_built() {
+    // Building a router used to find its routes by rendering the app with resource loading
+    // switched off process-wide; a page rendered meanwhile (another test's, in the same
+    // process) got resources that never loaded and hung. This is what made the test above
+    // time out in full-suite runs.
+    let app = TestApp::new().await;
+    let client = app.signed_up("Ana").await;
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = {
+        let (building, state) = (building.clone(), app.state.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut built = 0;
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(server::build_router(state.clone(), None));
+                built += 1;
+            }
+            built
+        })
+    };
+    let pages = (0..24).map(|i| {
+        let mut client = client.on(app.router.clone());
+        tokio::spawn(async move { client.get(if i % 2 == 0 { "/" } else { "/calendar" }).await.status })
+    });
+    let statuses = tokio::time::timeout(std::time::Duration::from_secs(30), futures_util::future::join_all(pages)).await;
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    let built = builder.await.unwrap();
+    let statuses = statuses.expect("every page finished while routers were being built");
+    assert!(built > 0, "routers were built while the pages rendered");
+    assert!(statuses.into_iter().all(|s| s.unwrap() == http::StatusCode::OK));
+}
