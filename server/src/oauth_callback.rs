@@ -59,9 +59,13 @@ async fn finish(state: &AppState, session: &Session, params: CallbackParams) -> 
         return Err(ConnectProblem::Denied);
     }
     let code = params.code.ok_or(ConnectProblem::TikTok)?;
+    // The connection goes back while TikTok exchanges the code, so a slow TikTok cannot take
+    // the pages' connections.
+    drop(conn);
     let grant = state.tiktok.client.exchange_code(&code, &state.tiktok.redirect_uri).await.map_err(|error| {
         tracing::warn!(error = %error, "TikTok code exchange failed");
         ConnectProblem::TikTok
     })?;
+    let mut conn = state.pool.get().await.map_err(|_| ConnectProblem::Unavailable)?;
     store_connection(&mut conn, &state.tiktok.client, &state.cipher, team_id, user_id, grant).await
 }

@@ -13,6 +13,10 @@ pub type DbPool = deadpool::Pool<AsyncPgConnection>;
 /// A connection checked out of [`DbPool`].
 pub type DbConn = deadpool::Object<AsyncPgConnection>;
 
+/// Starts the message of a session-store error that means "no connection in time", so it can
+/// become [`crate::error::AppError::Unavailable`] (503) rather than an internal error.
+pub const POOL_UNAVAILABLE: &str = "database pool unavailable";
+
 /// Builds a pool of `max_size` connections; they are opened lazily, so this does not touch the
 /// network.
 ///

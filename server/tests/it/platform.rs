@@ -234,3 +234,25 @@ async fn pages_render_while_other_routers_are_being_built() {
     assert!(built > 0, "routers were built while the pages rendered");
     assert!(statuses.into_iter().all(|s| s.unwrap() == http::StatusCode::OK));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_cannot_get_a_connection_answers_503_instead_of_waiting_forever() {
+    let app = TestApp::with_settings(&[("DATABASE_POOL_SIZE", "1"), ("CADENCE_DATABASE_WAIT_SECS", "1")]).await;
+    let mut client = app.signed_up("Ana").await;
+    // The pool's only connection is taken (as by a request stuck behind a slow dependency).
+    let held = app.conn().await;
+    let deadline = std::time::Duration::from_secs(20);
+
+    let page = tokio::time::timeout(deadline, client.get("/")).await.expect("the page answered instead of waiting");
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.text().contains("Cadence is briefly unavailable. Please try again in a moment."), "{}", page.text());
+
+    let api = tokio::time::timeout(deadline, client.post_form("/api/accounts/list", &[]))
+        .await
+        .expect("the API call answered instead of waiting");
+    assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(serde_json::from_slice::<app::error::AppError>(&api.body).unwrap(), app::error::AppError::Unavailable);
+
+    drop(held);
+    assert_eq!(client.get("/").await.status, StatusCode::OK, "the same session works once a connection is free");
+}
