@@ -22,8 +22,16 @@ use std::{net::SocketAddr, sync::Arc};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain http (a local run).
 pub const SESSION_COOKIE: &str = "cadence_session";
+/// Name of the session cookie over https: the `__Host-` prefix makes browsers refuse a cookie
+/// of that name set by a sibling subdomain or without `Secure`, so nobody can plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-cadence_session";
+
+/// The session cookie's name for this configuration.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.http.secure_cookies() { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+}
 
 /// Builds the shared state (the pool opens connections lazily) and, in sandbox mode, the
 /// sandbox that stands in for TikTok.
@@ -56,7 +64,8 @@ pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Rout
     let shell_options = state.leptos_options.clone();
 
     let sessions = SessionManagerLayer::new(session_store::PgSessionStore::new(state.pool.clone()))
-        .with_name(SESSION_COOKIE)
+        .with_name(session_cookie_name(&config))
+        .with_path("/")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.http.secure_cookies())
@@ -83,6 +92,10 @@ pub fn build_router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Rout
         .layer(sessions)
         .layer(middleware::from_fn_with_state(origin_policy, security::require_same_origin))
         .layer(middleware::from_fn(security::security_headers))
+        .layer(middleware::from_fn_with_state(
+            security::HygienePolicy { hsts: config.http.secure_cookies() },
+            security::session_hygiene_headers,
+        ))
         .layer(middleware::from_fn_with_state(config.http.body_limit_bytes, request_bodies::limit_request_bodies))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state);

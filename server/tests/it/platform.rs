@@ -256,3 +256,30 @@ async fn a_request_that_cannot_get_a_connection_answers_503_instead_of_waiting_f
     drop(held);
     assert_eq!(client.get("/").await.status, StatusCode::OK, "the same session works once a connection is free");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_in_answers_are_not_stored_and_https_gets_hsts_and_a_host_only_cookie() {
+    let app = TestApp::new().await;
+    let mut ana = app.signed_up("Ana").await;
+    let page = ana.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("cache-control"), Some("no-store"), "signed-in pages are not kept in caches");
+    let api = ana.post_form("/api/auth/session", &[]).await;
+    assert_eq!(api.header("cache-control"), Some("no-store"), "API answers are not kept in caches");
+    assert_eq!(page.header("strict-transport-security"), None, "no HSTS over plain http");
+
+    let secure = TestApp::with_settings(&[("CADENCE_PUBLIC_URL", "https://cadence.example.com")]).await;
+    let mut client = secure.client();
+    client.origin = Some("https://cadence.example.com".into());
+    let signed_up = client
+        .post_form(
+            "/api/auth/signup",
+            &[("email", "bo@example.com"), ("password", crate::util::test_app::PASSWORD), ("display_name", "Bo"), ("time_zone", "UTC")],
+        )
+        .await;
+    assert!(signed_up.status.is_success() || signed_up.status.is_redirection(), "{}", signed_up.text());
+    let cookie = signed_up.header("set-cookie").expect("a session cookie");
+    assert!(cookie.starts_with("__Host-cadence_session="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("Path=/"), "{cookie}");
+    assert!(signed_up.header("strict-transport-security").is_some_and(|v| v.starts_with("max-age=")));
+}
