@@ -362,6 +362,15 @@ impl Config {
                     .map_err(|e| ConfigError::new("CADENCE_TOKEN_KEYS", e.to_string()))?,
                 TokenKeySource::Environment,
             ),
+            // With a real TikTok app a per-server key file is a trap: another server, or a
+            // container restarted without its volume, cannot open the tokens sealed here.
+            None if tiktok.credentials.is_some() => {
+                return Err(ConfigError::new(
+                    "CADENCE_TOKEN_KEYS",
+                    "is required with TikTok credentials, so every server (and every restart) opens \
+                     the same stored tokens; create a key with `server generate-token-key`",
+                ));
+            }
             None => {
                 let path = data_dir.join("token-keys");
                 let cipher = TokenCipher::load_or_generate_file(&path).map_err(|e| match e {
@@ -566,6 +575,10 @@ mod tests {
         with_url.push(("CADENCE_PUBLIC_URL", "https://cadence.example.com"));
         let (config, _) = Config::from_vars(&vars(&with_url)).unwrap();
         assert!(!config.tiktok.sandbox_mode());
+        with_url.push(("CADENCE_TOKEN_KEYS", ""));
+        let keyless = error_of(&with_url);
+        assert_eq!(keyless.variable, "CADENCE_TOKEN_KEYS", "no silent per-server key file with a real TikTok app");
+        assert!(keyless.problem.contains("required with TikTok credentials"), "{}", keyless.problem);
         assert!(error_of(&[("CADENCE_TIKTOK_API_URL", "ftp://x")]).problem.contains("http(s)"));
     }
 
