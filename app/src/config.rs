@@ -55,7 +55,15 @@ pub struct S3Config {
 pub struct DatabaseConfig {
     /// `postgres://…`; may hold a password, so it is never logged or shown.
     pub url: String,
+    /// Connections for pages and API calls.
     pub pool_size: usize,
+    /// Connections for the background jobs, a pool of their own so a burst of due posts or
+    /// token refreshes can never take the connections pages need.
+    pub jobs_pool_size: usize,
+    /// How long a request waits for a free connection before it is answered 503.
+    pub wait_timeout: Duration,
+    /// How long opening (or re-checking) one connection may take.
+    pub connect_timeout: Duration,
 }
 
 /// How browsers reach the server.
@@ -159,6 +167,9 @@ impl ConfigError {
 /// Every `CADENCE_*` variable Cadence understands; anything else with that prefix is refused.
 pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_PUBLIC_URL",
+    "CADENCE_JOBS_POOL_SIZE",
+    "CADENCE_DATABASE_WAIT_SECS",
+    "CADENCE_DATABASE_CONNECT_SECS",
     "CADENCE_TRUST_FORWARDED_FOR",
     "CADENCE_BODY_LIMIT_BYTES",
     "CADENCE_DATA_DIR",
@@ -216,6 +227,19 @@ impl Config {
         let database = DatabaseConfig {
             url: parse_database_url(get("DATABASE_URL"))?,
             pool_size: parse_number("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"), 10, 1..=500)?,
+            jobs_pool_size: parse_number("CADENCE_JOBS_POOL_SIZE", get("CADENCE_JOBS_POOL_SIZE"), 4, 1..=500)?,
+            wait_timeout: Duration::from_secs(parse_number(
+                "CADENCE_DATABASE_WAIT_SECS",
+                get("CADENCE_DATABASE_WAIT_SECS"),
+                5,
+                1..=300,
+            )?),
+            connect_timeout: Duration::from_secs(parse_number(
+                "CADENCE_DATABASE_CONNECT_SECS",
+                get("CADENCE_DATABASE_CONNECT_SECS"),
+                5,
+                1..=300,
+            )?),
         };
         let http = HttpConfig {
             public_origin: get("CADENCE_PUBLIC_URL").map(|url| parse_origin(&url)).transpose()?,
@@ -357,6 +381,15 @@ impl Config {
                     .map_err(|e| ConfigError::new("CADENCE_TOKEN_KEYS", e.to_string()))?,
                 TokenKeySource::Environment,
             ),
+            // With a real TikTok app a per-server key file is a trap: another server, or a
+            // container restarted without its volume, cannot open the tokens sealed here.
+            None if tiktok.credentials.is_some() => {
+                return Err(ConfigError::new(
+                    "CADENCE_TOKEN_KEYS",
+                    "is required with TikTok credentials, so every server (and every restart) opens \
+                     the same stored tokens; create a key with `server generate-token-key`",
+                ));
+            }
             None => {
                 let path = data_dir.join("token-keys");
                 let cipher = TokenCipher::load_or_generate_file(&path).map_err(|e| match e {
@@ -561,6 +594,10 @@ mod tests {
         with_url.push(("CADENCE_PUBLIC_URL", "https://cadence.example.com"));
         let (config, _) = Config::from_vars(&vars(&with_url)).unwrap();
         assert!(!config.tiktok.sandbox_mode());
+        with_url.push(("CADENCE_TOKEN_KEYS", ""));
+        let keyless = error_of(&with_url);
+        assert_eq!(keyless.variable, "CADENCE_TOKEN_KEYS", "no silent per-server key file with a real TikTok app");
+        assert!(keyless.problem.contains("required with TikTok credentials"), "{}", keyless.problem);
         assert!(error_of(&[("CADENCE_TIKTOK_API_URL", "ftp://x")]).problem.contains("http(s)"));
     }
 

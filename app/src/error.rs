@@ -93,14 +93,33 @@ impl From<diesel::result::Error> for AppError {
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         tracing::error!(error = %error, "database pool unavailable");
-        Self::Unavailable
+        Self::unavailable()
     }
 }
 
 #[cfg(feature = "ssr")]
 impl From<tower_sessions::session::Error> for AppError {
     fn from(error: tower_sessions::session::Error) -> Self {
-        Self::internal("session store failed", error)
+        use tower_sessions::{session::Error, session_store::Error as StoreError};
+        match &error {
+            Error::Store(StoreError::Backend(message)) if message.starts_with(crate::db::POOL_UNAVAILABLE) => {
+                tracing::error!(error = %error, "session store has no database connection");
+                Self::unavailable()
+            }
+            _ => Self::internal("session store failed", error),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// [`AppError::Unavailable`]; while a page renders it also makes the page's status 503, so
+    /// a browser, proxy or monitor sees "try again" and not a healthy page with an error in it.
+    fn unavailable() -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+        Self::Unavailable
     }
 }
 

@@ -22,8 +22,16 @@ use std::{net::SocketAddr, sync::Arc};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain http (a local run).
 pub const SESSION_COOKIE: &str = "cadence_session";
+/// Name of the session cookie over https: the `__Host-` prefix makes browsers refuse a cookie
+/// of that name set by a sibling subdomain or without `Secure`, so nobody can plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-cadence_session";
+
+/// The session cookie's name for this configuration.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.http.secure_cookies() { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+}
 
 /// Builds the shared state (the pool opens connections lazily) and, in sandbox mode, starts
 /// the sandbox that stands in for TikTok on its own listener (so it must run inside Tokio).
@@ -32,7 +40,7 @@ pub fn build_state(
     cipher: TokenCipher,
     leptos_options: LeptosOptions,
 ) -> anyhow::Result<(AppState, Option<sandbox::Sandbox>)> {
-    let pool: DbPool = app::db::build_pool(&config.database.url, config.database.pool_size)?;
+    let pool: DbPool = app::db::build_pool(&config.database, config.database.pool_size)?;
     let setup = tiktok_setup::tiktok_setup(&config, leptos_options.site_addr)?;
     let sandbox = match setup.sandbox {
         Some(server) => {
@@ -59,13 +67,14 @@ pub fn build_state(
 /// Every route of the app, with sessions, the origin check, security headers, body limits and
 /// request tracing around them.
 pub fn build_router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let config = state.config.clone();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
 
     let sessions = SessionManagerLayer::new(session_store::PgSessionStore::new(state.pool.clone()))
-        .with_name(SESSION_COOKIE)
+        .with_name(session_cookie_name(&config))
+        .with_path("/")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.http.secure_cookies())
@@ -93,9 +102,25 @@ pub fn build_router(state: AppState) -> Router {
         .layer(sessions)
         .layer(middleware::from_fn_with_state(origin_policy, security::require_same_origin))
         .layer(middleware::from_fn_with_state(header_policy, security::security_headers))
+        .layer(middleware::from_fn_with_state(
+            security::HygienePolicy { hsts: config.http.secure_cookies() },
+            security::session_hygiene_headers,
+        ))
         .layer(middleware::from_fn_with_state(config.http.body_limit_bytes, request_bodies::limit_request_bodies))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)
+}
+
+/// The app's routes, found once per process.
+///
+/// Finding them renders the app with resource loading switched off, and that switch is one
+/// process-wide flag (leptos' `SuppressResourceLoad`): a page rendered while another router was
+/// being built got resources that never loaded, and waited forever. Building every later router
+/// from this one list keeps the flag down once the first router exists.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::LazyLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

@@ -47,7 +47,7 @@ async fn main() -> std::process::ExitCode {
 /// Re-seals tokens sealed with an older key (after putting a new key first in
 /// `CADENCE_TOKEN_KEYS`), so the old key can then be removed.
 async fn reencrypt_tokens(config: &Config, cipher: &app::crypto::TokenCipher) -> anyhow::Result<()> {
-    let pool = app::db::build_pool(&config.database.url, 1)?;
+    let pool = app::db::build_pool(&config.database, 1)?;
     let mut conn = pool.get().await?;
     let rewritten = app::accounts::ssr::reencrypt_all(&mut conn, cipher)
         .await

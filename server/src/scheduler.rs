@@ -40,7 +40,16 @@ impl Jobs {
 }
 
 /// Starts the jobs; the returned [`Jobs`] must be shut down on exit.
+///
+/// The jobs draw from a pool of their own (`CADENCE_JOBS_POOL_SIZE`): a burst of due posts or
+/// token refreshes waits for the jobs' connections and never takes the ones pages need.
 pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
+    let jobs_pool = app::db::build_pool(&state.config.database, state.config.database.jobs_pool_size)
+        .map_err(|error| {
+            tracing::error!(error = %error, "the jobs' database pool could not be built");
+            JobSchedulerError::CantInit
+        })?;
+    let state = AppState { pool: jobs_pool, ..state };
     let scheduler = JobScheduler::new().await?;
 
     let store = PgSessionStore::new(state.pool.clone());
@@ -77,10 +86,14 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .await?;
 
     let refresh_state = state.clone();
+    let refreshing = Arc::new(tokio::sync::Mutex::new(()));
     scheduler
+        // A run that is still going (a slow TikTok, many accounts due after an outage) makes
+        // the next ticks skip, so runs never pile up behind each other.
         .add(Job::new_async("*/15 * * * * *", move |_, _| {
-            let state = refresh_state.clone();
+            let (state, running) = (refresh_state.clone(), refreshing.clone());
             Box::pin(async move {
+                let Ok(_guard) = running.try_lock() else { return };
                 refresh_due_tokens(&state).await;
             })
         })?)
@@ -167,14 +180,16 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
 /// Renews every token that is due. Each account is refreshed under its row lock, so several
 /// servers running this job at once never spend the same refresh token twice.
 pub async fn refresh_due_tokens(state: &AppState) -> usize {
-    let mut conn = match state.pool.get().await {
-        Ok(conn) => conn,
+    // The connection goes back as soon as the due accounts are known: each refresh takes its
+    // own, and none is kept idle across TikTok's calls.
+    let due = match state.pool.get().await {
+        Ok(mut conn) => due_for_refresh(&mut conn, time::OffsetDateTime::now_utc()).await,
         Err(error) => {
             tracing::warn!(error = %error, "token refresh skipped: no database connection");
             return 0;
         }
     };
-    let due = match due_for_refresh(&mut conn, time::OffsetDateTime::now_utc()).await {
+    let due = match due {
         Ok(due) => due,
         Err(error) => {
             tracing::warn!(error = %error, "token refresh skipped: query failed");

@@ -84,6 +84,38 @@ fn content_security_policy(policy: &HeaderPolicy, nonce: &str) -> String {
     )
 }
 
+/// What [`session_hygiene_headers`] adds beside the security headers.
+#[derive(Clone, Copy, Debug)]
+pub struct HygienePolicy {
+    /// Browsers are told to use https only; true exactly when the public URL is https.
+    pub hsts: bool,
+}
+
+/// `Cache-Control: no-store` on pages and API answers (they carry a person's data, and a shared
+/// computer's back button or a proxy must not show them to the next person), and HSTS when
+/// Cadence is served over https. Static assets keep whatever caching they have.
+pub async fn session_hygiene_headers(
+    axum::extract::State(policy): axum::extract::State<HygienePolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let dynamic_path = path.starts_with("/api/") || path.starts_with("/oauth/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if (dynamic_path || is_page) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if policy.hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use app::db::{DbPool, schema::sessions};
 use async_trait::async_trait;
-use diesel::{OptionalExtension as _, prelude::*, upsert::excluded};
+use diesel::{OptionalExtension as _, prelude::*};
 use diesel_async::RunQueryDsl;
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -30,7 +30,7 @@ impl PgSessionStore {
     }
 
     async fn conn(&self) -> Result<app::db::DbConn> {
-        self.pool.get().await.map_err(|e| Error::Backend(e.to_string()))
+        self.pool.get().await.map_err(|e| Error::Backend(format!("{}: {e}", app::db::POOL_UNAVAILABLE)))
     }
 }
 
@@ -66,20 +66,20 @@ impl SessionStore for PgSessionStore {
         }
     }
 
+    /// Updates a session that still exists and never inserts one: a session deleted meanwhile
+    /// (log-out, a password change ending every other session) stays deleted even when a
+    /// request that loaded it before the deletion saves it afterwards. New sessions, and ids
+    /// cycled at log-in, go through [`SessionStore::create`].
     async fn save(&self, record: &Record) -> Result<()> {
         let mut conn = self.conn().await?;
-        diesel::insert_into(sessions::table)
-            .values((
-                sessions::id.eq(record.id.to_string()),
-                sessions::data.eq(encode(record)?),
-                sessions::expiry_date.eq(record.expiry_date),
-            ))
-            .on_conflict(sessions::id)
-            .do_update()
-            .set((sessions::data.eq(excluded(sessions::data)), sessions::expiry_date.eq(excluded(sessions::expiry_date))))
+        let updated = diesel::update(sessions::table.filter(sessions::id.eq(record.id.to_string())))
+            .set((sessions::data.eq(encode(record)?), sessions::expiry_date.eq(record.expiry_date)))
             .execute(&mut conn)
             .await
             .map_err(backend)?;
+        if updated == 0 {
+            tracing::info!("a request saved a session that had ended meanwhile; it stays ended");
+        }
         Ok(())
     }
 

@@ -373,8 +373,9 @@ pub async fn disconnect(
             Err(_) => return Err(unreachable()),
         }
     }
-    let conn = &mut *pool.get().await?;
-    let account = TikTokAccount::find(conn, account_id).await?;
+    // No pooled connection is held while TikTok answers: a slow revoke must not take one
+    // from the pages.
+    let account = TikTokAccount::find(&mut *pool.get().await?, account_id).await?;
     match tiktok.revoke(&account.access_token(cipher)?).await {
         // Only a token TikTok no longer knows counts as already revoked.
         Ok(()) | Err(TikTokError::Unauthorized { .. }) => {}
@@ -384,7 +385,7 @@ pub async fn disconnect(
             return Err(unreachable());
         }
     }
-    mark_disconnected(conn, &[account_id], "Disconnected in Cadence; access was revoked at TikTok.").await?;
+    mark_disconnected(&mut *pool.get().await?, &[account_id], "Disconnected in Cadence; access was revoked at TikTok.").await?;
     tracing::info!(account.id = %account_id, team.id = %caller.team_id, "TikTok account disconnected");
     Ok(())
 }

@@ -85,6 +85,9 @@ pub async fn sign_up(
             Ok::<_, AppError>((user.id, team.id))
         })
         .await?;
+    // Cycling the session id deletes the old row through the session store's own connection;
+    // holding this one meanwhile is how a small pool deadlocked.
+    drop(conn);
     start_session(&session().await?, user_id, team_id).await?;
     tracing::info!(user.id = %user_id, team.id = %team_id, "account created");
     leptos_axum::redirect("/");
@@ -121,6 +124,8 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     let (team, _) = teams_of(&mut conn, user.id).await?.into_iter().next().ok_or_else(|| {
         AppError::Forbidden("Your account is not in any team. Ask a team admin for an invite.".into())
     })?;
+    // The session store takes a connection of its own to cycle the id.
+    drop(conn);
     start_session(&session().await?, user.id, team.id).await?;
     tracing::info!(user.id = %user.id, "logged in");
     leptos_axum::redirect(&safe_next_path(next.as_deref()));
@@ -193,6 +198,8 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     // new session id, saved after the deletion.
     let session = session().await?;
     crate::auth::ssr::end_sessions_of(&mut conn, caller.user_id).await?;
+    // The session store takes a connection of its own to cycle the id.
+    drop(conn);
     session.cycle_id().await?;
     Ok(())
 }

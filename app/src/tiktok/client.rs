@@ -355,20 +355,26 @@ impl TikTokClient {
         })
     }
 
-    async fn oauth_post(&self, path: &str, form: &[(&str, &str)]) -> Result<Value, TikTokError> {
+    /// An OAuth POST (token, revoke) through the endpoint's circuit breaker: a TikTok whose
+    /// OAuth endpoint keeps failing is not asked again by every refresh and callback for a
+    /// while, so none of them waits out its timeout.
+    async fn oauth_post(&self, path: &'static str, form: &[(&str, &str)]) -> Result<Value, TikTokError> {
         let url = format!("{}{path}", self.endpoints.api_base);
-        let response = self
-            .http
-            .post(&url)
-            .header(header::CACHE_CONTROL, "no-cache")
-            .form(form)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(transport_error)?;
-        parse_oauth_reply(status, retry_after, &body)
+        self.guarded(path, async {
+            let response = self
+                .http
+                .post(&url)
+                .header(header::CACHE_CONTROL, "no-cache")
+                .form(form)
+                .send()
+                .await
+                .map_err(transport_error)?;
+            let status = response.status();
+            let retry_after = retry_after(response.headers());
+            let body = response.bytes().await.map_err(transport_error)?;
+            parse_oauth_reply(status, retry_after, &body)
+        })
+        .await
     }
 
     /// Sends an idempotent request, retrying transient failures twice with jittered backoff.

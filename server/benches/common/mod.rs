@@ -28,6 +28,7 @@ impl Server {
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LEPTOS_SITE_ROOT", data_dir.join("site"))
             .env("CADENCE_DATA_DIR", data_dir)
+            .env("CADENCE_TOKEN_KEYS", "bench:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
             .env("CADENCE_TIKTOK_CLIENT_KEY", &config.client_key)
             .env("CADENCE_TIKTOK_CLIENT_SECRET", &config.client_secret)
             .env("CADENCE_TIKTOK_API_URL", sandbox_url)

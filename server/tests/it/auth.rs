@@ -258,3 +258,28 @@ async fn changing_the_password_ends_every_other_session() {
     assert!(elsewhere.session_info().await.is_none(), "the other browser is logged out");
     assert!(here.session_info().await.is_some(), "the browser that changed it stays logged in");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_in_flight_during_a_password_change_cannot_bring_the_ended_session_back() {
+    use tower_sessions::{SessionStore, session::Id};
+    let app = TestApp::new().await;
+    let mut here = app.signed_up("Ana").await;
+    let mut stolen = app.client();
+    stolen.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await.unwrap();
+    // A request on the stolen session (say teams/switch) has loaded its record...
+    let store = server::session_store::PgSessionStore::new(app.state.pool.clone());
+    let id: Id = stolen.cookie.clone().unwrap().parse().unwrap();
+    let mut in_flight = SessionStore::load(&store, &id).await.unwrap().expect("the stolen session is stored");
+
+    // ...the owner changes the password meanwhile...
+    here.call::<()>("auth/password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")])
+        .await
+        .unwrap();
+    // ...and the request ends by saving the (modified) record it loaded before.
+    in_flight.data.insert("team_id".into(), serde_json::json!(uuid::Uuid::new_v4()));
+    SessionStore::save(&store, &in_flight).await.unwrap();
+
+    assert!(SessionStore::load(&store, &id).await.unwrap().is_none(), "the ended session is not stored again");
+    assert!(stolen.session_info().await.is_none(), "the stolen session stays logged out");
+    assert!(here.session_info().await.is_some());
+}

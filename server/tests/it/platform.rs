@@ -202,3 +202,84 @@ async fn many_concurrent_pages_never_deadlock_a_small_pool() {
         .expect("every page finished");
     assert!(statuses.into_iter().all(|s| s.unwrap() == http::StatusCode::OK));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_render_while_other_routers_are_being_built() {
+    // Building a router used to find its routes by rendering the app with resource loading
+    // switched off process-wide; a page rendered meanwhile (another test's, in the same
+    // process) got resources that never loaded and hung. This is what made the test above
+    // time out in full-suite runs.
+    let app = TestApp::new().await;
+    let client = app.signed_up("Ana").await;
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = {
+        let (building, state) = (building.clone(), app.state.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut built = 0;
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(server::build_router(state.clone()));
+                built += 1;
+            }
+            built
+        })
+    };
+    let pages = (0..24).map(|i| {
+        let mut client = client.on(app.router.clone());
+        tokio::spawn(async move { client.get(if i % 2 == 0 { "/" } else { "/calendar" }).await.status })
+    });
+    let statuses = tokio::time::timeout(std::time::Duration::from_secs(30), futures_util::future::join_all(pages)).await;
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    let built = builder.await.unwrap();
+    let statuses = statuses.expect("every page finished while routers were being built");
+    assert!(built > 0, "routers were built while the pages rendered");
+    assert!(statuses.into_iter().all(|s| s.unwrap() == http::StatusCode::OK));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_cannot_get_a_connection_answers_503_instead_of_waiting_forever() {
+    let app = TestApp::with_settings(&[("DATABASE_POOL_SIZE", "1"), ("CADENCE_DATABASE_WAIT_SECS", "1")]).await;
+    let mut client = app.signed_up("Ana").await;
+    // The pool's only connection is taken (as by a request stuck behind a slow dependency).
+    let held = app.conn().await;
+    let deadline = std::time::Duration::from_secs(20);
+
+    let page = tokio::time::timeout(deadline, client.get("/")).await.expect("the page answered instead of waiting");
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.text().contains("Cadence is briefly unavailable. Please try again in a moment."), "{}", page.text());
+
+    let api = tokio::time::timeout(deadline, client.post_form("/api/accounts/list", &[]))
+        .await
+        .expect("the API call answered instead of waiting");
+    assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(serde_json::from_slice::<app::error::AppError>(&api.body).unwrap(), app::error::AppError::Unavailable);
+
+    drop(held);
+    assert_eq!(client.get("/").await.status, StatusCode::OK, "the same session works once a connection is free");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_in_answers_are_not_stored_and_https_gets_hsts_and_a_host_only_cookie() {
+    let app = TestApp::new().await;
+    let mut ana = app.signed_up("Ana").await;
+    let page = ana.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("cache-control"), Some("no-store"), "signed-in pages are not kept in caches");
+    let api = ana.post_form("/api/auth/session", &[]).await;
+    assert_eq!(api.header("cache-control"), Some("no-store"), "API answers are not kept in caches");
+    assert_eq!(page.header("strict-transport-security"), None, "no HSTS over plain http");
+
+    let secure = TestApp::with_settings(&[("CADENCE_PUBLIC_URL", "https://cadence.example.com")]).await;
+    let mut client = secure.client();
+    client.origin = Some("https://cadence.example.com".into());
+    let signed_up = client
+        .post_form(
+            "/api/auth/signup",
+            &[("email", "bo@example.com"), ("password", crate::util::test_app::PASSWORD), ("display_name", "Bo"), ("time_zone", "UTC")],
+        )
+        .await;
+    assert!(signed_up.status.is_success() || signed_up.status.is_redirection(), "{}", signed_up.text());
+    let cookie = signed_up.header("set-cookie").expect("a session cookie");
+    assert!(cookie.starts_with("__Host-cadence_session="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("Path=/"), "{cookie}");
+    assert!(signed_up.header("strict-transport-security").is_some_and(|v| v.starts_with("max-age=")));
+}
