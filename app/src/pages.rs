@@ -80,7 +80,7 @@ pub fn DashboardPage() -> impl IntoView {
                                             <li>{a.display_name.clone()} " · " <span class="hint">{a.status.label()}</span>
                                                 {a.grant_end.map(|end| view! {
                                                     <span class=match end { GrantEnd::Urgent(_) => "grant-end urgent", GrantEnd::Soon(_) => "grant-end" }>
-                                                        " · TikTok ends this connection " {format_utc(end.at())} ": reconnect before then"
+                                                        {format!(" · TikTok ends this connection {}: reconnect before then", format_utc(end.at()))}
                                                     </span>
                                                 })}
                                             </li>

@@ -95,11 +95,11 @@ fn AccountCard(
                     GrantEnd::Urgent(_) => ("reason urgent", "in less than three days"),
                     GrantEnd::Soon(_) => ("reason", "within two weeks"),
                 };
-                view! {
-                    <p class=class role="status">
-                        "TikTok ends this connection " {urgency} " (" {format_utc(end.at())} "). Reconnect before then, or scheduled posts after it will fail."
-                    </p>
-                }
+                let warning = format!(
+                    "TikTok ends this connection {urgency} ({}). Reconnect before then, or scheduled posts after it will fail.",
+                    format_utc(end.at())
+                );
+                view! { <p class=class role="status">{warning}</p> }
             })}
             <dl class="facts">
                 {account.last_refreshed_at.map(|at| view! { <dt>"Token renewed"</dt><dd>{format_utc(at)}</dd> })}

@@ -376,16 +376,25 @@ pub async fn disconnect(
     // No pooled connection is held while TikTok answers: a slow revoke must not take one
     // from the pages.
     let account = TikTokAccount::find(&mut *pool.get().await?, account_id).await?;
-    match tiktok.revoke(&account.access_token(cipher)?).await {
-        // Only a token TikTok no longer knows counts as already revoked.
-        Ok(()) | Err(TikTokError::Unauthorized { .. }) => {}
-        Err(TikTokError::Rejected { code, .. }) if code == "access_token_invalid" => {}
-        Err(error) => {
-            tracing::warn!(account.id = %account_id, error = %error, "revoking at TikTok failed; nothing changed");
-            return Err(unreachable());
-        }
-    }
-    mark_disconnected(&mut *pool.get().await?, &[account_id], "Disconnected in Cadence; access was revoked at TikTok.").await?;
+    let reason = match account.access_token(cipher) {
+        Ok(token) => match tiktok.revoke(&token).await {
+            Ok(()) => "Disconnected in Cadence; access was revoked at TikTok.",
+            // TikTok answered but did not revoke: it no longer knows the token (expired, revoked,
+            // or the app was removed; TikTok documents `invalid_request` for these). Cadence
+            // drops its copy all the same, so a disconnect never gets stuck on a dead grant.
+            Err(error @ (TikTokError::Unauthorized { .. } | TikTokError::Rejected { .. })) => {
+                tracing::info!(account.id = %account_id, error = %error, "TikTok did not revoke; the grant is already unusable");
+                "Disconnected in Cadence; TikTok no longer held this grant."
+            }
+            Err(error) => {
+                tracing::warn!(account.id = %account_id, error = %error, "revoking at TikTok failed; nothing changed");
+                return Err(unreachable());
+            }
+        },
+        // Sealed under a key this server no longer has: nothing to revoke with, nothing to keep.
+        Err(_) => "Disconnected in Cadence; its tokens could not be read, so TikTok was not asked to revoke them.",
+    };
+    mark_disconnected(&mut *pool.get().await?, &[account_id], reason).await?;
     tracing::info!(account.id = %account_id, team.id = %caller.team_id, "TikTok account disconnected");
     Ok(())
 }

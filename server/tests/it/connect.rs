@@ -167,3 +167,20 @@ async fn the_end_of_a_grant_is_announced_two_weeks_and_three_days_ahead() {
         assert!(owner.get("/").await.text().contains("TikTok ends this connection"), "the dashboard warns too");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disconnecting_a_grant_tiktok_already_dropped_never_gets_stuck() {
+    let (sandbox, _app, mut owner) = app_with_sandbox().await;
+    connect(&sandbox, &mut owner, "Maya Public").await;
+    // The creator removed the app in TikTok; no webhook reached Cadence, so it still shows Connected.
+    sandbox.sandbox.revoke_creator(&sandbox.open_id_of("Maya Public"));
+    let maya = accounts(&mut owner).await.remove(0);
+    assert_eq!(maya.status, app::accounts::types::AccountStatus::Active);
+
+    owner.call::<()>("accounts/disconnect", &[("account_id", &maya.id.to_string())]).await.expect("TikTok's invalid_request ends the disconnect");
+    let revokes: Vec<_> = sandbox.sandbox.requests().into_iter().filter(|r| r.path == "/v2/oauth/revoke/").collect();
+    assert_eq!(revokes.len(), 1, "TikTok was asked once");
+    let maya = accounts(&mut owner).await.remove(0);
+    assert_eq!(maya.status, app::accounts::types::AccountStatus::Disconnected);
+    assert_eq!(maya.status_reason.as_deref(), Some("Disconnected in Cadence; TikTok no longer held this grant."));
+}
