@@ -158,6 +158,7 @@ diesel::table! {
         status_checks -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        upload_started_at -> Nullable<Timestamptz>,
     }
 }
 
