@@ -230,7 +230,7 @@ fn publishes_section(sandbox: &Sandbox, out: &mut String) {
             .creator(&publish.open_id)
             .map_or(publish.open_id.as_str(), |creator| creator.display_name.as_str());
         let post = publish
-            .public_post_ids(now, delay)
+            .public_post_ids(now, delay, sandbox.inner.config.moderation_delay)
             .first()
             .map(|id| format!("<span id=\"video-{id}\">{id}</span>"))
             .unwrap_or_default();

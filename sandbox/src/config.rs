@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 /// How the sandbox behaves. The defaults follow the stricter, newer TikTok documentation
-/// (2 h access tokens, 180 d refresh tokens, strict rotation, OAuth errors with HTTP 200).
+/// (2 h access tokens, 180 d refresh tokens, strict rotation, OAuth errors with HTTP 200), and,
+/// where TikTok's behaviour is unknown, the strictest documented reading.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     /// The only client key the sandbox knows.
@@ -40,6 +41,28 @@ pub struct SandboxConfig {
     pub generated_creators: usize,
     /// How many requests the request log keeps (the newest); a soak raises it to check every call.
     pub request_log_limit: usize,
+    /// The scopes the TikTok app is approved for. TikTok refuses a whole authorize request that
+    /// names any other scope, even a known one (`error=invalid_scope` on the redirect).
+    pub approved_scopes: Vec<String>,
+    /// The redirect URIs registered in the developer portal. An authorize request must name one
+    /// exactly; an entry that breaks TikTok's rules (https, or plain-http loopback with a port; no
+    /// query, no fragment, under 512 characters) never matches.
+    pub registered_redirect_uris: Vec<String>,
+    /// How long a PUBLIC direct post waits in moderation after `PUBLISH_COMPLETE` before its
+    /// `publicaly_available_post_id` is given out and `post.publish.publicly_available` is sent.
+    pub moderation_delay: Duration,
+    /// When false (TikTok's possible behaviour over its 72 h retry span), a retried webhook keeps
+    /// the first attempt's `TikTok-Signature`, old `t` included; when true, each try is signed anew.
+    pub webhook_resign_retries: bool,
+    /// Every n-th webhook event is delivered twice (TikTok promises at-least-once); 0 never.
+    pub webhook_duplicate_every: u32,
+    /// Status `uploaded_bytes` counts only chunks acknowledged at least this long ago: a lower
+    /// bound, as TikTok defines the field loosely.
+    pub uploaded_bytes_lag: Duration,
+    /// How long `Timeout` and `Stall` faults hold a request before giving up on it.
+    pub fault_hang: Duration,
+    /// When set, the `/_sandbox/*` control endpoints require `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -61,6 +84,14 @@ impl Default for SandboxConfig {
             oauth_error_status: 200,
             generated_creators: 0,
             request_log_limit: 10_000,
+            approved_scopes: ["user.info.basic", "video.upload", "video.publish"].map(str::to_owned).to_vec(),
+            registered_redirect_uris: vec!["http://127.0.0.1:3000/oauth/tiktok/callback".to_owned()],
+            moderation_delay: Duration::from_secs(5),
+            webhook_resign_retries: false,
+            webhook_duplicate_every: 0,
+            uploaded_bytes_lag: Duration::from_secs(2),
+            fault_hang: Duration::from_secs(60),
+            admin_token: None,
         }
     }
 }

@@ -10,9 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::Sandbox;
 use crate::grants::{AuthCode, BASIC_SCOPE, CODE_TTL, CONSENT_TTL, ConsentRequest, SCOPES};
 use crate::html::{self, escape};
-
-/// TikTok's limit on registered redirect URIs.
-const MAX_REDIRECT_URI: usize = 512;
+use crate::registration;
 
 fn pairs(bytes: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(bytes).map(|(key, value)| (key.into_owned(), value.into_owned())).collect()
@@ -31,7 +29,7 @@ pub async fn show(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> 
     }
     let request = match validate(&sandbox, &params) {
         Ok(request) => request,
-        Err((error, description)) => return html::error_page(StatusCode::BAD_REQUEST, error, &description),
+        Err(refusal) => return refusal,
     };
     let redirect_uri = request.redirect_uri.clone();
     let requested = request.scopes.clone();
@@ -39,42 +37,60 @@ pub async fn show(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> 
     consent_page(&sandbox, &request_id, &redirect_uri, &requested)
 }
 
-/// The checks of §2.2. Every failure shows an error page rather than redirecting, because a
-/// redirect to an unverified URI would hand the error to whoever wrote the link.
-fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentRequest, (&'static str, String)> {
+/// The checks of §2.2, in TikTok's order. Until the redirect URI is known to be registered,
+/// failures show an error page: a redirect to an unverified URI would hand the error to whoever
+/// wrote the link. After that, scope problems go back to the app as `invalid_scope`.
+fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentRequest, Response> {
+    let config = &sandbox.inner.config;
+    let page = |error: &str, description: &str| html::error_page(StatusCode::BAD_REQUEST, error, description);
     match first(params, "client_key") {
-        None | Some("") => return Err(("invalid_request", "client_key is missing.".to_owned())),
-        Some(key) if key != sandbox.inner.config.client_key => {
-            return Err(("invalid_client", "The client_key does not belong to any app.".to_owned()));
+        None | Some("") => return Err(page("invalid_request", "client_key is missing.")),
+        Some(key) if key != config.client_key => {
+            return Err(page("invalid_client", "The client_key does not belong to any app."));
         }
         Some(_) => {}
     }
     if first(params, "response_type") != Some("code") {
-        return Err(("unsupported_response_type", "response_type must be code.".to_owned()));
+        return Err(page("unsupported_response_type", "response_type must be code."));
     }
     let redirect_uri = first(params, "redirect_uri").unwrap_or_default();
-    if !is_acceptable_redirect(redirect_uri) {
-        return Err((
+    if !registration::is_registered_redirect(config, redirect_uri) {
+        return Err(page(
             "invalid_request",
-            "redirect_uri must be an absolute http(s) URL without a fragment, under 512 characters.".to_owned(),
+            "redirect_uri is not registered for this app. It must exactly match a registered URI: https \
+             (or plain-http 127.0.0.1, localhost or [::1] with a port), without query string or fragment.",
         ));
     }
-    let scope = first(params, "scope").unwrap_or_default();
+    let state = first(params, "state").unwrap_or_default();
+    if state.is_empty() {
+        return Err(page("invalid_request", "state is missing."));
+    }
     let mut scopes: Vec<String> = Vec::new();
-    for name in scope.split(',').map(str::trim).filter(|name| !name.is_empty()) {
-        if !SCOPES.iter().any(|(known, _)| *known == name) {
-            return Err(("invalid_scope", format!("Unknown scope {name:?}; scopes are separated by commas.")));
-        }
+    for name in first(params, "scope").unwrap_or_default().split(',').map(str::trim).filter(|name| !name.is_empty()) {
         if !scopes.iter().any(|seen| seen == name) {
             scopes.push(name.to_owned());
         }
     }
+    let scope_error = |description: String| {
+        redirect(
+            redirect_uri,
+            &[
+                ("error", "invalid_scope"),
+                ("error_type", "scope"),
+                ("error_description", &description),
+                ("state", state),
+            ],
+        )
+    };
     if scopes.is_empty() {
-        return Err(("invalid_scope", "scope is missing.".to_owned()));
+        return Err(scope_error("The scope parameter is missing.".to_owned()));
     }
-    let state = first(params, "state").unwrap_or_default();
-    if state.is_empty() {
-        return Err(("invalid_request", "state is missing.".to_owned()));
+    if let Some(unknown) = scopes.iter().find(|name| !SCOPES.iter().any(|(known, _)| known == name)) {
+        return Err(scope_error(format!("The scope {unknown:?} does not exist; scopes are separated by commas.")));
+    }
+    // TikTok refuses the whole request rather than dropping the one scope.
+    if let Some(unapproved) = registration::unapproved_scope(config, &scopes) {
+        return Err(scope_error(format!("The app is not approved for the scope {unapproved}.")));
     }
     Ok(ConsentRequest {
         redirect_uri: redirect_uri.to_owned(),
@@ -82,13 +98,6 @@ fn validate(sandbox: &Sandbox, params: &[(String, String)]) -> Result<ConsentReq
         scopes,
         expires_at: Instant::now() + CONSENT_TTL,
     })
-}
-
-/// Any absolute http(s) URL counts as registered in the sandbox.
-fn is_acceptable_redirect(uri: &str) -> bool {
-    let rest = uri.strip_prefix("https://").or_else(|| uri.strip_prefix("http://"));
-    let host_present = rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/') && !rest.starts_with('?'));
-    host_present && !uri.contains('#') && uri.len() < MAX_REDIRECT_URI && !uri.chars().any(char::is_whitespace)
 }
 
 fn consent_page(sandbox: &Sandbox, request_id: &str, redirect_uri: &str, requested: &[String]) -> Response {
@@ -193,11 +202,10 @@ fn cancel(sandbox: &Sandbox, request_id: &str) -> Response {
     )
 }
 
-/// 302 to `redirect_uri` with `params` appended to any query it already has.
+/// 302 to `redirect_uri` (registered, so it has no query of its own) with `params` as its query.
 fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
-    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
-    let location = format!("{redirect_uri}{separator}{query}");
+    let location = format!("{redirect_uri}?{query}");
     let mut response = StatusCode::FOUND.into_response();
     match HeaderValue::from_str(&location) {
         Ok(value) => {
@@ -207,21 +215,5 @@ fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
         Err(_) => {
             html::error_page(StatusCode::BAD_REQUEST, "invalid_request", "redirect_uri cannot be used in a redirect.")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirect_uri_rules() {
-        assert!(is_acceptable_redirect("https://app.example/callback/"));
-        assert!(is_acceptable_redirect("http://127.0.0.1:3000/auth/tiktok/callback"));
-        assert!(!is_acceptable_redirect("ftp://app.example/callback"));
-        assert!(!is_acceptable_redirect("/relative/callback"));
-        assert!(!is_acceptable_redirect("https://app.example/callback#frag"));
-        assert!(!is_acceptable_redirect("https:///no-host"));
-        assert!(!is_acceptable_redirect(&format!("https://app.example/{}", "a".repeat(600))));
     }
 }

@@ -74,11 +74,6 @@ pub fn ok(data: Value) -> Response {
     envelope(StatusCode::OK, "ok", "", Some(data))
 }
 
-/// A successful reply without `data` (cancel).
-pub fn ok_without_data() -> Response {
-    envelope(StatusCode::OK, "ok", "", None)
-}
-
 /// The full envelope. `data: None` leaves the key out, as the cancel endpoint does.
 pub fn envelope(status: StatusCode, code: &str, message: &str, data: Option<Value>) -> Response {
     let log_id = ids::log_id();

@@ -1,5 +1,5 @@
-//! Scripted failures (the next N calls to an endpoint answer 429, 5xx, hang, drop, or refuse the
-//! token) and the round-trip latency load tests ask for.
+//! Scripted failures (after M untouched calls, the next N calls to an endpoint answer 429, 5xx,
+//! hang, stall, drop, or refuse the token) and the round-trip latency load tests ask for.
 
 use std::io;
 use std::time::Duration;
@@ -18,9 +18,7 @@ use crate::envelope::{ApiError, oauth_error};
 use crate::html;
 use crate::state::State as SandboxState;
 
-/// How long a `Timeout` fault keeps the request open: longer than any sane client timeout.
-pub const HANG: Duration = Duration::from_secs(60);
-/// Upper bound on what a `DropConnection` fault reads of an upload before aborting.
+/// Upper bound on what a `DropConnection` or `Stall` fault reads of an upload before stopping.
 const DROP_READ_LIMIT: u64 = 1 << 20;
 
 /// A TikTok endpoint of the sandbox, for faults and rate limits.
@@ -86,22 +84,29 @@ pub enum FaultKind {
     /// HTTP 503 (`internal_error`; OAuth: `temporarily_unavailable`).
     #[serde(rename = "status_503")]
     Status503,
-    /// Holds the request for 60 s, then answers 504.
+    /// Holds the request for [`crate::SandboxConfig::fault_hang`], then answers 504.
     Timeout,
     /// Aborts the connection without a reply; on the upload PUT it first reads part of the chunk.
     /// The upload's progress does not advance.
     DropConnection,
     /// Refuses the credentials: 401 `access_token_invalid` on resource APIs, `invalid_grant` on
-    /// OAuth endpoints, 403 on the upload URL.
+    /// the token endpoint, `invalid_request` on revoke, 403 on the upload URL.
     AccessTokenInvalid,
+    /// On the upload PUT: reads part of the chunk, then stops reading and holds the connection
+    /// for [`crate::SandboxConfig::fault_hang`] before dropping it, as a stuck upload host does.
+    /// The upload's progress does not advance. Elsewhere it behaves like `Timeout`.
+    Stall,
 }
 
-/// The next `count` calls matching `endpoint` get `kind`.
+/// After `skip` calls matching `endpoint` pass untouched, the next `count` get `kind`; so
+/// `skip: 2, count: 1` on [`Endpoint::Upload`] fails exactly the third chunk PUT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
     pub endpoint: Endpoint,
     pub kind: FaultKind,
     pub count: u32,
+    #[serde(default)]
+    pub skip: u32,
 }
 
 /// Marks a response produced by a fault, for the request recorder.
@@ -109,16 +114,22 @@ pub struct Fault {
 pub struct InjectedFault(pub FaultKind);
 
 impl SandboxState {
-    /// Consumes one use of the first queued fault for `endpoint`.
+    /// Counts one call to `endpoint` against every queued fault that matches it: faults still
+    /// skipping count it as one of their untouched calls, and the first fault done skipping
+    /// fires (one use of its `count`). Each fault counts calls on its own, so a skipping fault
+    /// sees the call whether or not an earlier fault fired on it.
     pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<FaultKind> {
-        let index = self.faults.iter().position(|fault| fault.endpoint.matches(endpoint) && fault.count > 0)?;
-        let fault = &mut self.faults[index];
-        fault.count -= 1;
-        let kind = fault.kind;
-        if fault.count == 0 {
-            self.faults.remove(index);
+        let mut fired = None;
+        for fault in self.faults.iter_mut().filter(|fault| fault.endpoint.matches(endpoint) && fault.count > 0) {
+            if fault.skip > 0 {
+                fault.skip -= 1;
+            } else if fired.is_none() {
+                fault.count -= 1;
+                fired = Some(fault.kind);
+            }
         }
-        Some(kind)
+        self.faults.retain(|fault| fault.count > 0);
+        fired
     }
 }
 
@@ -135,14 +146,21 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
         return next.run(request).await;
     };
     tracing::info!(?endpoint, ?kind, "sandbox fault injected");
+    let hang = sandbox.inner.config.fault_hang;
     let mut response = match kind {
-        FaultKind::Timeout => {
-            tokio::time::sleep(HANG).await;
+        FaultKind::Stall if endpoint == Endpoint::Upload => {
+            // Holding the half-read body keeps the connection open with nobody reading it.
+            let _unread = read_part_of_body(request).await;
+            tokio::time::sleep(hang).await;
+            dropped_connection()
+        }
+        FaultKind::Timeout | FaultKind::Stall => {
+            tokio::time::sleep(hang).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         FaultKind::DropConnection => {
             if endpoint == Endpoint::Upload {
-                read_part_of_body(request).await;
+                drop(read_part_of_body(request).await);
             }
             dropped_connection()
         }
@@ -180,9 +198,15 @@ fn status_reply(endpoint: Endpoint, status: StatusCode) -> Response {
 
 fn refused_credentials(sandbox: &Sandbox, endpoint: Endpoint) -> Response {
     match endpoint {
-        Endpoint::OauthToken | Endpoint::OauthRevoke => {
+        Endpoint::OauthToken => {
             oauth_error(sandbox.inner.config.oauth_status(), "invalid_grant", "The token is invalid or expired.")
         }
+        // Revoke answers a dead token the way the endpoint itself does.
+        Endpoint::OauthRevoke => oauth_error(
+            sandbox.inner.config.oauth_status(),
+            "invalid_request",
+            "The access token is invalid, expired or already revoked.",
+        ),
         Endpoint::Authorize => {
             html::error_page(StatusCode::BAD_REQUEST, "invalid_client", "The client is not authorized.")
         }
@@ -196,8 +220,9 @@ fn api_reply(endpoint: Endpoint, error: ApiError) -> Response {
     if endpoint == Endpoint::Cancel { error.into_error_only_response() } else { error.into_response() }
 }
 
-/// Reads about half of the announced chunk (what a connection cut mid-transfer would deliver).
-async fn read_part_of_body(request: Request) {
+/// Reads about half of the announced chunk (what a connection cut mid-transfer would deliver)
+/// and hands back the rest of the body, unread.
+async fn read_part_of_body(request: Request) -> axum::body::BodyDataStream {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -213,6 +238,7 @@ async fn read_part_of_body(request: Request) {
             _ => break,
         }
     }
+    stream
 }
 
 /// A response whose body fails at once: hyper then closes the connection without completing the
@@ -231,14 +257,37 @@ mod tests {
     #[test]
     fn faults_are_consumed_in_order_and_by_endpoint() {
         let mut state = SandboxState::default();
-        state.faults.push_back(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status500, count: 2 });
-        state.faults.push_back(Fault { endpoint: Endpoint::Any, kind: FaultKind::Status429, count: 1 });
+        state.faults.push_back(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status500, count: 2, skip: 0 });
+        state.faults.push_back(Fault { endpoint: Endpoint::Any, kind: FaultKind::Status429, count: 1, skip: 0 });
         assert_eq!(state.take_fault(Endpoint::UserInfo), Some(FaultKind::Status429));
         assert_eq!(state.take_fault(Endpoint::UserInfo), None);
         assert_eq!(state.take_fault(Endpoint::VideoInit), Some(FaultKind::Status500));
         assert_eq!(state.take_fault(Endpoint::VideoInit), Some(FaultKind::Status500));
         assert_eq!(state.take_fault(Endpoint::VideoInit), None);
         assert!(state.faults.is_empty());
+    }
+
+    #[test]
+    fn skipped_calls_pass_untouched_before_the_fault_fires() {
+        let mut state = SandboxState::default();
+        state.faults.push_back(Fault { endpoint: Endpoint::Upload, kind: FaultKind::Status503, count: 1, skip: 2 });
+        assert_eq!(state.take_fault(Endpoint::VideoInit), None, "other endpoints are not counted");
+        assert_eq!(state.take_fault(Endpoint::Upload), None);
+        assert_eq!(state.take_fault(Endpoint::Upload), None);
+        assert_eq!(state.take_fault(Endpoint::Upload), Some(FaultKind::Status503), "exactly the third PUT");
+        assert_eq!(state.take_fault(Endpoint::Upload), None);
+        assert!(state.faults.is_empty());
+    }
+
+    #[test]
+    fn each_fault_counts_its_own_skips() {
+        let mut state = SandboxState::default();
+        state.faults.push_back(Fault { endpoint: Endpoint::Upload, kind: FaultKind::Status500, count: 1, skip: 0 });
+        state.faults.push_back(Fault { endpoint: Endpoint::Upload, kind: FaultKind::Stall, count: 1, skip: 1 });
+        // The first call fires the first fault and is the second fault's skipped call.
+        assert_eq!(state.take_fault(Endpoint::Upload), Some(FaultKind::Status500));
+        assert_eq!(state.take_fault(Endpoint::Upload), Some(FaultKind::Stall));
+        assert_eq!(state.take_fault(Endpoint::Upload), None);
     }
 
     #[test]
@@ -253,8 +302,11 @@ mod tests {
     #[test]
     fn fault_json_shape() {
         let fault: Fault = serde_json::from_str(r#"{"endpoint":"video_init","kind":"status_503","count":3}"#).unwrap();
-        assert_eq!(fault, Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status503, count: 3 });
+        assert_eq!(fault, Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status503, count: 3, skip: 0 });
         let fault: Fault = serde_json::from_str(r#"{"endpoint":"upload","kind":"drop_connection","count":1}"#).unwrap();
         assert_eq!(fault.kind, FaultKind::DropConnection);
+        let fault: Fault =
+            serde_json::from_str(r#"{"endpoint":"upload","kind":"stall","count":1,"skip":2}"#).unwrap();
+        assert_eq!((fault.kind, fault.skip), (FaultKind::Stall, 2));
     }
 }

@@ -21,6 +21,7 @@ mod oauth;
 mod posting;
 mod publish;
 mod recording;
+mod registration;
 mod resources;
 mod state;
 mod upload;
@@ -83,7 +84,8 @@ impl Sandbox {
         self.inner.lock().requests.iter().cloned().collect()
     }
 
-    /// Queues a fault: the next `count` calls matching `fault.endpoint` get `fault.kind`.
+    /// Queues a fault: after `fault.skip` untouched calls matching `fault.endpoint`, the next
+    /// `fault.count` get `fault.kind`.
     pub fn inject(&self, fault: Fault) {
         if fault.count > 0 {
             self.inner.lock().faults.push_back(fault);

@@ -147,12 +147,10 @@ fn revoke_token(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<R
     let token =
         form.get("token").ok_or_else(|| OAuthError::new("invalid_request", "The request parameters are malformed."))?;
     // An expired access token is as unknown as a wrong one (observed: refresh first, then revoke).
-    let open_id = sandbox
-        .inner
-        .lock()
-        .grants
-        .revoke_by_access_token(token, Instant::now())
-        .ok_or_else(|| OAuthError::new("invalid_grant", "The access token is invalid or expired."))?;
+    // `invalid_request` is the only error TikTok documents for revoke, so dead tokens get it.
+    let open_id = sandbox.inner.lock().grants.revoke_by_access_token(token, Instant::now()).ok_or_else(|| {
+        OAuthError::new("invalid_request", "The access token is invalid, expired or already revoked.")
+    })?;
     authorization_removed(sandbox, &open_id, REASON_DEVELOPER_REVOKED);
     Ok(oauth_ok(json!({})))
 }

@@ -18,7 +18,6 @@ use crate::faults::Endpoint;
 use crate::fixtures::{CreatorFixture, PostingCondition, PrivacyLevel};
 use crate::publish::{PostSettings, Publish, PublishKind, Status, UploadTask};
 use crate::state::State as SandboxState;
-use crate::webhooks;
 
 /// TikTok's caps are counted over a day.
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -285,12 +284,13 @@ fn fetch_status(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<R
     let state = sandbox.inner.lock();
     let publish = owned_publish(&state, &caller, &publish_id)?;
     let now = Instant::now();
-    let delay = sandbox.inner.config.processing_delay;
+    let config = &sandbox.inner.config;
+    let delay = config.processing_delay;
     let status = publish.status(now, delay);
     let mut data = json!({
         "status": status.as_str(),
-        "publicaly_available_post_id": publish.public_post_ids(now, delay),
-        "uploaded_bytes": publish.upload.received,
+        "publicaly_available_post_id": publish.public_post_ids(now, delay, config.moderation_delay),
+        "uploaded_bytes": publish.upload.reported_bytes(now, config.uploaded_bytes_lag),
     });
     if let Status::Failed(reason) = status {
         data["fail_reason"] = json!(reason);
@@ -303,30 +303,19 @@ pub async fn cancel(State(sandbox): State<Sandbox>, headers: HeaderMap, body: By
     cancel_publish(&sandbox, &headers, &body).unwrap_or_else(ApiError::into_error_only_response)
 }
 
+/// TikTok documents cancel only for PULL_FROM_URL downloads still in progress (§4.9). The
+/// sandbox has no PULL_FROM_URL (no verified domains), so every publish it knows is a
+/// FILE_UPLOAD and every cancel of an existing, owned publish is refused.
 fn cancel_publish(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let caller = access::authorize(sandbox, headers, Endpoint::Cancel)?;
     let publish_id = publish_id(headers, body)?;
-    let now = Instant::now();
-    let delay = sandbox.inner.config.processing_delay;
-    let mut state = sandbox.inner.lock();
+    let state = sandbox.inner.lock();
     owned_publish(&state, &caller, &publish_id)?;
-    let publish = state.publish_mut(&publish_id).ok_or_else(unknown_publish_id)?;
-    // Once every byte is in, processing has started and the post cannot be stopped.
-    if publish.upload.is_complete() || !publish.abort("publish_cancelled", now, delay) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "publish_not_cancellable",
-            "The publish task can no longer be cancelled.",
-        ));
-    }
-    publish.notified = true;
-    let events = publish.final_events(Status::Failed("publish_cancelled"));
-    let open_id = publish.open_id.clone();
-    drop(state);
-    for (event, content) in events {
-        webhooks::emit(sandbox, &open_id, event, content);
-    }
-    Ok(envelope::ok_without_data())
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "publish_not_cancellable",
+        "Only PULL_FROM_URL downloads can be cancelled; this publish sends its file with FILE_UPLOAD.",
+    ))
 }
 
 fn publish_id(headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {

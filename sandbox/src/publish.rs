@@ -52,6 +52,8 @@ pub struct UploadTask {
     pub expires_at: Instant,
     pub plan: ChunkPlan,
     pub received: u64,
+    /// When each chunk was acknowledged, with `received` after it; oldest first.
+    pub acknowledged: Vec<(Instant, u64)>,
     pub hasher: Sha256,
     pub head: Vec<u8>,
     /// A chunk is being received; a concurrent PUT is out of order.
@@ -68,6 +70,7 @@ impl UploadTask {
             expires_at: now + ttl,
             plan,
             received: 0,
+            acknowledged: Vec::new(),
             hasher: Sha256::new(),
             head: Vec::new(),
             in_flight: false,
@@ -85,6 +88,20 @@ impl UploadTask {
 
     pub fn is_complete(&self) -> bool {
         self.received == self.plan.video_size
+    }
+
+    /// Counts a chunk just acknowledged with 206 or 201.
+    pub fn acknowledge(&mut self, length: u64, now: Instant) {
+        self.received += length;
+        self.acknowledged.push((now, self.received));
+    }
+
+    /// The status reply's `uploaded_bytes`: only chunks acknowledged at least `lag` ago count.
+    /// TikTok defines the field loosely, so the sandbox reports a lower bound that lags behind
+    /// the 206s, and a client cannot read "TikTok lacks these bytes" into a low number.
+    pub fn reported_bytes(&self, now: Instant, lag: Duration) -> u64 {
+        let settled = |(at, _): &&(Instant, u64)| now.checked_duration_since(*at).is_some_and(|age| age >= lag);
+        self.acknowledged.iter().rev().find(settled).map_or(0, |(_, received)| *received)
     }
 }
 
@@ -128,6 +145,8 @@ pub struct Publish {
     pub published_ms: Option<i64>,
     /// The final-state webhook has been sent, so it is sent once.
     pub notified: bool,
+    /// `post.publish.publicly_available` has been sent, so it is sent once.
+    pub announced_public: bool,
 }
 
 impl Publish {
@@ -150,6 +169,7 @@ impl Publish {
             post_id: None,
             published_ms: None,
             notified: false,
+            announced_public: false,
         }
     }
 
@@ -170,9 +190,18 @@ impl Publish {
         }
     }
 
-    /// `publicaly_available_post_id`: the id once a public post is live, else nothing.
-    pub fn public_post_ids(&self, now: Instant, processing_delay: Duration) -> Vec<i64> {
-        if self.status(now, processing_delay) == Status::PublishComplete {
+    /// When moderation passes a public post: `moderation_delay` after `PUBLISH_COMPLETE`.
+    /// `None` for posts that never get a public id (private, drafts, failed, unfinished).
+    pub fn moderated_at(&self, processing_delay: Duration, moderation_delay: Duration) -> Option<Instant> {
+        self.post_id?;
+        Some(self.completed_at? + processing_delay + moderation_delay)
+    }
+
+    /// `publicaly_available_post_id`: the id once a public post is live and moderated, else
+    /// nothing. TikTok usually reports `PUBLISH_COMPLETE` with an empty list first.
+    pub fn public_post_ids(&self, now: Instant, processing_delay: Duration, moderation_delay: Duration) -> Vec<i64> {
+        let moderated = self.moderated_at(processing_delay, moderation_delay).is_some_and(|at| now >= at);
+        if moderated && self.status(now, processing_delay) == Status::PublishComplete {
             self.post_id.into_iter().collect()
         } else {
             Vec::new()
@@ -231,32 +260,57 @@ impl Publish {
             Status::SendToUserInbox => {
                 vec![("post.publish.inbox_delivered", json!({ "publish_id": self.id, "publish_type": publish_type }))]
             }
+            // The public id follows after moderation, in its own event (see `public_event`).
             Status::PublishComplete => {
-                let mut events =
-                    vec![("post.publish.complete", json!({ "publish_id": self.id, "publish_type": publish_type }))];
-                if let Some(post_id) = self.post_id {
-                    events.push((
-                        "post.publish.publicly_available",
-                        json!({ "publish_id": self.id, "post_id": post_id, "publish_type": publish_type }),
-                    ));
-                }
-                events
+                vec![("post.publish.complete", json!({ "publish_id": self.id, "publish_type": publish_type }))]
             }
         }
     }
+
+    /// `post.publish.publicly_available`, for a post that has a public id.
+    pub fn public_event(&self) -> Option<(&'static str, Value)> {
+        let post_id = self.post_id?;
+        let content = json!({ "publish_id": self.id, "post_id": post_id, "publish_type": self.kind.publish_type() });
+        Some(("post.publish.publicly_available", content))
+    }
 }
 
-/// Sends the final-status webhooks once the status has become final (now or when `at` comes).
-pub fn notify_when_final(sandbox: &Sandbox, publish_id: String, at: Instant) {
+/// Sends the final-status webhooks once the status has become final (`final_at`), and for a
+/// public post `post.publish.publicly_available` once moderation has passed (`moderated_at`).
+pub fn notify_when_final(sandbox: &Sandbox, publish_id: String, final_at: Instant, moderated_at: Option<Instant>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         notify_if_final(sandbox, &publish_id);
+        announce_if_public(sandbox, &publish_id);
         return;
     };
     let sandbox = sandbox.clone();
     runtime.spawn(async move {
-        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        tokio::time::sleep_until(tokio::time::Instant::from_std(final_at)).await;
         notify_if_final(&sandbox, &publish_id);
+        if let Some(moderated_at) = moderated_at {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(moderated_at)).await;
+            announce_if_public(&sandbox, &publish_id);
+        }
     });
+}
+
+/// Emits `post.publish.publicly_available` if the post's id is out and it was not sent yet.
+pub fn announce_if_public(sandbox: &Sandbox, publish_id: &str) {
+    let config = &sandbox.inner.config;
+    let (open_id, (event, content)) = {
+        let mut state = sandbox.inner.lock();
+        let Some(publish) = state.publish_mut(publish_id) else {
+            return;
+        };
+        let now = Instant::now();
+        let public = !publish.public_post_ids(now, config.processing_delay, config.moderation_delay).is_empty();
+        let Some(event) = publish.public_event().filter(|_| public && !publish.announced_public) else {
+            return;
+        };
+        publish.announced_public = true;
+        (publish.open_id.clone(), event)
+    };
+    webhooks::emit(sandbox, &open_id, event, content);
 }
 
 /// Emits the final-state events if the status is final and they were not sent yet.
@@ -306,14 +360,12 @@ mod tests {
         direct.upload.head = tiny_mp4();
         direct.complete(creator, now, delay, None);
         assert_eq!(direct.status(now + Duration::from_secs(1), delay), Status::ProcessingUpload);
-        assert!(direct.public_post_ids(now + Duration::from_secs(1), delay).is_empty());
+        assert!(direct.public_post_ids(now + Duration::from_secs(1), delay, Duration::ZERO).is_empty());
         assert_eq!(direct.status(now + delay, delay), Status::PublishComplete);
-        assert_eq!(direct.public_post_ids(now + delay, delay).len(), 1);
+        assert_eq!(direct.public_post_ids(now + delay, delay, Duration::ZERO).len(), 1);
         let events = direct.final_events(Status::PublishComplete);
-        assert_eq!(
-            events.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
-            ["post.publish.complete", "post.publish.publicly_available"]
-        );
+        assert_eq!(events.iter().map(|(name, _)| *name).collect::<Vec<_>>(), ["post.publish.complete"]);
+        assert_eq!(direct.public_event().map(|(name, _)| name), Some("post.publish.publicly_available"));
         assert!(!direct.abort("publish_cancelled", now + delay, delay), "a final status stays final");
     }
 
@@ -325,13 +377,31 @@ mod tests {
         private.upload.head = tiny_mp4();
         private.complete(creator, now, Duration::ZERO, None);
         assert_eq!(private.status(now, Duration::ZERO), Status::PublishComplete);
-        assert!(private.public_post_ids(now, Duration::ZERO).is_empty());
+        assert!(private.public_post_ids(now, Duration::ZERO, Duration::ZERO).is_empty());
+        assert_eq!(private.moderated_at(Duration::ZERO, Duration::ZERO), None);
+        assert!(private.public_event().is_none());
 
         let mut draft = publish(PublishKind::Inbox, None, now);
         draft.upload.head = tiny_mp4();
         draft.complete(creator, now, Duration::ZERO, None);
         assert_eq!(draft.status(now, Duration::ZERO), Status::SendToUserInbox);
         assert_eq!(draft.final_events(Status::SendToUserInbox)[0].0, "post.publish.inbox_delivered");
+    }
+
+    #[test]
+    fn the_public_id_waits_for_moderation_after_publish_complete() {
+        let creator = &seeded_creators()[0];
+        let now = Instant::now();
+        let (delay, moderation) = (Duration::from_secs(2), Duration::from_secs(5));
+        let mut direct = publish(PublishKind::Direct, Some(PrivacyLevel::PublicToEveryone), now);
+        direct.upload.head = tiny_mp4();
+        direct.complete(creator, now, delay, None);
+        assert_eq!(direct.moderated_at(delay, moderation), Some(now + delay + moderation));
+        let in_moderation = now + delay + Duration::from_secs(4);
+        assert_eq!(direct.status(in_moderation, delay), Status::PublishComplete);
+        assert!(direct.public_post_ids(in_moderation, delay, moderation).is_empty());
+        let moderated = direct.public_post_ids(now + delay + moderation, delay, moderation);
+        assert_eq!(moderated, direct.post_id.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
@@ -354,6 +424,20 @@ mod tests {
         let far_future = i64::MAX / 2;
         direct.complete(creator, now, Duration::ZERO, Some(far_future));
         assert_eq!(direct.published_ms, Some(far_future + 1));
+    }
+
+    #[test]
+    fn uploaded_bytes_lag_behind_the_acknowledgements() {
+        let now = Instant::now();
+        let lag = Duration::from_secs(2);
+        let mut upload = UploadTask::new(ChunkPlan::new(15, 15, 1).unwrap(), Duration::from_secs(60), now);
+        upload.acknowledge(5, now);
+        upload.acknowledge(5, now + Duration::from_secs(1));
+        assert_eq!(upload.reported_bytes(now + Duration::from_millis(1999), lag), 0);
+        assert_eq!(upload.reported_bytes(now + lag, lag), 5);
+        assert_eq!(upload.reported_bytes(now + Duration::from_secs(3), lag), 10);
+        assert_eq!(upload.received, 10, "the truth is kept apart from what is reported");
+        assert_eq!(upload.reported_bytes(now + Duration::from_secs(1), Duration::ZERO), 10);
     }
 
     #[test]

@@ -111,8 +111,9 @@ pub async fn layer(State(sandbox): State<Sandbox>, request: Request, next: Next)
 
     let status = response.status().as_u16();
     let fault = response.extensions().get::<InjectedFault>().map(|injected| injected.0);
-    // A dropped connection never delivers a status, so none is recorded.
-    let delivered_status = (fault != Some(FaultKind::DropConnection)).then_some(status);
+    // A dropped or stalled connection never delivers a status, so none is recorded.
+    let dropped = matches!(fault, Some(FaultKind::DropConnection | FaultKind::Stall));
+    let delivered_status = (!dropped).then_some(status);
     if let Some(recorded) = sandbox.inner.lock().requests.get_mut(seq) {
         recorded.status = delivered_status;
         recorded.error_code = response.extensions().get::<ReplyCode>().map(|code| code.0.clone());

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Sandbox;
 use crate::access::{self, Caller};
+use crate::config::SandboxConfig;
 use crate::envelope::{self, ApiError};
 use crate::faults::Endpoint;
 use crate::fixtures::{CreatorFixture, PrivacyLevel};
@@ -175,12 +176,12 @@ fn video_list_reply(
     let before = request.cursor.filter(|&cursor| cursor > 0).unwrap_or(i64::MAX);
 
     let now = Instant::now();
-    let delay = sandbox.inner.config.processing_delay;
+    let config = &sandbox.inner.config;
     let state = sandbox.inner.lock();
     let mut public: Vec<(&Publish, i64, i64)> = state
         .publishes
         .iter()
-        .filter(|publish| is_public_video_of(publish, &caller, now, delay))
+        .filter(|publish| is_public_video_of(publish, &caller, now, config))
         .filter_map(|publish| Some((publish, publish.published_ms?, publish.post_id?)))
         .filter(|(_, published_ms, _)| *published_ms < before)
         .collect();
@@ -195,11 +196,12 @@ fn video_list_reply(
     Ok(envelope::ok(json!({ "videos": videos, "cursor": cursor, "has_more": has_more })))
 }
 
-fn is_public_video_of(publish: &Publish, caller: &Caller, now: Instant, delay: std::time::Duration) -> bool {
+/// The Display API lists public videos only once moderation has passed, like the post id.
+fn is_public_video_of(publish: &Publish, caller: &Caller, now: Instant, config: &SandboxConfig) -> bool {
     publish.open_id == caller.open_id
         && publish.kind == PublishKind::Direct
         && publish.settings.privacy == Some(PrivacyLevel::PublicToEveryone)
-        && publish.status(now, delay) == Status::PublishComplete
+        && !publish.public_post_ids(now, config.processing_delay, config.moderation_delay).is_empty()
 }
 
 fn video_object(sandbox: &Sandbox, publish: &Publish, published_ms: i64, post_id: i64, fields: &[String]) -> Value {

@@ -208,7 +208,7 @@ fn commit(sandbox: &Sandbox, upload_id: &str, length: u64, hasher: Sha256, head:
         return reply(StatusCode::NOT_FOUND, None, "This upload task has ended.");
     }
     let upload = &mut publish.upload;
-    upload.received += length;
+    upload.acknowledge(length, now);
     upload.hasher = hasher;
     upload.head.extend_from_slice(&head);
     if !upload.is_complete() {
@@ -224,8 +224,9 @@ fn commit(sandbox: &Sandbox, upload_id: &str, length: u64, hasher: Sha256, head:
         }
     }
     let publish_id = publish.id.clone();
+    let moderated_at = publish.moderated_at(delay, sandbox.inner.config.moderation_delay);
     drop(state);
-    publish::notify_when_final(sandbox, publish_id, now + delay);
+    publish::notify_when_final(sandbox, publish_id, now + delay, moderated_at);
     reply(StatusCode::CREATED, Some(progress), "")
 }
 

@@ -230,7 +230,7 @@ async fn an_invalid_access_token_is_refreshed_once_and_the_call_retried() {
     let (sandbox, app, mut owner) = app_with_sandbox().await;
     connect(&sandbox, &mut owner, "Maya Public").await;
     let account_id = accounts(&mut owner).await[0].id.to_string();
-    sandbox.sandbox.inject(Fault { endpoint: Endpoint::CreatorInfo, kind: FaultKind::AccessTokenInvalid, count: 1 });
+    sandbox.sandbox.inject(Fault { endpoint: Endpoint::CreatorInfo, kind: FaultKind::AccessTokenInvalid, count: 1, skip: 0 });
 
     let view: AccountView = owner.call("accounts/refresh-info", &[("account_id", &account_id)]).await.unwrap();
     assert!(view.creator_info.is_some());
@@ -257,7 +257,7 @@ async fn disconnect_changes_nothing_when_tiktok_cannot_be_reached() {
     let (sandbox, app, mut owner) = app_with_sandbox().await;
     connect(&sandbox, &mut owner, "Maya Public").await;
     let account_id = accounts(&mut owner).await[0].id.to_string();
-    sandbox.sandbox.inject(Fault { endpoint: Endpoint::OauthRevoke, kind: FaultKind::Status503, count: 1 });
+    sandbox.sandbox.inject(Fault { endpoint: Endpoint::OauthRevoke, kind: FaultKind::Status503, count: 1, skip: 0 });
     let error = owner.call::<()>("accounts/disconnect", &[("account_id", &account_id)]).await.unwrap_err();
     assert!(matches!(error, AppError::Conflict(ref m) if m.contains("try again")), "{error:?}");
     assert_eq!(only_account(&app).await.status(), AccountStatus::Active);

@@ -400,7 +400,7 @@ async fn rate_limits_hold_across_servers_without_a_read_then_write_race() {
         use sandbox::{Endpoint, Fault, FaultKind};
         let (sandbox2, app2, mut owner2) = fast_app_with_sandbox().await;
         let maya = connected_account(&sandbox2, &mut owner2, "Maya Public").await;
-        sandbox2.sandbox.inject(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status429, count: 1 });
+        sandbox2.sandbox.inject(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::Status429, count: 1, skip: 0 });
         let refused = Upload::post_now(&maya, "SELF_ONLY", SyntheticVideo::mp4(20, 1_000_000)).send(&mut owner2).await;
         assert!(refused.is_err());
         let daily: i64 = {

@@ -245,7 +245,7 @@ async fn tiktok_faults_never_duplicate_or_lose_a_post() {
         (Endpoint::StatusFetch, FaultKind::Status503),
         (Endpoint::CreatorInfo, FaultKind::Status500),
     ] {
-        sandbox.sandbox.inject(Fault { endpoint, kind, count: 1 });
+        sandbox.sandbox.inject(Fault { endpoint, kind, count: 1, skip: 0 });
     }
     run_jobs_until_settled(&app, &ids, due).await;
     for id in &ids {
@@ -372,7 +372,7 @@ async fn an_init_whose_answer_was_lost_is_not_repeated_blindly() {
     let (sandbox, app, mut owner) = fast_app_with_sandbox().await;
     let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let (outcome, due) = schedule(&mut owner, &maya, SyntheticVideo::mp4(20, 1_000_000)).await;
-    sandbox.sandbox.inject(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::DropConnection, count: 1 });
+    sandbox.sandbox.inject(Fault { endpoint: Endpoint::VideoInit, kind: FaultKind::DropConnection, count: 1, skip: 0 });
     assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
     let detail: PostDetail = owner.call("posts/detail", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
     assert_eq!(detail.post.state, PostState::Unconfirmed);

@@ -135,7 +135,7 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
             let (endpoint, kind) = FAULTS[dice.below(FAULTS.len())];
             // A hung request holds a post for 30 s; a few are enough to show it is survived.
             if kind != FaultKind::Timeout || faults_injected % 4 == 0 {
-                sandbox.sandbox.inject(Fault { endpoint, kind, count: 1 });
+                sandbox.sandbox.inject(Fault { endpoint, kind, count: 1, skip: 0 });
                 faults_injected += 1;
             }
         }

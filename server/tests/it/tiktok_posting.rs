@@ -193,11 +193,11 @@ async fn transient_status_failures_are_retried_but_inits_are_not() {
     let plan = ChunkPlan::for_size(2_000_000).unwrap();
     let init = client.init_inbox_upload(&token.access_token, &plan).await.unwrap();
 
-    sandbox.sandbox.inject(sandbox::Fault { endpoint: sandbox::Endpoint::StatusFetch, kind: sandbox::FaultKind::Status503, count: 2 });
+    sandbox.sandbox.inject(sandbox::Fault { endpoint: sandbox::Endpoint::StatusFetch, kind: sandbox::FaultKind::Status503, count: 2, skip: 0 });
     let status = client.publish_status(&token.access_token, &init.publish_id).await.expect("retried past two 503s");
     assert_eq!(status.status, "PROCESSING_UPLOAD");
 
-    sandbox.sandbox.inject(sandbox::Fault { endpoint: sandbox::Endpoint::VideoInit, kind: sandbox::FaultKind::Status500, count: 1 });
+    sandbox.sandbox.inject(sandbox::Fault { endpoint: sandbox::Endpoint::VideoInit, kind: sandbox::FaultKind::Status500, count: 1, skip: 0 });
     let failed = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await;
     assert!(matches!(failed, Err(TikTokError::Transient(_))), "{failed:?}");
     let inits = sandbox.sandbox.requests().iter().filter(|r| r.path == "/v2/post/publish/video/init/").count();
