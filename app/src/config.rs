@@ -48,6 +48,18 @@ pub struct UploadConfig {
     pub upload_url_lifetime: Duration,
 }
 
+impl Default for UploadConfig {
+    /// The documented defaults of the variables above.
+    fn default() -> Self {
+        Self {
+            chunk_attempts: 4,
+            chunk_timeout_floor: Duration::from_secs(60),
+            min_bytes_per_sec: 50_000,
+            upload_url_lifetime: Duration::from_secs(3660),
+        }
+    }
+}
+
 impl UploadConfig {
     /// The time one PUT of `bytes` may take.
     pub fn chunk_timeout(&self, bytes: u64) -> Duration {
@@ -319,24 +331,30 @@ impl Config {
         )?);
         let publish_concurrency =
             parse_number("CADENCE_PUBLISH_CONCURRENCY", get("CADENCE_PUBLISH_CONCURRENCY"), 16, 1..=256)?;
+        let defaults = UploadConfig::default();
         let upload = UploadConfig {
-            chunk_attempts: parse_number("CADENCE_UPLOAD_CHUNK_ATTEMPTS", get("CADENCE_UPLOAD_CHUNK_ATTEMPTS"), 4, 1..=10)?,
+            chunk_attempts: parse_number(
+                "CADENCE_UPLOAD_CHUNK_ATTEMPTS",
+                get("CADENCE_UPLOAD_CHUNK_ATTEMPTS"),
+                defaults.chunk_attempts,
+                1..=10,
+            )?,
             chunk_timeout_floor: Duration::from_secs(parse_number(
                 "CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS",
                 get("CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS"),
-                60,
+                defaults.chunk_timeout_floor.as_secs(),
                 1..=3600,
             )?),
             min_bytes_per_sec: parse_number(
                 "CADENCE_UPLOAD_MIN_BYTES_PER_SEC",
                 get("CADENCE_UPLOAD_MIN_BYTES_PER_SEC"),
-                50_000,
+                defaults.min_bytes_per_sec,
                 1_000..=10_000_000_000,
             )?,
             upload_url_lifetime: Duration::from_secs(parse_number(
                 "CADENCE_UPLOAD_URL_LIFETIME_SECS",
                 get("CADENCE_UPLOAD_URL_LIFETIME_SECS"),
-                3660,
+                defaults.upload_url_lifetime.as_secs(),
                 1..=86_400,
             )?),
         };

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod calendar;
+mod exactly_once;
 mod auth;
 mod platform;
 mod publishing;

@@ -80,7 +80,7 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
     let mut dice = Dice(setting("SOAK_SEED", 0x5eed) as u64 | 1);
     let started = Instant::now();
 
-    let sandbox = TestSandbox::start_with(SandboxConfig {
+    let sandbox = TestSandbox::start_with(crate::util::sandbox::approved_for_cadence(SandboxConfig {
         generated_creators: accounts,
         request_log_limit: 2_000_000,
         processing_delay: Duration::from_millis(200),
@@ -89,8 +89,10 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
         access_token_ttl: Duration::from_secs(20),
         // TikTok's own cap out of the way: re-sends after faults start new publishes.
         daily_post_cap: 1_000,
+        // Recovery waits out a killed server's upload URL before sending again.
+        upload_url_ttl: Duration::from_secs(20),
         ..SandboxConfig::default()
-    })
+    }))
     .await;
     let app = TestApp::with_sandbox(&sandbox).await;
     let mut owner = app.signed_up("Olga").await;

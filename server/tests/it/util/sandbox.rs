@@ -82,7 +82,7 @@ pub async fn connect(sandbox: &TestSandbox, client: &mut TestClient, creator: &s
 
 /// An app wired to a fresh sandbox, with one editor-owner signed up.
 pub async fn app_with_sandbox() -> (TestSandbox, TestApp, TestClient) {
-    let sandbox = TestSandbox::start().await;
+    let sandbox = TestSandbox::start_with(approved_for_cadence(SandboxConfig::default())).await;
     let app = TestApp::with_sandbox(&sandbox).await;
     let owner = app.signed_up("Olga").await;
     (sandbox, app, owner)
@@ -90,10 +90,10 @@ pub async fn app_with_sandbox() -> (TestSandbox, TestApp, TestClient) {
 
 /// An app over a sandbox that finishes processing in 50 ms, with one owner signed up.
 pub async fn fast_app_with_sandbox() -> (TestSandbox, TestApp, TestClient) {
-    let sandbox = TestSandbox::start_with(SandboxConfig {
+    let sandbox = TestSandbox::start_with(approved_for_cadence(SandboxConfig {
         processing_delay: std::time::Duration::from_millis(50),
         ..Default::default()
-    })
+    }))
     .await;
     let app = TestApp::with_sandbox(&sandbox).await;
     let owner = app.signed_up("Olga").await;
@@ -105,4 +105,10 @@ pub async fn connected_account(sandbox: &TestSandbox, client: &mut TestClient, c
     connect(sandbox, client, creator).await;
     let accounts: Vec<app::accounts::types::AccountView> = client.call("accounts/list", &[]).await.unwrap();
     accounts.into_iter().find(|a| a.display_name == creator).unwrap().id.to_string()
+}
+
+/// `config` for a TikTok app approved for every scope Cadence asks for (the strict default
+/// approves only the three posting scopes).
+pub fn approved_for_cadence(config: SandboxConfig) -> SandboxConfig {
+    SandboxConfig { approved_scopes: app::tiktok::client::SCOPES.iter().map(|s| (*s).to_owned()).collect(), ..config }
 }
