@@ -192,7 +192,7 @@ async fn a_database_error_inside_a_send_is_retried_and_gives_the_days_slot_back(
 
     // The database is back: the retry goes out once.
     diesel::sql_query("DROP TRIGGER fail_publish_id ON posts").execute(&mut app.conn().await).await.unwrap();
-    let later = waiting.next_check_at.unwrap() + time::Duration::seconds(1);
+    let later = waiting.next_check_at.unwrap().max(due) + time::Duration::seconds(1);
     assert_eq!(publish_due(&app.state, later, Uuid::new_v4()).await.unwrap(), 1);
     assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(20)).await, PostState::Published);
     assert_eq!(complete_publishes(&sandbox), 1);
@@ -201,23 +201,23 @@ async fn a_database_error_inside_a_send_is_retried_and_gives_the_days_slot_back(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sender_cut_off_from_the_database_stops_by_itself_and_the_post_goes_out_once() {
     // Chunks take a while (latency on every TikTok call), leases are 3 s, and upload URLs live
-    // 3 s (Cadence waits 4 s), so the whole takeover fits in a test.
+    // 20 s (Cadence waits 21 s), so the whole takeover fits in a test.
     let config = SandboxConfig {
         processing_delay: Duration::from_millis(50),
-        upload_url_ttl: Duration::from_secs(3),
+        upload_url_ttl: Duration::from_secs(20),
         ..Default::default()
     };
-    let (sandbox, app, mut owner) = setup(config, &[("CADENCE_UPLOAD_URL_LIFETIME_SECS", "4")]).await;
+    let (sandbox, app, mut owner) = setup(config, &[("CADENCE_UPLOAD_URL_LIFETIME_SECS", "21")]).await;
     let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    let outcome = Upload::scheduled(&maya, "SELF_ONLY", SyntheticVideo::mp4(30, 100_000_000), due).send(&mut owner).await.unwrap();
+    let outcome = Upload::scheduled(&maya, "SELF_ONLY", SyntheticVideo::mp4(30, 64_000_000), due).send(&mut owner).await.unwrap();
 
     // Server A reaches PostgreSQL only through the proxy.
     let proxy = DbProxy::start("127.0.0.1:5432").await;
     let mut settings = sandbox.app_settings();
     settings.insert(0, ("DATABASE_URL", proxy.url_for(&app.db.url)));
     settings.insert(0, ("CADENCE_PUBLISH_LEASE_SECS", "3".to_owned()));
-    settings.insert(0, ("CADENCE_UPLOAD_URL_LIFETIME_SECS", "4".to_owned()));
+    settings.insert(0, ("CADENCE_UPLOAD_URL_LIFETIME_SECS", "21".to_owned()));
     let server_a = app.another_state(&settings);
     sandbox.sandbox.set_latency(Duration::from_millis(400));
     let worker_a = Uuid::new_v4();
@@ -252,7 +252,7 @@ async fn a_sender_cut_off_from_the_database_stops_by_itself_and_the_post_goes_ou
 
     // Server B takes the post over once the lease ran out by the database's clock, waits out
     // A's upload URL, and sends it again.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let recovered = recover_expired(&app.state).await.unwrap();
         if recovered.contains(&(outcome.post_id, Recovered::Requeued)) {
@@ -271,7 +271,7 @@ async fn a_sender_cut_off_from_the_database_stops_by_itself_and_the_post_goes_ou
         .await
         .unwrap();
     assert!(!late, "a stale sender's mark_uploaded is fenced out");
-    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(30)).await, PostState::Published);
+    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(60)).await, PostState::Published);
     let published = post(&app, outcome.post_id).await;
     assert_eq!(published.publish_id, second.publish_id, "the post tracks B's publish");
     assert_eq!(complete_publishes(&sandbox), 1, "TikTok's record: exactly one complete publish");

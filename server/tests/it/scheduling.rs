@@ -345,16 +345,17 @@ fn seen(sandbox: &TestSandbox, matches: impl Fn(&sandbox::RecordedRequest) -> bo
 
 #[tokio::test(flavor = "multi_thread")]
 async fn servers_killed_mid_publish_and_restarted_publish_every_post_exactly_once() {
-    // Upload URLs live 20 s, so recovery's wait for a killed server's upload to expire fits.
+    // Upload URLs live 60 s (long enough for six chunked uploads on a busy machine), so
+    // recovery's wait for a killed server's upload to expire fits in the test.
     let sandbox = TestSandbox::start_with(approved_for_cadence(sandbox::SandboxConfig {
         processing_delay: Duration::from_millis(50),
-        upload_url_ttl: Duration::from_secs(20),
+        upload_url_ttl: Duration::from_secs(60),
         ..Default::default()
     }))
     .await;
     let app = TestApp::with_sandbox(&sandbox).await;
     let mut owner = app.signed_up("Olga").await;
-    let (ids, _) = schedule_on_three_creators(&sandbox, &mut owner, 2, SyntheticVideo::mp4(30, 150_000_000)).await;
+    let (ids, _) = schedule_on_three_creators(&sandbox, &mut owner, 2, SyntheticVideo::mp4(30, 70_000_000)).await;
     // Due now.
     diesel::update(posts::table).set(posts::scheduled_at.eq(Some(OffsetDateTime::now_utc()))).execute(&mut app.conn().await).await.unwrap();
 
