@@ -24,9 +24,47 @@ pub struct Config {
     pub publish_lease: Duration,
     /// Posts one server sends to TikTok at the same time.
     pub publish_concurrency: usize,
+    /// How chunks go to TikTok's upload URL: retries and timeouts.
+    pub upload: UploadConfig,
     pub tiktok: TikTokConfig,
     /// Where the token keys came from, for the start-up log line (never the keys themselves).
     pub token_key_source: TokenKeySource,
+}
+
+/// How a video's chunks go to TikTok's upload URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadConfig {
+    /// `CADENCE_UPLOAD_CHUNK_ATTEMPTS` (4): tries per chunk on a 5xx, reset or timeout before
+    /// the upload is given up; TikTok's guide says to resubmit the chunk.
+    pub chunk_attempts: u32,
+    /// `CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS` (60): the least time a chunk's PUT gets.
+    pub chunk_timeout_floor: Duration,
+    /// `CADENCE_UPLOAD_MIN_BYTES_PER_SEC` (50,000): the slowest line a chunk's timeout allows
+    /// for; a chunk gets the floor plus its size at this rate.
+    pub min_bytes_per_sec: u64,
+    /// `CADENCE_UPLOAD_URL_LIFETIME_SECS` (3,660): how long after an init its upload may still
+    /// complete at TikTok (the upload URL lives an hour; a minute more for clock drift).
+    /// Recovery waits this long before sending a post again that TikTok may still complete.
+    pub upload_url_lifetime: Duration,
+}
+
+impl Default for UploadConfig {
+    /// The documented defaults of the variables above.
+    fn default() -> Self {
+        Self {
+            chunk_attempts: 4,
+            chunk_timeout_floor: Duration::from_secs(60),
+            min_bytes_per_sec: 50_000,
+            upload_url_lifetime: Duration::from_secs(3660),
+        }
+    }
+}
+
+impl UploadConfig {
+    /// The time one PUT of `bytes` may take.
+    pub fn chunk_timeout(&self, bytes: u64) -> Duration {
+        self.chunk_timeout_floor + Duration::from_secs_f64(bytes as f64 / self.min_bytes_per_sec.max(1) as f64)
+    }
 }
 
 /// The media store's backend.
@@ -186,6 +224,10 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SCHEDULER_ENABLED",
     "CADENCE_PUBLISH_LEASE_SECS",
     "CADENCE_PUBLISH_CONCURRENCY",
+    "CADENCE_UPLOAD_CHUNK_ATTEMPTS",
+    "CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS",
+    "CADENCE_UPLOAD_MIN_BYTES_PER_SEC",
+    "CADENCE_UPLOAD_URL_LIFETIME_SECS",
     "CADENCE_TOKEN_KEYS",
     "CADENCE_TIKTOK_CLIENT_KEY",
     "CADENCE_TIKTOK_CLIENT_SECRET",
@@ -321,6 +363,33 @@ impl Config {
         )?);
         let publish_concurrency =
             parse_number("CADENCE_PUBLISH_CONCURRENCY", get("CADENCE_PUBLISH_CONCURRENCY"), 16, 1..=256)?;
+        let defaults = UploadConfig::default();
+        let upload = UploadConfig {
+            chunk_attempts: parse_number(
+                "CADENCE_UPLOAD_CHUNK_ATTEMPTS",
+                get("CADENCE_UPLOAD_CHUNK_ATTEMPTS"),
+                defaults.chunk_attempts,
+                1..=10,
+            )?,
+            chunk_timeout_floor: Duration::from_secs(parse_number(
+                "CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS",
+                get("CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS"),
+                defaults.chunk_timeout_floor.as_secs(),
+                1..=3600,
+            )?),
+            min_bytes_per_sec: parse_number(
+                "CADENCE_UPLOAD_MIN_BYTES_PER_SEC",
+                get("CADENCE_UPLOAD_MIN_BYTES_PER_SEC"),
+                defaults.min_bytes_per_sec,
+                1_000..=10_000_000_000,
+            )?,
+            upload_url_lifetime: Duration::from_secs(parse_number(
+                "CADENCE_UPLOAD_URL_LIFETIME_SECS",
+                get("CADENCE_UPLOAD_URL_LIFETIME_SECS"),
+                defaults.upload_url_lifetime.as_secs(),
+                1..=86_400,
+            )?),
+        };
         let tiktok = TikTokConfig {
             credentials: match (get("CADENCE_TIKTOK_CLIENT_KEY"), get("CADENCE_TIKTOK_CLIENT_SECRET")) {
                 (None, None) => None,
@@ -417,6 +486,7 @@ impl Config {
             scheduler_enabled,
             publish_lease,
             publish_concurrency,
+            upload,
             tiktok,
             token_key_source,
         };

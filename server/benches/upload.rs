@@ -196,5 +196,14 @@ async fn upload_direct(client: &TikTokClient, token: &app::crypto::SecretToken, 
     };
     let init = client.init_direct_post(token, &post, &plan).await.unwrap();
     let pieces = futures_util::stream::iter(video.pieces(0, video.size - 1, PIECE).map(Ok::<_, std::io::Error>));
-    app::publishing::stream::stream_upload(client, &init.upload_url, "video/mp4", &plan, pieces).await.unwrap();
+    let policy = app::config::UploadConfig::default();
+    let data_dir = std::env::temp_dir();
+    let target = app::publishing::stream::UploadTarget {
+        client,
+        upload_url: &init.upload_url,
+        content_type: "video/mp4",
+        policy: &policy,
+        data_dir: &data_dir,
+    };
+    app::publishing::stream::stream_upload(&target, &plan, pieces).await.unwrap();
 }

@@ -156,7 +156,7 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("*/10 * * * * *", move |_, _| {
             let state = recovery_state.clone();
             Box::pin(async move {
-                if let Err(error) = recover_expired(&state, time::OffsetDateTime::now_utc()).await {
+                if let Err(error) = recover_expired(&state).await {
                     tracing::warn!(error = %error, "recovering posts of stopped servers failed; will retry");
                 }
             })

@@ -160,6 +160,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         follow_until -> Nullable<Timestamptz>,
+        upload_started_at -> Nullable<Timestamptz>,
     }
 }
 

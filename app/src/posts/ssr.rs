@@ -58,6 +58,8 @@ pub struct Post {
     pub updated_at: OffsetDateTime,
     /// A published or in-inbox post is still asked about until then (see `posts::outcome`).
     pub follow_until: Option<OffsetDateTime>,
+    /// When TikTok accepted the init, by the database's clock (see recovery).
+    pub upload_started_at: Option<OffsetDateTime>,
 }
 
 /// What a new post is made of.
@@ -190,18 +192,18 @@ pub async fn record_event(conn: &mut AsyncPgConnection, post_id: Uuid, kind: &st
 }
 
 /// TikTok accepted the init: the publish id is stored before a single byte is sent, so a
-/// crash after this point is reconciled through TikTok's status, never by posting again.
+/// crash after this point is reconciled through TikTok's status, never by posting again. The
+/// init time is written with the database's clock: the upload URL lives an hour from then.
 ///
-/// Returns false when the post is no longer this sender's (`lease_owner`): another server
-/// took it over, and this one must not send a byte.
+/// Returns false when the post is no longer this sender's (`lease_owner`) or its lease ran out
+/// by the database's clock: another server may take it over, and this one must not send a byte.
 pub async fn record_publish_id(
     conn: &mut AsyncPgConnection,
     post_id: Uuid,
     publish_id: &str,
     lease_owner: Option<Uuid>,
 ) -> AppResult<bool> {
-    use diesel::PgExpressionMethods as _;
-    let now = OffsetDateTime::now_utc();
+    use diesel::{PgExpressionMethods as _, dsl::now};
     let updated = diesel::update(
         posts::table
             .find(post_id)
@@ -212,7 +214,7 @@ pub async fn record_publish_id(
     )
         .set((
             posts::publish_id.eq(Some(publish_id)),
-            posts::state.eq(PostState::Uploading.as_str()),
+            posts::upload_started_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>("now()")),
             posts::updated_at.eq(now),
         ))
         .execute(conn)
@@ -224,10 +226,25 @@ pub async fn record_publish_id(
     Ok(true)
 }
 
-/// Every byte reached TikTok; from here TikTok processes and the status is polled.
-pub async fn mark_uploaded(conn: &mut AsyncPgConnection, post_id: Uuid, message: &str) -> QueryResult<()> {
+/// Every byte of publish `publish_id` reached TikTok; from here TikTok processes and the
+/// status is polled. Fenced by the lease owner and the publish id: a sender (or recovery) that
+/// lost the post to another server changes nothing. Returns whether the post moved.
+pub async fn mark_uploaded(
+    conn: &mut AsyncPgConnection,
+    post_id: Uuid,
+    lease_owner: Option<Uuid>,
+    publish_id: &str,
+    message: &str,
+) -> QueryResult<bool> {
+    use diesel::PgExpressionMethods as _;
     let now = OffsetDateTime::now_utc();
-    diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Uploading.as_str())))
+    let updated = diesel::update(
+        posts::table
+            .find(post_id)
+            .filter(posts::state.eq(PostState::Uploading.as_str()))
+            .filter(posts::lease_owner.is_not_distinct_from(lease_owner))
+            .filter(posts::publish_id.eq(publish_id)),
+    )
         .set((
             posts::state.eq(PostState::Processing.as_str()),
             posts::next_check_at.eq(Some(now + FIRST_STATUS_CHECK)),
@@ -238,7 +255,11 @@ pub async fn mark_uploaded(conn: &mut AsyncPgConnection, post_id: Uuid, message:
         ))
         .execute(conn)
         .await?;
-    record_event(conn, post_id, "uploaded", message).await
+    if updated == 0 {
+        return Ok(false);
+    }
+    record_event(conn, post_id, "uploaded", message).await?;
+    Ok(true)
 }
 
 /// The post failed for good, with what to tell the person. Settled posts stay as they are.

@@ -14,14 +14,15 @@ use crate::{
         types::{Destination, PostState},
     },
     publishing::{
-        recovery::{Resend, reconcile},
+        lease::{self, Fence, LeaseEnd, db_now_plus},
+        recovery::{Recovered, Resend, Sent, reconcile},
         retry::next_delay,
-        send::{SendError, send_video},
+        send::{SendError, release_daily_slot, send_video},
     },
     state::AppState,
     tiktok::error::{TikTokError, for_people},
 };
-use diesel::prelude::*;
+use diesel::{PgExpressionMethods as _, prelude::*};
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use std::{ops::ControlFlow, time::Duration};
 use time::OffsetDateTime;
@@ -29,12 +30,8 @@ use uuid::Uuid;
 
 /// How long a claim holds before another server may take the post over, unless
 /// `CADENCE_PUBLISH_LEASE_SECS` says otherwise. The sender renews it every third of that while
-/// it works, so only a stopped server lets it run out.
+/// it works, and stops by itself before it could run out (see `lease`).
 pub const DEFAULT_LEASE: time::Duration = time::Duration::minutes(3);
-
-fn lease(state: &AppState) -> time::Duration {
-    time::Duration::try_from(state.config.publish_lease).unwrap_or(DEFAULT_LEASE)
-}
 
 /// Sends every scheduled post that is due at `now`, and any that fall due while earlier ones are
 /// being sent. Returns how many were taken.
@@ -58,13 +55,13 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
             // `now` may be ahead of the clock (tests, catching up); a long run moves with it.
             let claim_time = now.max(OffsetDateTime::now_utc());
             match claim_due(state, claim_time, worker, concurrency - sending.len(), &taken).await {
-                Ok(claimed) if claimed.is_empty() && sending.is_empty() => return Ok(taken.len()),
-                Ok(claimed) => {
+                Ok((claimed, _)) if claimed.is_empty() && sending.is_empty() => return Ok(taken.len()),
+                Ok((claimed, claimed_at)) => {
                     for post in claimed {
                         taken.push(post.id);
                         let state = state.clone();
                         sending.spawn(async move {
-                            if let Err(error) = publish_one(&state, &post, worker).await {
+                            if let Err(error) = publish_one(&state, &post, worker, claimed_at).await {
                                 tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
                             }
                         });
@@ -80,9 +77,17 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
 }
 
 /// Takes up to `room` due posts (other than `skip`) for `worker`: state `uploading` under a
-/// lease, attempt counted.
-async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid, room: usize, skip: &[Uuid]) -> AppResult<Vec<Post>> {
+/// lease (by the database's clock), attempt counted. Also returns an instant no later than the
+/// database's `now()` of the claim, from which the sender counts its own deadline.
+async fn claim_due(
+    state: &AppState,
+    now: OffsetDateTime,
+    worker: Uuid,
+    room: usize,
+    skip: &[Uuid],
+) -> AppResult<(Vec<Post>, tokio::time::Instant)> {
     let mut conn = state.pool.get().await?;
+    let claimed_at = tokio::time::Instant::now();
     let claimed = conn
         .transaction(async |conn| {
             let ids: Vec<Uuid> = posts::table
@@ -101,7 +106,7 @@ async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid, room: us
                 .set((
                     posts::state.eq(PostState::Uploading.as_str()),
                     posts::lease_owner.eq(Some(worker)),
-                    posts::lease_expires_at.eq(Some(now + lease(state))),
+                    posts::lease_expires_at.eq(db_now_plus(state.config.publish_lease)),
                     posts::attempts.eq(posts::attempts + 1),
                     posts::next_check_at.eq(None::<OffsetDateTime>),
                     posts::updated_at.eq(now),
@@ -111,20 +116,23 @@ async fn claim_due(state: &AppState, now: OffsetDateTime, worker: Uuid, room: us
                 .await
         })
         .await?;
-    Ok(claimed)
+    Ok((claimed, claimed_at))
 }
 
 /// Sends one claimed post while keeping its lease; stops (dropping any upload mid-way, so
-/// TikTok never gets the whole video) as soon as the lease can no longer be vouched for.
-async fn publish_one(state: &AppState, post: &Post, worker: Uuid) -> AppResult<()> {
-    let claimed_until = post.lease_expires_at.unwrap_or_else(OffsetDateTime::now_utc);
+/// TikTok never gets the whole video) as soon as the lease can no longer be vouched for, on its
+/// own timer even when the database does not answer.
+async fn publish_one(state: &AppState, post: &Post, worker: Uuid, claimed_at: tokio::time::Instant) -> AppResult<()> {
     tokio::select! {
         biased;
-        result = publish_claimed(state, post, worker) => result,
-        () = keep_lease(state, post.id, worker, claimed_until) => {
-            tracing::warn!(post = %post.id, "lease lost or not renewable; stopped sending");
+        end = lease::hold(state, post.id, worker, claimed_at) => {
+            match end {
+                LeaseEnd::Lost => tracing::warn!(post = %post.id, "lease lost to another holder; stopped sending"),
+                LeaseEnd::Expiring => tracing::warn!(post = %post.id, "lease could not be renewed in time; stopped sending"),
+            }
             Ok(())
         }
+        result = publish_claimed(state, post, worker) => result,
     }
 }
 
@@ -135,8 +143,7 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResu
         return Ok(());
     }
     let Some(media_id) = post.media_id else {
-        post_store::mark_failed(&mut *state.pool.get().await?, post.id, "media_missing", "The video of this post is gone. Upload it again.").await?;
-        return Ok(());
+        return fail_fenced(state, post, "media_missing", "The video of this post is gone. Upload it again.").await;
     };
     let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;
     let video = match state.media.open(&key).await {
@@ -155,20 +162,39 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResu
         }
         Err(SendError::Deferred { reason, wait }) => defer(state, post, &reason, wait).await,
         Err(SendError::InitUnconfirmed { message }) => {
-            post_store::mark_unconfirmed(&mut *state.pool.get().await?, post.id, &message).await?;
+            let fence = Fence::of(post);
+            let mut conn = state.pool.get().await?;
+            conn.transaction(async |conn| {
+                if lease::still_held(conn, post.id, &fence).await? {
+                    post_store::mark_unconfirmed(conn, post.id, &message).await?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .await?;
             Ok(())
         }
         Err(SendError::NotSent { error, retry_in }) => give_back(state, post, &error.to_string(), retry_in).await,
         Err(SendError::Interrupted) => {
-            let message = "The stored video could not be read. Upload it again.";
-            post_store::mark_failed(&mut *state.pool.get().await?, post.id, "media_unreadable", message).await?;
-            Ok(())
+            // The publish id is recorded by now: the fence is this sender's with it.
+            let post = Post::find(&mut *state.pool.get().await?, post.id).await?;
+            if post.lease_owner != Some(worker) {
+                return Ok(());
+            }
+            fail_fenced(state, &post, "media_unreadable", "The stored video could not be read. Upload it again.").await
         }
         // TikTok's status decides: a lost answer to the last chunk may hide a complete upload.
-        Err(SendError::UploadFailed { code, message }) => {
-            let post = Post::find(&mut *state.pool.get().await?, post.id).await?;
+        Err(SendError::UploadFailed { code, message, publish_id, may_be_complete }) => {
+            // This sender's own view of the post (its lease, its publish id) is the fence: if
+            // another server took over, nothing below changes the post.
+            let mine = Post { publish_id: Some(publish_id), ..post.clone() };
             let why = format!("The upload failed ({code}): {message}");
-            reconcile(state, &post, &why, Resend::AfterRetryDelay).await.map(|_| ())
+            let sent = if may_be_complete { Sent::MaybeAll } else { Sent::NotAll };
+            let outcome = reconcile(state, &mine, &why, Resend::AfterRetryDelay, sent).await?;
+            // TikTok will not publish that upload: the day's slot goes back for the next try.
+            if matches!(outcome, Recovered::Requeued | Recovered::Failed) {
+                release_daily_slot(state, post).await;
+            }
+            Ok(())
         }
     }
 }
@@ -199,52 +225,34 @@ async fn check_creator_rules(state: &AppState, post: &Post) -> AppResult<Control
     };
     if let Some(violation) = check(&post.choices(), &creator).into_iter().next() {
         let message = format!("{} Edit the post and schedule it again.", violation.message);
-        post_store::mark_failed(&mut *state.pool.get().await?, post.id, "rules_changed", &message).await?;
+        fail_fenced(state, post, "rules_changed", &message).await?;
         return Ok(ControlFlow::Break(()));
     }
     Ok(ControlFlow::Continue(()))
 }
 
-/// Renews the lease every third of its length while this worker holds it. Returns (so the
-/// caller stops) when another holder has it, or when renewals keep failing and the lease would
-/// run out before the next one: the worker stops before anyone else may take over.
-async fn keep_lease(state: &AppState, post_id: Uuid, worker: Uuid, mut confirmed_until: OffsetDateTime) {
-    let interval = state.config.publish_lease / 3;
-    loop {
-        tokio::time::sleep(interval).await;
-        let next_until = OffsetDateTime::now_utc() + lease(state);
-        let renewed = match state.pool.get().await {
-            Ok(mut conn) => diesel::update(
-                posts::table
-                    .find(post_id)
-                    .filter(posts::state.eq(PostState::Uploading.as_str()))
-                    .filter(posts::lease_owner.eq(Some(worker))),
-            )
-            .set(posts::lease_expires_at.eq(Some(next_until)))
-            .execute(&mut conn)
-            .await
-            .ok(),
-            Err(_) => None,
-        };
-        match renewed {
-            Some(0) => return,
-            Some(_) => confirmed_until = next_until,
-            None if OffsetDateTime::now_utc() + interval >= confirmed_until => return,
-            None => {}
+/// Fails the post only while it is still this sender's (same lease owner, same publish id).
+async fn fail_fenced(state: &AppState, post: &Post, code: &str, message: &str) -> AppResult<()> {
+    let fence = Fence::of(post);
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        if lease::still_held(conn, post.id, &fence).await? {
+            post_store::mark_failed(conn, post.id, code, message).await?;
         }
-    }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .await?;
+    Ok(())
 }
 
 /// Puts a post that could not be sent back in the queue for a later attempt (by the retry
 /// schedule), or fails it when the attempts are used up or waiting will not help. A deferral
 /// by Cadence's own limits waits exactly as long as needed and does not count as an attempt.
 async fn give_back(state: &AppState, post: &Post, reason: &str, retry_in: Option<Duration>) -> AppResult<()> {
-    let mut conn = state.pool.get().await?;
     let Some(wait) = retry_in.and_then(|asked| next_delay(post.attempts, Some(asked), post.id)) else {
-        post_store::mark_failed(&mut conn, post.id, "not_sent", reason).await?;
-        return Ok(());
+        return fail_fenced(state, post, "not_sent", reason).await;
     };
-    requeue(&mut conn, post, OffsetDateTime::now_utc() + wait, 0, &format!("Not sent: {reason}")).await
+    requeue(&mut *state.pool.get().await?, post, OffsetDateTime::now_utc() + wait, 0, &format!("Not sent: {reason}")).await
 }
 
 async fn defer(state: &AppState, post: &Post, reason: &str, wait: Duration) -> AppResult<()> {
@@ -259,7 +267,15 @@ async fn requeue(
     attempts_refunded: i32,
     why: &str,
 ) -> AppResult<()> {
-    diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Uploading.as_str())))
+    // Only this sender's claim, before any publish id: a post another server took over, or one
+    // that reached TikTok, is not put back by a stale sender.
+    let requeued = diesel::update(
+        posts::table
+            .find(post.id)
+            .filter(posts::state.eq(PostState::Uploading.as_str()))
+            .filter(posts::lease_owner.is_not_distinct_from(post.lease_owner))
+            .filter(posts::publish_id.is_null()),
+    )
         .set((
             posts::state.eq(PostState::Scheduled.as_str()),
             posts::next_check_at.eq(Some(next)),
@@ -269,6 +285,9 @@ async fn requeue(
         ))
         .execute(conn)
         .await?;
+    if requeued == 0 {
+        return Ok(());
+    }
     let message = format!("{why} Trying again at {} (UTC).", crate::ui::format_utc(next));
     post_store::record_event(conn, post.id, "retry", &message).await?;
     Ok(())

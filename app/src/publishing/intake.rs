@@ -20,7 +20,7 @@ use crate::{
         types::{PostState, PublishMode, UploadOutcome},
     },
     publishing::{
-        recovery::{Recovered, Resend, reconcile},
+        recovery::{Recovered, Resend, Sent, reconcile},
         send::{SendError, send_video},
     },
     state::AppState,
@@ -217,10 +217,17 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         }
         // A lost answer to the last chunk may hide a complete upload: TikTok's status decides
         // between "processing" and failed.
-        Err(SendError::UploadFailed { code, message }) => {
-            let post = posts::Post::find(&mut *state.pool.get().await?, post.id).await?;
-            match reconcile(&state, &post, &format!("The upload failed ({code}): {message}"), Resend::AfterRetryDelay).await? {
+        Err(SendError::UploadFailed { code, message, publish_id, may_be_complete }) => {
+            // This request's own view (no lease owner, its publish id) fences the writes.
+            let mine = posts::Post { publish_id: Some(publish_id), ..post.clone() };
+            let sent = if may_be_complete { Sent::MaybeAll } else { Sent::NotAll };
+            let why = format!("The upload failed ({code}): {message}");
+            match reconcile(&state, &mine, &why, Resend::AfterRetryDelay, sent).await? {
                 Recovered::Reconciled => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
+                Recovered::Waiting => Err(AppError::Conflict(format!(
+                    "{message} TikTok may still have received the whole video, so Cadence will ask TikTok again within \
+                     the hour; the post's page will say whether it was published. Do not post it again until then."
+                ))),
                 _ => Err(AppError::Conflict(message)),
             }
         }

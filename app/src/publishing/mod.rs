@@ -6,11 +6,15 @@ pub mod due;
 #[cfg(feature = "ssr")]
 pub mod intake;
 #[cfg(feature = "ssr")]
+pub mod lease;
+#[cfg(feature = "ssr")]
 pub mod recovery;
 #[cfg(feature = "ssr")]
 pub mod retry;
 #[cfg(feature = "ssr")]
 pub mod send;
+#[cfg(feature = "ssr")]
+pub mod spool;
 #[cfg(feature = "ssr")]
 pub mod status;
 #[cfg(feature = "ssr")]

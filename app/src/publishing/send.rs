@@ -11,7 +11,7 @@ use crate::{
         ssr::{self as posts, Post},
         types::Destination,
     },
-    publishing::stream::{StreamUploadError, stream_upload},
+    publishing::stream::{StreamUploadError, UploadTarget, stream_upload},
     state::AppState,
     tiktok::{
         chunks::ChunkPlan,
@@ -37,9 +37,11 @@ pub enum SendError {
     /// The source stopped before the whole video arrived (the browser went away). TikTok
     /// holds an incomplete upload it will never publish.
     Interrupted,
-    /// TikTok has a publish id but the upload failed part-way (or its last answer was lost):
-    /// only TikTok's status can tell whether it has the whole video.
-    UploadFailed { code: String, message: String },
+    /// TikTok has publish `publish_id` but the upload failed part-way (or its last answer was
+    /// lost). `may_be_complete`: the failure came at the last chunk, so only TikTok's status,
+    /// asked once the upload can no longer complete, tells whether it has the whole video;
+    /// otherwise this sender (the only holder of the upload URL) knows it never sent it all.
+    UploadFailed { code: String, message: String, publish_id: String, may_be_complete: bool },
     /// Another server took the post over (this one's lease ran out); nothing was sent.
     LeaseLost,
     /// The init went out but its answer was lost: TikTok may hold an empty publish task. Never
@@ -81,12 +83,20 @@ where
             }
         }
     })
-    .await
-    .map_err(not_sent)?;
+    .await;
+    let init = match init {
+        Ok(init) => init,
+        Err(error) => {
+            release_daily_slot(state, post).await;
+            return Err(not_sent(error));
+        }
+    };
     let init = match init {
         Ok(init) => init,
         Err(error @ TikTokError::ReplyLost(_)) => {
             tracing::warn!(post = %post.id, error = %error, "the answer to a publish init was lost");
+            // No byte will follow, so TikTok cannot publish anything from it.
+            release_daily_slot(state, post).await;
             return Err(SendError::InitUnconfirmed { message: for_people(&error).to_string() });
         }
         Err(error) => {
@@ -99,23 +109,44 @@ where
             };
             tracing::warn!(post = %post.id, error = %error, "TikTok refused the publish init");
             // No post was started, so the day's slot is not used up.
-            if let Ok(mut conn) = state.pool.get().await {
-                let _ = release_latest(&mut conn, post.account_id, daily_limit(post)).await;
-            }
+            release_daily_slot(state, post).await;
             return Err(SendError::NotSent { error: for_people(&error), retry_in });
         }
     };
 
-    let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
-    if !posts::record_publish_id(&mut conn, post.id, &init.publish_id, post.lease_owner).await.map_err(not_sent)? {
+    let recorded = match state.pool.get().await {
+        Ok(mut conn) => posts::record_publish_id(&mut conn, post.id, &init.publish_id, post.lease_owner).await,
+        Err(error) => Err(error.into()),
+    };
+    match recorded {
+        Ok(true) => {}
         // Without its bytes this publish can never go out; TikTok drops it after an hour.
-        return Err(SendError::LeaseLost);
+        Ok(false) => {
+            release_daily_slot(state, post).await;
+            return Err(SendError::LeaseLost);
+        }
+        Err(error) => {
+            release_daily_slot(state, post).await;
+            return Err(not_sent(error));
+        }
     }
-    drop(conn);
 
     let started = Instant::now();
-    let outcome = stream_upload(&state.tiktok.client, &init.upload_url, &post.content_type, &plan, source).await;
-    match outcome {
+    let target = UploadTarget {
+        client: &state.tiktok.client,
+        upload_url: &init.upload_url,
+        content_type: &post.content_type,
+        policy: &state.config.upload,
+        data_dir: &state.config.data_dir,
+    };
+    let publish_id = init.publish_id.clone();
+    let upload_failed = |code: &str, error: AppError, may_be_complete: bool| SendError::UploadFailed {
+        code: code.to_owned(),
+        message: error.to_string(),
+        publish_id: publish_id.clone(),
+        may_be_complete,
+    };
+    match stream_upload(&target, &plan, source).await {
         Ok(()) => {
             let seconds = started.elapsed().as_secs_f64();
             let message = format!(
@@ -125,22 +156,45 @@ where
                 plan.total_chunk_count,
                 if plan.total_chunk_count == 1 { "" } else { "s" }
             );
-            let mut conn = state.pool.get().await.map_err(|e| upload_failed("database", e.into()))?;
-            posts::mark_uploaded(&mut conn, post.id, &message).await.map_err(|e| upload_failed("database", e.into()))?;
-            Ok(())
+            // TikTok has every byte; if the database is away, recovery finds the whole upload
+            // through TikTok's status.
+            let database = |e: AppError| upload_failed("database", e, true);
+            let mut conn = state.pool.get().await.map_err(|e| database(e.into()))?;
+            let moved = posts::mark_uploaded(&mut conn, post.id, post.lease_owner, &init.publish_id, &message)
+                .await
+                .map_err(|e| database(e.into()))?;
+            if moved { Ok(()) } else { Err(SendError::LeaseLost) }
         }
-        Err(StreamUploadError::SourceInterrupted) => Err(SendError::Interrupted),
-        Err(StreamUploadError::TikTok(error)) => {
+        Err(StreamUploadError::SourceInterrupted) => {
+            release_daily_slot(state, post).await;
+            Err(SendError::Interrupted)
+        }
+        Err(StreamUploadError::TikTok { error, at_last_chunk }) => {
             tracing::warn!(post = %post.id, error = %error, "upload to TikTok failed");
             let code = match &error {
                 TikTokError::Rejected { code, .. } => code.clone(),
                 _ => "upload_failed".to_owned(),
             };
-            Err(upload_failed(&code, for_people(&error)))
+            Err(upload_failed(&code, for_people(&error), at_last_chunk))
+        }
+        Err(StreamUploadError::Spool(error)) => {
+            tracing::error!(post = %post.id, error = %error, "the chunk spool failed");
+            let message = AppError::Conflict("The server could not keep a copy of the video while sending it.".into());
+            Err(upload_failed("spool_failed", message, false))
         }
         Err(mismatch @ StreamUploadError::SizeMismatch { .. }) => {
-            Err(upload_failed("size_mismatch", AppError::Conflict(format!("The upload did not match: {mismatch}."))))
+            // Every announced byte may have gone out when the source had more than announced.
+            Err(upload_failed("size_mismatch", AppError::Conflict(format!("The upload did not match: {mismatch}.")), true))
         }
+    }
+}
+
+/// Gives back the day's slot a send took when nothing will be published from it.
+pub async fn release_daily_slot(state: &AppState, post: &Post) {
+    if let Ok(mut conn) = state.pool.get().await
+        && let Err(error) = release_latest(&mut conn, post.account_id, daily_limit(post)).await
+    {
+        tracing::warn!(post = %post.id, error = %error, "could not give back a daily posting slot");
     }
 }
 
@@ -155,10 +209,19 @@ async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
     let limits = [(daily_limit(post), daily_rule), (LimitedEndpoint::PublishInit, "TikTok allows 6 new posts a minute for one account")];
     let now = OffsetDateTime::now_utc();
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
-    for (endpoint, rule) in limits {
-        if let Err(wait) = try_acquire(&mut conn, post.account_id, endpoint, now).await.map_err(|e| not_sent(e.into()))? {
-            return Err(SendError::Deferred { reason: format!("{rule}. Try again in {}.", in_words(wait)), wait });
+    for (taken, (endpoint, rule)) in limits.into_iter().enumerate() {
+        let acquired = try_acquire(&mut conn, post.account_id, endpoint, now).await;
+        let refusal = match acquired {
+            Ok(Ok(())) => continue,
+            Ok(Err(wait)) => SendError::Deferred { reason: format!("{rule}. Try again in {}.", in_words(wait)), wait },
+            Err(error) => not_sent(error.into()),
+        };
+        // The daily slot taken first is not used if the minute's limit (or the database) says no.
+        if taken > 0 {
+            drop(conn);
+            release_daily_slot(state, post).await;
         }
+        return Err(refusal);
     }
     Ok(())
 }
@@ -180,12 +243,14 @@ fn in_words(wait: Duration) -> String {
     }
 }
 
+/// Nothing reached TikTok because Cadence's side failed (the database, the token store): a
+/// passing problem, so the post is tried again later rather than failed.
 fn not_sent(error: AppError) -> SendError {
-    SendError::NotSent { error, retry_in: None }
-}
-
-fn upload_failed(code: &str, error: AppError) -> SendError {
-    SendError::UploadFailed { code: code.to_owned(), message: error.to_string() }
+    let retry_in = match error {
+        AppError::Unavailable | AppError::Internal => Some(Duration::from_secs(60)),
+        _ => None,
+    };
+    SendError::NotSent { error, retry_in }
 }
 
 #[cfg(test)]

@@ -78,6 +78,10 @@ pub enum ChunkReceipt {
     Partial { uploaded: u64 },
     /// 201: the whole video is in and processing starts.
     Complete,
+    /// 416: the range does not match TikTok's progress, which says this many bytes are in
+    /// (`None` when the reply had no progress header). After a resubmitted chunk this is how
+    /// TikTok answers a chunk it had already received.
+    RangeMismatch { uploaded: Option<u64> },
 }
 
 #[derive(Deserialize)]
@@ -236,8 +240,8 @@ impl TikTokClient {
         self.post_once("/v2/post/publish/inbox/video/init/", access_token, &body).await
     }
 
-    /// Sends chunk `index` of `plan` to the upload URL. `body` must yield exactly the chunk's
-    /// bytes; it is streamed, never buffered here.
+    /// Sends chunk `index` of `plan` to the upload URL within `timeout`. `body` must yield
+    /// exactly the chunk's bytes; it is streamed, never buffered here.
     pub async fn upload_chunk(
         &self,
         upload_url: &str,
@@ -245,6 +249,7 @@ impl TikTokClient {
         plan: &ChunkPlan,
         index: u64,
         body: reqwest::Body,
+        timeout: Duration,
     ) -> Result<ChunkReceipt, TikTokError> {
         let (first, last) = plan.range(index);
         let response = self
@@ -253,8 +258,8 @@ impl TikTokClient {
             .header(header::CONTENT_TYPE, content_type)
             .header(header::CONTENT_LENGTH, last - first + 1)
             .header(header::CONTENT_RANGE, plan.content_range(index))
-            // A 64 MB chunk on a slow line takes a while; the 30 s default would cut it off.
-            .timeout(Duration::from_secs(600))
+            // Scaled to the chunk by the caller: the 30 s default would cut a big one off.
+            .timeout(timeout)
             .body(body)
             .send()
             .await
@@ -264,10 +269,10 @@ impl TikTokClient {
         match status {
             StatusCode::CREATED => Ok(ChunkReceipt::Complete),
             StatusCode::PARTIAL_CONTENT => Ok(ChunkReceipt::Partial { uploaded: uploaded.unwrap_or(last + 1) }),
+            StatusCode::RANGE_NOT_SATISFIABLE => Ok(ChunkReceipt::RangeMismatch { uploaded }),
             status if status.is_server_error() => Err(TikTokError::Transient(format!("upload answered HTTP {status}"))),
             status => {
                 let code = match status {
-                    StatusCode::RANGE_NOT_SATISFIABLE => "range_mismatch",
                     StatusCode::FORBIDDEN => "upload_url_expired",
                     StatusCode::NOT_FOUND => "upload_not_found",
                     _ => "upload_refused",
@@ -286,6 +291,15 @@ impl TikTokClient {
         let url = format!("{}/v2/post/publish/status/fetch/", self.endpoints.api_base);
         let body = serde_json::json!({ "publish_id": publish_id }).to_string();
         self.with_retries("publish_status", || self.json_post(&url, access_token, body.clone())).await
+    }
+
+    /// Asks TikTok to stop publish `publish_id` (§4.9). TikTok only cancels PULL_FROM_URL
+    /// downloads: a FILE_UPLOAD publish answers `Rejected { code: "publish_not_cancellable" }`,
+    /// which callers must read as "TikTok may still publish it".
+    pub async fn cancel(&self, access_token: &SecretToken, publish_id: &str) -> Result<(), TikTokError> {
+        let body = serde_json::json!({ "publish_id": publish_id });
+        // The reply carries only `{"error": …}`: no data to read.
+        self.post_once::<Option<Value>>("/v2/post/publish/cancel/", access_token, &body).await.map(|_| ())
     }
 
     /// One POST with a JSON body; retried only when the connection failed before anything

@@ -163,7 +163,7 @@ async fn migrations_match_the_schema() {
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3 + 20 + 5 + 8 + 12 + 32 + 5 + 4 + 9, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3 + 20 + 5 + 8 + 12 + 33 + 5 + 4 + 9, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

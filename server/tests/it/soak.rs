@@ -89,6 +89,8 @@ async fn posts_survive_faults_kills_and_revocations_exactly_once() {
         access_token_ttl: Duration::from_secs(20),
         // TikTok's own cap out of the way: re-sends after faults start new publishes.
         daily_post_cap: 1_000,
+        // Recovery waits out a killed server's upload URL before sending again.
+        upload_url_ttl: Duration::from_secs(20),
         ..SandboxConfig::default()
     })
     .await;

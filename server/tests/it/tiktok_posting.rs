@@ -78,7 +78,9 @@ async fn upload(client: &TikTokClient, url: &str, video: &Video) -> Vec<ChunkRec
     let plan = ChunkPlan::for_size(video.size()).unwrap();
     let mut receipts = Vec::new();
     for (index, (first, last)) in plan.ranges().enumerate() {
-        receipts.push(client.upload_chunk(url, "video/mp4", &plan, index as u64, video.body(first, last)).await.unwrap());
+        receipts.push(
+            client.upload_chunk(url, "video/mp4", &plan, index as u64, video.body(first, last), std::time::Duration::from_secs(60)).await.unwrap(),
+        );
     }
     receipts
 }
@@ -177,9 +179,10 @@ async fn tiktoks_refusals_arrive_as_typed_errors() {
     let video = Video::mp4(5, 12_000_000);
     let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &ChunkPlan::for_size(12_000_000).unwrap()).await.unwrap();
     let plan = ChunkPlan::for_size(video.size()).unwrap();
-    client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size() - 1)).await.unwrap();
-    let again = client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size() - 1)).await;
-    assert!(matches!(&again, Err(TikTokError::Rejected { status: 416, code, .. }) if code == "range_mismatch"), "{again:?}");
+    let timeout = std::time::Duration::from_secs(60);
+    client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size() - 1), timeout).await.unwrap();
+    let again = client.upload_chunk(&init.upload_url, "video/mp4", &plan, 0, video.body(0, video.size() - 1), timeout).await;
+    assert!(matches!(&again, Ok(ChunkReceipt::RangeMismatch { uploaded: Some(12_000_000) })), "{again:?}");
 
     // Six direct-post init calls a minute per token (two are above, the refused one included);
     // the seventh is throttled.
@@ -216,12 +219,23 @@ async fn transient_status_failures_are_retried_but_inits_are_not() {
 
 mod streaming {
     use super::*;
-    use app::publishing::stream::{StreamUploadError, stream_upload};
+    use app::publishing::stream::{StreamUploadError, UploadTarget, stream_upload};
     use bytes::Bytes;
 
     /// The video as a stream of odd-sized pieces, so pieces straddle chunk boundaries.
     fn source(video: &SyntheticVideo, declared_len: u64) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
         futures_util::stream::iter(video.pieces(0, declared_len - 1, 100_003).map(Ok))
+    }
+
+    /// `stream_upload` with the default chunk policy, spooling in the temporary directory.
+    async fn upload_stream<S>(client: &TikTokClient, url: &str, plan: &ChunkPlan, source: S) -> Result<(), StreamUploadError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Unpin,
+    {
+        let policy = app::config::UploadConfig::default();
+        let data_dir = std::env::temp_dir();
+        let target = UploadTarget { client, upload_url: url, content_type: "video/mp4", policy: &policy, data_dir: &data_dir };
+        stream_upload(&target, plan, source).await
     }
 
     async fn init(sandbox: &TestSandbox, creator: &str, size: u64) -> (TikTokClient, TokenGrant, String, String) {
@@ -239,7 +253,7 @@ mod streaming {
         let (client, token, publish_id, url) = init(&sandbox, "Leo Private", size).await;
         let video = SyntheticVideo::mp4(40, size);
         let plan = ChunkPlan::for_size(size).unwrap();
-        stream_upload(&client, &url, "video/mp4", &plan, source(&video, size)).await.unwrap();
+        upload_stream(&client, &url, &plan, source(&video, size)).await.unwrap();
 
         let status = final_status(&client, &token, &publish_id).await;
         assert_eq!((status.status.as_str(), status.uploaded_bytes), ("PUBLISH_COMPLETE", Some(size)));
@@ -269,7 +283,7 @@ mod streaming {
             assert_eq!(last - first + 1, last_length, "{size}");
             let init = client.init_direct_post(&token.access_token, &post("SELF_ONLY"), &plan).await.unwrap();
             let video = SyntheticVideo::mp4(30, size);
-            stream_upload(&client, &init.upload_url, "video/mp4", &plan, source(&video, size)).await.unwrap();
+            upload_stream(&client, &init.upload_url, &plan, source(&video, size)).await.unwrap();
             let status = final_status(&client, &token, &init.publish_id).await;
             assert_eq!((status.status.as_str(), status.uploaded_bytes), ("PUBLISH_COMPLETE", Some(size)), "{size}");
         }
@@ -283,14 +297,14 @@ mod streaming {
         let video = SyntheticVideo::mp4(10, size);
 
         let (client, token, publish_id, url) = init(&sandbox, "Maya Public", size).await;
-        let short = stream_upload(&client, &url, "video/mp4", &plan, source(&video, size - 5)).await.unwrap_err();
+        let short = upload_stream(&client, &url, &plan, source(&video, size - 5)).await.unwrap_err();
         assert!(matches!(short, StreamUploadError::SizeMismatch { declared: 12_000_000, actual: 11_999_995 }), "{short:?}");
         let status = client.publish_status(&token.access_token, &publish_id).await.unwrap();
         assert_eq!(status.status, "PROCESSING_UPLOAD", "TikTok never got a complete video");
 
         let (client, _, _, url) = init(&sandbox, "Leo Private", size).await;
         let pieces = video.pieces(0, 3_000_000, 100_003).map(Ok).chain([Err(std::io::Error::other("browser went away"))]);
-        let broken = stream_upload(&client, &url, "video/mp4", &plan, futures_util::stream::iter(pieces)).await.unwrap_err();
+        let broken = upload_stream(&client, &url, &plan, futures_util::stream::iter(pieces)).await.unwrap_err();
         assert!(matches!(broken, StreamUploadError::SourceInterrupted), "{broken:?}");
     }
 
@@ -301,7 +315,7 @@ mod streaming {
         let (client, _, _, url) = init(&sandbox, "Maya Public", size).await;
         let video = SyntheticVideo::mp4(10, size + 10);
         let plan = ChunkPlan::for_size(size).unwrap();
-        let long = stream_upload(&client, &url, "video/mp4", &plan, source(&video, size + 10)).await.unwrap_err();
+        let long = upload_stream(&client, &url, &plan, source(&video, size + 10)).await.unwrap_err();
         assert!(matches!(long, StreamUploadError::SizeMismatch { declared: 2_000_000, actual: 2_000_010 }), "{long:?}");
     }
 }

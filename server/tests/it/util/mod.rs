@@ -1,5 +1,6 @@
 //! Test harness: databases, the app, and a cookie-keeping client.
 
+pub mod db_proxy;
 pub mod sandbox;
 pub mod server_process;
 pub mod test_app;

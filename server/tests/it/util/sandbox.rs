@@ -88,7 +88,7 @@ pub async fn connect(sandbox: &TestSandbox, client: &mut TestClient, creator: &s
 
 /// An app wired to a fresh sandbox, with one editor-owner signed up.
 pub async fn app_with_sandbox() -> (TestSandbox, TestApp, TestClient) {
-    let sandbox = TestSandbox::start().await;
+    let sandbox = TestSandbox::start_with(SandboxConfig::default()).await;
     let app = TestApp::with_sandbox(&sandbox).await;
     let owner = app.signed_up("Olga").await;
     (sandbox, app, owner)
@@ -112,3 +112,4 @@ pub async fn connected_account(sandbox: &TestSandbox, client: &mut TestClient, c
     let accounts: Vec<app::accounts::types::AccountView> = client.call("accounts/list", &[]).await.unwrap();
     accounts.into_iter().find(|a| a.display_name == creator).unwrap().id.to_string()
 }
+

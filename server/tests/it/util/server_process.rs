@@ -23,6 +23,8 @@ impl ServerProcess {
             .env("CADENCE_TOKEN_KEYS", super::test_app::TEST_KEY)
             .env("CADENCE_PUBLISH_LEASE_SECS", "4")
             .env("CADENCE_PUBLISH_CONCURRENCY", concurrency.to_string())
+            // Recovery waits out an old upload's URL: as long as this sandbox's URLs live.
+            .env("CADENCE_UPLOAD_URL_LIFETIME_SECS", (sandbox.sandbox.config().upload_url_ttl.as_secs() + 1).to_string())
             .env("RUST_LOG", "warn,app=info,server=info")
             .stdout(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
             .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap());
