@@ -83,6 +83,11 @@ pub fn build_router(state: AppState) -> Router {
         ));
     let origin_policy = security::OriginPolicy { public_origin: config.http.public_origin.clone() };
     let header_policy = security::HeaderPolicy { consent_origin: state.tiktok.client.consent_origin() };
+    let host_policy = if config.tiktok.sandbox_mode() && config.http.public_origin.is_none() {
+        security::HostPolicy::LoopbackOnly
+    } else {
+        security::HostPolicy::Any
+    };
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -107,6 +112,7 @@ pub fn build_router(state: AppState) -> Router {
             security::session_hygiene_headers,
         ))
         .layer(middleware::from_fn_with_state(config.http.body_limit_bytes, request_bodies::limit_request_bodies))
+        .layer(middleware::from_fn_with_state(host_policy, security::require_known_host))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)
 }

@@ -53,6 +53,44 @@ pub struct HeaderPolicy {
     pub consent_origin: Option<String>,
 }
 
+/// Which `Host` headers a server answers.
+#[derive(Clone, Debug)]
+pub enum HostPolicy {
+    /// Any host: a real deployment behind its own domain and proxy.
+    Any,
+    /// Loopback names only: a sandbox-mode server without a public URL is a local try-out, and
+    /// a page elsewhere must not reach it through DNS rebinding (its sandbox hands out tokens).
+    LoopbackOnly,
+}
+
+/// Refuses requests whose `Host` the policy does not allow, before anything else runs.
+pub async fn require_known_host(State(policy): State<HostPolicy>, request: Request, next: Next) -> Response {
+    let allowed = match policy {
+        HostPolicy::Any => true,
+        HostPolicy::LoopbackOnly => request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_loopback_host),
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        tracing::warn!(path = %request.uri().path(), "request for a host other than loopback refused in sandbox mode");
+        (StatusCode::MISDIRECTED_REQUEST, "This sandbox-mode Cadence answers only on 127.0.0.1 or localhost.").into_response()
+    }
+}
+
+/// `127.0.0.1:3000`, `localhost`, `[::1]:3000`: names that can only mean this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, port)| if port.chars().all(|c| c.is_ascii_digit()) { name } else { host }),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Adds the security headers to every response and a fresh CSP nonce to every request.
 pub async fn security_headers(State(policy): State<HeaderPolicy>, mut request: Request, next: Next) -> Response {
     let nonce = app::crypto::random_token(16);
@@ -145,6 +183,16 @@ mod tests {
         let policy = OriginPolicy { public_origin: Some("https://cadence.example.com".into()) };
         assert!(same_origin(&policy, &request(Some("https://cadence.example.com"), "internal:3000", None)));
         assert!(!same_origin(&policy, &request(Some("http://cadence.example.com"), "cadence.example.com", None)));
+    }
+
+    #[test]
+    fn only_names_of_this_machine_count_as_loopback() {
+        for host in ["127.0.0.1:3000", "127.0.0.1", "localhost:3000", "LOCALHOST", "[::1]:3000", "127.9.9.9:80"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["evil.example", "evil.example:3000", "10.0.0.1:3000", "localhost.evil.example", "[::2]:3000", ""] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 
     #[test]

@@ -283,3 +283,24 @@ async fn signed_in_answers_are_not_stored_and_https_gets_hsts_and_a_host_only_co
     assert!(cookie.contains("Secure") && cookie.contains("Path=/"), "{cookie}");
     assert!(signed_up.header("strict-transport-security").is_some_and(|v| v.starts_with("max-age=")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sandbox_mode_server_answers_only_loopback_hosts() {
+    use tower::ServiceExt as _;
+    let app = TestApp::new().await;
+    let request = |host: &str| {
+        axum::http::Request::get("/healthz")
+            .header(axum::http::header::HOST, host)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let rebound = app.router.clone().oneshot(request("attacker.example:3000")).await.unwrap();
+    assert_eq!(rebound.status(), axum::http::StatusCode::MISDIRECTED_REQUEST, "a DNS-rebound page gets nothing");
+    let local = app.router.clone().oneshot(request("localhost:3000")).await.unwrap();
+    assert_eq!(local.status(), axum::http::StatusCode::OK);
+
+    // A configured public URL is a real deployment: its proxy decides the hosts.
+    let public = TestApp::with_settings(&[("CADENCE_PUBLIC_URL", "https://cadence.example.com")]).await;
+    let proxied = public.router.clone().oneshot(request("cadence.example.com")).await.unwrap();
+    assert_eq!(proxied.status(), axum::http::StatusCode::OK);
+}

@@ -23,6 +23,21 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
+/// Each test app's media and spool files live in a directory of its own under the system's
+/// temporary directory; it goes with the app, so a suite run leaves no gigabytes behind.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let dir = &self.state.config.data_dir;
+        let own = dir.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with(TEST_DATA_PREFIX));
+        if own && dir.starts_with(std::env::temp_dir()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Names this test process's data directories.
+const TEST_DATA_PREFIX: &str = "cadence-test-";
+
 impl TestApp {
     pub async fn new() -> Self {
         Self::with_settings(&[]).await
@@ -58,7 +73,7 @@ impl TestApp {
             // Stored videos go to a directory of this test's own.
             (
                 "CADENCE_DATA_DIR".into(),
-                std::env::temp_dir().join(format!("cadence-test-{}", uuid::Uuid::new_v4())).display().to_string(),
+                std::env::temp_dir().join(format!("{TEST_DATA_PREFIX}{}", uuid::Uuid::new_v4())).display().to_string(),
             ),
         ];
         // The first occurrence of a name counts, so the test's own settings go first.
