@@ -152,6 +152,20 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     let applied = migrations::run_pending(&state.config.database.url).await?;
     tracing::info!(applied, "database migrations are up to date");
 
+    let media_dir = match &state.config.media {
+        app::config::MediaConfig::Local { dir } => Some(dir.clone()),
+        _ => None,
+    };
+    let swept = app::media::sweep::sweep_leftovers(
+        media_dir.as_deref(),
+        &state.config.data_dir.join("spool"),
+        std::time::SystemTime::now(),
+    )
+    .await;
+    if swept > 0 {
+        tracing::info!(swept, "removed half-written videos and chunk spools left by a stopped server");
+    }
+
     let jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };
 
     let router = build_router(state);

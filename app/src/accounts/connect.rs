@@ -144,13 +144,11 @@ pub async fn store_connection(
     grant: &TokenGrant,
     facts: &ConnectionFacts,
 ) -> Result<AccountView, ConnectProblem> {
-    let now = OffsetDateTime::now_utc();
-    let creator_json = facts.creator.as_ref().and_then(|c| serde_json::to_value(c).ok());
     // Two callbacks for the same creator can race (two tabs, two teams). The unique indexes
     // decide: a live row in another team means "taken"; a row this team just inserted means
     // the second attempt updates it instead.
     for _ in 0..2 {
-        let outcome = store_once(conn, cipher, team_id, user_id, grant, facts, &creator_json, now).await;
+        let outcome = store_once(conn, cipher, team_id, user_id, grant, facts).await;
         match outcome {
             StoreOutcome::Stored(view) => return Ok(*view),
             StoreOutcome::Problem(problem) => return Err(problem),
@@ -167,7 +165,6 @@ enum StoreOutcome {
     Raced,
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; the values are the connection's facts")]
 async fn store_once(
     conn: &mut AsyncPgConnection,
     cipher: &TokenCipher,
@@ -175,9 +172,9 @@ async fn store_once(
     user_id: Uuid,
     grant: &TokenGrant,
     facts: &ConnectionFacts,
-    creator_json: &Option<serde_json::Value>,
-    now: OffsetDateTime,
 ) -> StoreOutcome {
+    let now = OffsetDateTime::now_utc();
+    let creator_json = &facts.creator.as_ref().and_then(|c| serde_json::to_value(c).ok());
     let result = conn
         .transaction(async |conn| {
             let taken_elsewhere: i64 = tiktok_accounts::table

@@ -69,22 +69,24 @@ pub async fn release_if_unneeded(conn: &mut AsyncPgConnection, post_id: Uuid) ->
     Ok(())
 }
 
-/// Deletes files whose grace period is over, then their rows. Returns how many went.
+/// Deletes videos whose grace period is over. Returns how many went.
+///
+/// The row goes first, in one statement that checks the grace period again: a post that took
+/// the video back meanwhile (a duplicate clears `remove_after`) keeps it, and a file is only
+/// deleted once nothing can refer to it. A file whose deletion fails then is only an orphan.
 pub async fn remove_expired(conn: &mut AsyncPgConnection, store: &MediaStore, now: OffsetDateTime) -> QueryResult<usize> {
-    let due: Vec<(Uuid, String)> = media::table
-        .filter(media::remove_after.le(now))
-        .select((media::id, media::storage_key))
-        .limit(500)
-        .load(conn)
-        .await?;
+    let due: Vec<Uuid> = media::table.filter(media::remove_after.le(now)).select(media::id).limit(500).load(conn).await?;
     let mut removed = 0;
-    for (id, key) in due {
-        match store.delete(&key).await {
-            Ok(()) => {
-                diesel::delete(media::table.find(id)).execute(conn).await?;
-                removed += 1;
-            }
-            Err(error) => tracing::warn!(error = %error, media = %id, "could not delete a stored video; will try again"),
+    for id in due {
+        let claimed: Option<String> = diesel::delete(media::table.find(id).filter(media::remove_after.le(now)))
+            .returning(media::storage_key)
+            .get_result(conn)
+            .await
+            .optional()?;
+        let Some(key) = claimed else { continue };
+        removed += 1;
+        if let Err(error) = store.delete(&key).await {
+            tracing::warn!(error = %error, media = %id, "a released video's file could not be deleted; it is left as an orphan");
         }
     }
     Ok(removed)

@@ -12,3 +12,5 @@ pub mod head;
 pub(crate) mod testing;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod sweep;

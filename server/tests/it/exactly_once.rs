@@ -212,8 +212,8 @@ async fn a_sender_cut_off_from_the_database_stops_by_itself_and_the_post_goes_ou
     let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
     let outcome = Upload::scheduled(&maya, "SELF_ONLY", SyntheticVideo::mp4(30, 64_000_000), due).send(&mut owner).await.unwrap();
 
-    // Server A reaches PostgreSQL only through the proxy.
-    let proxy = DbProxy::start("127.0.0.1:5432").await;
+    // Server A reaches PostgreSQL (wherever the test database lives) only through the proxy.
+    let proxy = DbProxy::start(&DbProxy::upstream_of(&app.db.url)).await;
     let mut settings = sandbox.app_settings();
     settings.insert(0, ("DATABASE_URL", proxy.url_for(&app.db.url)));
     settings.insert(0, ("CADENCE_PUBLISH_LEASE_SECS", "3".to_owned()));

@@ -46,6 +46,13 @@ impl DbProxy {
     }
 
     /// `database_url` with its host and port replaced by the proxy's.
+    /// The `host:port` a database URL points at, for [`DbProxy::start`].
+    pub fn upstream_of(database_url: &str) -> String {
+        let rest = database_url.split_once("://").map_or(database_url, |(_, rest)| rest);
+        let authority = rest.split('/').next().unwrap_or_default();
+        authority.rsplit_once('@').map_or(authority, |(_, host)| host).to_owned()
+    }
+
     pub fn url_for(&self, database_url: &str) -> String {
         let (scheme, rest) = database_url.split_once("://").unwrap();
         let (authority, path) = rest.split_once('/').unwrap();
