@@ -68,6 +68,7 @@ impl Sandbox {
             .route("/v2/oauth/revoke/", post(oauth::revoke))
             .route("/v2/user/info/", get(resources::user_info))
             .route("/v2/video/list/", post(resources::video_list))
+            .route("/v2/video/query/", post(resources::video_query))
             .route("/v2/post/publish/creator_info/query/", post(posting::creator_info))
             .route("/v2/post/publish/video/init/", post(posting::direct_init))
             .route("/v2/post/publish/inbox/video/init/", post(posting::inbox_init))

@@ -287,9 +287,14 @@ fn fetch_status(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<R
     let config = &sandbox.inner.config;
     let delay = config.processing_delay;
     let status = publish.status(now, delay);
+    let post_ids = if config.withhold_post_ids {
+        Vec::new()
+    } else {
+        publish.public_post_ids(now, delay, config.moderation_delay)
+    };
     let mut data = json!({
         "status": status.as_str(),
-        "publicaly_available_post_id": publish.public_post_ids(now, delay, config.moderation_delay),
+        "publicaly_available_post_id": post_ids,
         "uploaded_bytes": publish.upload.reported_bytes(now, config.uploaded_bytes_lag),
     });
     if let Status::Failed(reason) = status {

@@ -309,7 +309,8 @@ pub fn announce_if_public(sandbox: &Sandbox, publish_id: &str) {
         };
         let now = Instant::now();
         let public = !publish.public_post_ids(now, config.processing_delay, config.moderation_delay).is_empty();
-        let Some(event) = publish.public_event().filter(|_| public && !publish.announced_public) else {
+        let withheld = config.withhold_post_ids;
+        let Some(event) = publish.public_event().filter(|_| public && !withheld && !publish.announced_public) else {
             return;
         };
         publish.announced_public = true;
