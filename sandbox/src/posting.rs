@@ -244,13 +244,13 @@ fn inbox_block(
         return creator.posting_condition.error_code();
     }
     let delay = sandbox.inner.config.processing_delay;
-    // Drafts never finished in the app stay pending; failed ones do not count.
+    // Drafts shared in the last day that the creator has not posted yet; failed ones do not count.
     let pending = state
         .publishes
         .iter()
-        .filter(|publish| publish.kind == PublishKind::Inbox && publish.open_id == creator.open_id)
+        .filter(|publish| publish.open_id == creator.open_id)
         .filter(|publish| now.duration_since(publish.created_at) < DAY)
-        .filter(|publish| !matches!(publish.status(now, delay), Status::Failed(_)))
+        .filter(|publish| publish.is_pending_share(now, delay))
         .count();
     (pending >= sandbox.inner.config.pending_inbox_cap as usize).then_some("spam_risk_too_many_pending_share")
 }
