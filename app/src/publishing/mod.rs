@@ -4,6 +4,8 @@
 #[cfg(feature = "ssr")]
 pub mod due;
 #[cfg(feature = "ssr")]
+pub mod inbox_cap;
+#[cfg(feature = "ssr")]
 pub mod intake;
 #[cfg(feature = "ssr")]
 pub mod lease;
