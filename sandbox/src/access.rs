@@ -30,7 +30,7 @@ impl Caller {
 fn policy(endpoint: Endpoint) -> (&'static [&'static str], Option<usize>) {
     match endpoint {
         Endpoint::UserInfo => (&["user.info.basic"], Some(600)),
-        Endpoint::VideoList => (&["video.list"], Some(600)),
+        Endpoint::VideoList | Endpoint::VideoQuery => (&["video.list"], Some(600)),
         Endpoint::CreatorInfo => (&["video.publish"], Some(20)),
         Endpoint::VideoInit => (&["video.publish"], Some(6)),
         Endpoint::InboxVideoInit => (&["video.upload"], Some(6)),

@@ -32,6 +32,7 @@ pub fn routes(sandbox: &Sandbox) -> Router<Sandbox> {
         .route("/_sandbox/creators", get(creators))
         .route("/_sandbox/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/_sandbox/creators/{open_id}/revoke", post(revoke))
+        .route("/_sandbox/publishes/{publish_id}/post", post(post_draft))
         .route_layer(middleware::from_fn_with_state(sandbox.clone(), control_access::require_admin));
     let public = Router::new()
         .route("/_sandbox/avatars/{file}", get(avatar))
@@ -84,6 +85,15 @@ async fn revoke(State(sandbox): State<Sandbox>, Path(open_id): Path<String>, hea
         response
     } else {
         StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+/// The creator posts a draft from their inbox in the TikTok app.
+async fn post_draft(State(sandbox): State<Sandbox>, Path(publish_id): Path<String>) -> Response {
+    if sandbox.post_draft(&publish_id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "no draft waiting in an inbox with that publish id").into_response()
     }
 }
 

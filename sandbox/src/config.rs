@@ -54,6 +54,10 @@ pub struct SandboxConfig {
     /// When false (TikTok's possible behaviour over its 72 h retry span), a retried webhook keeps
     /// the first attempt's `TikTok-Signature`, old `t` included; when true, each try is signed anew.
     pub webhook_resign_retries: bool,
+    /// When true, status replies keep `publicaly_available_post_id` empty and no
+    /// `post.publish.publicly_available` webhook is sent, as TikTok sometimes never hands out the
+    /// id of a public post; the Display API still lists the video. Off by default.
+    pub withhold_post_ids: bool,
     /// Every n-th webhook event is delivered twice (TikTok promises at-least-once); 0 never.
     pub webhook_duplicate_every: u32,
     /// Status `uploaded_bytes` counts only chunks acknowledged at least this long ago: a lower
@@ -88,6 +92,7 @@ impl Default for SandboxConfig {
             registered_redirect_uris: vec!["http://127.0.0.1:3000/oauth/tiktok/callback".to_owned()],
             moderation_delay: Duration::from_secs(5),
             webhook_resign_retries: false,
+            withhold_post_ids: false,
             webhook_duplicate_every: 0,
             uploaded_bytes_lag: Duration::from_secs(2),
             fault_hang: Duration::from_secs(60),

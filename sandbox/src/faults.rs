@@ -38,11 +38,12 @@ pub enum Endpoint {
     StatusFetch,
     Cancel,
     VideoList,
+    VideoQuery,
 }
 
 impl Endpoint {
     /// Every concrete endpoint with its path (relative to the sandbox router).
-    pub const ALL: [(Self, &'static str); 11] = [
+    pub const ALL: [(Self, &'static str); 12] = [
         (Self::Authorize, "/v2/auth/authorize/"),
         (Self::OauthToken, "/v2/oauth/token/"),
         (Self::OauthRevoke, "/v2/oauth/revoke/"),
@@ -54,6 +55,7 @@ impl Endpoint {
         (Self::StatusFetch, "/v2/post/publish/status/fetch/"),
         (Self::Cancel, "/v2/post/publish/cancel/"),
         (Self::VideoList, "/v2/video/list/"),
+        (Self::VideoQuery, "/v2/video/query/"),
     ];
 
     pub fn path(self) -> Option<&'static str> {

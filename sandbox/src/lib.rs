@@ -68,6 +68,7 @@ impl Sandbox {
             .route("/v2/oauth/revoke/", post(oauth::revoke))
             .route("/v2/user/info/", get(resources::user_info))
             .route("/v2/video/list/", post(resources::video_list))
+            .route("/v2/video/query/", post(resources::video_query))
             .route("/v2/post/publish/creator_info/query/", post(posting::creator_info))
             .route("/v2/post/publish/video/init/", post(posting::direct_init))
             .route("/v2/post/publish/inbox/video/init/", post(posting::inbox_init))
@@ -119,6 +120,26 @@ impl Sandbox {
         }
     }
 
+    /// As if the creator opened the inbox notification and posted draft `publish_id` in the
+    /// TikTok app: its status becomes `PUBLISH_COMPLETE`, it stops counting as a pending share,
+    /// and `post.publish.complete` is sent. False if it is not a draft waiting in the inbox.
+    pub fn post_draft(&self, publish_id: &str) -> bool {
+        let delay = self.inner.config.processing_delay;
+        let (open_id, publish_type) = {
+            let mut state = self.inner.lock();
+            let Some(publish) = state.publish_mut(publish_id) else {
+                return false;
+            };
+            if !publish.post_from_inbox(Instant::now(), delay) {
+                return false;
+            }
+            (publish.open_id.clone(), publish.kind.publish_type())
+        };
+        let content = serde_json::json!({ "publish_id": publish_id, "publish_type": publish_type });
+        webhooks::emit(self, &open_id, "post.publish.complete", content);
+        true
+    }
+
     /// What became of every publish: TikTok's own record, to check a client against.
     pub fn publishes(&self) -> Vec<PublishRecord> {
         let now = Instant::now();
@@ -138,6 +159,7 @@ impl Sandbox {
                         publish::Status::Failed(reason) => Some(reason.to_owned()),
                         _ => None,
                     },
+                    post_id: publish.post_id.map(|id| id.to_string()),
                 }
             })
             .collect()
@@ -174,6 +196,9 @@ pub struct PublishRecord {
     /// TikTok's status value, e.g. `PUBLISH_COMPLETE`.
     pub status: String,
     pub fail_reason: Option<String>,
+    /// The public post id TikTok gives this publish (after moderation), withheld from clients
+    /// or not: the truth a client's own finding is checked against.
+    pub post_id: Option<String>,
 }
 
 /// Serves the sandbox at the root of `listener` until the process ends.

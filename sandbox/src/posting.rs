@@ -244,13 +244,13 @@ fn inbox_block(
         return creator.posting_condition.error_code();
     }
     let delay = sandbox.inner.config.processing_delay;
-    // Drafts never finished in the app stay pending; failed ones do not count.
+    // Drafts shared in the last day that the creator has not posted yet; failed ones do not count.
     let pending = state
         .publishes
         .iter()
-        .filter(|publish| publish.kind == PublishKind::Inbox && publish.open_id == creator.open_id)
+        .filter(|publish| publish.open_id == creator.open_id)
         .filter(|publish| now.duration_since(publish.created_at) < DAY)
-        .filter(|publish| !matches!(publish.status(now, delay), Status::Failed(_)))
+        .filter(|publish| publish.is_pending_share(now, delay))
         .count();
     (pending >= sandbox.inner.config.pending_inbox_cap as usize).then_some("spam_risk_too_many_pending_share")
 }
@@ -287,9 +287,14 @@ fn fetch_status(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<R
     let config = &sandbox.inner.config;
     let delay = config.processing_delay;
     let status = publish.status(now, delay);
+    let post_ids = if config.withhold_post_ids {
+        Vec::new()
+    } else {
+        publish.public_post_ids(now, delay, config.moderation_delay)
+    };
     let mut data = json!({
         "status": status.as_str(),
-        "publicaly_available_post_id": publish.public_post_ids(now, delay, config.moderation_delay),
+        "publicaly_available_post_id": post_ids,
         "uploaded_bytes": publish.upload.reported_bytes(now, config.uploaded_bytes_lag),
     });
     if let Status::Failed(reason) = status {

@@ -147,6 +147,8 @@ pub struct Publish {
     pub notified: bool,
     /// `post.publish.publicly_available` has been sent, so it is sent once.
     pub announced_public: bool,
+    /// A draft the creator finished in the TikTok app: no longer pending, `PUBLISH_COMPLETE`.
+    pub posted_from_inbox: bool,
 }
 
 impl Publish {
@@ -170,6 +172,7 @@ impl Publish {
             published_ms: None,
             notified: false,
             announced_public: false,
+            posted_from_inbox: false,
         }
     }
 
@@ -186,6 +189,7 @@ impl Publish {
         match (self.verdict, self.kind) {
             (Some(Err(reason)), _) => Status::Failed(reason),
             (_, PublishKind::Direct) => Status::PublishComplete,
+            (_, PublishKind::Inbox) if self.posted_from_inbox => Status::PublishComplete,
             (_, PublishKind::Inbox) => Status::SendToUserInbox,
         }
     }
@@ -241,6 +245,22 @@ impl Publish {
         self.verdict = Some(verdict);
         // The kept bytes were only needed for the verdict.
         self.upload.head = Vec::new();
+    }
+
+    /// The creator posts a draft waiting in their inbox from the TikTok app. False unless the
+    /// draft is in the inbox (not still processing, failed or already posted).
+    pub fn post_from_inbox(&mut self, now: Instant, processing_delay: Duration) -> bool {
+        if self.kind != PublishKind::Inbox || self.status(now, processing_delay) != Status::SendToUserInbox {
+            return false;
+        }
+        self.posted_from_inbox = true;
+        true
+    }
+
+    /// A share that counts toward the pending-inbox cap: a draft not failed and not yet posted.
+    pub fn is_pending_share(&self, now: Instant, processing_delay: Duration) -> bool {
+        self.kind == PublishKind::Inbox
+            && !matches!(self.status(now, processing_delay), Status::Failed(_) | Status::PublishComplete)
     }
 
     /// Ends the task early (revoked authorization; a PULL_FROM_URL cancel would too). Returns
@@ -309,7 +329,8 @@ pub fn announce_if_public(sandbox: &Sandbox, publish_id: &str) {
         };
         let now = Instant::now();
         let public = !publish.public_post_ids(now, config.processing_delay, config.moderation_delay).is_empty();
-        let Some(event) = publish.public_event().filter(|_| public && !publish.announced_public) else {
+        let withheld = config.withhold_post_ids;
+        let Some(event) = publish.public_event().filter(|_| public && !withheld && !publish.announced_public) else {
             return;
         };
         publish.announced_public = true;

@@ -1,4 +1,4 @@
-//! Display API handlers: user info (fields gated by scope) and the public video list.
+//! Display API handlers: user info (fields gated by scope), the public video list and the video query.
 
 use std::time::Instant;
 
@@ -162,10 +162,7 @@ fn video_list_reply(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let caller = access::authorize(sandbox, headers, Endpoint::VideoList)?;
-    let fields = requested_fields(query)?;
-    if let Some(unknown) = fields.iter().find(|field| !VIDEO_FIELDS.contains(&field.as_str())) {
-        return Err(ApiError::invalid_params(format!("Unknown field: {unknown}.")));
-    }
+    let fields = video_fields(query)?;
     let request: ListBody = json_body(headers, body)?.unwrap_or_default();
     let page = match request.max_count {
         None => DEFAULT_PAGE,
@@ -194,6 +191,86 @@ fn video_list_reply(
         .map(|(publish, published_ms, post_id)| video_object(sandbox, publish, *published_ms, *post_id, &fields))
         .collect();
     Ok(envelope::ok(json!({ "videos": videos, "cursor": cursor, "has_more": has_more })))
+}
+
+/// The `fields=` of a video endpoint: known video fields only. Every one of them needs
+/// `video.list`, which the endpoint itself already required of the caller.
+fn video_fields(query: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let fields = requested_fields(query)?;
+    if let Some(unknown) = fields.iter().find(|field| !VIDEO_FIELDS.contains(&field.as_str())) {
+        return Err(ApiError::invalid_params(format!("Unknown field: {unknown}.")));
+    }
+    Ok(fields)
+}
+
+#[derive(Deserialize)]
+struct QueryBody {
+    filters: Option<QueryFilters>,
+}
+
+#[derive(Deserialize)]
+struct QueryFilters {
+    video_ids: Option<Vec<Value>>,
+}
+
+/// `POST /v2/video/query/?fields=…`
+pub async fn video_query(
+    State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    video_query_reply(&sandbox, query.as_deref(), &headers, &body).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn video_query_reply(
+    sandbox: &Sandbox,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let caller = access::authorize(sandbox, headers, Endpoint::VideoQuery)?;
+    let fields = video_fields(query)?;
+    let ids = queried_ids(json_body(headers, body)?)?;
+    let now = Instant::now();
+    let config = &sandbox.inner.config;
+    let state = sandbox.inner.lock();
+    // Only the caller's own public videos; an id that is unknown, private or someone else's is
+    // simply absent, so the reply reveals nothing about other creators.
+    let videos: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| {
+            state
+                .publishes
+                .iter()
+                .filter(|publish| is_public_video_of(publish, &caller, now, config))
+                .find_map(|publish| {
+                    let post_id = publish.post_id.filter(|post_id| post_id.to_string() == *id)?;
+                    Some(video_object(sandbox, publish, publish.published_ms?, post_id, &fields))
+                })
+        })
+        .collect();
+    Ok(envelope::ok(json!({ "videos": videos, "cursor": 0, "has_more": false })))
+}
+
+/// `filters.video_ids`: required, 1 to 20 strings (TikTok documents the ids as strings, so the
+/// sandbox takes the strictest reading and refuses numbers), duplicates answered once.
+fn queried_ids(body: Option<QueryBody>) -> Result<Vec<String>, ApiError> {
+    let raw = body
+        .and_then(|body| body.filters)
+        .and_then(|filters| filters.video_ids)
+        .ok_or_else(|| ApiError::invalid_params("filters.video_ids is required."))?;
+    if raw.is_empty() || raw.len() > MAX_PAGE as usize {
+        return Err(ApiError::invalid_params("filters.video_ids must hold between 1 and 20 ids."));
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for value in raw {
+        let id = value.as_str().ok_or_else(|| ApiError::invalid_params("Video ids must be strings."))?;
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    Ok(ids)
 }
 
 /// The Display API lists public videos only once moderation has passed, like the post id.

@@ -105,7 +105,7 @@ fn mode_allowed(mode: PublishMode, allows: Allows) -> bool {
 #[component]
 fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
     let account = RwSignal::new(None::<Uuid>);
-    let allows = RwSignal::new(Allows { direct_post: true, inbox: true, profile: false });
+    let allows = RwSignal::new(Allows { direct_post: true, inbox: true, profile: false, video_list: false });
     let known_accounts = StoredValue::new(accounts.clone());
     let creator = RwSignal::new(None::<Result<CreatorInfo, AppError>>);
     let choices = RwSignal::new(ComposerChoices::default());

@@ -4,9 +4,13 @@
 #[cfg(feature = "ssr")]
 pub mod due;
 #[cfg(feature = "ssr")]
+pub mod inbox_cap;
+#[cfg(feature = "ssr")]
 pub mod intake;
 #[cfg(feature = "ssr")]
 pub mod lease;
+#[cfg(feature = "ssr")]
+pub mod post_id_lookup;
 #[cfg(feature = "ssr")]
 pub mod recovery;
 #[cfg(feature = "ssr")]

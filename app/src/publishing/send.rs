@@ -11,7 +11,10 @@ use crate::{
         ssr::{self as posts, Post},
         types::Destination,
     },
-    publishing::stream::{StreamUploadError, UploadTarget, stream_upload},
+    publishing::{
+        inbox_cap,
+        stream::{StreamUploadError, UploadTarget, stream_upload},
+    },
     state::AppState,
     tiktok::{
         chunks::ChunkPlan,
@@ -87,7 +90,7 @@ where
     let init = match init {
         Ok(init) => init,
         Err(error) => {
-            release_daily_slot(state, post).await;
+            release_unsent(state, post).await;
             return Err(not_sent(error));
         }
     };
@@ -96,7 +99,7 @@ where
         Err(error @ TikTokError::ReplyLost(_)) => {
             tracing::warn!(post = %post.id, error = %error, "the answer to a publish init was lost");
             // No byte will follow, so TikTok cannot publish anything from it.
-            release_daily_slot(state, post).await;
+            release_unsent(state, post).await;
             return Err(SendError::InitUnconfirmed { message: for_people(&error).to_string() });
         }
         Err(error) => {
@@ -109,7 +112,7 @@ where
             };
             tracing::warn!(post = %post.id, error = %error, "TikTok refused the publish init");
             // No post was started, so the day's slot is not used up.
-            release_daily_slot(state, post).await;
+            release_unsent(state, post).await;
             return Err(SendError::NotSent { error: for_people(&error), retry_in });
         }
     };
@@ -119,14 +122,16 @@ where
         Err(error) => Err(error.into()),
     };
     match recorded {
+        // A draft now counts as pending by its own state: its place while sending goes back.
+        Ok(true) if destination == Destination::Inbox => release_unsent(state, post).await,
         Ok(true) => {}
         // Without its bytes this publish can never go out; TikTok drops it after an hour.
         Ok(false) => {
-            release_daily_slot(state, post).await;
+            release_unsent(state, post).await;
             return Err(SendError::LeaseLost);
         }
         Err(error) => {
-            release_daily_slot(state, post).await;
+            release_unsent(state, post).await;
             return Err(not_sent(error));
         }
     }
@@ -189,11 +194,25 @@ where
     }
 }
 
-/// Gives back the day's slot a send took when nothing will be published from it.
+/// Gives back the day's slot a direct post took when nothing will be published from it. A
+/// draft holds nothing by then: once its publish id is stored it counts by its own state.
 pub async fn release_daily_slot(state: &AppState, post: &Post) {
-    if let Ok(mut conn) = state.pool.get().await
-        && let Err(error) = release_latest(&mut conn, post.account_id, daily_limit(post)).await
-    {
+    if post.destination() == Destination::Profile {
+        release_unsent(state, post).await;
+    }
+}
+
+/// Gives back what the limits check took for a send that has no publish id stored (yet, or
+/// ever): the direct post's daily slot, or the draft's place among the pending shares.
+async fn release_unsent(state: &AppState, post: &Post) {
+    let Ok(mut conn) = state.pool.get().await else {
+        return;
+    };
+    let released = match post.destination() {
+        Destination::Profile => release_latest(&mut conn, post.account_id, LimitedEndpoint::DirectPostsPerDay).await,
+        Destination::Inbox => inbox_cap::release(&mut conn, post.account_id).await,
+    };
+    if let Err(error) = released {
         tracing::warn!(post = %post.id, error = %error, "could not give back a daily posting slot");
     }
 }
@@ -201,37 +220,41 @@ pub async fn release_daily_slot(state: &AppState, post: &Post) {
 /// Cadence's own copy of TikTok's limits: 6 inits a minute per token, about 15 direct posts
 /// a day per creator, 5 pending inbox shares.
 async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
-    let daily_rule = match post.destination() {
-        Destination::Profile => "TikTok allows about 15 posts a day for one creator",
-        Destination::Inbox => "TikTok allows 5 videos waiting in a creator's inbox a day",
-    };
-    // The daily cap first, so a post that must wait a day does not also spend a minute slot.
-    let limits = [(daily_limit(post), daily_rule), (LimitedEndpoint::PublishInit, "TikTok allows 6 new posts a minute for one account")];
     let now = OffsetDateTime::now_utc();
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
-    for (taken, (endpoint, rule)) in limits.into_iter().enumerate() {
-        let acquired = try_acquire(&mut conn, post.account_id, endpoint, now).await;
-        let refusal = match acquired {
-            Ok(Ok(())) => continue,
-            Ok(Err(wait)) => SendError::Deferred { reason: format!("{rule}. Try again in {}.", in_words(wait)), wait },
-            Err(error) => not_sent(error.into()),
-        };
-        // The daily slot taken first is not used if the minute's limit (or the database) says no.
-        if taken > 0 {
-            drop(conn);
-            release_daily_slot(state, post).await;
-        }
-        return Err(refusal);
+    // The daily cap first, so a post that must wait a day does not also spend a minute slot.
+    let daily = match post.destination() {
+        Destination::Profile => try_acquire(&mut conn, post.account_id, LimitedEndpoint::DirectPostsPerDay, now)
+            .await
+            .map(|taken| taken.map_err(|wait| (format!("TikTok allows about 15 posts a day for one creator. Try again in {}.", in_words(wait)), wait))),
+        Destination::Inbox => inbox_cap::try_reserve(&mut conn, post.account_id, now).await.map(|taken| {
+            taken.map_err(|wait| {
+                let reason = format!(
+                    "TikTok allows {} drafts waiting in a creator's inbox (shared in the last 24 hours and not posted yet). This one goes out once the creator posts one of them or one fails; Cadence checks again in {}.",
+                    inbox_cap::PENDING_ALLOWED,
+                    in_words(wait)
+                );
+                (reason, wait)
+            })
+        }),
+    };
+    match daily {
+        Ok(Ok(())) => {}
+        Ok(Err((reason, wait))) => return Err(SendError::Deferred { reason, wait }),
+        Err(error) => return Err(not_sent(error.into())),
     }
-    Ok(())
-}
-
-/// The per-creator daily cap that applies to the post's destination.
-fn daily_limit(post: &Post) -> LimitedEndpoint {
-    match post.destination() {
-        Destination::Profile => LimitedEndpoint::DirectPostsPerDay,
-        Destination::Inbox => LimitedEndpoint::InboxSharesPerDay,
-    }
+    let refusal = match try_acquire(&mut conn, post.account_id, LimitedEndpoint::PublishInit, now).await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(wait)) => SendError::Deferred {
+            reason: format!("TikTok allows 6 new posts a minute for one account. Try again in {}.", in_words(wait)),
+            wait,
+        },
+        Err(error) => not_sent(error.into()),
+    };
+    // The daily slot taken first is not used if the minute's limit (or the database) says no.
+    drop(conn);
+    release_unsent(state, post).await;
+    Err(refusal)
 }
 
 /// "42 seconds", "7 minutes", "3 hours".

@@ -13,6 +13,7 @@ use crate::{
         ssr::{self as post_store, Post, TikTokOutcome},
         types::PostState,
     },
+    publishing::post_id_lookup,
     state::AppState,
     tiktok::{
         client::PublishStatus,
@@ -85,7 +86,22 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
     let mut conn = state.pool.get().await?;
     match reply {
         Ok(Ok(status)) => {
-            if post_store::apply_outcome(&mut conn, post, TikTokOutcome::of(&status)).await? == Applied::Unchanged {
+            let outcome = TikTokOutcome::of(&status);
+            let without_id = matches!(outcome, TikTokOutcome::Published { post_id: None });
+            let applied = post_store::apply_outcome(&mut conn, post, outcome).await?;
+            // Published, but the reply has no id: the Display API may know it (where granted).
+            if without_id && post_id_lookup::worth_looking(post) {
+                drop(conn);
+                let found = post_id_lookup::find_and_assign(state, post).await.unwrap_or_else(|error| {
+                    tracing::warn!(post = %post.id, error = %error, "looking the post id up failed; will try again");
+                    Applied::Unchanged
+                });
+                conn = state.pool.get().await?;
+                if found == Applied::Moved {
+                    return Ok(());
+                }
+            }
+            if applied == Applied::Unchanged {
                 outcome::check_again(&mut conn, post, now).await?;
             }
         }

@@ -347,7 +347,12 @@ impl TikTokClient {
     }
 
     /// A resource API POST: Bearer token, JSON body, TikTok's documented content type.
-    fn json_post(&self, url: &str, access_token: &SecretToken, body: String) -> RequestBuilder {
+    /// e.g. `https://open.tiktokapis.com`, for the calls kept in sibling modules.
+    pub(super) fn api_base(&self) -> &str {
+        &self.endpoints.api_base
+    }
+
+    pub(super) fn json_post(&self, url: &str, access_token: &SecretToken, body: String) -> RequestBuilder {
         self.http
             .post(url)
             .bearer_auth(access_token.expose())
@@ -392,7 +397,7 @@ impl TikTokClient {
     }
 
     /// Sends an idempotent request, retrying transient failures twice with jittered backoff.
-    async fn with_retries<T: DeserializeOwned>(
+    pub(super) async fn with_retries<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         build: impl Fn() -> RequestBuilder,

@@ -9,6 +9,8 @@ pub mod breaker;
 #[cfg(feature = "ssr")]
 pub mod client;
 #[cfg(feature = "ssr")]
+pub mod display;
+#[cfg(feature = "ssr")]
 pub mod error;
 pub mod chunks;
 pub mod fail_reason;

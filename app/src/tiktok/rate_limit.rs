@@ -28,8 +28,9 @@ pub enum LimitedEndpoint {
     PublishStatus,
     /// Direct posts per creator: about 15 a day across every app.
     DirectPostsPerDay,
-    /// Un-posted inbox shares per creator: 5 a day.
-    InboxSharesPerDay,
+    /// A draft being sent to the inbox, holding its place among the 5 pending shares until its
+    /// publish id is stored (`publishing::inbox_cap`); lapses if its server dies mid-send.
+    InboxShareSending,
 }
 
 impl LimitedEndpoint {
@@ -39,13 +40,15 @@ impl LimitedEndpoint {
             Self::CreatorInfo => "creator_info",
             Self::PublishStatus => "publish_status",
             Self::DirectPostsPerDay => "direct_posts_per_day",
-            Self::InboxSharesPerDay => "inbox_shares_per_day",
+            Self::InboxShareSending => "inbox_share_sending",
         }
     }
 
     pub fn window(self) -> Duration {
         match self {
-            Self::DirectPostsPerDay | Self::InboxSharesPerDay => DAY,
+            Self::DirectPostsPerDay => DAY,
+            // An init and its answer take seconds; this is a server that died mid-send.
+            Self::InboxShareSending => Duration::from_secs(10 * 60),
             _ => MINUTE,
         }
     }
@@ -57,7 +60,8 @@ impl LimitedEndpoint {
             Self::CreatorInfo => 20,
             Self::PublishStatus => 30,
             Self::DirectPostsPerDay => 15,
-            Self::InboxSharesPerDay => 5,
+            // Counted together with the pending drafts themselves (`publishing::inbox_cap`).
+            Self::InboxShareSending => 5,
         }
     }
 }
@@ -119,14 +123,23 @@ pub async fn release_latest(conn: &mut AsyncPgConnection, account_id: Uuid, endp
 
 /// Deletes calls that left their window (a scheduler job).
 pub async fn prune(conn: &mut AsyncPgConnection, now: OffsetDateTime) -> QueryResult<usize> {
-    let daily = [LimitedEndpoint::DirectPostsPerDay.name(), LimitedEndpoint::InboxSharesPerDay.name()];
+    let longer = [LimitedEndpoint::DirectPostsPerDay.name(), LimitedEndpoint::InboxShareSending.name()];
     let minutely = diesel::delete(
-        tiktok_calls::table.filter(tiktok_calls::endpoint.ne_all(daily)).filter(tiktok_calls::called_at.lt(now - MINUTE)),
+        tiktok_calls::table.filter(tiktok_calls::endpoint.ne_all(longer)).filter(tiktok_calls::called_at.lt(now - MINUTE)),
     )
     .execute(conn)
     .await?;
+    let sending = LimitedEndpoint::InboxShareSending;
+    let lapsed = diesel::delete(
+        tiktok_calls::table
+            .filter(tiktok_calls::endpoint.eq(sending.name()))
+            .filter(tiktok_calls::called_at.lt(now - sending.window())),
+    )
+    .execute(conn)
+    .await?;
+    // Everything else older than a day, including rows of names no longer used.
     let daily = diesel::delete(tiktok_calls::table.filter(tiktok_calls::called_at.lt(now - DAY))).execute(conn).await?;
-    Ok(minutely + daily)
+    Ok(minutely + lapsed + daily)
 }
 
 #[cfg(test)]

@@ -68,12 +68,20 @@ pub struct Allows {
     pub inbox: bool,
     /// The username (`user.info.profile`).
     pub profile: bool,
+    /// The creator's public videos (`video.list`): how Cadence finds a post id TikTok's status
+    /// replies never gave.
+    pub video_list: bool,
 }
 
 impl Allows {
     pub fn from_granted(granted: &[String]) -> Self {
         let has = |scope: &str| granted.iter().any(|g| g == scope);
-        Self { direct_post: has(VIDEO_PUBLISH), inbox: has(VIDEO_UPLOAD), profile: has(USER_INFO_PROFILE) }
+        Self {
+            direct_post: has(VIDEO_PUBLISH),
+            inbox: has(VIDEO_UPLOAD),
+            profile: has(USER_INFO_PROFILE),
+            video_list: has(VIDEO_LIST),
+        }
     }
 
     /// Nothing to post with: neither Direct Post nor drafts were granted.
@@ -109,9 +117,9 @@ mod tests {
     #[test]
     fn a_granted_subset_allows_only_its_part() {
         let inbox_only = Allows::from_granted(&split("user.info.basic,video.upload"));
-        assert_eq!(inbox_only, Allows { direct_post: false, inbox: true, profile: false });
-        let everything = Allows::from_granted(&split("user.info.basic,user.info.profile,video.publish,video.upload"));
-        assert!(everything.direct_post && everything.inbox && everything.profile);
+        assert_eq!(inbox_only, Allows { direct_post: false, inbox: true, profile: false, video_list: false });
+        let everything = Allows::from_granted(&split("user.info.basic,user.info.profile,video.list,video.publish,video.upload"));
+        assert!(everything.direct_post && everything.inbox && everything.profile && everything.video_list);
         assert!(Allows::from_granted(&split("user.info.basic")).cannot_post());
         assert_eq!(describe(VIDEO_UPLOAD), "send drafts to the TikTok inbox");
     }

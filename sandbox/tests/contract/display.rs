@@ -1,4 +1,4 @@
-//! The resource-API envelope, the bearer/scope/validation order, user info and the video list.
+//! The resource-API envelope, the bearer/scope/validation order, user info, the video list and query.
 
 use crate::harness::*;
 
@@ -136,4 +136,107 @@ async fn video_list_pages_newest_first_with_a_millisecond_cursor() {
     );
     let count = h.api_get("/v2/user/info/?fields=video_count", &tokens.access).await.json();
     assert_eq!(count["data"]["user"]["video_count"], 4);
+}
+
+#[tokio::test]
+async fn video_query_returns_only_the_callers_own_public_videos() {
+    let h = Harness::new(config());
+    let maya = h.connect(MAYA, "user.info.basic,video.publish,video.list").await;
+    let mut public = Vec::new();
+    for seconds in [6, 7] {
+        let publish_id = h.post_video(&maya.access, "PUBLIC_TO_EVERYONE", &Video::mp4(seconds, 1000)).await;
+        let done = h.wait_for_status(&maya.access, &publish_id, "PUBLISH_COMPLETE").await;
+        public.push(done["data"]["publicaly_available_post_id"][0].as_u64().unwrap().to_string());
+    }
+    // Another creator's public video is someone else's: absent, like an unknown id.
+    let sam = h.connect(SAM, "user.info.basic,video.publish,video.list").await;
+    let sams = h.post_video(&sam.access, "PUBLIC_TO_EVERYONE", &Video::mp4(5, 1000)).await;
+    let sams = h.wait_for_status(&sam.access, &sams, "PUBLISH_COMPLETE").await["data"]["publicaly_available_post_id"][0]
+        .as_u64()
+        .unwrap()
+        .to_string();
+
+    let ids = json!([public[1], "7000000000000000000", sams, public[0], public[1]]);
+    let reply = h
+        .api_post("/v2/video/query/?fields=id,create_time,duration", &maya.access, &json!({ "filters": { "video_ids": ids } }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    assert_eq!(body["error"]["code"], "ok");
+    let videos = body["data"]["videos"].as_array().unwrap();
+    assert_eq!(
+        videos.iter().map(|video| video["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        [&public[1], &public[0]],
+        "own public videos only, once each: {body}"
+    );
+    assert_eq!(videos[0]["duration"], 7);
+    assert_eq!(videos[0].as_object().unwrap().len(), 3, "only the requested fields");
+    assert!(videos[0]["create_time"].as_i64().unwrap() > 1_600_000_000, "create_time is seconds");
+    assert_eq!(body["data"]["has_more"], false);
+
+    // Sam can see his own video with the same request.
+    let his = h
+        .api_post("/v2/video/query/?fields=id", &sam.access, &json!({ "filters": { "video_ids": [sams] } }))
+        .await
+        .json();
+    assert_eq!(his["data"]["videos"][0]["id"], sams.as_str());
+}
+
+#[tokio::test]
+async fn video_query_refuses_what_tiktok_refuses() {
+    let h = Harness::new(config());
+    let without = h.connect(MAYA, "user.info.basic,video.publish").await;
+    let query = |token: &str, fields: &str, body: Value| {
+        let (h, uri, token) = (&h, format!("/v2/video/query/?{fields}"), token.to_owned());
+        async move { h.api_post(&uri, &token, &body).await }
+    };
+    let one = json!({ "filters": { "video_ids": ["7000000000000000000"] } });
+    assert_api_error(&query("act.nope", "fields=id", one.clone()).await, StatusCode::UNAUTHORIZED, "access_token_invalid");
+    assert_api_error(&query(&without.access, "fields=id", one.clone()).await, StatusCode::UNAUTHORIZED, "scope_not_authorized");
+
+    let with = h.connect(MAYA, "user.info.basic,video.list").await;
+    assert_api_error(&query(&with.access, "fields=id,colour", one.clone()).await, StatusCode::BAD_REQUEST, "invalid_params");
+    assert_api_error(&query(&with.access, "", one.clone()).await, StatusCode::BAD_REQUEST, "invalid_params");
+    let twenty_one: Vec<String> = (0..21).map(|n| format!("70000000000000000{n:02}")).collect();
+    let too_many = query(&with.access, "fields=id", json!({ "filters": { "video_ids": twenty_one[..] } })).await;
+    assert_api_error(&too_many, StatusCode::BAD_REQUEST, "invalid_params");
+    assert_eq!(too_many.json()["data"], json!({}), "TikTok's error envelope");
+    let twenty = query(&with.access, "fields=id", json!({ "filters": { "video_ids": twenty_one[..20] } })).await;
+    assert_eq!(twenty.status, StatusCode::OK, "twenty ids are allowed");
+    assert_eq!(twenty.json()["data"]["videos"], json!([]), "ids not found are simply absent");
+    for body in [json!({}), json!({ "filters": {} }), json!({ "filters": { "video_ids": [] } }), json!({ "filters": { "video_ids": [7] } })] {
+        assert_api_error(&query(&with.access, "fields=id", body).await, StatusCode::BAD_REQUEST, "invalid_params");
+    }
+}
+
+#[tokio::test]
+async fn video_query_is_limited_to_600_a_minute_apart_from_the_list() {
+    let h = Harness::new(config());
+    let maya = h.connect(MAYA, "user.info.basic,video.list").await;
+    let body = json!({ "filters": { "video_ids": ["7000000000000000000"] } });
+    // A sliding minute of 600 calls (§5): the 601st within the minute is throttled.
+    for call in 0..600 {
+        let reply = h.api_post("/v2/video/query/?fields=id", &maya.access, &body).await;
+        assert_eq!(reply.status, StatusCode::OK, "call {call}");
+    }
+    let throttled = h.api_post("/v2/video/query/?fields=id", &maya.access, &body).await;
+    assert_api_error(&throttled, StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded");
+    let list = h.api_post("/v2/video/list/?fields=id", &maya.access, &json!({})).await;
+    assert_eq!(list.status, StatusCode::OK, "the video list has a window of its own");
+}
+
+#[tokio::test]
+async fn withheld_post_ids_leave_only_the_display_api() {
+    let h = Harness::new(SandboxConfig { withhold_post_ids: true, ..config() });
+    let maya = h.connect(MAYA, "user.info.basic,video.publish,video.list").await;
+    let publish_id = h.post_video(&maya.access, "PUBLIC_TO_EVERYONE", &Video::mp4(5, 1000)).await;
+    let done = h.wait_for_status(&maya.access, &publish_id, "PUBLISH_COMPLETE").await;
+    assert_eq!(done["data"]["publicaly_available_post_id"], json!([]), "the status never carries the id");
+    let listed = h.api_post("/v2/video/list/?fields=id", &maya.access, &json!({})).await.json();
+    let id = listed["data"]["videos"][0]["id"].as_str().expect("the video is still listed").to_owned();
+    let queried = h
+        .api_post("/v2/video/query/?fields=id", &maya.access, &json!({ "filters": { "video_ids": [id] } }))
+        .await
+        .json();
+    assert_eq!(queried["data"]["videos"][0]["id"], id.as_str());
 }

@@ -226,3 +226,34 @@ async fn daily_cap_and_pending_inbox_cap() {
     let carla = h.connect("Capped Carla", "user.info.basic,video.upload").await;
     assert_eq!(h.inbox_init(&carla.access, 1000, 1000).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn only_pending_drafts_count_toward_the_inbox_cap() {
+    let h = Harness::new(SandboxConfig { pending_inbox_cap: 2, ..config() });
+    let maya = h.connect(MAYA, "user.info.basic,video.upload").await;
+    let draft = |video: Video| {
+        let (h, token) = (&h, maya.access.clone());
+        async move {
+            let init = h.inbox_init(&token, video.0.size, video.0.size).await.json();
+            let upload_url = init["data"]["upload_url"].as_str().unwrap().to_owned();
+            h.upload(&upload_url, &video, video.0.size).await;
+            init["data"]["publish_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let posted = draft(Video::mp4(5, 1000)).await;
+    h.wait_for_status(&maya.access, &posted, "SEND_TO_USER_INBOX").await;
+    // A draft that fails processing is not pending.
+    let broken = draft(Video::raw(b"not a video at all", 1000)).await;
+    h.wait_for_status(&maya.access, &broken, "FAILED").await;
+    let waiting = draft(Video::mp4(6, 1000)).await;
+    h.wait_for_status(&maya.access, &waiting, "SEND_TO_USER_INBOX").await;
+    assert_api_error(&h.inbox_init(&maya.access, 1000, 1000).await, StatusCode::FORBIDDEN, "spam_risk_too_many_pending_share");
+
+    // The creator posts one from the app: it is complete and frees a share.
+    assert!(h.sandbox.post_draft(&posted));
+    assert!(!h.sandbox.post_draft(&posted), "posted once");
+    assert!(!h.sandbox.post_draft(&broken), "a failed draft cannot be posted");
+    h.wait_for_status(&maya.access, &posted, "PUBLISH_COMPLETE").await;
+    assert_eq!(h.inbox_init(&maya.access, 1000, 1000).await.status, StatusCode::OK);
+    assert_api_error(&h.inbox_init(&maya.access, 1000, 1000).await, StatusCode::FORBIDDEN, "spam_risk_too_many_pending_share");
+}

@@ -208,3 +208,66 @@ async fn replies_that_cannot_be_read_end_in_unconfirmed_instead_of_polling_forev
     check_due_statuses(&state, OffsetDateTime::now_utc() + time::Duration::days(1)).await.unwrap();
     assert_eq!(AtomicUsize::load(&calls, Ordering::SeqCst), MAX_UNREADABLE_REPLIES as usize, "and no more");
 }
+
+/// A sandbox that never puts the id in status replies (and sends no webhooks), with an app
+/// approved for `video.list`, and Cadence asking for it when `with_video_list`.
+async fn app_withholding_post_ids(with_video_list: bool) -> (TestSandbox, TestApp, TestClient) {
+    let mut approved: Vec<String> = SandboxConfig::default().approved_scopes;
+    approved.push("video.list".into());
+    let sandbox = TestSandbox::start_with(SandboxConfig {
+        processing_delay: Duration::from_millis(50),
+        moderation_delay: Duration::from_secs(1),
+        withhold_post_ids: true,
+        approved_scopes: approved,
+        ..Default::default()
+    })
+    .await;
+    let mut settings = sandbox.app_settings();
+    let scopes = if with_video_list { "user.info.basic,video.list,video.publish" } else { "user.info.basic,video.publish" };
+    settings.push(("CADENCE_TIKTOK_SCOPES", scopes.into()));
+    let refs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_settings(&refs).await;
+    let owner = app.signed_up("Olga").await;
+    (sandbox, app, owner)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_post_whose_status_never_carries_the_id_finds_it_through_the_display_api() {
+    let (sandbox, app, mut owner) = app_withholding_post_ids(true).await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    // Two posts one after the other: the second must take the video that went live after its
+    // own upload and that the first does not have, never the first's.
+    let mut found = Vec::new();
+    for seconds in [20, 21] {
+        let outcome = Upload::post_now(&account, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(seconds, 1_000_000)).send(&mut owner).await.unwrap();
+        let live = poll_until(&app, &mut owner, &outcome, Duration::from_secs(30), |d| d.post.tiktok_post_id.is_some()).await;
+        let publish_id = Post::find(&mut *app.conn().await, outcome.post_id).await.unwrap().publish_id.unwrap();
+        let truth = sandbox.sandbox.publishes().into_iter().find(|p| p.publish_id == publish_id).unwrap().post_id;
+        let post_id = live.post.tiktok_post_id.clone().unwrap();
+        assert_eq!(Some(&post_id), truth.as_ref(), "the sandbox's own id for this publish");
+        assert!(sandbox.count("/v2/video/query/", &post_id) > 0, "confirmed with video/query");
+        let username = live.post.account_username.clone().unwrap();
+        assert_eq!(live.post.tiktok_url().unwrap(), format!("https://www.tiktok.com/@{username}/video/{post_id}"));
+        assert_eq!(live.post.status_label(), "Live on TikTok");
+        let page = owner.get(&format!("/posts/{}", outcome.post_id)).await.text();
+        assert!(page.contains("Live on TikTok") && page.contains(&format!("/video/{post_id}")), "{page}");
+        let row = Post::find(&mut *app.conn().await, outcome.post_id).await.unwrap();
+        assert_eq!((row.next_check_at, row.follow_until), (None, None), "following ended with the id");
+        found.push(post_id);
+    }
+    assert_ne!(found[0], found[1]);
+    assert!(sandbox.sandbox.webhook_deliveries().is_empty(), "no webhook brought the ids");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_video_list_cadence_never_calls_the_display_api() {
+    let (sandbox, app, mut owner) = app_withholding_post_ids(false).await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    let outcome = Upload::post_now(&account, "PUBLIC_TO_EVERYONE", SyntheticVideo::mp4(20, 1_000_000)).send(&mut owner).await.unwrap();
+    poll_until(&app, &mut owner, &outcome, Duration::from_secs(20), |d| d.post.state == PostState::Published).await;
+    // Past moderation (1 s), two more status replies without an id (5 s and 10 s apart).
+    let asked = sandbox.count(STATUS, "");
+    let still = poll_until(&app, &mut owner, &outcome, Duration::from_secs(30), |_| sandbox.count(STATUS, "") >= asked + 2).await;
+    assert_eq!(still.post.tiktok_post_id, None);
+    assert_eq!(sandbox.count("/v2/video/list/", "") + sandbox.count("/v2/video/query/", ""), 0, "video.list was not granted");
+}

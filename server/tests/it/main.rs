@@ -7,6 +7,7 @@ mod connect;
 mod exactly_once;
 mod auth;
 mod following;
+mod inbox_cap;
 mod platform;
 mod publishing;
 mod scheduling;
