@@ -8,5 +8,7 @@ pub mod connect;
 #[cfg(feature = "ssr")]
 pub mod profile;
 #[cfg(feature = "ssr")]
+pub mod refresh;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;

@@ -83,6 +83,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         profile_read_at -> Nullable<Timestamptz>,
+        refreshing_until -> Nullable<Timestamptz>,
     }
 }
 

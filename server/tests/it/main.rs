@@ -14,5 +14,6 @@ mod security;
 mod soak;
 mod teams;
 mod tiktok_posting;
+mod token_safety;
 mod util;
 mod webhooks;
