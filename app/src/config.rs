@@ -129,6 +129,8 @@ impl HttpConfig {
 pub struct SessionConfig {
     /// A session dies after this long without a request.
     pub idle_timeout: Duration,
+    /// A session dies this long after log-in, however busy it is.
+    pub absolute_lifetime: Duration,
 }
 
 /// How many failed log-ins are tolerated before a pause is enforced.
@@ -218,6 +220,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_MEDIA_S3_SECRET_ACCESS_KEY",
     "CADENCE_LOG_FORMAT",
     "CADENCE_SESSION_IDLE_HOURS",
+    "CADENCE_SESSION_MAX_DAYS",
     "CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
     "CADENCE_LOGIN_MAX_FAILURES_PER_IP",
     "CADENCE_LOGIN_WINDOW_MINUTES",
@@ -301,6 +304,9 @@ impl Config {
                     24 * 14,
                     1..=24 * 365,
                 )?,
+            ),
+            absolute_lifetime: Duration::from_secs(
+                86_400 * parse_number::<u64>("CADENCE_SESSION_MAX_DAYS", get("CADENCE_SESSION_MAX_DAYS"), 30, 1..=365)?,
             ),
         };
         let login_limits = LoginLimits {

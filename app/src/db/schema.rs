@@ -10,6 +10,7 @@ diesel::table! {
         time_zone -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        session_epoch -> Int4,
     }
 }
 
