@@ -6,6 +6,8 @@ pub mod components;
 #[cfg(feature = "ssr")]
 pub mod connect;
 #[cfg(feature = "ssr")]
+pub mod keys;
+#[cfg(feature = "ssr")]
 pub mod profile;
 #[cfg(feature = "ssr")]
 pub mod refresh;
