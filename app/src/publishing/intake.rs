@@ -80,6 +80,10 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     let account_id = fields.account_id.ok_or_else(|| AppError::invalid("account_id", "Choose the TikTok account to post to."))?;
     let mode = fields.mode.ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?;
     let choices = fields.choices.unwrap_or_default();
+    // Before TikTok is asked anything, and for drafts too (they skip the creator's rules).
+    if let Some(problem) = crate::posts::rules::caption_problem(&choices.caption) {
+        return Err(AppError::invalid("caption", problem));
+    }
     let video_size = fields.video_size.ok_or_else(|| AppError::invalid("video", "The video's size is missing."))?;
     ChunkPlan::for_size(video_size).map_err(|e| AppError::invalid("video", capitalised(&e.to_string())))?;
     let scheduled_at = match mode {
