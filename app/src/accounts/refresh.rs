@@ -322,7 +322,8 @@ pub(crate) async fn mark_unreadable(pool: &DbPool, account_id: Uuid) -> AppResul
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    // Not a glob: diesel's `now` would turn `let now = …` into a pattern.
+    use super::{CLAIM, Duration, OffsetDateTime, STORE_RETRY_FOR, StdDuration, refresh_margin};
 
     #[test]
     fn refresh_margin_is_a_third_of_the_lifetime_capped_at_thirty_minutes() {

@@ -47,10 +47,11 @@ pub async fn sign_up(
 ) -> Result<(), AppError> {
     use crate::{
         auth::{
+            signup::check_signup_allowed,
             ssr::{NewUser, hash_password, start_session},
             types::{check_password, normalize_display_name, normalize_email, normalize_time_zone},
         },
-        state::{app_state, db, session},
+        state::{app_state, client_ip, db, session},
         teams::ssr::{accept_invite, create_team_with_owner},
     };
     use diesel_async::AsyncConnection as _;
@@ -64,9 +65,16 @@ pub async fn sign_up(
     // An unknown zone from an unusual browser must not block sign-up: UTC until Settings.
     let time_zone = if crate::calendar::zone::is_known(&time_zone) { time_zone } else { "UTC".to_owned() };
     let invite = invite.filter(|token| !token.trim().is_empty());
+    let now = time::OffsetDateTime::now_utc();
+    {
+        // Before the password is hashed, so refused or too many sign-ups cost no argon2 work.
+        let state = app_state()?;
+        let mut conn = db().await?;
+        check_signup_allowed(&mut conn, state.config.signup, &state.config.login_limits, invite.is_some(), client_ip(), now)
+            .await?;
+    }
 
     let password_hash = hash_password(password).await?;
-    let now = time::OffsetDateTime::now_utc();
     let mut conn = db().await?;
     let (user_id, team_id, epoch) = conn
         .transaction(async |conn| {

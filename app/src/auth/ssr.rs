@@ -97,8 +97,16 @@ impl NewUser<'_> {
     }
 }
 
+/// Argon2 runs at most this many at once (one per core, at least two): each takes ~19 MiB and
+/// tens of milliseconds, so a burst of sign-ups or log-ins waits its turn instead of taking
+/// every core and the memory with it.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
+});
+
 /// Hashes a password with argon2id off the async threads (it takes tens of milliseconds).
 pub async fn hash_password(password: String) -> AppResult<String> {
+    let _turn = HASHING.acquire().await.map_err(|e| AppError::internal("password hashing is closed", e))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
@@ -119,6 +127,7 @@ pub async fn verify_password(password: String, stored_hash: Option<String>) -> b
             .unwrap_or_default()
     });
     let known_user = stored_hash.is_some();
+    let Ok(_turn) = HASHING.acquire().await else { return false };
     let result = tokio::task::spawn_blocking(move || {
         let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.clone());
         PasswordHash::new(&hash)
@@ -163,6 +172,8 @@ pub enum LimitKind {
     AccountFromAddress,
     AccountAnywhere,
     Ip,
+    /// Sign-ups from one address (every attempt counts, successful or not).
+    SignupFromAddress,
 }
 
 impl LimitKind {
@@ -171,6 +182,7 @@ impl LimitKind {
             Self::AccountFromAddress => limits.max_failures_per_account,
             Self::AccountAnywhere => limits.max_failures_per_account * 10,
             Self::Ip => limits.max_failures_per_ip,
+            Self::SignupFromAddress => limits.max_signups_per_ip,
         }
     }
 }

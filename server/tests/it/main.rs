@@ -11,6 +11,7 @@ mod platform;
 mod publishing;
 mod scheduling;
 mod security;
+mod signup;
 mod sessions;
 mod soak;
 mod teams;
