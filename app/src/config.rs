@@ -14,6 +14,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub sessions: SessionConfig,
     pub login_limits: LoginLimits,
+    /// `CADENCE_SIGNUP`; `None` is open until the first team exists, then invite-only.
+    pub signup: Option<crate::auth::signup::SignupPolicy>,
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
     /// Where scheduled posts' videos wait: `<data_dir>/media` unless an S3 bucket is set.
@@ -129,6 +131,8 @@ impl HttpConfig {
 pub struct SessionConfig {
     /// A session dies after this long without a request.
     pub idle_timeout: Duration,
+    /// A session dies this long after log-in, however busy it is.
+    pub absolute_lifetime: Duration,
 }
 
 /// How many failed log-ins are tolerated before a pause is enforced.
@@ -136,6 +140,8 @@ pub struct SessionConfig {
 pub struct LoginLimits {
     pub max_failures_per_account: i64,
     pub max_failures_per_ip: i64,
+    /// Sign-up attempts one address may make within the window.
+    pub max_signups_per_ip: i64,
     /// Failures older than this are forgotten, so a lock-out always ends by itself.
     pub window: Duration,
 }
@@ -218,9 +224,12 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_MEDIA_S3_SECRET_ACCESS_KEY",
     "CADENCE_LOG_FORMAT",
     "CADENCE_SESSION_IDLE_HOURS",
+    "CADENCE_SESSION_MAX_DAYS",
     "CADENCE_LOGIN_MAX_FAILURES_PER_ACCOUNT",
     "CADENCE_LOGIN_MAX_FAILURES_PER_IP",
     "CADENCE_LOGIN_WINDOW_MINUTES",
+    "CADENCE_SIGNUP",
+    "CADENCE_SIGNUP_MAX_PER_IP",
     "CADENCE_SCHEDULER_ENABLED",
     "CADENCE_PUBLISH_LEASE_SECS",
     "CADENCE_PUBLISH_CONCURRENCY",
@@ -302,6 +311,9 @@ impl Config {
                     1..=24 * 365,
                 )?,
             ),
+            absolute_lifetime: Duration::from_secs(
+                86_400 * parse_number::<u64>("CADENCE_SESSION_MAX_DAYS", get("CADENCE_SESSION_MAX_DAYS"), 30, 1..=365)?,
+            ),
         };
         let login_limits = LoginLimits {
             max_failures_per_account: parse_number(
@@ -316,6 +328,12 @@ impl Config {
                 20,
                 1..=100_000,
             )?,
+            max_signups_per_ip: parse_number(
+                "CADENCE_SIGNUP_MAX_PER_IP",
+                get("CADENCE_SIGNUP_MAX_PER_IP"),
+                5,
+                1..=100_000,
+            )?,
             window: Duration::from_secs(
                 60 * parse_number::<u64>(
                     "CADENCE_LOGIN_WINDOW_MINUTES",
@@ -325,6 +343,8 @@ impl Config {
                 )?,
             ),
         };
+        let signup = crate::auth::signup::SignupPolicy::parse(get("CADENCE_SIGNUP").as_deref())
+            .map_err(|message| ConfigError::new("CADENCE_SIGNUP", message))?;
         let log_format = match get("CADENCE_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -480,6 +500,7 @@ impl Config {
             http,
             sessions,
             login_limits,
+            signup,
             log_format,
             data_dir,
             media,

@@ -13,6 +13,7 @@ pub mod pages;
 pub mod posts;
 pub mod publishing;
 pub mod teams;
+pub mod text;
 pub mod tiktok;
 pub mod ui;
 

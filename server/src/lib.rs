@@ -151,6 +151,10 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
 
     let applied = migrations::run_pending(&state.config.database.url).await?;
     tracing::info!(applied, "database migrations are up to date");
+    // Refuse to run with keys that do not open the stored tokens: every account would look
+    // connected while nothing could be posted.
+    let checked = app::accounts::keys::check_stored_keys(&mut *state.pool.get().await?, &state.cipher).await?;
+    tracing::info!(key_ids = checked, "stored TikTok tokens open with the configured keys");
 
     let media_dir = match &state.config.media {
         app::config::MediaConfig::Local { dir } => Some(dir.clone()),

@@ -78,9 +78,11 @@ async fn finish(state: &AppState, session: &Session, params: CallbackParams) -> 
 /// Consumes the state (bound to this browser and user) and re-checks the person's role, which
 /// may have changed while they were on TikTok's page. Returns `(team_id, user_id)`.
 async fn check_state(state: &AppState, session: &Session, oauth_state: Option<&str>) -> Result<(Uuid, Uuid), ConnectProblem> {
-    let user_id = session_user_id(session).await.ok().flatten().ok_or(ConnectProblem::State)?;
-    let oauth_state = oauth_state.ok_or(ConnectProblem::State)?;
+    // Read before a connection is taken: loading the session takes one of its own.
+    session.get::<Uuid>(app::auth::ssr::SESSION_USER_ID).await.ok().flatten().ok_or(ConnectProblem::State)?;
     let mut conn = state.pool.get().await.map_err(|_| ConnectProblem::Unavailable)?;
+    let user_id = session_user_id(&mut conn, session).await.ok().flatten().ok_or(ConnectProblem::State)?;
+    let oauth_state = oauth_state.ok_or(ConnectProblem::State)?;
     let now = time::OffsetDateTime::now_utc();
     let team_id = consume_state(&mut conn, session, oauth_state, user_id, now).await?;
     let role = role_in(&mut conn, team_id, user_id).await.map_err(|_| ConnectProblem::Unavailable)?;

@@ -220,6 +220,8 @@ async fn store_once(
                 tiktok_accounts::creator_info.eq(creator_json),
                 tiktok_accounts::creator_info_at.eq(creator_json.as_ref().map(|_| now)),
                 tiktok_accounts::profile_read_at.eq(Some(now)),
+                // A refresh of the old grant still in flight must not overwrite this one.
+                tiktok_accounts::refreshing_until.eq(None::<OffsetDateTime>),
                 tiktok_accounts::connected_by.eq(Some(user_id)),
                 tiktok_accounts::updated_at.eq(now),
             );

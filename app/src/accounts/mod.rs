@@ -6,7 +6,11 @@ pub mod components;
 #[cfg(feature = "ssr")]
 pub mod connect;
 #[cfg(feature = "ssr")]
+pub mod keys;
+#[cfg(feature = "ssr")]
 pub mod profile;
+#[cfg(feature = "ssr")]
+pub mod refresh;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;

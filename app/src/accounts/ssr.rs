@@ -1,6 +1,6 @@
-//! Server side of TikTok accounts: the account row, refreshing tokens under a row lock, calling
-//! TikTok with a token (refreshing once on `access_token_invalid`), disconnecting, and acting on
-//! webhook events. Connecting lives in [`super::connect`].
+//! Server side of TikTok accounts: the account row, calling TikTok with a token (refreshing once
+//! on `access_token_invalid`), disconnecting, and acting on webhook events. Connecting lives in
+//! [`super::connect`], renewing tokens in [`super::refresh`].
 //!
 //! Tokens are sealed with the account's id as associated data and only ever decrypted into a
 //! [`SecretToken`] for the one call that needs it.
@@ -24,8 +24,17 @@ use std::{future::Future, time::Duration as StdDuration};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// Refresh no later than this before expiry, and earlier for short-lived tokens.
-const MAX_REFRESH_MARGIN: Duration = Duration::minutes(30);
+pub use super::refresh::{RefreshOutcome, refresh_account, refresh_margin, wait_for_refreshes};
+use super::refresh::{MAX_REFRESH_MARGIN, UNREADABLE_REASON, mark_unreadable};
+
+/// Why a stored token cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUnreadable {
+    /// No token is stored (disconnected).
+    Missing,
+    /// Sealed under a key this server does not have, or damaged: only a reconnect helps.
+    Undecryptable,
+}
 
 /// A row of `tiktok_accounts`. Holds sealed tokens, so it is never serialised.
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
@@ -78,15 +87,25 @@ impl TikTokAccount {
         view
     }
 
-    /// The access token, decrypted for one call.
+    /// The access token, decrypted for one call; an unreadable one is a sentence, not a 500.
     pub fn access_token(&self, cipher: &TokenCipher) -> AppResult<SecretToken> {
-        let sealed = self.encrypted_access_token.as_deref().ok_or_else(|| not_connected(self))?;
-        cipher.decrypt(sealed, &self.id.to_string()).map_err(|e| AppError::internal("access token does not decrypt", e))
+        self.open(cipher, self.encrypted_access_token.as_deref()).map_err(|why| match why {
+            TokenUnreadable::Missing => not_connected(self),
+            TokenUnreadable::Undecryptable => AppError::Conflict(format!("{}: {UNREADABLE_REASON}", self.display_name)),
+        })
     }
 
-    fn refresh_token(&self, cipher: &TokenCipher) -> AppResult<SecretToken> {
-        let sealed = self.encrypted_refresh_token.as_deref().ok_or_else(|| not_connected(self))?;
-        cipher.decrypt(sealed, &self.id.to_string()).map_err(|e| AppError::internal("refresh token does not decrypt", e))
+    pub(crate) fn refresh_token(&self, cipher: &TokenCipher) -> Result<SecretToken, TokenUnreadable> {
+        self.open(cipher, self.encrypted_refresh_token.as_deref())
+    }
+
+    fn open(&self, cipher: &TokenCipher, sealed: Option<&str>) -> Result<SecretToken, TokenUnreadable> {
+        let sealed = sealed.ok_or(TokenUnreadable::Missing)?;
+        cipher.decrypt(sealed, &self.id.to_string()).map_err(|error| {
+            // The key id is not secret and is what an operator needs; the value never is logged.
+            tracing::warn!(account.id = %self.id, error = %error, "a stored TikTok token does not decrypt");
+            TokenUnreadable::Undecryptable
+        })
     }
 
     pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<TikTokAccount> {
@@ -125,147 +144,13 @@ pub async fn list_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppRe
     Ok(rows.iter().map(TikTokAccount::view).collect())
 }
 
-/// What a refresh attempt did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RefreshOutcome {
-    Refreshed,
-    /// Another task refreshed it while we waited for the lock; nothing was sent.
-    AlreadyFresh,
-    /// TikTok refused the refresh token; the account now needs reconnecting.
-    NeedsReconnect,
-    /// Not active (disconnected or already waiting for a reconnect).
-    Skipped,
-}
-
-/// How long before expiry a token is renewed: a third of its lifetime, at most 30 minutes.
-pub fn refresh_margin(last_refreshed_at: Option<OffsetDateTime>, access_expires_at: OffsetDateTime) -> Duration {
-    let lifetime: Duration = last_refreshed_at.map(|at| access_expires_at - at).unwrap_or(MAX_REFRESH_MARGIN * 3);
-    (lifetime / 3_i32).min(MAX_REFRESH_MARGIN).max(Duration::ZERO)
-}
-
-/// Held (shared) by every refresh in flight; shutdown takes it exclusively to wait for them.
-static REFRESHES_IN_FLIGHT: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-/// Waits until no token refresh is in flight (called at shutdown, after new work stopped).
-pub async fn wait_for_refreshes() {
-    drop(REFRESHES_IN_FLIGHT.write().await);
-}
-
-/// Renews the account's tokens. The row stays locked from reading the refresh token until the
-/// new pair is stored, so two servers or tasks never spend the same (rotating) refresh token,
-/// and the new one is committed in the same transaction that replaces the old one.
-/// With `force`, the token is renewed even if it does not expire soon, unless it was renewed
-/// after `seen_refresh` (someone else just did it).
-///
-/// The work runs in its own task with its own connection: once TikTok has rotated the token,
-/// nothing the caller does (a closed browser tab, a timeout) can cancel the commit that saves it.
-pub async fn refresh_account(
-    pool: &crate::db::DbPool,
-    tiktok: &TikTokClient,
-    cipher: &std::sync::Arc<TokenCipher>,
-    account_id: Uuid,
-    force: Option<Option<OffsetDateTime>>,
-) -> AppResult<RefreshOutcome> {
-    let (pool, tiktok, cipher) = (pool.clone(), tiktok.clone(), cipher.clone());
-    tokio::spawn(async move {
-        let _in_flight = REFRESHES_IN_FLIGHT.read().await;
-        let mut conn = pool.get().await?;
-        refresh_locked(&mut conn, &tiktok, &cipher, account_id, force).await
-    })
-    .await
-    .map_err(|e| AppError::internal("token refresh task failed", e))?
-}
-
-async fn refresh_locked(
-    conn: &mut AsyncPgConnection,
-    tiktok: &TikTokClient,
-    cipher: &TokenCipher,
-    account_id: Uuid,
-    force: Option<Option<OffsetDateTime>>,
-) -> AppResult<RefreshOutcome> {
-    conn.transaction(async |conn| {
-        let account: TikTokAccount = tiktok_accounts::table
-            .find(account_id)
-            .select(TikTokAccount::as_select())
-            .for_update()
-            .first(conn)
-            .await?;
-        if account.status() != AccountStatus::Active {
-            return Ok(RefreshOutcome::Skipped);
-        }
-        let now = OffsetDateTime::now_utc();
-        let fresh = match force {
-            Some(seen_refresh) => account.last_refreshed_at != seen_refresh,
-            None => account
-                .access_expires_at
-                .is_some_and(|expires| expires - now > refresh_margin(account.last_refreshed_at, expires)),
-        };
-        if fresh {
-            return Ok(RefreshOutcome::AlreadyFresh);
-        }
-        let refresh_token = account.refresh_token(cipher)?;
-        match tiktok.refresh(&refresh_token).await {
-            Ok(grant) => {
-                let owner = account.id.to_string();
-                let seal = |token: &SecretToken| {
-                    cipher.encrypt(token.expose(), &owner).map_err(|e| AppError::internal("token encryption failed", e))
-                };
-                // From here on TikTok has rotated the token: a failure to store it loses the
-                // connection, so it is reported as loudly as possible.
-                let stored = diesel::update(tiktok_accounts::table.find(account.id))
-                    .set((
-                        tiktok_accounts::encrypted_access_token.eq(Some(seal(&grant.access_token)?)),
-                        tiktok_accounts::encrypted_refresh_token.eq(Some(seal(&grant.refresh_token)?)),
-                        tiktok_accounts::access_expires_at.eq(Some(now + Duration::seconds(grant.expires_in))),
-                        tiktok_accounts::refresh_expires_at.eq(Some(now + Duration::seconds(grant.refresh_expires_in))),
-                        tiktok_accounts::scopes.eq(grant.scopes.join(",")),
-                        tiktok_accounts::last_refreshed_at.eq(Some(now)),
-                        tiktok_accounts::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await;
-                if let Err(error) = stored {
-                    tracing::error!(account.id = %account.id, error = %error, "TikTok rotated the refresh token but storing it failed; the account will need reconnecting");
-                    return Err(error.into());
-                }
-                tracing::info!(account.id = %account.id, expires_in = grant.expires_in, "TikTok token refreshed");
-                Ok(RefreshOutcome::Refreshed)
-            }
-            Err(TikTokError::Unauthorized { code, .. }) => {
-                diesel::update(tiktok_accounts::table.find(account.id))
-                    .set((
-                        tiktok_accounts::status.eq(AccountStatus::NeedsReconnect.as_str()),
-                        tiktok_accounts::status_reason.eq(Some(
-                            "TikTok no longer accepts this connection (it may have expired or been revoked). \
-                             Reconnect the account to keep posting.",
-                        )),
-                        tiktok_accounts::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                crate::notifications::ssr::notify_account(
-                    conn,
-                    account.id,
-                    "TikTok no longer accepts the connection. Reconnect it to keep posting.",
-                )
-                .await?;
-                tracing::warn!(account.id = %account.id, tiktok.code = %code, "refresh refused; account needs reconnecting");
-                Ok(RefreshOutcome::NeedsReconnect)
-            }
-            Err(error) => {
-                tracing::warn!(account.id = %account.id, error = %error, "refresh failed; will retry");
-                Err(AppError::Unavailable)
-            }
-        }
-    })
-    .await
-}
-
 /// Ids of active accounts whose access token should be renewed now.
 pub async fn due_for_refresh(conn: &mut AsyncPgConnection, now: OffsetDateTime) -> QueryResult<Vec<Uuid>> {
     let rows: Vec<(Uuid, Option<OffsetDateTime>, Option<OffsetDateTime>)> = tiktok_accounts::table
         .filter(tiktok_accounts::status.eq(AccountStatus::Active.as_str()))
         .filter(tiktok_accounts::access_expires_at.lt(now + MAX_REFRESH_MARGIN))
+        // One being refreshed elsewhere is not due here.
+        .filter(tiktok_accounts::refreshing_until.is_null().or(tiktok_accounts::refreshing_until.le(diesel::dsl::now)))
         .select((tiktok_accounts::id, tiktok_accounts::last_refreshed_at, tiktok_accounts::access_expires_at))
         .load(conn)
         .await?;
@@ -293,18 +178,28 @@ where
     if account.status() != AccountStatus::Active {
         return Err(not_connected(&account));
     }
-    match call(account.access_token(cipher)?).await {
+    match call(usable_access_token(pool, cipher, &account).await?).await {
         Err(TikTokError::Unauthorized { code, .. }) if code == "access_token_invalid" => {
             match refresh_account(pool, tiktok, cipher, account_id, Some(account.last_refreshed_at)).await? {
                 RefreshOutcome::Refreshed | RefreshOutcome::AlreadyFresh => {
                     let account = TikTokAccount::find(&mut *pool.get().await?, account_id).await?;
-                    Ok(call(account.access_token(cipher)?).await)
+                    Ok(call(usable_access_token(pool, cipher, &account).await?).await)
                 }
                 RefreshOutcome::NeedsReconnect | RefreshOutcome::Skipped => Err(not_connected(&account)),
             }
         }
         other => Ok(other),
     }
+}
+
+/// The access token for a call; one that no key opens marks the account as needing a reconnect
+/// (with a notification) and answers with that sentence.
+async fn usable_access_token(pool: &crate::db::DbPool, cipher: &TokenCipher, account: &TikTokAccount) -> AppResult<SecretToken> {
+    let token = account.access_token(cipher);
+    if token.is_err() && matches!(account.open(cipher, account.encrypted_access_token.as_deref()), Err(TokenUnreadable::Undecryptable)) {
+        mark_unreadable(pool, account.id).await?;
+    }
+    token
 }
 
 /// Fetches creator info again and stores it with the account, within TikTok's 20 look-ups a
@@ -408,6 +303,8 @@ async fn mark_disconnected(conn: &mut AsyncPgConnection, ids: &[Uuid], reason: &
             tiktok_accounts::encrypted_refresh_token.eq(None::<String>),
             tiktok_accounts::access_expires_at.eq(None::<OffsetDateTime>),
             tiktok_accounts::refresh_expires_at.eq(None::<OffsetDateTime>),
+            // A refresh in flight must not write its tokens back into a disconnected account.
+            tiktok_accounts::refreshing_until.eq(None::<OffsetDateTime>),
             tiktok_accounts::updated_at.eq(OffsetDateTime::now_utc()),
         ))
         .execute(conn)
@@ -555,14 +452,6 @@ pub const REFRESH_SPACING: StdDuration = StdDuration::from_millis(50);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refresh_margin_is_a_third_of_the_lifetime_capped_at_thirty_minutes() {
-        let now = OffsetDateTime::now_utc();
-        assert_eq!(refresh_margin(Some(now), now + Duration::hours(2)), Duration::minutes(30));
-        assert_eq!(refresh_margin(Some(now), now + Duration::seconds(120)), Duration::seconds(40));
-        assert_eq!(refresh_margin(None, now), Duration::minutes(30));
-    }
 
     #[test]
     fn removal_reasons_read_as_sentences() {

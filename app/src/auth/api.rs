@@ -47,10 +47,11 @@ pub async fn sign_up(
 ) -> Result<(), AppError> {
     use crate::{
         auth::{
+            signup::check_signup_allowed,
             ssr::{NewUser, hash_password, start_session},
             types::{check_password, normalize_display_name, normalize_email, normalize_time_zone},
         },
-        state::{db, session},
+        state::{app_state, client_ip, db, session},
         teams::ssr::{accept_invite, create_team_with_owner},
     };
     use diesel_async::AsyncConnection as _;
@@ -64,11 +65,18 @@ pub async fn sign_up(
     // An unknown zone from an unusual browser must not block sign-up: UTC until Settings.
     let time_zone = if crate::calendar::zone::is_known(&time_zone) { time_zone } else { "UTC".to_owned() };
     let invite = invite.filter(|token| !token.trim().is_empty());
+    let now = time::OffsetDateTime::now_utc();
+    {
+        // Before the password is hashed, so refused or too many sign-ups cost no argon2 work.
+        let state = app_state()?;
+        let mut conn = db().await?;
+        check_signup_allowed(&mut conn, state.config.signup, &state.config.login_limits, invite.is_some(), client_ip(), now)
+            .await?;
+    }
 
     let password_hash = hash_password(password).await?;
-    let now = time::OffsetDateTime::now_utc();
     let mut conn = db().await?;
-    let (user_id, team_id) = conn
+    let (user_id, team_id, epoch) = conn
         .transaction(async |conn| {
             let user = NewUser {
                 email: &email,
@@ -82,13 +90,14 @@ pub async fn sign_up(
                 Some(token) => accept_invite(conn, token.trim(), user.id, now).await?,
                 None => create_team_with_owner(conn, &format!("{display_name}'s team"), user.id).await?,
             };
-            Ok::<_, AppError>((user.id, team.id))
+            Ok::<_, AppError>((user.id, team.id, user.session_epoch))
         })
         .await?;
     // Cycling the session id deletes the old row through the session store's own connection;
     // holding this one meanwhile is how a small pool deadlocked.
     drop(conn);
-    start_session(&session().await?, user_id, team_id).await?;
+    let lifetime = app_state()?.config.sessions.absolute_lifetime;
+    start_session(&session().await?, user_id, team_id, epoch, lifetime).await?;
     tracing::info!(user.id = %user_id, team.id = %team_id, "account created");
     leptos_axum::redirect("/");
     Ok(())
@@ -126,7 +135,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     })?;
     // The session store takes a connection of its own to cycle the id.
     drop(conn);
-    start_session(&session().await?, user.id, team.id).await?;
+    start_session(&session().await?, user.id, team.id, user.session_epoch, state.config.sessions.absolute_lifetime).await?;
     tracing::info!(user.id = %user.id, "logged in");
     leptos_axum::redirect(&safe_next_path(next.as_deref()));
     Ok(())
@@ -190,16 +199,23 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     }
     check_password(&new_password).map_err(|m| AppError::invalid("new_password", m))?;
     let hash = hash_password(new_password).await?;
-    diesel::update(users::table.find(caller.user_id))
-        .set((users::password_hash.eq(hash), users::updated_at.eq(time::OffsetDateTime::now_utc())))
-        .execute(&mut conn)
+    // The new epoch ends every other session of this person (a stolen one included), even one
+    // a racing request writes back after its row is deleted below; this browser moves to the
+    // new epoch and gets a new session id, saved after the deletion.
+    let epoch: i32 = diesel::update(users::table.find(caller.user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::session_epoch.eq(users::session_epoch + 1),
+            users::updated_at.eq(time::OffsetDateTime::now_utc()),
+        ))
+        .returning(users::session_epoch)
+        .get_result(&mut conn)
         .await?;
-    // Every other session of this person ends (a stolen one included); this browser gets a
-    // new session id, saved after the deletion.
     let session = session().await?;
     crate::auth::ssr::end_sessions_of(&mut conn, caller.user_id).await?;
     // The session store takes a connection of its own to cycle the id.
     drop(conn);
+    session.insert(crate::auth::ssr::SESSION_EPOCH, epoch).await?;
     session.cycle_id().await?;
     Ok(())
 }

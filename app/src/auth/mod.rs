@@ -4,4 +4,6 @@ pub mod api;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod signup;
 pub mod types;

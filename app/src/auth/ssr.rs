@@ -21,6 +21,15 @@ use uuid::Uuid;
 pub const SESSION_USER_ID: &str = "user_id";
 /// Session key holding the team the user is working in.
 pub const SESSION_TEAM_ID: &str = "team_id";
+/// Session key holding `users.session_epoch` as it was at log-in.
+pub const SESSION_EPOCH: &str = "epoch";
+/// Session key holding when the session ends at the latest (Unix seconds), whatever its use.
+pub const SESSION_ENDS_AT: &str = "ends_at";
+/// Session key holding when the idle expiry was last moved (Unix seconds).
+pub const SESSION_TOUCHED_AT: &str = "touched_at";
+/// tower-sessions writes a session back (moving its idle expiry) only when it changed; touching
+/// it at most this often keeps the idle expiry moving without a write on every page view.
+pub const SESSION_TOUCH_EVERY: time::Duration = time::Duration::minutes(5);
 
 /// A row of `users`. Not serialisable: it holds the password hash.
 #[derive(Queryable, Selectable, Identifiable, Debug)]
@@ -33,6 +42,7 @@ pub struct User {
     pub time_zone: String,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    pub session_epoch: i32,
 }
 
 impl User {
@@ -87,8 +97,16 @@ impl NewUser<'_> {
     }
 }
 
+/// Argon2 runs at most this many at once (one per core, at least two): each takes ~19 MiB and
+/// tens of milliseconds, so a burst of sign-ups or log-ins waits its turn instead of taking
+/// every core and the memory with it.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
+});
+
 /// Hashes a password with argon2id off the async threads (it takes tens of milliseconds).
 pub async fn hash_password(password: String) -> AppResult<String> {
+    let _turn = HASHING.acquire().await.map_err(|e| AppError::internal("password hashing is closed", e))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
@@ -109,6 +127,7 @@ pub async fn verify_password(password: String, stored_hash: Option<String>) -> b
             .unwrap_or_default()
     });
     let known_user = stored_hash.is_some();
+    let Ok(_turn) = HASHING.acquire().await else { return false };
     let result = tokio::task::spawn_blocking(move || {
         let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.clone());
         PasswordHash::new(&hash)
@@ -153,6 +172,8 @@ pub enum LimitKind {
     AccountFromAddress,
     AccountAnywhere,
     Ip,
+    /// Sign-ups from one address (every attempt counts, successful or not).
+    SignupFromAddress,
 }
 
 impl LimitKind {
@@ -161,6 +182,7 @@ impl LimitKind {
             Self::AccountFromAddress => limits.max_failures_per_account,
             Self::AccountAnywhere => limits.max_failures_per_account * 10,
             Self::Ip => limits.max_failures_per_ip,
+            Self::SignupFromAddress => limits.max_signups_per_ip,
         }
     }
 }
@@ -239,12 +261,23 @@ pub async fn prune_login_failures(
         .await
 }
 
-/// Logs `user_id` in, working in `team_id`. The session id is cycled first, so an id planted
-/// before log-in (session fixation) is worthless afterwards.
-pub async fn start_session(session: &Session, user_id: Uuid, team_id: Uuid) -> AppResult<()> {
+/// Logs `user_id` in, working in `team_id`, for at most `lifetime`. The session id is cycled
+/// first, so an id planted before log-in (session fixation) is worthless afterwards. `epoch` is
+/// the user's `session_epoch` now; the session ends when it moves on.
+pub async fn start_session(
+    session: &Session,
+    user_id: Uuid,
+    team_id: Uuid,
+    epoch: i32,
+    lifetime: std::time::Duration,
+) -> AppResult<()> {
+    let now = OffsetDateTime::now_utc();
     session.cycle_id().await?;
     session.insert(SESSION_USER_ID, user_id).await?;
     session.insert(SESSION_TEAM_ID, team_id).await?;
+    session.insert(SESSION_EPOCH, epoch).await?;
+    session.insert(SESSION_ENDS_AT, (now + lifetime).unix_timestamp()).await?;
+    session.insert(SESSION_TOUCHED_AT, now.unix_timestamp()).await?;
     Ok(())
 }
 
@@ -258,9 +291,31 @@ pub async fn end_sessions_of(conn: &mut AsyncPgConnection, user_id: Uuid) -> App
     Ok(diesel::delete(sessions::table.filter(user_is)).execute(conn).await?)
 }
 
-/// The logged-in user's id, if any.
-pub async fn session_user_id(session: &Session) -> AppResult<Option<Uuid>> {
-    Ok(session.get::<Uuid>(SESSION_USER_ID).await?)
+/// The logged-in user's id, if the session is still good: within its absolute lifetime and
+/// from the user's current epoch (no password change since log-in). A session that is no
+/// longer good is emptied, which logs the browser out. Moves the idle expiry now and then.
+pub async fn session_user_id(conn: &mut AsyncPgConnection, session: &Session) -> AppResult<Option<Uuid>> {
+    let Some(user_id) = session.get::<Uuid>(SESSION_USER_ID).await? else {
+        return Ok(None);
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let ends_at = session.get::<i64>(SESSION_ENDS_AT).await?;
+    let epoch = session.get::<i32>(SESSION_EPOCH).await?;
+    let current: Option<i32> = users::table.find(user_id).select(users::session_epoch).first(conn).await.optional()?;
+    // A session from before epochs and lifetimes existed has neither and ends too.
+    let good = ends_at.is_some_and(|end| now < end) && epoch.is_some() && epoch == current;
+    if !good {
+        tracing::info!(user.id = %user_id, "session ended: past its lifetime or the password changed");
+        // Emptied rather than deleted here: the store would take a second connection while
+        // this request holds one (how a small pool deadlocked before).
+        session.clear().await;
+        return Ok(None);
+    }
+    let touched = session.get::<i64>(SESSION_TOUCHED_AT).await?;
+    if touched.is_none_or(|at| now - at >= SESSION_TOUCH_EVERY.whole_seconds()) {
+        session.insert(SESSION_TOUCHED_AT, now).await?;
+    }
+    Ok(Some(user_id))
 }
 
 /// Where to go after log-in: only plain local paths, so `?next=` cannot send people elsewhere.

@@ -35,6 +35,9 @@ pub const PASSWORD_MAX_CHARS: usize = 256;
 
 /// Lower-cases and checks an e-mail address; returns the stored form.
 pub fn normalize_email(email: &str) -> Result<String, String> {
+    if let Some(problem) = crate::text::control_character_problem(email, false) {
+        return Err(problem);
+    }
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -62,6 +65,9 @@ pub fn check_password(password: &str) -> Result<(), String> {
 
 /// Trims a display name and checks it is 1–80 characters.
 pub fn normalize_display_name(name: &str) -> Result<String, String> {
+    if let Some(problem) = crate::text::control_character_problem(name, false) {
+        return Err(problem);
+    }
     let name = name.trim();
     match name.chars().count() {
         0 => Err("Enter your name.".into()),
@@ -92,6 +98,7 @@ mod tests {
         for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a na@example.com", "a@b@c.com", "ana@.com"] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
         }
+        assert!(normalize_email("ana\0@example.com").unwrap_err().contains("control character"));
     }
 
     #[test]
@@ -108,6 +115,8 @@ mod tests {
         assert_eq!(normalize_display_name("  Ana  ").unwrap(), "Ana");
         assert!(normalize_display_name("   ").is_err());
         assert!(normalize_display_name(&"a".repeat(81)).is_err());
+        assert!(normalize_display_name("Ana\0").unwrap_err().contains("U+0000"));
+        assert!(normalize_display_name("Ana\u{1b}[31m").unwrap_err().contains("U+001B"));
         for good in ["UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+3"] {
             assert_eq!(normalize_time_zone(good).unwrap(), good);
         }

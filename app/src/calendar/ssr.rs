@@ -12,7 +12,7 @@ use crate::{
         ssr::{Post, record_event},
         types::{Destination, PostState},
     },
-    publishing::intake::MIN_SCHEDULE_LEAD,
+    publishing::intake::schedule_time_problem,
     teams::ssr::Caller,
     tiktok::rate_limit::LimitedEndpoint,
 };
@@ -163,8 +163,8 @@ pub async fn reschedule(conn: &mut AsyncPgConnection, caller: Caller, post_id: U
     let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
     let (_, tz) = member_zone(conn, caller.user_id).await?;
     let at = zone::from_local(wall_clock, &tz).map_err(|message| AppError::invalid("scheduled_at", message))?;
-    if at < OffsetDateTime::now_utc() + MIN_SCHEDULE_LEAD {
-        return Err(AppError::invalid("scheduled_at", "That time has passed. Choose a time at least a minute from now."));
+    if let Some(problem) = schedule_time_problem(at, OffsetDateTime::now_utc()) {
+        return Err(AppError::invalid("scheduled_at", problem));
     }
     if post.state() != PostState::Scheduled {
         return Err(AppError::Conflict(format!("This post is {} and can no longer be moved.", post.state().label().to_lowercase())));

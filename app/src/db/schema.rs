@@ -10,6 +10,7 @@ diesel::table! {
         time_zone -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        session_epoch -> Int4,
     }
 }
 
@@ -83,6 +84,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         profile_read_at -> Nullable<Timestamptz>,
+        refreshing_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -51,11 +51,19 @@ pub fn caption_length(caption: &str) -> usize {
     caption.encode_utf16().count()
 }
 
+/// A caption may hold tabs and line breaks but no other control character (PostgreSQL refuses
+/// NUL outright); checked before anything else, drafts included.
+pub fn caption_problem(caption: &str) -> Option<String> {
+    crate::text::control_character_problem(caption, true)
+}
+
 /// Every rule the choices break for this creator; empty means TikTok will accept them.
 pub fn check(choices: &ComposerChoices, creator: &CreatorInfo) -> Vec<Violation> {
     let mut found = Vec::new();
     let length = caption_length(&choices.caption);
-    if length > CAPTION_LIMIT {
+    if let Some(problem) = caption_problem(&choices.caption) {
+        found.push(violation("caption", problem));
+    } else if length > CAPTION_LIMIT {
         found.push(violation("caption", format!("The caption is {length} characters long; TikTok allows {CAPTION_LIMIT}.")));
     }
     match choices.privacy_level.as_deref() {
@@ -220,5 +228,10 @@ mod tests {
         assert!(check(&at_limit, &creator(false)).is_empty());
         let over = ComposerChoices { caption: format!("{}a", at_limit.caption), ..at_limit };
         assert_eq!(check(&over, &creator(false))[0].message, "The caption is 2201 characters long; TikTok allows 2200.");
+        let lines = ComposerChoices { caption: "first\r\nsecond\tthird".into(), ..over.clone() };
+        assert!(check(&lines, &creator(false)).is_empty(), "line breaks and tabs stay");
+        let nul = ComposerChoices { caption: "cat\0".into(), ..lines };
+        let refused = check(&nul, &creator(false));
+        assert_eq!((refused[0].field, refused[0].message.contains("U+0000")), ("caption", true));
     }
 }

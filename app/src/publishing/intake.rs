@@ -37,6 +37,20 @@ use uuid::Uuid;
 const MAX_FIELD_BYTES: usize = 64 * 1024;
 /// A scheduled post must be at least this far ahead.
 pub const MIN_SCHEDULE_LEAD: time::Duration = time::Duration::minutes(1);
+/// The latest a post may be scheduled: its video waits in storage until then, so an unbounded
+/// date would let anyone park files forever.
+pub const MAX_SCHEDULE_AHEAD: time::Duration = time::Duration::days(365);
+
+/// What is wrong with posting at `at`, as a sentence for the `scheduled_at` field.
+pub fn schedule_time_problem(at: OffsetDateTime, now: OffsetDateTime) -> Option<&'static str> {
+    if at < now + MIN_SCHEDULE_LEAD {
+        Some("That time has passed. Choose a time at least a minute from now.")
+    } else if at > now + MAX_SCHEDULE_AHEAD {
+        Some("That is too far ahead. Choose a time within a year from now.")
+    } else {
+        None
+    }
+}
 
 /// The composer's fields, read before the file.
 #[derive(Debug, Default)]
@@ -80,13 +94,17 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     let account_id = fields.account_id.ok_or_else(|| AppError::invalid("account_id", "Choose the TikTok account to post to."))?;
     let mode = fields.mode.ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?;
     let choices = fields.choices.unwrap_or_default();
+    // Before TikTok is asked anything, and for drafts too (they skip the creator's rules).
+    if let Some(problem) = crate::posts::rules::caption_problem(&choices.caption) {
+        return Err(AppError::invalid("caption", problem));
+    }
     let video_size = fields.video_size.ok_or_else(|| AppError::invalid("video", "The video's size is missing."))?;
     ChunkPlan::for_size(video_size).map_err(|e| AppError::invalid("video", capitalised(&e.to_string())))?;
     let scheduled_at = match mode {
         PublishMode::Schedule => {
             let at = fields.scheduled_at.ok_or_else(|| AppError::invalid("scheduled_at", "Choose when to post."))?;
-            if at < OffsetDateTime::now_utc() + MIN_SCHEDULE_LEAD {
-                return Err(AppError::invalid("scheduled_at", "That time has passed. Choose a time at least a minute from now."));
+            if let Some(problem) = schedule_time_problem(at, OffsetDateTime::now_utc()) {
+                return Err(AppError::invalid("scheduled_at", problem));
             }
             Some(at)
         }

@@ -87,8 +87,8 @@ pub async fn accept_invite(token: String) -> Result<(), AppError> {
         teams::ssr::accept_invite,
     };
     let session = session().await?;
-    let user_id = session_user_id(&session).await?.ok_or(AppError::Unauthorized)?;
     let mut conn = db().await?;
+    let user_id = session_user_id(&mut conn, &session).await?.ok_or(AppError::Unauthorized)?;
     let team = accept_invite(&mut conn, token.trim(), user_id, time::OffsetDateTime::now_utc()).await?;
     session.insert(SESSION_TEAM_ID, team.id).await?;
     tracing::info!(team.id = %team.id, user.id = %user_id, "invite accepted");
@@ -105,8 +105,8 @@ pub async fn switch_team(team_id: Uuid) -> Result<(), AppError> {
         teams::ssr::role_in,
     };
     let session = session().await?;
-    let user_id = session_user_id(&session).await?.ok_or(AppError::Unauthorized)?;
     let mut conn = db().await?;
+    let user_id = session_user_id(&mut conn, &session).await?.ok_or(AppError::Unauthorized)?;
     if role_in(&mut conn, team_id, user_id).await?.is_none() {
         return Err(AppError::NotFound("Team".into()));
     }
@@ -125,9 +125,9 @@ pub async fn create_team(name: String) -> Result<TeamView, AppError> {
     };
     use diesel_async::AsyncConnection as _;
     let session = session().await?;
-    let user_id = session_user_id(&session).await?.ok_or(AppError::Unauthorized)?;
-    let name = normalize_team_name(&name).map_err(|m| AppError::invalid("name", m))?;
     let mut conn = db().await?;
+    let user_id = session_user_id(&mut conn, &session).await?.ok_or(AppError::Unauthorized)?;
+    let name = normalize_team_name(&name).map_err(|m| AppError::invalid("name", m))?;
     let team = conn.transaction(async |conn| create_team_with_owner(conn, &name, user_id).await).await?;
     session.insert(SESSION_TEAM_ID, team.id).await?;
     leptos_axum::redirect("/team");

@@ -5,7 +5,7 @@
 //! role change or removal takes effect on the next request) and checks the role.
 
 use crate::{
-    auth::ssr::{SESSION_TEAM_ID, SESSION_USER_ID},
+    auth::ssr::SESSION_TEAM_ID,
     crypto::{random_token, sha256_hex},
     db::schema::{invites, memberships, teams, users},
     error::{AppError, AppResult},
@@ -54,7 +54,7 @@ pub async fn require_role(conn: &mut AsyncPgConnection, min: Role) -> AppResult<
 /// removed), their oldest remaining membership is used instead.
 pub async fn current_caller(conn: &mut AsyncPgConnection) -> AppResult<Option<Caller>> {
     let session = session().await?;
-    let Some(user_id) = session.get::<Uuid>(SESSION_USER_ID).await? else {
+    let Some(user_id) = crate::auth::ssr::session_user_id(conn, &session).await? else {
         return Ok(None);
     };
     if let Some(team_id) = session.get::<Uuid>(SESSION_TEAM_ID).await?

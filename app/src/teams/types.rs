@@ -114,6 +114,9 @@ pub struct InvitePreview {
 
 /// Trims a team name and checks it is 1–80 characters.
 pub fn normalize_team_name(name: &str) -> Result<String, String> {
+    if let Some(problem) = crate::text::control_character_problem(name, false) {
+        return Err(problem);
+    }
     let name = name.trim();
     match name.chars().count() {
         0 => Err("Enter a team name.".into()),
@@ -138,6 +141,12 @@ mod tests {
         assert!(!Role::Admin.may_assign(Role::Owner));
         assert!(Role::Admin.may_assign(Role::Admin));
         assert!(!Role::Editor.may_assign(Role::Viewer));
+    }
+
+    #[test]
+    fn team_names_refuse_control_characters() {
+        assert_eq!(normalize_team_name("  Studio ").unwrap(), "Studio");
+        assert!(normalize_team_name("Stu\0dio").unwrap_err().contains("U+0000"));
     }
 
     #[test]

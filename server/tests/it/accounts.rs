@@ -24,7 +24,7 @@ async fn accounts(client: &mut TestClient) -> Vec<AccountView> {
     client.call("accounts/list", &[]).await.unwrap()
 }
 
-async fn only_account(app: &TestApp) -> TikTokAccount {
+pub(crate) async fn only_account(app: &TestApp) -> TikTokAccount {
     let mut conn = app.conn().await;
     let rows: Vec<TikTokAccount> =
         tiktok_accounts::table.select(<TikTokAccount as diesel::SelectableHelper<diesel::pg::Pg>>::as_select()).load(&mut conn).await.unwrap();
@@ -150,7 +150,7 @@ async fn viewers_cannot_connect_and_other_teams_cannot_touch_the_account() {
 }
 
 /// Makes the stored 2-hour token look issued long ago, with `remaining` left.
-async fn age_token(conn: &mut app::db::DbConn, remaining: time::Duration) {
+pub(crate) async fn age_token(conn: &mut app::db::DbConn, remaining: time::Duration) {
     let now = time::OffsetDateTime::now_utc();
     diesel::update(tiktok_accounts::table)
         .set((

@@ -283,3 +283,30 @@ async fn a_request_in_flight_during_a_password_change_cannot_bring_the_ended_ses
     assert!(stolen.session_info().await.is_none(), "the stolen session stays logged out");
     assert!(here.session_info().await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_in_any_field_get_a_field_error_not_a_500() {
+    let app = TestApp::new().await;
+    let mut visitor = app.client();
+    let sign_up = |email: &'static str, name: &'static str, invite: &'static str| {
+        [("email", email), ("password", PASSWORD), ("display_name", name), ("time_zone", "UTC"), ("invite", invite)]
+    };
+    let error = visitor.call::<()>("auth/signup", &sign_up("ana\0@example.com", "Ana", "")).await.unwrap_err();
+    assert!(error.field_message("email").unwrap().contains("U+0000"), "{error:?}");
+    let error = visitor.call::<()>("auth/signup", &sign_up("ana@example.com", "Ana\u{1b}[2J", "")).await.unwrap_err();
+    assert!(error.field_message("display_name").unwrap().contains("U+001B"), "{error:?}");
+    let error = visitor.call::<()>("auth/signup", &sign_up("ana@example.com", "Ana", "tok\0en")).await.unwrap_err();
+    assert!(error.field_message("invite").is_some(), "an impossible invite is just unusable: {error:?}");
+    let error = visitor.call::<()>("auth/login", &[("email", "ana\0@example.com"), ("password", PASSWORD)]).await.unwrap_err();
+    assert!(error.field_message("email").unwrap().contains("control character"), "{error:?}");
+
+    let mut ana = app.signed_up("Ana").await;
+    let error = ana.call::<app::auth::types::UserView>("auth/profile", &[("display_name", "A\0na"), ("time_zone", "UTC")]).await;
+    assert!(error.unwrap_err().field_message("display_name").is_some());
+    for endpoint in ["teams/create", "teams/rename"] {
+        let error = ana.call::<serde_json::Value>(endpoint, &[("name", "Stu\0dio")]).await.unwrap_err();
+        assert!(error.field_message("name").unwrap().contains("U+0000"), "{endpoint}: {error:?}");
+    }
+    let stored: Vec<String> = users::table.select(users::display_name).load(&mut app.conn().await).await.unwrap();
+    assert_eq!(stored, ["Ana"], "nothing with a control character was stored");
+}

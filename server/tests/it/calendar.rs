@@ -84,6 +84,10 @@ async fn moving_copying_and_cancelling_scheduled_posts() {
 
     let past = owner.call::<String>("calendar/reschedule", &[("post_id", &first.post_id.to_string()), ("when", "2020-01-01T09:00")]).await;
     assert_eq!(past.unwrap_err().field_message("scheduled_at").as_deref(), Some("That time has passed. Choose a time at least a minute from now."));
+    // Its video would wait in storage until then.
+    let later = (OffsetDateTime::now_utc() + time::Duration::days(400)).date();
+    let far = owner.call::<String>("calendar/reschedule", &[("post_id", &first.post_id.to_string()), ("when", &format!("{later}T09:00"))]).await;
+    assert_eq!(far.unwrap_err().field_message("scheduled_at").as_deref(), Some("That is too far ahead. Choose a time within a year from now."));
 
     let copy: uuid::Uuid = owner.call("calendar/duplicate", &[("post_id", &first.post_id.to_string())]).await.unwrap();
     let copied: PostDetail = owner.call("posts/detail", &[("post_id", &copy.to_string())]).await.unwrap();
@@ -97,7 +101,8 @@ async fn moving_copying_and_cancelling_scheduled_posts() {
     assert_eq!(again, 0, "cancelled posts are not cancelled twice");
     let listed: Vec<app::posts::types::PostView> = owner.call("posts/list", &[("state", "cancelled")]).await.unwrap();
     assert_eq!(listed.len(), 3);
-    let moved = owner.call::<String>("calendar/reschedule", &[("post_id", &first.post_id.to_string()), ("when", "2030-01-01T09:00")]).await;
+    let soon = (OffsetDateTime::now_utc() + time::Duration::days(30)).date();
+    let moved = owner.call::<String>("calendar/reschedule", &[("post_id", &first.post_id.to_string()), ("when", &format!("{soon}T09:00"))]).await;
     assert!(matches!(moved, Err(AppError::Conflict(_))), "a cancelled post is not moved");
 }
 

@@ -118,7 +118,7 @@ async fn migrations_match_the_schema() {
     // Selecting every column diesel knows fails if a name or a type disagrees with the table.
     let app = TestApp::new().await;
     let mut conn = app.conn().await;
-    users::table.select(users::all_columns).load::<(uuid::Uuid, String, String, String, String, time::OffsetDateTime, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    users::table.select(users::all_columns).load::<(uuid::Uuid, String, String, String, String, time::OffsetDateTime, time::OffsetDateTime, i32)>(&mut conn).await.unwrap();
     teams::table.select(teams::all_columns).load::<(uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
     memberships::table.select(memberships::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
     invites::table
@@ -163,7 +163,7 @@ async fn migrations_match_the_schema() {
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 7 + 3 + 4 + 10 + 3 + 3 + 20 + 5 + 8 + 12 + 33 + 5 + 4 + 9, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 3 + 4 + 10 + 3 + 3 + 21 + 5 + 8 + 12 + 33 + 5 + 4 + 9, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

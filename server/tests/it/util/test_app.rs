@@ -70,6 +70,9 @@ impl TestApp {
             ("CADENCE_TOKEN_KEYS".into(), TEST_KEY.into()),
             ("CADENCE_SCHEDULER_ENABLED".into(), "false".into()),
             ("DATABASE_POOL_SIZE".into(), "4".into()),
+            // Most tests sign several people up from one address, each with a team of their own.
+            ("CADENCE_SIGNUP".into(), "open".into()),
+            ("CADENCE_SIGNUP_MAX_PER_IP".into(), "100000".into()),
             // Stored videos go to a directory of this test's own.
             (
                 "CADENCE_DATA_DIR".into(),

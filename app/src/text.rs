@@ -1,0 +1,35 @@
+//! The rule every free-text field shares: no control characters.
+//!
+//! PostgreSQL refuses U+0000 in `text`, so a NUL used to end a request as a 500 after all its
+//! work (at sign-up, after the password hash). The other control characters have no business in
+//! names and addresses either (they garble logs, e-mails and the page); only multi-line fields
+//! (captions) keep tab and line breaks. Checked in the shared normalisers, so the browser shows
+//! the same sentence.
+
+/// A sentence for the form when `text` holds a control character. With `multiline`, tab, line
+/// feed and carriage return (a browser sends a textarea's line breaks as CR LF) are allowed.
+pub fn control_character_problem(text: &str, multiline: bool) -> Option<String> {
+    let found = text.chars().find(|c| c.is_control() && !(multiline && matches!(c, '\t' | '\n' | '\r')))?;
+    Some(format!(
+        "This contains an invisible control character (U+{:04X}). Remove it and try again.",
+        u32::from(found)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_named_and_line_breaks_only_pass_where_allowed() {
+        assert_eq!(
+            control_character_problem("ana\0", false).as_deref(),
+            Some("This contains an invisible control character (U+0000). Remove it and try again.")
+        );
+        assert!(control_character_problem("a\u{7f}b", true).unwrap().contains("U+007F"));
+        assert!(control_character_problem("a\u{85}b", true).unwrap().contains("U+0085"), "C1 controls too");
+        assert!(control_character_problem("line\nnext", false).is_some());
+        assert_eq!(control_character_problem("line\r\nnext\tcol", true), None);
+        assert_eq!(control_character_problem("Zoë 😀 #tag", false), None, "letters and emoji are fine");
+    }
+}

@@ -1,0 +1,1 @@
+ALTER TABLE tiktok_accounts DROP COLUMN refreshing_until;
