@@ -102,7 +102,10 @@ impl TokenCipher {
     /// Reads the key list from `path`, creating it with one fresh key (mode 0600) if missing.
     pub fn load_or_generate_file(path: &Path) -> Result<Self, KeyError> {
         match std::fs::read_to_string(path) {
-            Ok(contents) => Self::from_key_list(&contents),
+            Ok(contents) => {
+                refuse_shared_key_file(path)?;
+                Self::from_key_list(&contents)
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let line = format!("{}\n", Self::generate_key_entry("local1"));
                 write_owner_only(path, &line).map_err(|e| KeyError::Io(e.to_string()))?;
@@ -191,6 +194,27 @@ fn decode_key(encoded: &str) -> Option<Vec<u8>> {
         .iter()
         .find_map(|engine| engine.decode(encoded).ok())
         .filter(|bytes| bytes.len() == 32)
+}
+
+/// A key file others on the machine can read gives away every token it seals, so one with
+/// group or other permission bits is refused rather than used.
+fn refuse_shared_key_file(path: &Path) -> Result<(), KeyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).map_err(|e| KeyError::Io(e.to_string()))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyError::Io(format!(
+                "{} can be read by other users (mode {:o}); make it owner-only with `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn write_owner_only(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -307,6 +331,11 @@ mod tests {
         TokenCipher::load_or_generate_file(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+        TokenCipher::load_or_generate_file(&path).expect("an owner-only file is used as it is");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = TokenCipher::load_or_generate_file(&path).unwrap_err().to_string();
+        assert!(refused.contains("can be read by other users") && refused.contains("chmod 600"), "{refused}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
