@@ -183,20 +183,30 @@ pub async fn update_profile(display_name: String, time_zone: String) -> Result<U
 #[server(endpoint = "auth/password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     use crate::{
-        auth::{ssr::{User, hash_password, verify_password}, types::check_password},
+        auth::{
+            ssr::{LimitKind, User, begin_login_attempt, hash_password, verify_password},
+            types::check_password,
+        },
         db::schema::users,
-        state::{db, session},
+        state::{app_state, db, session},
         teams::{ssr::require_role, types::Role},
     };
     use diesel::{ExpressionMethods as _, QueryDsl as _};
     use diesel_async::RunQueryDsl as _;
 
+    let state = app_state()?;
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
+    // Someone holding a stolen session must not guess the password here at argon2's pace: the
+    // check counts against the same limits as log-in, per person.
+    let subjects = [(format!("password-check:{}", caller.user_id), LimitKind::AccountFromAddress)];
+    let attempt =
+        begin_login_attempt(&mut conn, &state.config.login_limits, &subjects, time::OffsetDateTime::now_utc()).await?;
     let user = User::find(&mut conn, caller.user_id).await?;
     if !verify_password(current_password, Some(user.password_hash)).await {
         return Err(AppError::invalid("current_password", "That is not your current password."));
     }
+    attempt.succeeded(&mut conn, &subjects).await?;
     check_password(&new_password).map_err(|m| AppError::invalid("new_password", m))?;
     let hash = hash_password(new_password).await?;
     // The new epoch ends every other session of this person (a stolen one included), even one

@@ -310,3 +310,20 @@ async fn control_characters_in_any_field_get_a_field_error_not_a_500() {
     let stored: Vec<String> = users::table.select(users::display_name).load(&mut app.conn().await).await.unwrap();
     assert_eq!(stored, ["Ana"], "nothing with a control character was stored");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guessing_the_current_password_is_limited_like_log_in() {
+    let app = crate::util::TestApp::new().await;
+    let mut holder = app.signed_up("Gina").await;
+    let guess = |password: &'static str| [("current_password", password), ("new_password", "a brand new passphrase")];
+    for _ in 0..5 {
+        let wrong = holder.call::<()>("auth/password", &guess("a wrong guess")).await.unwrap_err();
+        assert!(wrong.field_message("current_password").is_some(), "{wrong:?}");
+    }
+    let limited = holder.call::<()>("auth/password", &guess("a wrong guess")).await.unwrap_err();
+    assert!(matches!(limited, app::error::AppError::RateLimited { .. }), "the sixth guess in the window waits: {limited:?}");
+
+    // Another person's guesses are their own.
+    let mut other = app.signed_up("Hugo").await;
+    other.call::<()>("auth/password", &guess(PASSWORD)).await.expect("Hugo is not limited by Gina's guesses");
+}
