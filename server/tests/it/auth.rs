@@ -261,20 +261,12 @@ async fn changing_the_password_ends_every_other_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_in_flight_during_a_password_change_cannot_bring_the_ended_session_back() {
-    use tower_sessions::{SessionStore, session::Id};
+    use tower_sessions::SessionStore;
     let app = TestApp::new().await;
-    let mut here = app.signed_up("Ana").await;
-    let mut stolen = app.client();
-    stolen.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await.unwrap();
-    // A request on the stolen session (say teams/switch) has loaded its record...
-    let store = server::session_store::PgSessionStore::new(app.state.pool.clone());
-    let id: Id = stolen.cookie.clone().unwrap().parse().unwrap();
-    let mut in_flight = SessionStore::load(&store, &id).await.unwrap().expect("the stolen session is stored");
-
-    // ...the owner changes the password meanwhile...
-    here.call::<()>("auth/password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")])
-        .await
-        .unwrap();
+    // A request on the stolen session (say teams/switch) loaded its record, then the owner
+    // changed the password...
+    let crate::util::stolen_session::StolenSession { mut here, mut stolen, store, id, mut in_flight } =
+        crate::util::stolen_session::password_changed_with_a_stolen_record_in_hand(&app).await;
     // ...and the request ends by saving the (modified) record it loaded before.
     in_flight.data.insert("team_id".into(), serde_json::json!(uuid::Uuid::new_v4()));
     SessionStore::save(&store, &in_flight).await.unwrap();

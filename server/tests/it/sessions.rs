@@ -2,11 +2,14 @@
 //! by a racing request), the absolute lifetime, and an idle expiry that moves without a write
 //! on every request.
 
-use crate::util::{TestApp, test_app::PASSWORD};
+use crate::util::{
+    TestApp,
+    stolen_session::{StolenSession, password_changed_with_a_stolen_record_in_hand},
+};
 use app::db::schema::sessions;
 use diesel::QueryDsl as _;
 use diesel_async::RunQueryDsl as _;
-use tower_sessions::{SessionStore, session::Id};
+use tower_sessions::SessionStore;
 
 async fn only_session(app: &TestApp) -> (serde_json::Value, time::OffsetDateTime) {
     let mut conn = app.conn().await;
@@ -16,17 +19,9 @@ async fn only_session(app: &TestApp) -> (serde_json::Value, time::OffsetDateTime
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_written_back_after_a_password_change_stays_logged_out() {
     let app = TestApp::new().await;
-    let mut here = app.signed_up("Ana").await;
-    let mut stolen = app.client();
-    stolen.call::<()>("auth/login", &[("email", "ana@example.com"), ("password", PASSWORD)]).await.unwrap();
-    // A request on the stolen session has its record in hand (say it is cycling the id)...
-    let store = server::session_store::PgSessionStore::new(app.state.pool.clone());
-    let id: Id = stolen.cookie.clone().unwrap().parse().unwrap();
-    let mut in_flight = SessionStore::load(&store, &id).await.unwrap().expect("the stolen session is stored");
-
-    here.call::<()>("auth/password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")])
-        .await
-        .unwrap();
+    // A request on the stolen session had its record in hand (say it was cycling the id) while
+    // the owner changed the password...
+    let StolenSession { mut here, mut stolen, store, mut in_flight, .. } = password_changed_with_a_stolen_record_in_hand(&app).await;
     // ...and stores it again after the password change deleted it.
     SessionStore::create(&store, &mut in_flight).await.unwrap();
     stolen.cookie = Some(in_flight.id.to_string());

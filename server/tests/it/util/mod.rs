@@ -3,6 +3,7 @@
 pub mod db_proxy;
 pub mod sandbox;
 pub mod server_process;
+pub mod stolen_session;
 pub mod test_app;
 pub mod test_db;
 pub mod upload;
