@@ -90,11 +90,15 @@ free_port() {
 
 # start_private_postgres DIR [extra postgres options]
 # Starts (creating if needed) a PostgreSQL cluster in DIR on a free 127.0.0.1 port, and sets
-# PRIVATE_PG_DIR and PRIVATE_PG_URL (…/postgres). PostgreSQL refuses to run as root, so as
-# root the cluster belongs to the `postgres` system user.
+# PRIVATE_PG_DIR and PRIVATE_PG_URL (…/postgres, carrying the password). PostgreSQL refuses to
+# run as root, so as root the cluster belongs to the `postgres` system user.
+#
+# The superuser has a random password (in DIR/cadence-password, readable by its owner only) and
+# every connection needs it (scram-sha-256): with trust auth any local user of the machine was
+# superuser, could read session rows and run programs through COPY … TO PROGRAM.
 start_private_postgres() {
   local dir="$1"; shift
-  local bin run_as=() port
+  local bin run_as=() port password_file password
   bin="$(postgres_bin_dir)"
   mkdir -p "$dir"
   if [ "$(id -u)" = 0 ]; then
@@ -102,14 +106,33 @@ start_private_postgres() {
     chmod 700 "$dir"
     run_as=(runuser -u postgres --)
   fi
+  password_file="$dir/cadence-password"
   if [ ! -f "$dir/PG_VERSION" ]; then
-    "${run_as[@]}" "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-instructions >/dev/null
+    password="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+    # initdb wants an empty directory, so the password waits in a private file outside it.
+    local pwfile
+    pwfile="$(mktemp)"
+    printf '%s\n' "$password" >"$pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+    "${run_as[@]}" "$bin/initdb" -D "$dir" -U postgres --auth=scram-sha-256 --pwfile="$pwfile" \
+      -E UTF8 --no-instructions >/dev/null
+    rm -f "$pwfile"
+    (umask 077; printf '%s\n' "$password" >"$password_file")
   fi
   port="$(free_port)"
   "${run_as[@]}" "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $*" start >/dev/null
+  if [ ! -f "$password_file" ]; then
+    # A cluster made before passwords (trust auth): give it one, then require it.
+    password="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+    psql "postgres://postgres@127.0.0.1:$port/postgres" -qc "ALTER USER postgres PASSWORD '$password'" >/dev/null
+    (umask 077; printf '%s\n' "$password" >"$password_file")
+    "${run_as[@]}" sh -c "sed -i -E 's/[[:space:]]trust[[:space:]]*$/ scram-sha-256/' '$dir/pg_hba.conf'"
+    "${run_as[@]}" "$bin/pg_ctl" -D "$dir" reload >/dev/null
+  fi
+  password="$(cat "$password_file")"
   PRIVATE_PG_DIR="$dir"
-  PRIVATE_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  PRIVATE_PG_URL="postgres://postgres:$password@127.0.0.1:$port/postgres"
   export PRIVATE_PG_DIR PRIVATE_PG_URL
 }
 
