@@ -125,7 +125,8 @@ start_private_postgres() {
   if [ ! -f "$password_file" ]; then
     # A cluster made before passwords (trust auth): give it one, then require it.
     password="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
-    psql "postgres://postgres@127.0.0.1:$port/postgres" -qc "ALTER USER postgres PASSWORD '$password'" >/dev/null
+    # On stdin, not the command line: other users can read command lines.
+    echo "ALTER USER postgres PASSWORD '$password'" | psql "postgres://postgres@127.0.0.1:$port/postgres" -q >/dev/null
     (umask 077; printf '%s\n' "$password" >"$password_file")
     "${run_as[@]}" sh -c "sed -i -E 's/[[:space:]]trust[[:space:]]*$/ scram-sha-256/' '$dir/pg_hba.conf'"
     "${run_as[@]}" "$bin/pg_ctl" -D "$dir" reload >/dev/null
@@ -145,11 +146,22 @@ stop_private_postgres() {
   fi
 }
 
+# psql_at URL ARGS…: psql on URL, with a password in the URL passed through PGPASSWORD rather
+# than the command line, which every user of the machine can read.
+psql_at() {
+  local url="$1"; shift
+  if [[ "$url" =~ ^(postgres(ql)?://[^:/@]+):([^@/]*)@(.*)$ ]]; then
+    PGPASSWORD="${BASH_REMATCH[3]}" psql "${BASH_REMATCH[1]}@${BASH_REMATCH[4]}" "$@"
+  else
+    psql "$url" "$@"
+  fi
+}
+
 # create_database URL NAME: creates NAME on the server of URL unless it exists.
 create_database() {
   local base="${1%/*}" name="$2"
-  if [ "$(psql "$1" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" != "1" ]; then
-    psql "$1" -qc "CREATE DATABASE \"$name\"" >/dev/null
+  if [ "$(psql_at "$1" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" != "1" ]; then
+    psql_at "$1" -qc "CREATE DATABASE \"$name\"" >/dev/null
   fi
   echo "$base/$name"
 }
