@@ -11,9 +11,9 @@
 use crate::{
     db::schema::{posts, tiktok_calls},
     posts::types::{Destination, PostState},
-    tiktok::rate_limit::{DAY, LimitedEndpoint, release_latest},
+    tiktok::rate_limit::{DAY, LimitedEndpoint, calls_lock, lock_for, record_call, release_latest},
 };
-use diesel::{prelude::*, sql_types::Text};
+use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -33,10 +33,7 @@ const PENDING_STATES: [PostState; 3] = [PostState::Uploading, PostState::Process
 pub async fn try_reserve(conn: &mut AsyncPgConnection, account_id: Uuid, now: OffsetDateTime) -> QueryResult<Result<(), Duration>> {
     let sending = LimitedEndpoint::InboxShareSending;
     conn.transaction(async |conn| {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<Text, _>(format!("tiktok_calls:{account_id}:{}", sending.name()))
-            .execute(conn)
-            .await?;
+        lock_for(conn, &calls_lock(account_id, sending)).await?;
         // When each counted draft stops counting at the latest: 24 h after its upload started,
         // or, for one being sent, when its place lapses.
         let shared: Vec<OffsetDateTime> = posts::table
@@ -59,14 +56,7 @@ pub async fn try_reserve(conn: &mut AsyncPgConnection, account_id: Uuid, now: Of
             let first = lapses.min().map_or(RECHECK, |at| Duration::from_millis((at - now).whole_milliseconds().max(1) as u64));
             return Ok(Err(first.min(RECHECK)));
         }
-        diesel::insert_into(tiktok_calls::table)
-            .values((
-                tiktok_calls::account_id.eq(account_id),
-                tiktok_calls::endpoint.eq(sending.name()),
-                tiktok_calls::called_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
+        record_call(conn, account_id, sending, now).await?;
         Ok(Ok(()))
     })
     .await

@@ -21,7 +21,7 @@ use crate::{
     state::AppState,
     tiktok::display::Video,
 };
-use diesel::{prelude::*, sql_types::Text};
+use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -151,10 +151,7 @@ async fn assign(conn: &mut AsyncPgConnection, post: &Post, id: &str) -> AppResul
     let post_id = id.to_owned();
     let applied = conn
         .transaction(async |conn| {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind::<Text, _>(format!("post_ids:{}", post.account_id))
-                .execute(conn)
-                .await?;
+            crate::tiktok::rate_limit::lock_for(conn, &format!("post_ids:{}", post.account_id)).await?;
             let taken: i64 = posts::table
                 .filter(posts::account_id.eq(post.account_id))
                 .filter(posts::tiktok_post_id.eq(&post_id))

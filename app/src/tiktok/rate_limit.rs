@@ -66,6 +66,41 @@ impl LimitedEndpoint {
     }
 }
 
+/// Takes the transaction-scoped advisory lock named `name`: every count-then-write of shared
+/// limits (TikTok's per-account windows, the inbox cap, post ids, a team's media quota) goes
+/// through here, so servers sharing the database take turns rather than race. Held until the
+/// surrounding transaction ends; outside one it would be released at once.
+pub async fn lock_for(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(name)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The lock name of `endpoint`'s calls for `account_id`.
+pub fn calls_lock(account_id: Uuid, endpoint: LimitedEndpoint) -> String {
+    format!("tiktok_calls:{account_id}:{}", endpoint.name())
+}
+
+/// Records one call to `endpoint` for `account_id` at `at`.
+pub async fn record_call(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    endpoint: LimitedEndpoint,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(tiktok_calls::table)
+        .values((
+            tiktok_calls::account_id.eq(account_id),
+            tiktok_calls::endpoint.eq(endpoint.name()),
+            tiktok_calls::called_at.eq(at),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Records one call to `endpoint` for `account_id` if the window has room; otherwise says how
 /// long until it will.
 pub async fn try_acquire(
@@ -75,10 +110,7 @@ pub async fn try_acquire(
     now: OffsetDateTime,
 ) -> QueryResult<Result<(), Duration>> {
     conn.transaction(async |conn| {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<Text, _>(format!("tiktok_calls:{account_id}:{}", endpoint.name()))
-            .execute(conn)
-            .await?;
+        lock_for(conn, &calls_lock(account_id, endpoint)).await?;
         let window_start = now - endpoint.window();
         let in_window = tiktok_calls::table
             .filter(tiktok_calls::account_id.eq(account_id))
@@ -91,14 +123,7 @@ pub async fn try_acquire(
             let wait = (recent[0] + endpoint.window()) - now;
             return Ok(Err(Duration::from_millis(wait.whole_milliseconds().max(1) as u64)));
         }
-        diesel::insert_into(tiktok_calls::table)
-            .values((
-                tiktok_calls::account_id.eq(account_id),
-                tiktok_calls::endpoint.eq(endpoint.name()),
-                tiktok_calls::called_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
+        record_call(conn, account_id, endpoint, now).await?;
         Ok(Ok(()))
     })
     .await
