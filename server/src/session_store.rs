@@ -1,5 +1,6 @@
 //! A tower-sessions store on diesel-async, so sessions live in PostgreSQL and survive restarts
-//! and load balancing across several servers.
+//! and load balancing across several servers. Rows are keyed by the SHA-256 of the session id,
+//! so a database dump or a reader of the table holds no cookie that logs anyone in.
 
 use app::db::{DbPool, schema::sessions};
 use async_trait::async_trait;
@@ -34,6 +35,13 @@ impl PgSessionStore {
     }
 }
 
+/// The row key of a session id: its SHA-256 in hex. The id itself (128 random bits) only ever
+/// lives in the browser's cookie; a hash that cannot be turned back is all the table needs.
+pub fn row_key(id: &Id) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
 fn backend(error: diesel::result::Error) -> Error {
     Error::Backend(error.to_string())
 }
@@ -51,7 +59,7 @@ impl SessionStore for PgSessionStore {
         loop {
             let inserted = diesel::insert_into(sessions::table)
                 .values((
-                    sessions::id.eq(record.id.to_string()),
+                    sessions::id.eq(row_key(&record.id)),
                     sessions::data.eq(encode(record)?),
                     sessions::expiry_date.eq(record.expiry_date),
                 ))
@@ -72,7 +80,7 @@ impl SessionStore for PgSessionStore {
     /// cycled at log-in, go through [`SessionStore::create`].
     async fn save(&self, record: &Record) -> Result<()> {
         let mut conn = self.conn().await?;
-        let updated = diesel::update(sessions::table.filter(sessions::id.eq(record.id.to_string())))
+        let updated = diesel::update(sessions::table.filter(sessions::id.eq(row_key(&record.id))))
             .set((sessions::data.eq(encode(record)?), sessions::expiry_date.eq(record.expiry_date)))
             .execute(&mut conn)
             .await
@@ -86,7 +94,7 @@ impl SessionStore for PgSessionStore {
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let mut conn = self.conn().await?;
         let row: Option<(serde_json::Value, OffsetDateTime)> = sessions::table
-            .filter(sessions::id.eq(id.to_string()))
+            .filter(sessions::id.eq(row_key(id)))
             .filter(sessions::expiry_date.gt(OffsetDateTime::now_utc()))
             .select((sessions::data, sessions::expiry_date))
             .first(&mut conn)
@@ -102,7 +110,7 @@ impl SessionStore for PgSessionStore {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         let mut conn = self.conn().await?;
-        diesel::delete(sessions::table.filter(sessions::id.eq(id.to_string())))
+        diesel::delete(sessions::table.filter(sessions::id.eq(row_key(id))))
             .execute(&mut conn)
             .await
             .map_err(backend)?;
@@ -119,5 +127,21 @@ impl ExpiredDeletion for PgSessionStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_keyed_by_a_hash_that_is_not_the_cookie() {
+        let id = Id::default();
+        let key = row_key(&id);
+        assert_eq!(key.len(), 64);
+        assert_ne!(key, id.to_string());
+        assert!(!key.contains(&id.to_string()));
+        assert_eq!(key, row_key(&id), "the same id finds the same row");
+        assert_ne!(key, row_key(&Id::default()));
     }
 }
