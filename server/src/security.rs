@@ -14,11 +14,17 @@ use axum::{
 pub struct OriginPolicy {
     /// The configured public origin; when `None`, the request's `Host` decides.
     pub public_origin: Option<String>,
+    /// The session cookie's name: a request carrying it speaks for a logged-in person.
+    pub session_cookie: &'static str,
 }
 
 /// Refuses cross-site `POST`/`PUT`/`PATCH`/`DELETE`. SameSite=Lax cookies already stop most
 /// cross-site form posts; this closes the rest (same-site subdomains, older browsers).
-/// Requests without `Origin` (curl, server-to-server) pass unless the browser says cross-site.
+///
+/// Without `Origin`, a request must say `Sec-Fetch-Site: same-origin` (or `none`, typed by the
+/// person). One that says neither passes only without the session cookie (curl, TikTok's
+/// webhook): every browser this app supports sends one of the two headers on a POST, so a
+/// cookie-bearing request with neither comes from something that is not such a browser.
 pub async fn require_same_origin(State(policy): State<OriginPolicy>, request: Request, next: Next) -> Response {
     let safe_method = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe_method || same_origin(&policy, &request) {
@@ -32,7 +38,10 @@ pub async fn require_same_origin(State(policy): State<OriginPolicy>, request: Re
 fn same_origin(policy: &OriginPolicy, request: &Request) -> bool {
     let headers = request.headers();
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site");
+        return match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            Some(site) => matches!(site, "same-origin" | "none"),
+            None => !carries_cookie(headers, policy.session_cookie),
+        };
     };
     match &policy.public_origin {
         Some(expected) => origin == expected,
@@ -42,6 +51,16 @@ fn same_origin(policy: &OriginPolicy, request: &Request) -> bool {
             !host.is_empty() && origin_host == host
         }
     }
+}
+
+/// Whether any `Cookie` header holds a cookie named `name`.
+fn carries_cookie(headers: &axum::http::HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .any(|pair| pair.trim().split_once('=').is_some_and(|(key, _)| key == name))
 }
 
 /// What the security headers must allow beyond this origin.
@@ -172,7 +191,7 @@ mod tests {
 
     #[test]
     fn host_decides_without_a_public_origin() {
-        let policy = OriginPolicy { public_origin: None };
+        let policy = OriginPolicy { public_origin: None, session_cookie: "cadence_session" };
         assert!(same_origin(&policy, &request(Some("http://127.0.0.1:3000"), "127.0.0.1:3000", None)));
         assert!(!same_origin(&policy, &request(Some("https://evil.example"), "127.0.0.1:3000", None)));
         assert!(!same_origin(&policy, &request(Some("null"), "127.0.0.1:3000", None)));
@@ -180,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_configured_origin_must_match_exactly() {
-        let policy = OriginPolicy { public_origin: Some("https://cadence.example.com".into()) };
+        let policy = OriginPolicy { public_origin: Some("https://cadence.example.com".into()), session_cookie: "cadence_session" };
         assert!(same_origin(&policy, &request(Some("https://cadence.example.com"), "internal:3000", None)));
         assert!(!same_origin(&policy, &request(Some("http://cadence.example.com"), "cadence.example.com", None)));
     }
@@ -207,10 +226,24 @@ mod tests {
     }
 
     #[test]
-    fn requests_without_origin_pass_unless_marked_cross_site() {
-        let policy = OriginPolicy { public_origin: None };
-        assert!(same_origin(&policy, &request(None, "127.0.0.1:3000", None)));
+    fn requests_without_origin_pass_only_when_same_origin_or_without_a_session() {
+        let policy = OriginPolicy { public_origin: None, session_cookie: "cadence_session" };
+        assert!(same_origin(&policy, &request(None, "127.0.0.1:3000", None)), "curl, a webhook: no cookie");
         assert!(same_origin(&policy, &request(None, "127.0.0.1:3000", Some("same-origin"))));
         assert!(!same_origin(&policy, &request(None, "127.0.0.1:3000", Some("cross-site"))));
+        assert!(!same_origin(&policy, &request(None, "127.0.0.1:3000", Some("same-site"))), "a sibling subdomain");
+    }
+
+    #[test]
+    fn a_session_cookie_without_origin_or_fetch_metadata_is_refused() {
+        let policy = OriginPolicy { public_origin: None, session_cookie: "cadence_session" };
+        let with_cookie = |cookie: &str, site: Option<&str>| {
+            let mut request = request(None, "127.0.0.1:3000", site);
+            request.headers_mut().insert(header::COOKIE, cookie.parse().unwrap());
+            request
+        };
+        assert!(!same_origin(&policy, &with_cookie("theme=dark; cadence_session=abc", None)));
+        assert!(same_origin(&policy, &with_cookie("cadence_session=abc", Some("same-origin"))));
+        assert!(same_origin(&policy, &with_cookie("theme=dark; not_cadence_session=abc", None)), "another cookie only");
     }
 }
