@@ -31,6 +31,9 @@ pub struct Config {
     pub tiktok: TikTokConfig,
     /// Where the token keys came from, for the start-up log line (never the keys themselves).
     pub token_key_source: TokenKeySource,
+    /// `CADENCE_TEAM_MEDIA_QUOTA` (50 GiB): bytes of scheduled posts' videos one team may keep
+    /// stored at once.
+    pub team_media_quota: u64,
 }
 
 /// How a video's chunks go to TikTok's upload URL.
@@ -114,9 +117,16 @@ pub struct HttpConfig {
     pub public_origin: Option<String>,
     /// Largest request body accepted by ordinary (non-upload) endpoints.
     pub body_limit_bytes: usize,
-    /// Behind a reverse proxy, the client's address is the last `X-Forwarded-For` entry (the
-    /// one the proxy added); without one, the peer address of the connection.
-    pub trust_forwarded_for: bool,
+    /// `CADENCE_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` counts. Only when the
+    /// connection comes from one of them is the header read, and the client is its right-most
+    /// address that is not itself a trusted proxy. Empty (the default): the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `CADENCE_UPLOAD_IDLE_SECS` (60): a request body (an upload above all) that sends nothing
+    /// for this long is cut off, and what it had sent is removed.
+    pub body_idle_timeout: Duration,
+    /// `CADENCE_HEADER_READ_SECS` (30): a connection that has not sent a request's headers
+    /// within this long is closed (slow-loris).
+    pub header_read_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -215,6 +225,10 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_DATABASE_WAIT_SECS",
     "CADENCE_DATABASE_CONNECT_SECS",
     "CADENCE_TRUST_FORWARDED_FOR",
+    "CADENCE_TRUSTED_PROXIES",
+    "CADENCE_UPLOAD_IDLE_SECS",
+    "CADENCE_HEADER_READ_SECS",
+    "CADENCE_TEAM_MEDIA_QUOTA",
     "CADENCE_BODY_LIMIT_BYTES",
     "CADENCE_DATA_DIR",
     "CADENCE_MEDIA_S3_BUCKET",
@@ -300,7 +314,37 @@ impl Config {
                 2 * 1024 * 1024,
                 1024..=64 * 1024 * 1024,
             )?,
-            trust_forwarded_for: parse_bool("CADENCE_TRUST_FORWARDED_FOR", get("CADENCE_TRUST_FORWARDED_FOR"), false)?,
+            trusted_proxies: parse_trusted_proxies(get("CADENCE_TRUSTED_PROXIES"))?,
+            body_idle_timeout: Duration::from_secs(parse_number(
+                "CADENCE_UPLOAD_IDLE_SECS",
+                get("CADENCE_UPLOAD_IDLE_SECS"),
+                60,
+                1..=3600,
+            )?),
+            header_read_timeout: Duration::from_secs(parse_number(
+                "CADENCE_HEADER_READ_SECS",
+                get("CADENCE_HEADER_READ_SECS"),
+                30,
+                1..=600,
+            )?),
+        };
+        // The old switch trusted any peer's header; a list of proxies replaced it, and a setting
+        // that silently stopped working would make every client look like the proxy.
+        if parse_bool("CADENCE_TRUST_FORWARDED_FOR", get("CADENCE_TRUST_FORWARDED_FOR"), false)? {
+            return Err(ConfigError::new(
+                "CADENCE_TRUST_FORWARDED_FOR",
+                "is replaced by CADENCE_TRUSTED_PROXIES: list your reverse proxies' addresses \
+                 (e.g. 10.0.0.5/32,fd00::/8); X-Forwarded-For counts only from them",
+            ));
+        }
+        let team_media_quota = match get("CADENCE_TEAM_MEDIA_QUOTA") {
+            None => DEFAULT_TEAM_MEDIA_QUOTA,
+            Some(value) => parse_size(&value).ok_or_else(|| {
+                ConfigError::new(
+                    "CADENCE_TEAM_MEDIA_QUOTA",
+                    format!("{value:?} is not a size; use bytes or a unit, e.g. 50GiB, 500MB, 2TiB"),
+                )
+            })?,
         };
         let sessions = SessionConfig {
             idle_timeout: Duration::from_secs(
@@ -510,9 +554,56 @@ impl Config {
             upload,
             tiktok,
             token_key_source,
+            team_media_quota,
         };
         Ok((config, cipher))
     }
+}
+
+/// The media quota when `CADENCE_TEAM_MEDIA_QUOTA` is unset: room for a dozen 4 GB videos.
+pub const DEFAULT_TEAM_MEDIA_QUOTA: u64 = 50 * 1024 * 1024 * 1024;
+
+/// `1073741824`, `500MB`, `50 GiB`, `2tb`: decimal units are powers of 1000, binary (`KiB`…)
+/// of 1024. `None` for anything else, zero, or a size past `u64`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    number.checked_mul(factor).filter(|bytes| *bytes > 0)
+}
+
+/// A comma-separated list of addresses or CIDR blocks; a bare address is a block of one.
+fn parse_trusted_proxies(value: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(list) = value else { return Ok(Vec::new()) };
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    ConfigError::new(
+                        "CADENCE_TRUSTED_PROXIES",
+                        format!("{entry:?} is not an address or CIDR block like 10.0.0.0/8 or fd00::/8"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn parse_database_url(value: Option<String>) -> Result<String, ConfigError> {
@@ -634,7 +725,37 @@ mod tests {
         assert!(!config.http.secure_cookies());
         assert_eq!(config.login_limits.max_failures_per_account, 5);
         assert_eq!(config.token_key_source, TokenKeySource::Environment);
-        assert!(!config.http.trust_forwarded_for);
+        assert!(config.http.trusted_proxies.is_empty(), "X-Forwarded-For is ignored unless proxies are listed");
+        assert_eq!(config.team_media_quota, 50 * 1024 * 1024 * 1024);
+        assert_eq!(config.http.body_idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.http.header_read_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn media_quotas_read_human_sizes() {
+        assert_eq!(parse_size("1073741824"), Some(1 << 30));
+        assert_eq!(parse_size("50GiB"), Some(50 << 30));
+        assert_eq!(parse_size("500 MB"), Some(500_000_000));
+        assert_eq!(parse_size("2tb"), Some(2_000_000_000_000));
+        for bad in ["", "GiB", "12 parsecs", "0", "-5GB", "1.5GB", "99999999999999TiB"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+        let (config, _) = Config::from_vars(&vars(&[("CADENCE_TEAM_MEDIA_QUOTA", "10 MiB")])).unwrap();
+        assert_eq!(config.team_media_quota, 10 << 20);
+        assert_eq!(error_of(&[("CADENCE_TEAM_MEDIA_QUOTA", "lots")]).variable, "CADENCE_TEAM_MEDIA_QUOTA");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks_and_replace_the_old_switch() {
+        let (config, _) =
+            Config::from_vars(&vars(&[("CADENCE_TRUSTED_PROXIES", "10.0.0.5, 192.168.0.0/16,fd00::1/8")])).unwrap();
+        let listed: Vec<String> = config.http.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(listed, ["10.0.0.5/32", "192.168.0.0/16", "fd00::/8"]);
+        assert_eq!(error_of(&[("CADENCE_TRUSTED_PROXIES", "10.0.0.0/33")]).variable, "CADENCE_TRUSTED_PROXIES");
+        assert_eq!(error_of(&[("CADENCE_TRUSTED_PROXIES", "proxy.local")]).variable, "CADENCE_TRUSTED_PROXIES");
+        let old = error_of(&[("CADENCE_TRUST_FORWARDED_FOR", "true")]);
+        assert!(old.problem.contains("CADENCE_TRUSTED_PROXIES"), "{old}");
+        assert!(Config::from_vars(&vars(&[("CADENCE_TRUST_FORWARDED_FOR", "false")])).is_ok());
     }
 
     #[test]

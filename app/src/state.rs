@@ -60,25 +60,76 @@ pub async fn session() -> AppResult<Session> {
         .map_err(|e| AppError::internal("the session layer is missing", e))
 }
 
-/// The client's address: the last `X-Forwarded-For` entry when a trusted proxy adds it,
-/// otherwise the connection's peer address.
+/// The client's address: the connection's peer, or, when the peer is a trusted proxy, the
+/// address [`forwarded_client`] finds in `X-Forwarded-For`.
 pub fn client_ip() -> Option<IpAddr> {
     let parts = use_context::<http::request::Parts>()?;
-    let trust_proxy = app_state().map(|state| state.config.http.trust_forwarded_for).unwrap_or(false);
-    if trust_proxy
-        && let Some(ip) = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .next_back()
-    {
-        return Some(ip);
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())?;
+    let trusted = app_state().map(|state| state.config.http.trusted_proxies.clone()).unwrap_or_default();
+    let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
+    Some(forwarded_client(peer, forwarded, &trusted))
+}
+
+/// Who a request is from, given its peer, its `X-Forwarded-For` headers (in order) and the
+/// trusted proxies. A peer that is not a trusted proxy is the client, whatever the header says
+/// (anyone can send one). From a trusted proxy, the header is read from the right, since each
+/// proxy appends the address it saw: the first address that is not a trusted proxy is the
+/// client; the entries left of it were written by the client and prove nothing.
+pub fn forwarded_client<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
+    let peer = peer.to_canonical();
+    if !is_trusted(&peer) {
+        return peer;
     }
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
+    let hops: Vec<IpAddr> = forwarded
+        .flat_map(|value| value.split(','))
+        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+        .collect();
+    // Every hop a trusted proxy: the request started inside, at the left-most of them.
+    hops.iter().rev().find(|ip| !is_trusted(ip)).or(hops.first()).copied().unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<ipnet::IpNet> {
+        list.iter().map(|net| net.parse().unwrap()).collect()
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_header_counts_only_from_a_trusted_proxy() {
+        let none = nets(&[]);
+        assert_eq!(forwarded_client(ip("203.0.113.9"), ["198.51.100.1"].into_iter(), &none), ip("203.0.113.9"));
+        let proxies = nets(&["10.0.0.0/8"]);
+        assert_eq!(
+            forwarded_client(ip("203.0.113.9"), ["198.51.100.1"].into_iter(), &proxies),
+            ip("203.0.113.9"),
+            "a client talking to Cadence directly cannot name another address"
+        );
+        assert_eq!(forwarded_client(ip("10.0.0.5"), ["198.51.100.1"].into_iter(), &proxies), ip("198.51.100.1"));
+        assert_eq!(forwarded_client(ip("10.0.0.5"), std::iter::empty(), &proxies), ip("10.0.0.5"));
+    }
+
+    #[test]
+    fn the_right_most_address_that_is_not_a_proxy_is_the_client() {
+        let proxies = nets(&["10.0.0.0/8", "fd00::/8"]);
+        // The client forged the first entry; the outer proxy appended the real one, the inner
+        // proxy appended the outer one.
+        let header = ["1.2.3.4, 198.51.100.7", "10.1.1.1"];
+        assert_eq!(forwarded_client(ip("10.0.0.5"), header.into_iter(), &proxies), ip("198.51.100.7"));
+        assert_eq!(forwarded_client(ip("fd00::2"), ["garbage, 2001:db8::1, fd00::9"].into_iter(), &proxies), ip("2001:db8::1"));
+        assert_eq!(forwarded_client(ip("10.0.0.5"), ["10.2.2.2, 10.3.3.3"].into_iter(), &proxies), ip("10.2.2.2"));
+        assert_eq!(forwarded_client(ip("::ffff:10.0.0.5"), ["::ffff:198.51.100.7"].into_iter(), &nets(&["10.0.0.0/8"])), ip("198.51.100.7"));
+    }
 }

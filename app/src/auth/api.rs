@@ -93,6 +93,9 @@ pub async fn sign_up(
             Ok::<_, AppError>((user.id, team.id, user.session_epoch))
         })
         .await?;
+    // The browser that made the account is its owner's first known device.
+    crate::auth::known_devices::remember_this_browser(&mut conn, user_id, app_state()?.config.http.secure_cookies(), now)
+        .await?;
     // Cycling the session id deletes the old row through the session store's own connection;
     // holding this one meanwhile is how a small pool deadlocked.
     drop(conn);
@@ -108,7 +111,8 @@ pub async fn sign_up(
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::{
         auth::{
-            ssr::{User, begin_login_attempt, login_subjects, safe_next_path, start_session, verify_password},
+            known_devices,
+            ssr::{User, begin_login_attempt, known_device_subjects, login_subjects, safe_next_path, start_session, verify_password},
             types::normalize_email,
         },
         state::{app_state, client_ip, db, session},
@@ -117,12 +121,24 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
 
     let state = app_state()?;
     let email = normalize_email(&email).map_err(|m| AppError::invalid("email", m))?;
-    let subjects = login_subjects(&email, client_ip());
+    let now = time::OffsetDateTime::now_utc();
+    let secure = state.config.http.secure_cookies();
+    let device_cookie = known_devices::cookie_name(secure);
+    let presented = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| known_devices::presented_token(&parts.headers, device_cookie));
     let mut conn = db().await?;
-    let attempt =
-        begin_login_attempt(&mut conn, &state.config.login_limits, &subjects, time::OffsetDateTime::now_utc()).await?;
-
     let user = User::find_by_email(&mut conn, &email).await?;
+    // A browser this person logged in with before is not paused by others' wrong guesses.
+    let known_device = match (&user, &presented) {
+        (Some(user), Some(token)) => known_devices::recognise(&mut conn, token, user.id, now).await?,
+        _ => None,
+    };
+    let subjects = match &known_device {
+        Some(device) => known_device_subjects(device, client_ip()),
+        None => login_subjects(&email, client_ip()),
+    };
+    let attempt = begin_login_attempt(&mut conn, &state.config.login_limits, &subjects, now).await?;
+
     let valid = verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| valid) else {
         // The attempt stays recorded as a failure.
@@ -133,10 +149,11 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     let (team, _) = teams_of(&mut conn, user.id).await?.into_iter().next().ok_or_else(|| {
         AppError::Forbidden("Your account is not in any team. Ask a team admin for an invite.".into())
     })?;
+    known_devices::remember_this_browser(&mut conn, user.id, secure, now).await?;
     // The session store takes a connection of its own to cycle the id.
     drop(conn);
     start_session(&session().await?, user.id, team.id, user.session_epoch, state.config.sessions.absolute_lifetime).await?;
-    tracing::info!(user.id = %user.id, "logged in");
+    tracing::info!(user.id = %user.id, known_device = known_device.is_some(), "logged in");
     leptos_axum::redirect(&safe_next_path(next.as_deref()));
     Ok(())
 }

@@ -6,4 +6,6 @@ pub mod components;
 pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod signup;
+#[cfg(feature = "ssr")]
+pub mod known_devices;
 pub mod types;

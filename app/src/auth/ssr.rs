@@ -152,6 +152,17 @@ pub fn login_subjects(email: &str, ip: Option<IpAddr>) -> Vec<(String, LimitKind
     subjects
 }
 
+/// The rate-limit subjects of a log-in from a known device (`auth::known_devices`): its own
+/// failures and its address, but not the account's, so a flood of wrong passwords for the
+/// account elsewhere does not pause its owner's browser.
+pub fn known_device_subjects(device_key: &str, ip: Option<IpAddr>) -> Vec<(String, LimitKind)> {
+    let mut subjects = vec![(format!("device:{device_key}"), LimitKind::KnownDevice)];
+    if let Some(ip) = ip {
+        subjects.push((format!("ip:{}", address_group(ip)), LimitKind::Ip));
+    }
+    subjects
+}
+
 /// IPv4 addresses count one by one; IPv6 by their /64, which one household or host controls.
 pub fn address_group(ip: IpAddr) -> String {
     match ip {
@@ -174,12 +185,14 @@ pub enum LimitKind {
     Ip,
     /// Sign-ups from one address (every attempt counts, successful or not).
     SignupFromAddress,
+    /// Failures from one known device, whichever address it is at.
+    KnownDevice,
 }
 
 impl LimitKind {
     fn max(self, limits: &LoginLimits) -> i64 {
         match self {
-            Self::AccountFromAddress => limits.max_failures_per_account,
+            Self::AccountFromAddress | Self::KnownDevice => limits.max_failures_per_account,
             Self::AccountAnywhere => limits.max_failures_per_account * 10,
             Self::Ip => limits.max_failures_per_ip,
             Self::SignupFromAddress => limits.max_signups_per_ip,
@@ -232,13 +245,13 @@ pub async fn begin_login_attempt(
 }
 
 impl LoginAttempt {
-    /// The password was right: the attempt is not a failure, and this address's failures for
-    /// the account are forgiven.
+    /// The password was right: the attempt is not a failure, and this address's (or this
+    /// device's) failures for the account are forgiven.
     pub async fn succeeded(self, conn: &mut AsyncPgConnection, subjects: &[(String, LimitKind)]) -> AppResult<()> {
         forget(conn, &self.rows).await?;
         let pair: Vec<&str> = subjects
             .iter()
-            .filter(|(_, kind)| *kind == LimitKind::AccountFromAddress)
+            .filter(|(_, kind)| matches!(kind, LimitKind::AccountFromAddress | LimitKind::KnownDevice))
             .map(|(subject, _)| subject.as_str())
             .collect();
         diesel::delete(login_failures::table.filter(login_failures::subject.eq_any(pair))).execute(conn).await?;
@@ -367,6 +380,14 @@ mod tests {
         assert_eq!(subjects[1], ("account:ana@example.com|ip:203.0.113.7".into(), LimitKind::AccountFromAddress));
         assert_eq!(subjects[2], ("ip:203.0.113.7".into(), LimitKind::Ip));
         assert_eq!(login_subjects("a@b.co", None).len(), 1);
+    }
+
+    #[test]
+    fn a_known_device_counts_its_own_failures_and_its_address_but_not_the_account() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let subjects = known_device_subjects("abc", Some(ip));
+        assert_eq!(subjects, [("device:abc".to_owned(), LimitKind::KnownDevice), ("ip:203.0.113.7".to_owned(), LimitKind::Ip)]);
+        assert!(subjects.iter().all(|(subject, _)| !subject.starts_with("account:")));
     }
 
     #[test]

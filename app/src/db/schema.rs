@@ -199,6 +199,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    known_devices (token_hash) {
+        token_hash -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(tiktok_accounts -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -221,5 +230,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     posts,
     post_events,
     notifications,
-    tiktok_calls
+    tiktok_calls,
+    known_devices
 );
