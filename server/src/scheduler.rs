@@ -72,7 +72,10 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
             Box::pin(async move {
                 let result = async {
                     let mut conn = state.pool.get().await.map_err(|e| e.to_string())?;
-                    prune_login_failures(&mut conn, &state.config.login_limits, time::OffsetDateTime::now_utc())
+                    let now = time::OffsetDateTime::now_utc();
+                    // Browsers unused for half a year stop being known devices.
+                    app::auth::known_devices::prune(&mut conn, now).await.map_err(|e| e.to_string())?;
+                    prune_login_failures(&mut conn, &state.config.login_limits, now)
                         .await
                         .map_err(|e| e.to_string())
                 }

@@ -6,6 +6,7 @@ pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod catalog;
 pub mod probe;
+pub mod quota;
 #[cfg(feature = "ssr")]
 pub mod head;
 #[cfg(test)]

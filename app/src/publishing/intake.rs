@@ -11,6 +11,7 @@ use crate::{
     media::{
         catalog,
         head::{HeadError, TailCheck, read_head},
+        quota,
         probe::{Container, Limits, VideoFacts, objections},
         store::StoreError,
     },
@@ -35,6 +36,9 @@ use uuid::Uuid;
 
 /// Text fields are small; anything longer is not from the composer.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// The composer sends six fields before the video; a few dozen more are not from it, and each
+/// would cost a parse and a buffer.
+const MAX_FIELDS: usize = 32;
 /// A scheduled post must be at least this far ahead.
 pub const MIN_SCHEDULE_LEAD: time::Duration = time::Duration::minutes(1);
 /// The latest a post may be scheduled: its video waits in storage until then, so an unbounded
@@ -72,6 +76,7 @@ pub async fn accept_upload(state: AppState, caller: Caller, multipart: multer::M
 
 async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'static>) -> AppResult<UploadOutcome> {
     let mut fields = Fields::default();
+    let mut text_fields = 0;
     let video = loop {
         let Some(mut field) = multipart.next_field().await.map_err(|_| interrupted())? else {
             return Err(AppError::invalid("video", "Choose a video to upload."));
@@ -79,6 +84,10 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         let name = field.name().unwrap_or_default().to_owned();
         if name == "video" {
             break field;
+        }
+        text_fields += 1;
+        if text_fields > MAX_FIELDS {
+            return Err(AppError::invalid("video", "The upload carried more form fields than the composer sends. Please upload from the composer."));
         }
         let mut text = Vec::new();
         while let Some(piece) = field.chunk().await.map_err(|_| interrupted())? {
@@ -110,6 +119,11 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         }
         _ => None,
     };
+    // Before any byte is stored: a video that would not fit is refused with what is left.
+    if mode == PublishMode::Schedule {
+        let mut conn = state.pool.get().await?;
+        quota::require_room(&mut conn, caller.team_id, state.config.team_media_quota, video_size).await?;
+    }
 
     let account = {
         let mut conn = state.pool.get().await?;
@@ -166,8 +180,14 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
 
     if mode == PublishMode::Schedule {
         let store = &state.media;
-        let stored = store.put(Box::pin(source), MAX_VIDEO_BYTES).await.map_err(|error| match error {
+        // Counted against the announced size, so a video larger than announced stops there
+        // (and its partial file goes) instead of filling the disk up to the 4 GB maximum.
+        let stored = store.put(Box::pin(source), video_size.min(MAX_VIDEO_BYTES)).await.map_err(|error| match error {
             StoreError::Interrupted => interrupted(),
+            StoreError::TooLarge { .. } => AppError::invalid(
+                "video",
+                "The video is larger than the browser announced, so Cadence stopped storing it. Please upload it again.",
+            ),
             StoreError::Io(_) | StoreError::Bucket(_) => AppError::internal("storing a video failed", error),
             other => AppError::invalid("video", other.to_string()),
         })?;
@@ -184,6 +204,9 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         let created: AppResult<Uuid> = async {
             let mut conn = state.pool.get().await?;
             conn.transaction(async |conn| {
+                // Checked again under the team's lock: another upload may have taken the room.
+                quota::lock_team(conn, caller.team_id).await?;
+                quota::require_room(conn, caller.team_id, state.config.team_media_quota, stored.byte_size).await?;
                 let media_id = catalog::record(conn, caller.team_id, caller.user_id, &stored).await?;
                 let post = posts::create(conn, NewPost { media_id: Some(media_id), ..new }).await?;
                 Ok::<_, AppError>(post.id)

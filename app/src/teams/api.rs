@@ -143,3 +143,14 @@ pub async fn rename_team(name: String) -> Result<(), AppError> {
     let name = normalize_team_name(&name).map_err(|m| AppError::invalid("name", m))?;
     rename_team(&mut conn, caller, &name).await
 }
+
+/// How much of the team's storage for scheduled videos is in use; for those who manage the team.
+#[server(endpoint = "teams/media-usage")]
+pub async fn media_usage() -> Result<crate::teams::types::MediaUsage, AppError> {
+    use crate::{media::quota::team_usage, state::{app_state, db}, teams::ssr::require_role};
+    let state = app_state()?;
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Admin).await?;
+    let used_bytes = team_usage(&mut conn, caller.team_id).await?;
+    Ok(crate::teams::types::MediaUsage { used_bytes, quota_bytes: state.config.team_media_quota })
+}

@@ -6,7 +6,7 @@ use crate::{
     teams::{
         api::{
             AcceptInvite, ChangeMemberRole, CreateInvite, CreateTeam, RemoveMember, RenameTeam,
-            RevokeInvite, list_invites, list_members, preview_invite,
+            RevokeInvite, list_invites, list_members, media_usage, preview_invite,
         },
         types::{MemberView, Role},
     },
@@ -60,6 +60,9 @@ pub fn TeamPage() -> impl IntoView {
         </Show>
         <Show when=move || manages>
             <RenameTeamForm current=info.team.name.clone()/>
+        </Show>
+        <Show when=move || manages>
+            <MediaUsageCard/>
         </Show>
         <NewTeamForm/>
     }
@@ -180,6 +183,32 @@ fn current_origin() -> String {
     #[cfg(not(feature = "hydrate"))]
     {
         String::new()
+    }
+}
+
+/// What the team's scheduled videos take of its storage quota.
+#[component]
+fn MediaUsageCard() -> impl IntoView {
+    use crate::media::quota::human_size;
+    let usage = Resource::new(|| (), |_| media_usage());
+    view! {
+        <section class="card" aria-labelledby="storage-title">
+            <h2 id="storage-title">"Storage for scheduled videos"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match usage.await {
+                        Ok(usage) => view! {
+                            <p>
+                                {human_size(usage.used_bytes)} " of " {human_size(usage.quota_bytes)} " in use, "
+                                {human_size(usage.quota_bytes.saturating_sub(usage.used_bytes))} " left. "
+                                "Videos of published and cancelled posts are removed a day later."
+                            </p>
+                        }.into_any(),
+                        Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
 

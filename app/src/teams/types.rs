@@ -158,3 +158,10 @@ mod tests {
         assert!("root".parse::<Role>().is_err());
     }
 }
+
+/// How much of the team's storage for scheduled videos is in use (`CADENCE_TEAM_MEDIA_QUOTA`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaUsage {
+    pub used_bytes: u64,
+    pub quota_bytes: u64,
+}

@@ -57,6 +57,7 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("teams/invites/create", Team(Role::Admin), |_| vec![("role", "editor".into())]),
         ("teams/invites/revoke", Team(Role::Admin), |ids| vec![("invite_id", ids.invite.clone())]),
         ("teams/rename", Team(Role::Admin), |_| vec![("name", "Taken over".into())]),
+        ("teams/media-usage", Team(Role::Admin), none),
         ("accounts/list", Team(Role::Viewer), none),
         ("accounts/connect", Team(Role::Editor), none),
         ("accounts/refresh-info", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
