@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod oauth_callback;
 pub mod scheduler;
 pub mod security;
+pub mod serving;
 pub mod session_store;
 pub mod telemetry;
 pub mod tiktok_setup;
@@ -18,7 +19,7 @@ use app::{App, config::Config, crypto::TokenCipher, db::DbPool, shell, state::Ap
 use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
@@ -81,7 +82,10 @@ pub fn build_router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(
             time::Duration::try_from(config.sessions.idle_timeout).unwrap_or(time::Duration::days(14)),
         ));
-    let origin_policy = security::OriginPolicy { public_origin: config.http.public_origin.clone() };
+    let origin_policy = security::OriginPolicy {
+        public_origin: config.http.public_origin.clone(),
+        session_cookie: session_cookie_name(&config),
+    };
     let header_policy = security::HeaderPolicy { consent_origin: state.tiktok.client.consent_origin() };
     let host_policy = if config.tiktok.sandbox_mode() && config.http.public_origin.is_none() {
         security::HostPolicy::LoopbackOnly
@@ -111,7 +115,10 @@ pub fn build_router(state: AppState) -> Router {
             security::HygienePolicy { hsts: config.http.secure_cookies() },
             security::session_hygiene_headers,
         ))
-        .layer(middleware::from_fn_with_state(config.http.body_limit_bytes, request_bodies::limit_request_bodies))
+        .layer(middleware::from_fn_with_state(
+            request_bodies::BodyPolicy { limit: config.http.body_limit_bytes, idle: config.http.body_idle_timeout },
+            request_bodies::limit_request_bodies,
+        ))
         .layer(middleware::from_fn_with_state(host_policy, security::require_known_host))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)
@@ -169,9 +176,16 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     if swept > 0 {
         tracing::info!(swept, "removed half-written videos and chunk spools left by a stopped server");
     }
+    // The bucket's counterpart of `.partial` files: a start must not fail on it.
+    match state.media.abort_stale_uploads(std::time::SystemTime::now()).await {
+        Ok(0) => {}
+        Ok(aborted) => tracing::info!(aborted, "aborted unfinished bucket uploads left by a stopped server"),
+        Err(error) => tracing::warn!(error = %error, "unfinished bucket uploads could not be listed; they stay for now"),
+    }
 
     let jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };
 
+    let header_read_timeout = state.config.http.header_read_timeout;
     let router = build_router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
@@ -180,9 +194,7 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
         "Cadence is listening on http://{addr}{}",
         if sandbox_mode { " (sandbox mode: no TikTok credentials configured)" } else { "" }
     );
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serving::serve(listener, router, header_read_timeout, shutdown_signal()).await;
 
     if let Some(jobs) = jobs {
         jobs.shutdown().await?;
