@@ -60,6 +60,16 @@ impl MediaStore {
             Self::Bucket(bucket) => bucket.delete(key).await,
         }
     }
+
+    /// Aborts the bucket's multipart uploads that a stopped server left unfinished (the local
+    /// store's `.partial` files are swept by [`super::sweep::sweep_leftovers`]). Returns how
+    /// many went.
+    pub async fn abort_stale_uploads(&self, now: std::time::SystemTime) -> Result<usize, StoreError> {
+        match self {
+            Self::Local(_) => Ok(0),
+            Self::Bucket(bucket) => super::sweep::abort_stale_uploads(bucket.as_s3(), now).await,
+        }
+    }
 }
 
 /// A stored video's facts, as recorded with the post.
@@ -138,7 +148,7 @@ impl LocalMediaStore {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
     {
         tokio::fs::create_dir_all(&self.root).await?;
-        let key = format!("{}.video", uuid::Uuid::new_v4());
+        let key = new_key();
         let partial = self.root.join(format!("{key}.partial"));
         let result = self.write(&partial, body, limit).await;
         let outcome = match result {
@@ -215,6 +225,19 @@ impl LocalMediaStore {
 #[derive(Clone, Debug)]
 pub struct BucketMediaStore {
     store: Arc<dyn ObjectStore>,
+    /// The same store, for what only S3 has: signed requests and aborting a multipart upload
+    /// by id (the start-up sweep of unfinished uploads).
+    s3: Arc<object_store::aws::AmazonS3>,
+}
+
+/// A new video's key: `<uuid>.video`, nothing from the request. [`is_video_key`] recognises them.
+fn new_key() -> String {
+    format!("{}.video", uuid::Uuid::new_v4())
+}
+
+/// Whether `key` is one Cadence makes: only those are Cadence's to clean up in a shared bucket.
+pub fn is_video_key(key: &str) -> bool {
+    key.strip_suffix(".video").is_some_and(|id| id.len() == 36 && uuid::Uuid::try_parse(id).is_ok())
 }
 
 /// Part size of the bucket's multipart uploads (S3 wants at least 5 MiB).
@@ -234,14 +257,20 @@ impl BucketMediaStore {
                 // MinIO and most self-hosted stores address buckets by path.
                 .with_virtual_hosted_style_request(false);
         }
-        Ok(Self { store: Arc::new(builder.build()?) })
+        let s3 = Arc::new(builder.build()?);
+        Ok(Self { store: s3.clone(), s3 })
+    }
+
+    /// The bucket as S3, for [`super::sweep::abort_stale_uploads`].
+    pub fn as_s3(&self) -> &object_store::aws::AmazonS3 {
+        &self.s3
     }
 
     async fn put<S, E>(&self, mut body: S, limit: u64) -> Result<StoredMedia, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
     {
-        let key = format!("{}.video", uuid::Uuid::new_v4());
+        let key = new_key();
         let path = ObjectPath::from(key.as_str());
         let upload = self.store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
