@@ -1,6 +1,7 @@
 //! Integration tests: the real router, in process, against a real PostgreSQL database per test.
 //! Needs `TEST_DATABASE_URL` (scripts/test starts a throw-away cluster and sets it).
 
+mod abuse;
 mod accounts;
 mod calendar;
 mod connect;

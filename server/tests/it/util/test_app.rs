@@ -152,6 +152,8 @@ pub struct TestClient {
     pub peer: SocketAddr,
     /// The `Origin` header sent with POSTs; `None` sends none.
     pub origin: Option<String>,
+    /// The device cookie (`app::auth::known_devices`) this browser was given at log-in.
+    pub device: Option<String>,
 }
 
 impl TestClient {
@@ -161,19 +163,27 @@ impl TestClient {
             cookie: None,
             peer: "127.0.0.1:50000".parse().unwrap(),
             origin: Some(format!("http://{HOST}")),
+            device: None,
         }
     }
 
     /// The same browser talking to another server instance.
     pub fn on(&self, router: Router) -> Self {
-        Self { router, cookie: self.cookie.clone(), peer: self.peer, origin: self.origin.clone() }
+        Self { router, cookie: self.cookie.clone(), peer: self.peer, origin: self.origin.clone(), device: self.device.clone() }
     }
 
     pub async fn send(&mut self, mut request: Request<Body>) -> TestResponse {
         let headers = request.headers_mut();
         headers.insert(header::HOST, HOST.parse().unwrap());
+        let mut cookies = Vec::new();
         if let Some(cookie) = &self.cookie {
-            headers.insert(header::COOKIE, format!("{}={cookie}", server::SESSION_COOKIE).parse().unwrap());
+            cookies.push(format!("{}={cookie}", server::SESSION_COOKIE));
+        }
+        if let Some(device) = &self.device {
+            cookies.push(format!("{}={device}", app::auth::known_devices::DEVICE_COOKIE));
+        }
+        if !cookies.is_empty() {
+            headers.insert(header::COOKIE, cookies.join("; ").parse().unwrap());
         }
         request.extensions_mut().insert(ConnectInfo(self.peer));
         let response = self.router.clone().oneshot(request).await.expect("router is infallible");
@@ -184,6 +194,9 @@ impl TestClient {
                 let value = rest.split(';').next().unwrap_or_default();
                 let removed = value.is_empty() || set_cookie.contains("Max-Age=0");
                 self.cookie = (!removed).then(|| value.to_owned());
+            }
+            if let Some(rest) = set_cookie.strip_prefix(&format!("{}=", app::auth::known_devices::DEVICE_COOKIE)) {
+                self.device = Some(rest.split(';').next().unwrap_or_default().to_owned()).filter(|v| !v.is_empty());
             }
         }
         let body = body.collect().await.expect("body").to_bytes().to_vec();

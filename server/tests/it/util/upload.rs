@@ -23,6 +23,11 @@ pub struct Upload {
     pub cut_after: Option<u64>,
     /// Send these bytes instead of the synthetic video (for hand-built containers).
     pub raw: Option<Vec<u8>>,
+    /// Extra text fields before the video, as a client that is not the composer might send.
+    pub extra_fields: usize,
+    /// Stop sending after this many bytes of the video, without ending or breaking the body
+    /// (a client that goes quiet).
+    pub stall_after: Option<u64>,
 }
 
 impl Upload {
@@ -40,6 +45,8 @@ impl Upload {
             declared_size: None,
             cut_after: None,
             raw: None,
+            extra_fields: 0,
+            stall_after: None,
         }
     }
 
@@ -64,11 +71,14 @@ impl Upload {
         field("scheduled_at", self.scheduled_at.as_deref().unwrap_or_default());
         let size = self.raw.as_ref().map_or(self.video.size, |raw| raw.len() as u64);
         field("video_size", &self.declared_size.unwrap_or(size).to_string());
+        for n in 0..self.extra_fields {
+            field(&format!("extra_{n}"), "x");
+        }
         head.push_str(&format!(
             "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"video\"; filename=\"clip.mp4\"\r\nContent-Type: video/mp4\r\n\r\n"
         ));
         let tail = format!("\r\n--{BOUNDARY}--\r\n");
-        let last = match self.cut_after {
+        let last = match self.cut_after.or(self.stall_after) {
             Some(cut) => cut.min(self.video.size) - 1,
             None => self.video.size - 1,
         };
@@ -76,11 +86,14 @@ impl Upload {
             Some(raw) => Box::new(raw.chunks(256 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>().into_iter()),
             None => Box::new(self.video.pieces(0, last, 256 * 1024).map(Ok::<Bytes, std::io::Error>)),
         };
-        let ending: Vec<Result<Bytes, std::io::Error>> = match self.cut_after {
-            Some(_) => vec![Err(std::io::Error::other("the browser went away"))],
-            None => vec![Ok(Bytes::from(tail))],
+        use futures_util::StreamExt as _;
+        let ending: futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>> = match (self.cut_after, self.stall_after) {
+            (Some(_), _) => futures_util::stream::iter(vec![Err(std::io::Error::other("the browser went away"))]).boxed(),
+            // Everything up to the stall has been sent; then nothing, and no end either.
+            (None, Some(_)) => futures_util::stream::pending().boxed(),
+            (None, None) => futures_util::stream::iter(vec![Ok(Bytes::from(tail))]).boxed(),
         };
-        let stream = futures_util::stream::iter(std::iter::once(Ok(Bytes::from(head))).chain(pieces).chain(ending));
+        let stream = futures_util::stream::iter(std::iter::once(Ok(Bytes::from(head))).chain(pieces)).chain(ending);
         Body::from_stream(stream)
     }
 
