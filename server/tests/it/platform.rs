@@ -62,7 +62,7 @@ async fn session_cookies_are_http_only_and_same_site_lax() {
             &[("email", "ana@example.com"), ("password", "correct horse battery staple"), ("display_name", "Ana"), ("time_zone", "UTC")],
         )
         .await;
-    let cookie = response.header("set-cookie").expect("a session cookie");
+    let cookie = response.set_cookie("cadence_session").expect("a session cookie");
     assert!(cookie.starts_with("cadence_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain-http local runs cannot use Secure cookies");
@@ -76,7 +76,7 @@ async fn session_cookies_are_http_only_and_same_site_lax() {
             &[("email", "ana@example.com"), ("password", "correct horse battery staple"), ("display_name", "Ana"), ("time_zone", "UTC")],
         )
         .await;
-    assert!(response.header("set-cookie").unwrap().contains("Secure"));
+    assert!(response.set_cookie("__Host-cadence_session").unwrap().contains("Secure"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -278,9 +278,11 @@ async fn signed_in_answers_are_not_stored_and_https_gets_hsts_and_a_host_only_co
         )
         .await;
     assert!(signed_up.status.is_success() || signed_up.status.is_redirection(), "{}", signed_up.text());
-    let cookie = signed_up.header("set-cookie").expect("a session cookie");
+    let cookie = signed_up.set_cookie("__Host-cadence_session").expect("a session cookie");
     assert!(cookie.starts_with("__Host-cadence_session="), "{cookie}");
     assert!(cookie.contains("Secure") && cookie.contains("Path=/"), "{cookie}");
+    let device = signed_up.set_cookie("__Host-cadence_device").expect("a device cookie, host-only too");
+    assert!(device.contains("Secure") && device.contains("HttpOnly") && device.contains("Path=/"), "{device}");
     assert!(signed_up.header("strict-transport-security").is_some_and(|v| v.starts_with("max-age=")));
 }
 

@@ -143,6 +143,15 @@ impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The `Set-Cookie` header that sets the cookie `name` (a response may set several).
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|cookie| cookie.starts_with(&format!("{name}=")))
+    }
 }
 
 /// Sends requests to the router like a browser on `HOST` would: same-origin, with cookies.
