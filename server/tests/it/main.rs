@@ -9,6 +9,7 @@ mod auth;
 mod following;
 mod inbox_cap;
 mod platform;
+mod observability;
 mod publishing;
 mod scheduling;
 mod security;
