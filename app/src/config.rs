@@ -33,6 +33,8 @@ pub struct Config {
     pub token_key_source: TokenKeySource,
     /// Who may read `GET /metrics`.
     pub metrics: MetricsConfig,
+    /// `CADENCE_SMTP_*`: where e-mail notifications go out; `None` sends none.
+    pub smtp: Option<crate::mail::settings::SmtpConfig>,
 }
 
 /// Where `GET /metrics` is served. With neither set it is not served at all.
@@ -260,6 +262,12 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
     "CADENCE_METRICS_ADDR",
     "CADENCE_METRICS_TOKEN",
+    "CADENCE_SMTP_HOST",
+    "CADENCE_SMTP_PORT",
+    "CADENCE_SMTP_TLS",
+    "CADENCE_SMTP_USERNAME",
+    "CADENCE_SMTP_PASSWORD",
+    "CADENCE_SMTP_FROM",
 ];
 
 impl Config {
@@ -525,9 +533,11 @@ impl Config {
                 token => token.map(secrecy::SecretString::from),
             },
         };
+        let smtp = crate::mail::settings::from_vars(&get)?;
 
         let config = Self {
             metrics,
+            smtp,
             database,
             http,
             sessions,
@@ -703,11 +713,15 @@ mod tests {
     }
 
     #[test]
-    fn metrics_settings_are_checked() {
+    fn metrics_and_smtp_settings_are_checked() {
         let (config, _) = Config::from_vars(&vars(&[])).unwrap();
-        assert!(config.metrics.addr.is_none() && config.metrics.token.is_none());
+        assert!(config.metrics.addr.is_none() && config.metrics.token.is_none() && config.smtp.is_none());
         assert_eq!(error_of(&[("CADENCE_METRICS_ADDR", "nine")]).variable, "CADENCE_METRICS_ADDR");
         assert_eq!(error_of(&[("CADENCE_METRICS_TOKEN", "short")]).variable, "CADENCE_METRICS_TOKEN");
+        assert_eq!(error_of(&[("CADENCE_SMTP_HOST", "localhost")]).variable, "CADENCE_SMTP_FROM");
+        let (config, _) =
+            Config::from_vars(&vars(&[("CADENCE_SMTP_HOST", "localhost"), ("CADENCE_SMTP_FROM", "c@example.com")])).unwrap();
+        assert_eq!(config.smtp.unwrap().host, "localhost");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod telemetry;
 pub mod tiktok_setup;
 pub mod webhooks;
 pub mod metrics_endpoint;
+pub mod mail_jobs;
 
 use app::{App, config::Config, crypto::TokenCipher, db::DbPool, shell, state::AppState};
 use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
@@ -203,6 +204,9 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
         tracing::info!(swept, "removed half-written videos and chunk spools left by a stopped server");
     }
 
+    // Notifications queue e-mails only while some server will send them.
+    app::mail::outbox::set_delivery(&mut *state.pool.get().await?, state.config.smtp.is_some()).await?;
+    tracing::info!(enabled = state.config.smtp.is_some(), "e-mail notifications");
     if let Some(metrics_addr) = state.config.metrics.addr {
         metrics_endpoint::spawn_listener(metrics_addr, state.clone()).await?;
     }

@@ -182,6 +182,8 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         })?)
         .await?;
 
+    crate::mail_jobs::add(&scheduler, &state).await?;
+
     scheduler.start().await?;
     Ok(Jobs { scheduler, publishing: publishing_guard })
 }

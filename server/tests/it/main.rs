@@ -4,6 +4,7 @@
 mod accounts;
 mod calendar;
 mod connect;
+mod email;
 mod exactly_once;
 mod auth;
 mod following;
