@@ -150,9 +150,9 @@ fn Invites() -> impl IntoView {
             <h3>"Invite by e-mail"</h3>
             <p class="hint">"Cadence e-mails the link itself, where the server has an SMTP server set up."</p>
             <ActionForm action=emailed attr:class="inline-form">
-                <label for="invite-email">"E-mail"</label>
+                <label for="invite-email">"Address to invite"</label>
                 <input type="email" name="email" id="invite-email" required=true autocomplete="off"/>
-                <label for="invite-email-role">"Role"</label>
+                <label for="invite-email-role">"Role for this invite"</label>
                 <select name="role" id="invite-email-role">
                     <option value="editor" selected=true>"Editor"</option>
                     <option value="viewer">"Viewer"</option>
