@@ -162,7 +162,9 @@ start_s3_stand_in() {
 AIOSMTPD_VERSION="1.4.6"
 bootstrap_smtp_stand_in() {
   local venv="$CACHE_DIR/smtpvenv"
-  if ! "$venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1 || ! "$venv/bin/pip" show aiosmtpd 2>/dev/null | grep -qx "Version: $AIOSMTPD_VERSION"; then
+  # sed reads pip's whole answer: `grep -q` would stop early, and under pipefail pip's
+  # broken pipe would then count as "not installed".
+  if [ "$("$venv/bin/pip" show aiosmtpd 2>/dev/null | sed -n 's/^Version: //p')" != "$AIOSMTPD_VERSION" ]; then
     say "Installing aiosmtpd $AIOSMTPD_VERSION (an SMTP server for the e-mail tests)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q "aiosmtpd==$AIOSMTPD_VERSION"
