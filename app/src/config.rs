@@ -533,7 +533,7 @@ impl Config {
                 token => token.map(secrecy::SecretString::from),
             },
         };
-        let smtp = crate::mail::settings::from_vars(&get)?;
+        let smtp = crate::mail::settings::from_vars(get)?;
 
         let config = Self {
             metrics,

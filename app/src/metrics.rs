@@ -286,9 +286,10 @@ impl Drop for JobRun {
     }
 }
 
+type WeakDbPool = deadpool::managed::WeakPool<diesel_async::pooled_connection::AsyncDieselConnectionManager<diesel_async::AsyncPgConnection>>;
+
 /// Pools whose status each scrape reads; weak, so a dropped pool is simply forgotten.
-static POOLS: LazyLock<Mutex<Vec<(&'static str, deadpool::managed::WeakPool<diesel_async::pooled_connection::AsyncDieselConnectionManager<diesel_async::AsyncPgConnection>>)>>> =
-    LazyLock::new(Default::default);
+static POOLS: LazyLock<Mutex<Vec<(&'static str, WeakDbPool)>>> = LazyLock::new(Default::default);
 
 /// Reports `pool`'s connections as `name` (`web`, `jobs`) from now on.
 pub fn register_pool(name: &'static str, pool: &DbPool) {

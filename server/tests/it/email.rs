@@ -295,18 +295,18 @@ async fn grant_endings_and_digests_are_queued_once_per_stage_and_day() {
     };
     set_end(10).execute(&mut app.conn().await).await.unwrap();
     let mut conn = app.conn().await;
-    assert_eq!(reminders::queue_grant_endings(&mut *conn, now).await.unwrap(), 1);
-    assert_eq!(reminders::queue_grant_endings(&mut *conn, now).await.unwrap(), 0, "once per stage");
+    assert_eq!(reminders::queue_grant_endings(&mut conn, now).await.unwrap(), 1);
+    assert_eq!(reminders::queue_grant_endings(&mut conn, now).await.unwrap(), 0, "once per stage");
     set_end(2).execute(&mut conn).await.unwrap();
-    assert_eq!(reminders::queue_grant_endings(&mut *conn, now).await.unwrap(), 1, "again three days ahead");
+    assert_eq!(reminders::queue_grant_endings(&mut conn, now).await.unwrap(), 1, "again three days ahead");
 
     let all_on = [("post_failed", "true"), ("post_unconfirmed", "true"), ("account_reconnect", "true"), ("grant_ending", "true"), ("daily_digest", "true")];
     owner.call::<()>("notifications/email-preferences/save", &all_on).await.unwrap();
     let early = time::macros::datetime!(2026-12-02 06:00 UTC);
-    assert_eq!(reminders::queue_digests(&mut *conn, early).await.unwrap(), 0, "not before 08:00 on the member's clock");
+    assert_eq!(reminders::queue_digests(&mut conn, early).await.unwrap(), 0, "not before 08:00 on the member's clock");
     let morning = time::macros::datetime!(2026-12-02 09:00 UTC);
-    assert_eq!(reminders::queue_digests(&mut *conn, morning).await.unwrap(), 1);
-    assert_eq!(reminders::queue_digests(&mut *conn, morning + time::Duration::hours(3)).await.unwrap(), 0, "one a day");
+    assert_eq!(reminders::queue_digests(&mut conn, morning).await.unwrap(), 1);
+    assert_eq!(reminders::queue_digests(&mut conn, morning + time::Duration::hours(3)).await.unwrap(), 0, "one a day");
     #[derive(diesel::QueryableByName)]
     struct Subject {
         #[diesel(sql_type = Text)]
