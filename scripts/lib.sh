@@ -192,3 +192,36 @@ start_s3_stand_in() {
   echo "the S3 stand-in did not start; see $1" >&2
   return 1
 }
+
+# An SMTP server for the e-mail tests: aiosmtpd, from PyPI, in a venv in the cache (as moto).
+AIOSMTPD_VERSION="1.4.6"
+bootstrap_smtp_stand_in() {
+  local venv="$CACHE_DIR/smtpvenv"
+  # sed reads pip's whole answer: `grep -q` would stop early, and under pipefail pip's
+  # broken pipe would then count as "not installed".
+  if [ "$("$venv/bin/pip" show aiosmtpd 2>/dev/null | sed -n 's/^Version: //p')" != "$AIOSMTPD_VERSION" ]; then
+    say "Installing aiosmtpd $AIOSMTPD_VERSION (an SMTP server for the e-mail tests)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
+}
+
+# start_smtp_stand_in DIR LOG: runs aiosmtpd on a free loopback port, writing every message it
+# receives into the maildir DIR; sets SMTP_STAND_IN_PID, TEST_SMTP_ADDR and TEST_SMTP_DIR.
+start_smtp_stand_in() {
+  local port
+  port="$(free_port)"
+  # Maildir only makes its tmp, new and cur folders in a directory it creates itself.
+  mkdir -p "$1/tmp" "$1/new" "$1/cur"
+  "$CACHE_DIR/smtpvenv/bin/python" -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$1" >"$2" 2>&1 &
+  SMTP_STAND_IN_PID=$!
+  TEST_SMTP_ADDR="127.0.0.1:$port"
+  TEST_SMTP_DIR="$1"
+  export SMTP_STAND_IN_PID TEST_SMTP_ADDR TEST_SMTP_DIR
+  for _ in $(seq 1 60); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "the SMTP stand-in did not start; see $2" >&2
+  return 1
+}

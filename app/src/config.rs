@@ -34,6 +34,20 @@ pub struct Config {
     /// `CADENCE_TEAM_MEDIA_QUOTA` (50 GiB): bytes of scheduled posts' videos one team may keep
     /// stored at once.
     pub team_media_quota: u64,
+    /// Who may read `GET /metrics`.
+    pub metrics: MetricsConfig,
+    /// `CADENCE_SMTP_*`: where e-mail notifications go out; `None` sends none.
+    pub smtp: Option<crate::mail::settings::SmtpConfig>,
+}
+
+/// Where `GET /metrics` is served. With neither set it is not served at all.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsConfig {
+    /// `CADENCE_METRICS_ADDR`: a listener of its own (e.g. `127.0.0.1:9464`), open to whoever
+    /// reaches it, so keep it off the public network.
+    pub addr: Option<std::net::SocketAddr>,
+    /// `CADENCE_METRICS_TOKEN`: on the main listener, for `Authorization: Bearer <token>`.
+    pub token: Option<secrecy::SecretString>,
 }
 
 /// How a video's chunks go to TikTok's upload URL.
@@ -260,6 +274,14 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SANDBOX_ADDR",
     "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
     "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
+    "CADENCE_METRICS_ADDR",
+    "CADENCE_METRICS_TOKEN",
+    "CADENCE_SMTP_HOST",
+    "CADENCE_SMTP_PORT",
+    "CADENCE_SMTP_TLS",
+    "CADENCE_SMTP_USERNAME",
+    "CADENCE_SMTP_PASSWORD",
+    "CADENCE_SMTP_FROM",
 ];
 
 impl Config {
@@ -539,7 +561,27 @@ impl Config {
             }
         };
 
+        let metrics = MetricsConfig {
+            addr: get("CADENCE_METRICS_ADDR")
+                .map(|addr| {
+                    addr.parse().map_err(|_| {
+                        ConfigError::new("CADENCE_METRICS_ADDR", "must be an address and port, e.g. 127.0.0.1:9464")
+                    })
+                })
+                .transpose()?,
+            token: match get("CADENCE_METRICS_TOKEN") {
+                // A guessable token would open the metrics to anyone who can reach the server.
+                Some(token) if token.len() < 16 => {
+                    return Err(ConfigError::new("CADENCE_METRICS_TOKEN", "must be at least 16 characters long"));
+                }
+                token => token.map(secrecy::SecretString::from),
+            },
+        };
+        let smtp = crate::mail::settings::from_vars(get)?;
+
         let config = Self {
+            metrics,
+            smtp,
             database,
             http,
             sessions,
@@ -789,6 +831,18 @@ mod tests {
         assert_eq!(error_of(&[("CADENCE_LOG_FORMATT", "json")]).variable, "CADENCE_LOG_FORMATT");
         assert!(error_of(&[("DATABASE_POOL_SIZE", "0")]).problem.contains("outside"));
         assert!(error_of(&[("DATABASE_POOL_SIZE", "ten")]).problem.contains("not a whole number"));
+    }
+
+    #[test]
+    fn metrics_and_smtp_settings_are_checked() {
+        let (config, _) = Config::from_vars(&vars(&[])).unwrap();
+        assert!(config.metrics.addr.is_none() && config.metrics.token.is_none() && config.smtp.is_none());
+        assert_eq!(error_of(&[("CADENCE_METRICS_ADDR", "nine")]).variable, "CADENCE_METRICS_ADDR");
+        assert_eq!(error_of(&[("CADENCE_METRICS_TOKEN", "short")]).variable, "CADENCE_METRICS_TOKEN");
+        assert_eq!(error_of(&[("CADENCE_SMTP_HOST", "localhost")]).variable, "CADENCE_SMTP_FROM");
+        let (config, _) =
+            Config::from_vars(&vars(&[("CADENCE_SMTP_HOST", "localhost"), ("CADENCE_SMTP_FROM", "c@example.com")])).unwrap();
+        assert_eq!(config.smtp.unwrap().host, "localhost");
     }
 
     #[test]

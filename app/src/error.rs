@@ -93,6 +93,7 @@ impl From<diesel::result::Error> for AppError {
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         tracing::error!(error = %error, "database pool unavailable");
+        crate::metrics::pool_wait_timeout();
         Self::unavailable()
     }
 }

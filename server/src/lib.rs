@@ -14,6 +14,8 @@ pub mod session_store;
 pub mod telemetry;
 pub mod tiktok_setup;
 pub mod webhooks;
+pub mod metrics_endpoint;
+pub mod mail_jobs;
 
 use app::{App, config::Config, crypto::TokenCipher, db::DbPool, shell, state::AppState};
 use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
@@ -42,6 +44,7 @@ pub fn build_state(
     leptos_options: LeptosOptions,
 ) -> anyhow::Result<(AppState, Option<sandbox::Sandbox>)> {
     let pool: DbPool = app::db::build_pool(&config.database, config.database.pool_size)?;
+    app::metrics::register_pool("web", &pool);
     let setup = tiktok_setup::tiktok_setup(&config, leptos_options.site_addr)?;
     let sandbox = match setup.sandbox {
         Some(server) => {
@@ -98,6 +101,7 @@ pub fn build_router(state: AppState) -> Router {
         // Liveness (the process answers), apart from readiness (/healthz: the database answers);
         // also the ceiling the pages benchmark compares with.
         .route("/livez", get(|| async { "ok" }))
+        .route("/metrics", get(metrics_endpoint::metrics_with_token))
         .route("/oauth/tiktok/callback", get(oauth_callback::tiktok_callback))
         .route("/webhooks/tiktok", axum::routing::post(webhooks::tiktok_webhook))
         .leptos_routes_with_context(
@@ -107,6 +111,8 @@ pub fn build_router(state: AppState) -> Router {
             move || shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Innermost, so each request is counted under the route pattern it matched.
+        .layer(middleware::from_fn(metrics_endpoint::record_requests))
         .layer(middleware::from_fn(api_errors::error_statuses))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(origin_policy, security::require_same_origin))
@@ -136,7 +142,8 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.clone()
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+/// `GET /healthz`: 200 when the database answers, 503 otherwise; with each background job's
+/// last run and each TikTok endpoint's circuit breaker, which do not change the status.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     use diesel_async::RunQueryDsl as _;
     let database_ok = match state.pool.get().await {
@@ -144,7 +151,34 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         Err(_) => false,
     };
     let status = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "status": if database_ok { "ok" } else { "database unavailable" } })))
+    let rfc3339 = |at: time::OffsetDateTime| at.format(&time::format_description::well_known::Rfc3339).ok();
+    let jobs: serde_json::Map<String, serde_json::Value> = app::metrics::job_records()
+        .into_iter()
+        .map(|(job, run)| {
+            let summary = serde_json::json!({
+                "last_started": rfc3339(run.last_started),
+                "last_finished": run.last_finished.and_then(rfc3339),
+                "last_duration_ms": run.last_duration.map(|took| took.as_millis() as u64),
+                "overruns": run.overruns,
+            });
+            (job.to_owned(), summary)
+        })
+        .collect();
+    let breakers: serde_json::Map<String, serde_json::Value> = state
+        .tiktok
+        .client
+        .breaker_states()
+        .into_iter()
+        .map(|(endpoint, circuit)| (endpoint.to_owned(), serde_json::Value::from(circuit)))
+        .collect();
+    (
+        status,
+        Json(serde_json::json!({
+            "status": if database_ok { "ok" } else { "database unavailable" },
+            "jobs": jobs,
+            "breakers": breakers,
+        })),
+    )
 }
 
 /// Runs the server until Ctrl-C or SIGTERM: migrations, background jobs, HTTP.
@@ -181,6 +215,13 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
         Ok(0) => {}
         Ok(aborted) => tracing::info!(aborted, "aborted unfinished bucket uploads left by a stopped server"),
         Err(error) => tracing::warn!(error = %error, "unfinished bucket uploads could not be listed; they stay for now"),
+    }
+
+    // Notifications queue e-mails only while some server will send them.
+    app::mail::outbox::set_delivery(&mut *state.pool.get().await?, state.config.smtp.is_some()).await?;
+    tracing::info!(enabled = state.config.smtp.is_some(), "e-mail notifications");
+    if let Some(metrics_addr) = state.config.metrics.addr {
+        metrics_endpoint::spawn_listener(metrics_addr, state.clone()).await?;
     }
 
     let jobs = if scheduler_enabled { Some(scheduler::start(state.clone()).await?) } else { None };

@@ -49,6 +49,7 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
             tracing::error!(error = %error, "the jobs' database pool could not be built");
             JobSchedulerError::CantInit
         })?;
+    app::metrics::register_pool("jobs", &jobs_pool);
     let state = AppState { pool: jobs_pool, ..state };
     let scheduler = JobScheduler::new().await?;
 
@@ -58,6 +59,7 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("0 * * * * *", move |_, _| {
             let store = store.clone();
             Box::pin(async move {
+                let _run = app::metrics::job_run("delete_expired_sessions");
                 if let Err(error) = store.delete_expired().await {
                     tracing::warn!(error = %error, "deleting expired sessions failed; will retry next minute");
                 }
@@ -70,6 +72,7 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("30 */10 * * * *", move |_, _| {
             let state = prune_state.clone();
             Box::pin(async move {
+                let _run = app::metrics::job_run("prune_login_failures");
                 let result = async {
                     let mut conn = state.pool.get().await.map_err(|e| e.to_string())?;
                     let now = time::OffsetDateTime::now_utc();
@@ -96,7 +99,8 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("*/15 * * * * *", move |_, _| {
             let (state, running) = (refresh_state.clone(), refreshing.clone());
             Box::pin(async move {
-                let Ok(_guard) = running.try_lock() else { return };
+                let Ok(_guard) = running.try_lock() else { return app::metrics::job_overrun("refresh_tokens") };
+                let _run = app::metrics::job_run("refresh_tokens");
                 refresh_due_tokens(&state).await;
             })
         })?)
@@ -113,7 +117,8 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("* * * * * *", move |_, _| {
             let (state, running) = (publish_state.clone(), publishing.clone());
             Box::pin(async move {
-                let Ok(_guard) = running.try_lock() else { return };
+                let Ok(_guard) = running.try_lock() else { return app::metrics::job_overrun("publish_due") };
+                let _run = app::metrics::job_run("publish_due");
                 match publish_due(&state, time::OffsetDateTime::now_utc(), worker).await {
                     Ok(0) => {}
                     Ok(taken) => tracing::info!(taken, "scheduled posts sent"),
@@ -129,7 +134,8 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("*/2 * * * * *", move |_, _| {
             let (state, running) = (status_state.clone(), checking.clone());
             Box::pin(async move {
-                let Ok(_guard) = running.try_lock() else { return };
+                let Ok(_guard) = running.try_lock() else { return app::metrics::job_overrun("check_statuses") };
+                let _run = app::metrics::job_run("check_statuses");
                 if let Err(error) = check_due_statuses(&state, time::OffsetDateTime::now_utc()).await {
                     tracing::warn!(error = %error, "checking publish statuses failed; will retry");
                 }
@@ -144,7 +150,8 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("45 */10 * * * *", move |_, _| {
             let (state, running) = (profile_state.clone(), reading_profiles.clone());
             Box::pin(async move {
-                let Ok(_guard) = running.try_lock() else { return };
+                let Ok(_guard) = running.try_lock() else { return app::metrics::job_overrun("read_profiles") };
+                let _run = app::metrics::job_run("read_profiles");
                 match app::accounts::profile::refresh_stale_profiles(&state).await {
                     Ok(0) => {}
                     Ok(read) => tracing::debug!(read, "TikTok profiles read again"),
@@ -159,6 +166,7 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("*/10 * * * * *", move |_, _| {
             let state = recovery_state.clone();
             Box::pin(async move {
+                let _run = app::metrics::job_run("recover_expired");
                 if let Err(error) = recover_expired(&state).await {
                     tracing::warn!(error = %error, "recovering posts of stopped servers failed; will retry");
                 }
@@ -171,10 +179,13 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .add(Job::new_async("45 */10 * * * *", move |_, _| {
             let state = cleanup_state.clone();
             Box::pin(async move {
+                let _run = app::metrics::job_run("clean_up");
                 clean_up_media_and_rate_limits(&state).await;
             })
         })?)
         .await?;
+
+    crate::mail_jobs::add(&scheduler, &state).await?;
 
     scheduler.start().await?;
     Ok(Jobs { scheduler, publishing: publishing_guard })

@@ -92,6 +92,7 @@ pub async fn refresh_account(
         if let Err(error) = release(&pool, account_id, claim).await {
             tracing::warn!(account.id = %account_id, error = %error, "ending a refresh claim failed; it lapses by itself");
         }
+        crate::metrics::token_refresh_result(&outcome);
         outcome
     })
     .await

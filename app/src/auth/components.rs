@@ -154,5 +154,6 @@ pub fn SettingsPage() -> impl IntoView {
                 <button type="submit" class="primary">"Change password"</button>
             </ActionForm>
         </section>
+        <crate::notifications::components::EmailPreferencesSection/>
     }
 }

@@ -233,3 +233,45 @@ diesel::allow_tables_to_appear_in_same_query!(
     tiktok_calls,
     known_devices
 );
+
+diesel::table! {
+    email_preferences (team_id, user_id) {
+        team_id -> Uuid,
+        user_id -> Uuid,
+        post_failed -> Bool,
+        post_unconfirmed -> Bool,
+        account_reconnect -> Bool,
+        grant_ending -> Bool,
+        daily_digest -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_delivery (singleton) {
+        singleton -> Bool,
+        enabled -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Int8,
+        message_id -> Uuid,
+        team_id -> Nullable<Uuid>,
+        recipient -> Text,
+        kind -> Text,
+        subject -> Text,
+        body -> Text,
+        link_path -> Text,
+        dedupe_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        gave_up_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}

@@ -1,6 +1,7 @@
-//! Server functions for notifications: the open ones, and acknowledging one.
+//! Server functions for notifications: the open ones, acknowledging one, and each member's
+//! choice of e-mails.
 
-use crate::{error::AppError, notifications::types::NotificationView};
+use crate::{error::AppError, notifications::types::{EmailSettingsView, NotificationView}};
 use leptos::prelude::*;
 
 /// The caller's team's open notifications (any member may look).
@@ -19,4 +20,31 @@ pub async fn acknowledge_notification(id: i64) -> Result<(), AppError> {
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
     acknowledge(&mut conn, caller.team_id, id, caller.user_id).await
+}
+
+/// The caller's e-mail choices in their current team (any member chooses for themselves).
+#[server(endpoint = "notifications/email-preferences")]
+pub async fn get_email_preferences() -> Result<EmailSettingsView, AppError> {
+    use crate::{mail::{outbox::delivery_enabled, preferences}, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    let preferences = preferences::load(&mut conn, caller.team_id, caller.user_id).await?;
+    Ok(EmailSettingsView { preferences, delivery_enabled: delivery_enabled(&mut conn).await? })
+}
+
+/// Stores the caller's own e-mail choices in their current team; nobody chooses for others.
+#[server(endpoint = "notifications/email-preferences/save")]
+pub async fn save_email_preferences(
+    post_failed: bool,
+    post_unconfirmed: bool,
+    account_reconnect: bool,
+    grant_ending: bool,
+    daily_digest: bool,
+) -> Result<(), AppError> {
+    use crate::{mail::preferences, notifications::types::EmailPreferences, state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    let choices = EmailPreferences { post_failed, post_unconfirmed, account_reconnect, grant_ending, daily_digest };
+    preferences::save(&mut conn, caller.team_id, caller.user_id, choices).await?;
+    Ok(())
 }

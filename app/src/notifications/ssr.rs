@@ -2,7 +2,7 @@
 //! account needs reconnecting; read and acknowledged per team.
 
 use crate::{
-    db::schema::{notifications, posts, tiktok_accounts},
+    db::schema::{notifications, posts, teams, tiktok_accounts},
     error::{AppError, AppResult},
     notifications::types::{NotificationKind, NotificationView},
 };
@@ -22,8 +22,18 @@ pub async fn notify_post(conn: &mut AsyncPgConnection, post_id: Uuid, kind: Noti
             notifications::message.eq(message),
         ))
         .execute(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    queue_email(conn, team_id, kind, message, &format!("/posts/{post_id}")).await
+}
+
+/// Queues the e-mail of a notification for the members who want it, on the caller's
+/// connection (so in the caller's transaction: no notification without its e-mail, and none
+/// the other way round).
+async fn queue_email(conn: &mut AsyncPgConnection, team_id: Uuid, kind: NotificationKind, message: &str, link_path: &str) -> QueryResult<()> {
+    let team: String = teams::table.find(team_id).select(teams::name).first(conn).await?;
+    let (email_kind, subject, body) = crate::mail::compose::for_notification(kind, &team, message);
+    let letter = crate::mail::compose::letter(email_kind, &subject, &body, link_path);
+    crate::mail::outbox::enqueue_for_team(conn, team_id, &letter, None).await.map(|_| ())
 }
 
 /// Records that an account needs reconnecting (once while it stays open).
@@ -42,16 +52,17 @@ pub async fn notify_account(conn: &mut AsyncPgConnection, account_id: Uuid, mess
         .select((tiktok_accounts::team_id, tiktok_accounts::display_name))
         .first(conn)
         .await?;
+    let message = format!("{name}: {message}");
     diesel::insert_into(notifications::table)
         .values((
             notifications::team_id.eq(team_id),
             notifications::kind.eq(NotificationKind::AccountNeedsReconnect.as_str()),
             notifications::account_id.eq(Some(account_id)),
-            notifications::message.eq(format!("{name}: {message}")),
+            notifications::message.eq(&message),
         ))
         .execute(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    queue_email(conn, team_id, NotificationKind::AccountNeedsReconnect, &message, "/accounts").await
 }
 
 /// The team's notifications nobody acknowledged yet, newest first.

@@ -56,6 +56,31 @@ impl NotificationView {
     }
 }
 
+/// Which e-mails a member gets from their current team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailPreferences {
+    pub post_failed: bool,
+    pub post_unconfirmed: bool,
+    pub account_reconnect: bool,
+    /// A TikTok grant ends within two weeks, and again within three days.
+    pub grant_ending: bool,
+    pub daily_digest: bool,
+}
+
+impl Default for EmailPreferences {
+    /// Everything that needs a person, and no digest until they ask for one.
+    fn default() -> Self {
+        Self { post_failed: true, post_unconfirmed: true, account_reconnect: true, grant_ending: true, daily_digest: false }
+    }
+}
+
+/// A member's e-mail choices, and whether this server sends e-mail at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSettingsView {
+    pub preferences: EmailPreferences,
+    pub delivery_enabled: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,6 +331,7 @@ pub(super) async fn settle(
         ))
         .execute(conn)
         .await?;
+    if updated > 0 { crate::metrics::post_outcome(to.as_str()); }
     // A failed post keeps its video so it can be sent again; the others no longer need it.
     if updated > 0 && to != PostState::Failed {
         crate::media::catalog::release_if_unneeded(conn, post_id).await?;

@@ -252,10 +252,12 @@ async fn give_back(state: &AppState, post: &Post, reason: &str, retry_in: Option
     let Some(wait) = retry_in.and_then(|asked| next_delay(post.attempts, Some(asked), post.id)) else {
         return fail_fenced(state, post, "not_sent", reason).await;
     };
+    crate::metrics::post_outcome("retrying");
     requeue(&mut *state.pool.get().await?, post, OffsetDateTime::now_utc() + wait, 0, &format!("Not sent: {reason}")).await
 }
 
 async fn defer(state: &AppState, post: &Post, reason: &str, wait: Duration) -> AppResult<()> {
+    crate::metrics::rate_limit_wait(wait);
     let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::hours(24));
     requeue(&mut *state.pool.get().await?, post, OffsetDateTime::now_utc() + wait, 1, &format!("Waiting: {reason}")).await
 }

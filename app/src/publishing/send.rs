@@ -74,6 +74,7 @@ where
         .map_err(|e| SendError::NotSent { error: AppError::invalid("video", e.to_string()), retry_in: None })?;
     check_limits(state, post).await?;
 
+    crate::metrics::publish_started(post.scheduled_at);
     let client = state.tiktok.client.clone();
     let post_info = post.post_info();
     let destination = post.destination();

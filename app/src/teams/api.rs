@@ -154,3 +154,16 @@ pub async fn media_usage() -> Result<crate::teams::types::MediaUsage, AppError> 
     let used_bytes = team_usage(&mut conn, caller.team_id).await?;
     Ok(crate::teams::types::MediaUsage { used_bytes, quota_bytes: state.config.team_media_quota })
 }
+
+/// Creates a single-use invite for `role` and e-mails its link to `email`; only where this
+/// server sends e-mail (otherwise the link is copied by hand, as before).
+#[server(endpoint = "teams/invites/email")]
+pub async fn email_invite(email: String, role: Role) -> Result<InviteView, AppError> {
+    use crate::{state::db, teams::ssr::{email_invite, require_role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Admin).await?;
+    let invite = email_invite(&mut conn, caller, &email, role, time::OffsetDateTime::now_utc()).await?;
+    // The address is not logged: the invite's id is enough to follow it.
+    tracing::info!(team.id = %caller.team_id, invite.id = %invite.id, role = %role, "invite e-mailed");
+    Ok(invite)
+}

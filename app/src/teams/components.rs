@@ -5,8 +5,8 @@ use crate::{
     error::AppError,
     teams::{
         api::{
-            AcceptInvite, ChangeMemberRole, CreateInvite, CreateTeam, RemoveMember, RenameTeam,
-            RevokeInvite, list_invites, list_members, media_usage, preview_invite,
+            AcceptInvite, ChangeMemberRole, CreateInvite, CreateTeam, EmailInvite, RemoveMember,
+            RenameTeam, RevokeInvite, list_invites, list_members, media_usage, preview_invite,
         },
         types::{MemberView, Role},
     },
@@ -119,7 +119,9 @@ fn MemberRow(
 fn Invites() -> impl IntoView {
     let create = ServerAction::<CreateInvite>::new();
     let revoke = ServerAction::<RevokeInvite>::new();
-    let invites = list_resource(move || vec![create.version().get(), revoke.version().get()], list_invites);
+    let emailed = ServerAction::<EmailInvite>::new();
+    let invites = list_resource(move || vec![create.version().get(), revoke.version().get(), emailed.version().get()], list_invites);
+    let emailed_error = action_error(emailed);
     let create_error = action_error(create);
     let created_link = move || {
         create.value().get().and_then(Result::ok).map(|created| {
@@ -148,6 +150,24 @@ fn Invites() -> impl IntoView {
                     <input id="invite-link" readonly=true value=link/>
                 </div>
             })}
+            <h3>"Invite by e-mail"</h3>
+            <p class="hint">"Cadence e-mails the link itself, where the server has an SMTP server set up."</p>
+            <ActionForm action=emailed attr:class="inline-form">
+                <label for="invite-email">"Address to invite"</label>
+                <input type="email" name="email" id="invite-email" required=true autocomplete="off"/>
+                <label for="invite-email-role">"Role for this invite"</label>
+                <select name="role" id="invite-email-role">
+                    <option value="editor" selected=true>"Editor"</option>
+                    <option value="viewer">"Viewer"</option>
+                    <option value="admin">"Admin"</option>
+                </select>
+                <button type="submit">"E-mail an invite"</button>
+            </ActionForm>
+            <FormError error=emailed_error fields=&["email", "role"]/>
+            {move || emailed_error.get().and_then(|e| e.field_message("email").or_else(|| e.field_message("role"))).map(|m| view! { <p class="form-error">{m}</p> })}
+            <Show when=move || matches!(emailed.value().get(), Some(Ok(_)))>
+                <p class="success" role="status">"Invite e-mailed."</p>
+            </Show>
             <h3>"Open invites"</h3>
             <Suspense fallback=|| view! { <p>"Loading invites…"</p> }>
                 {move || Suspend::new(async move {

@@ -249,6 +249,35 @@ pub async fn create_invite(
     Ok((InviteView { id, role, created_by, expires_at }, token))
 }
 
+/// Creates an invite like [`create_invite`] and queues an e-mail with its link to `email`, in
+/// one transaction. Refused where no SMTP server is set up, so nobody waits for an e-mail that
+/// never comes.
+pub async fn email_invite(
+    conn: &mut AsyncPgConnection,
+    caller: Caller,
+    email: &str,
+    role: Role,
+    now: OffsetDateTime,
+) -> AppResult<InviteView> {
+    use crate::mail::{compose, outbox};
+    let email = crate::auth::types::normalize_email(email).map_err(|message| AppError::invalid("email", message))?;
+    if !outbox::delivery_enabled(conn).await? {
+        return Err(AppError::Conflict(
+            "This server does not send e-mail (no SMTP server is set up). Create an invite link and send it yourself.".into(),
+        ));
+    }
+    conn.transaction(async |conn| {
+        let (invite, token) = create_invite(conn, caller, role, now).await?;
+        let team: String = teams::table.find(caller.team_id).select(teams::name).first(conn).await?;
+        let (subject, body) = compose::invite(&team, &invite.created_by, &role.label().to_lowercase());
+        let path = format!("/invite/{token}");
+        let letter = compose::letter(outbox::EmailKind::Invite, &subject, &body, &path);
+        outbox::enqueue_to(conn, caller.team_id, &email, &letter, None).await?;
+        Ok::<_, AppError>(invite)
+    })
+    .await
+}
+
 /// Open (unused, unrevoked, unexpired) invites of a team, newest first.
 pub async fn list_open_invites(
     conn: &mut AsyncPgConnection,

@@ -63,6 +63,29 @@ impl Breakers {
     }
 }
 
+/// The names of a circuit's states, as `/healthz` and `/metrics` show them.
+pub const STATES: [&str; 3] = ["closed", "open", "half_open"];
+
+impl Breakers {
+    /// Each endpoint called so far with its circuit's state at `now`, by endpoint name.
+    pub fn states(&self, now: Instant) -> Vec<(&'static str, &'static str)> {
+        let circuits = self.circuits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut states: Vec<_> = circuits
+            .iter()
+            .map(|(endpoint, circuit)| {
+                let state = match circuit.open_until {
+                    None => STATES[0],
+                    Some(until) if now < until => STATES[1],
+                    Some(_) => STATES[2],
+                };
+                (*endpoint, state)
+            })
+            .collect();
+        states.sort_unstable();
+        states
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,8 +111,10 @@ mod tests {
 
         let even_later = later + COOL_DOWN;
         assert!(breakers.admit("status", even_later).is_ok());
+        assert_eq!(breakers.states(even_later), [("init", "closed"), ("status", "half_open")]);
         breakers.record("status", false, even_later);
         assert!(breakers.admit("status", even_later).is_ok(), "a good trial closes it");
+        assert_eq!(breakers.states(even_later), [("init", "closed"), ("status", "closed")]);
     }
 
     #[test]

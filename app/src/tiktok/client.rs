@@ -140,6 +140,11 @@ impl TikTokClient {
         Ok(Self { http, endpoints, breakers: Default::default() })
     }
 
+    /// Each endpoint's circuit breaker state now (for `/healthz` and `/metrics`).
+    pub fn breaker_states(&self) -> Vec<(&'static str, &'static str)> {
+        self.breakers.states(std::time::Instant::now())
+    }
+
     /// The origin of TikTok's consent screen (`https://www.tiktok.com`, or the sandbox's own),
     /// which Cadence's CSP must allow as a form target: the Connect form's POST is answered with
     /// a redirect there, and `form-action` applies to every hop of that navigation.
@@ -252,6 +257,7 @@ impl TikTokClient {
         timeout: Duration,
     ) -> Result<ChunkReceipt, TikTokError> {
         let (first, last) = plan.range(index);
+        let started = std::time::Instant::now();
         let response = self
             .http
             .put(upload_url)
@@ -263,9 +269,14 @@ impl TikTokClient {
             .body(body)
             .send()
             .await
-            .map_err(transport_error)?;
+            .map_err(transport_error);
+        // Transport failures here; TikTok's answers are counted below by their status.
+        crate::metrics::tiktok_call("upload_chunk", &response.as_ref().map(|r| r.status()).map_err(Clone::clone).and_then(upload_status_result), started.elapsed());
+        let response = response?;
         let status = response.status();
         let uploaded = uploaded_bytes(response.headers());
+        // The chunk's bytes are TikTok's once it answers 201 or 206.
+        if matches!(status, StatusCode::CREATED | StatusCode::PARTIAL_CONTENT) { crate::metrics::bytes_uploaded(last - first + 1); }
         match status {
             StatusCode::CREATED => Ok(ChunkReceipt::Complete),
             StatusCode::PARTIAL_CONTENT => Ok(ChunkReceipt::Partial { uploaded: uploaded.unwrap_or(last + 1) }),
@@ -448,11 +459,22 @@ impl TikTokClient {
             }
         }
         let mut unfinished = Unfinished(Some((&self.breakers, endpoint)));
+        let started = std::time::Instant::now();
         let result = call.await;
+        crate::metrics::tiktok_call(endpoint, &result, started.elapsed());
         unfinished.0 = None;
         let transient = matches!(result, Err(TikTokError::Transient(_) | TikTokError::ReplyLost(_)));
         self.breakers.record(endpoint, transient, std::time::Instant::now());
         result
+    }
+}
+
+/// How an upload PUT's HTTP status counts in the metrics.
+fn upload_status_result(status: StatusCode) -> Result<(), TikTokError> {
+    match status {
+        StatusCode::CREATED | StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE => Ok(()),
+        status if status.is_server_error() => Err(TikTokError::Transient(String::new())),
+        status => Err(TikTokError::Rejected { status: status.as_u16(), code: String::new(), message: String::new(), log_id: None }),
     }
 }
 

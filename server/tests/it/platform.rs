@@ -8,7 +8,9 @@ async fn healthz_reports_the_database() {
     let app = TestApp::new().await;
     let response = app.client().get("/healthz").await;
     assert_eq!(response.status, StatusCode::OK);
-    assert_eq!(response.text(), r#"{"status":"ok"}"#);
+    let health: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(health["jobs"].is_object() && health["breakers"].is_object(), "{health}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

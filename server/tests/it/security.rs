@@ -75,8 +75,15 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("calendar/cancel-many", Team(Role::Editor), |ids| vec![("post_ids", ids.post.clone())]),
         ("notifications/list", Team(Role::Viewer), none),
         ("notifications/acknowledge", Team(Role::Editor), |ids| vec![("id", ids.notification.clone())]),
+        ("notifications/email-preferences", Team(Role::Viewer), none),
+        ("notifications/email-preferences/save", Team(Role::Viewer), |_| EMAIL_CHOICES_OFF.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()),
+        ("teams/invites/email", Team(Role::Admin), |_| vec![("email", "someone@example.com".into()), ("role", "editor".into())]),
     ]
 }
+
+/// Every e-mail switched off: what a stranger tries to impose on this team's members.
+const EMAIL_CHOICES_OFF: [(&str, &str); 5] =
+    [("post_failed", "false"), ("post_unconfirmed", "false"), ("account_reconnect", "false"), ("grant_ending", "false"), ("daily_digest", "false")];
 
 /// Calls `endpoint` as `client`; the upload goes as the composer sends it.
 async fn call(client: &mut TestClient, endpoint: &str, args: &[(&str, String)], ids: &Ids) -> Result<serde_json::Value, AppError> {
@@ -187,4 +194,14 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     let members_after: Vec<MemberView> = owner.call("teams/members", &[]).await.unwrap();
     assert_eq!(members_after.len(), members.len());
     assert_eq!(owner.session_info().await.unwrap().team.name, "Olga's team");
+
+    // E-mail choices are each member's own: another team's owner saving theirs (which the
+    // rules above let them do, for their own team) leaves this team's members as they were.
+    stranger.call::<()>("notifications/email-preferences/save", &EMAIL_CHOICES_OFF).await.unwrap();
+    for member in [&mut owner, &mut viewer, &mut editor] {
+        let settings: app::notifications::types::EmailSettingsView = member.call("notifications/email-preferences", &[]).await.unwrap();
+        assert_eq!(settings.preferences, app::notifications::types::EmailPreferences::default());
+    }
+    let mine: app::notifications::types::EmailSettingsView = stranger.call("notifications/email-preferences", &[]).await.unwrap();
+    assert!(!mine.preferences.post_failed);
 }
