@@ -2,6 +2,7 @@
 //! Needs `TEST_DATABASE_URL` (scripts/test starts a throw-away cluster and sets it).
 
 mod accounts;
+mod analytics;
 mod calendar;
 mod connect;
 mod exactly_once;

@@ -74,6 +74,12 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("calendar/cancel-many", Team(Role::Editor), |ids| vec![("post_ids", ids.post.clone())]),
         ("notifications/list", Team(Role::Viewer), none),
         ("notifications/acknowledge", Team(Role::Editor), |ids| vec![("id", ids.notification.clone())]),
+        ("analytics/team", Team(Role::Viewer), none),
+        ("analytics/account", Team(Role::Viewer), |ids| vec![("account_id", ids.account.clone())]),
+        ("analytics/post", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone())]),
+        ("analytics/suggest-slots", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
+        ("analytics/refresh", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
+        ("analytics/csv", Team(Role::Viewer), |ids| vec![("account_id", ids.account.clone()), ("chart", "videos".into())]),
     ]
 }
 
