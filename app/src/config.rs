@@ -194,6 +194,9 @@ pub struct TikTokConfig {
     /// Token lifetimes the built-in sandbox hands out (short ones show refresh at work).
     pub sandbox_access_token_secs: u64,
     pub sandbox_refresh_token_secs: u64,
+    /// `CADENCE_ANALYTICS` (off): collect views, likes and followers from TikTok's Display API,
+    /// which adds `video.list` and `user.info.stats` to the requested scopes.
+    pub analytics: bool,
 }
 
 impl TikTokConfig {
@@ -271,6 +274,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_TIKTOK_API_URL",
     "CADENCE_TIKTOK_AUTH_URL",
     "CADENCE_TIKTOK_SCOPES",
+    "CADENCE_ANALYTICS",
     "CADENCE_SANDBOX_ADDR",
     "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
     "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
@@ -497,11 +501,15 @@ impl Config {
             },
             api_url: get("CADENCE_TIKTOK_API_URL").map(|url| parse_base_url("CADENCE_TIKTOK_API_URL", &url)).transpose()?,
             auth_url: get("CADENCE_TIKTOK_AUTH_URL").map(|url| parse_base_url("CADENCE_TIKTOK_AUTH_URL", &url)).transpose()?,
-            requested_scopes: match get("CADENCE_TIKTOK_SCOPES") {
-                Some(list) => crate::tiktok::scopes::parse_requested(&list)
-                    .map_err(|problem| ConfigError::new("CADENCE_TIKTOK_SCOPES", problem))?,
-                None => crate::tiktok::scopes::DEFAULT_REQUESTED.iter().map(|s| (*s).to_owned()).collect(),
-            },
+            requested_scopes: crate::tiktok::scopes::with_analytics(
+                match get("CADENCE_TIKTOK_SCOPES") {
+                    Some(list) => crate::tiktok::scopes::parse_requested(&list)
+                        .map_err(|problem| ConfigError::new("CADENCE_TIKTOK_SCOPES", problem))?,
+                    None => crate::tiktok::scopes::DEFAULT_REQUESTED.iter().map(|s| (*s).to_owned()).collect(),
+                },
+                parse_bool("CADENCE_ANALYTICS", get("CADENCE_ANALYTICS"), false)?,
+            ),
+            analytics: parse_bool("CADENCE_ANALYTICS", get("CADENCE_ANALYTICS"), false)?,
             sandbox_addr: match get("CADENCE_SANDBOX_ADDR") {
                 Some(addr) => addr.parse().map_err(|_| {
                     ConfigError::new("CADENCE_SANDBOX_ADDR", "must be an address and port, e.g. 127.0.0.1:3100")
@@ -876,6 +884,25 @@ mod tests {
         assert_eq!(config.tiktok.requested_scopes, ["user.info.basic", "user.info.profile", "video.upload"]);
         assert_eq!(error_of(&[("CADENCE_TIKTOK_SCOPES", "user.info.basic,video.nope")]).variable, "CADENCE_TIKTOK_SCOPES");
         assert_eq!(error_of(&[("CADENCE_SANDBOX_ADDR", "nowhere")]).variable, "CADENCE_SANDBOX_ADDR");
+    }
+
+    #[test]
+    fn analytics_adds_its_two_display_scopes_and_nothing_else() {
+        let (config, _) = Config::from_vars(&vars(&[])).unwrap();
+        assert!(!config.tiktok.analytics && !config.tiktok.requested_scopes.contains(&"video.list".to_owned()));
+        let (config, _) = Config::from_vars(&vars(&[("CADENCE_ANALYTICS", "on")])).unwrap();
+        assert!(config.tiktok.analytics);
+        assert_eq!(
+            config.tiktok.requested_scopes,
+            ["user.info.basic", "video.upload", "video.publish", "video.list", "user.info.stats"]
+        );
+        let (config, _) = Config::from_vars(&vars(&[
+            ("CADENCE_ANALYTICS", "on"),
+            ("CADENCE_TIKTOK_SCOPES", "user.info.basic,video.list,video.publish"),
+        ]))
+        .unwrap();
+        assert_eq!(config.tiktok.requested_scopes, ["user.info.basic", "video.list", "video.publish", "user.info.stats"], "no repeats");
+        assert_eq!(error_of(&[("CADENCE_ANALYTICS", "maybe")]).variable, "CADENCE_ANALYTICS");
     }
 
     #[test]

@@ -72,6 +72,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                 <A href="/compose">"New post"</A>
                 <A href="/posts">"Posts"</A>
                 <A href="/accounts">"Accounts"</A>
+                <A href="/analytics">"Analytics"</A>
                 <A href="/team">"Team"</A>
                 <A href="/settings">"Settings"</A>
             </nav>

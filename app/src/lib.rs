@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 pub mod calendar;
 pub mod error;
@@ -95,6 +96,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/team") view=teams::components::TeamPage/>
                     <Route path=path!("/notifications") view=notifications::components::NotificationsPage/>
                     <Route path=path!("/settings") view=auth::components::SettingsPage/>
+                    <Route path=path!("/analytics") view=analytics::components::TeamAnalyticsPage/>
+                    <Route path=path!("/analytics/:account") view=analytics::components::AccountAnalyticsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

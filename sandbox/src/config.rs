@@ -67,6 +67,9 @@ pub struct SandboxConfig {
     pub fault_hang: Duration,
     /// When set, the `/_sandbox/*` control endpoints require `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// Seeds the audience: view, like, comment, share and follower counts grow over time as a
+    /// pure function of this seed, the video or creator and the time (`audience`).
+    pub audience_seed: u64,
 }
 
 impl Default for SandboxConfig {
@@ -97,6 +100,7 @@ impl Default for SandboxConfig {
             uploaded_bytes_lag: Duration::from_secs(2),
             fault_hang: Duration::from_secs(60),
             admin_token: None,
+            audience_seed: 15,
         }
     }
 }

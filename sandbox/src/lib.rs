@@ -7,6 +7,9 @@
 pub mod synthetic;
 mod access;
 mod admin;
+mod app_videos;
+mod audience;
+mod catalog;
 mod chunks;
 mod config;
 mod consent;
@@ -36,6 +39,8 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post, put};
 
+pub use app_videos::AppVideo;
+pub use audience::{CreatorCounts, VideoCounts, creator_counts, video_counts};
 pub use config::SandboxConfig;
 pub use faults::{Endpoint, Fault, FaultKind};
 pub use fixtures::{CreatorFixture, PostingCondition, PrivacyLevel};
@@ -138,6 +143,38 @@ impl Sandbox {
         let content = serde_json::json!({ "publish_id": publish_id, "publish_type": publish_type });
         webhooks::emit(self, &open_id, "post.publish.complete", content);
         true
+    }
+
+    /// As if the creator posted a public video in the TikTok app `age` ago: the Display API
+    /// lists it (with counts as old as it is) though no API client ever saw a publish for it.
+    /// Returns its post id, or `None` for an unknown creator.
+    pub fn post_in_app(&self, open_id: &str, title: &str, age: std::time::Duration) -> Option<String> {
+        self.inner.creator(open_id)?;
+        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        let mut state = self.inner.lock();
+        let mut published_ms = catalog::now_ms().saturating_sub(age_ms);
+        // Each video of a creator keeps its own millisecond, so the list's cursor never skips one.
+        let taken = |state: &state::State, ms: i64| {
+            state.app_videos.iter().any(|video| video.open_id == open_id && video.published_ms == ms)
+                || state.publishes.iter().any(|publish| publish.open_id == open_id && publish.published_ms == Some(ms))
+        };
+        while taken(&state, published_ms) {
+            published_ms -= 1;
+        }
+        let post_id = ids::nineteen_digits();
+        state.app_videos.push(AppVideo {
+            open_id: open_id.to_owned(),
+            post_id,
+            published_ms,
+            title: title.to_owned(),
+            duration_secs: 15,
+        });
+        Some(post_id.to_string())
+    }
+
+    /// Videos posted in the TikTok app so far.
+    pub fn app_videos(&self) -> Vec<AppVideo> {
+        self.inner.lock().app_videos.clone()
     }
 
     /// What became of every publish: TikTok's own record, to check a client against.

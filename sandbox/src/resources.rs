@@ -10,13 +10,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Sandbox;
-use crate::access::{self, Caller};
-use crate::config::SandboxConfig;
+use crate::access;
+use crate::audience;
+use crate::catalog::{self, Listed};
 use crate::envelope::{self, ApiError};
 use crate::faults::Endpoint;
-use crate::fixtures::{CreatorFixture, PrivacyLevel};
+use crate::fixtures::CreatorFixture;
 use crate::posting::json_body;
-use crate::publish::{Publish, PublishKind, Status};
+use crate::publish::Status;
 
 /// Each user field with the scope that unlocks it (§6).
 const USER_FIELDS: &[(&str, &str)] = &[
@@ -100,25 +101,43 @@ fn user_field(sandbox: &Sandbox, creator: &CreatorFixture, field: &str) -> Value
         "profile_deep_link" => json!(format!("{base}/_sandbox/#creator-{}", creator.open_id)),
         "username" => json!(creator.username),
         "is_verified" => json!(creator.is_verified),
-        "follower_count" => json!(creator.follower_count),
-        "following_count" => json!(creator.following_count),
-        "likes_count" => json!(creator.likes_count),
+        "follower_count" => json!(creator_totals(sandbox, creator).follower_count),
+        "following_count" => json!(creator_totals(sandbox, creator).following_count),
+        "likes_count" => json!(creator_totals(sandbox, creator).likes_count),
         "video_count" => {
             let now = Instant::now();
-            let delay = sandbox.inner.config.processing_delay;
-            let posted = sandbox
-                .inner
-                .lock()
+            let config = &sandbox.inner.config;
+            let state = sandbox.inner.lock();
+            let posted = state
                 .publishes
                 .iter()
                 .filter(|publish| {
-                    publish.open_id == creator.open_id && publish.status(now, delay) == Status::PublishComplete
+                    publish.open_id == creator.open_id && publish.status(now, config.processing_delay) == Status::PublishComplete
                 })
                 .count();
-            json!(posted)
+            let in_app = state.app_videos.iter().filter(|video| video.open_id == creator.open_id).count();
+            json!(posted + in_app)
         }
         _ => Value::Null,
     }
+}
+
+/// The creator's totals now: the seeded base, steady follower growth and their videos' likes.
+fn creator_totals(sandbox: &Sandbox, creator: &CreatorFixture) -> audience::CreatorCounts {
+    let config = &sandbox.inner.config;
+    let video_likes: i64 = {
+        let state = sandbox.inner.lock();
+        catalog::public_videos(&state, config, &creator.open_id, Instant::now()).iter().map(|video| video.counts.like_count).sum()
+    };
+    audience::creator_counts(
+        config.audience_seed,
+        &creator.open_id,
+        creator.follower_count,
+        creator.following_count,
+        creator.likes_count,
+        catalog::now_ms() / 1000,
+        video_likes,
+    )
 }
 
 /// The comma list of `fields=`; required and non-empty.
@@ -172,24 +191,15 @@ fn video_list_reply(
     // The cursor is a Unix time in ms; videos posted strictly before it are listed.
     let before = request.cursor.filter(|&cursor| cursor > 0).unwrap_or(i64::MAX);
 
-    let now = Instant::now();
-    let config = &sandbox.inner.config;
     let state = sandbox.inner.lock();
-    let mut public: Vec<(&Publish, i64, i64)> = state
-        .publishes
-        .iter()
-        .filter(|publish| is_public_video_of(publish, &caller, now, config))
-        .filter_map(|publish| Some((publish, publish.published_ms?, publish.post_id?)))
-        .filter(|(_, published_ms, _)| *published_ms < before)
+    let mut public: Vec<Listed> = catalog::public_videos(&state, &sandbox.inner.config, &caller.open_id, Instant::now())
+        .into_iter()
+        .filter(|video| video.published_ms < before)
         .collect();
-    public.sort_by_key(|(_, published_ms, _)| std::cmp::Reverse(*published_ms));
     let has_more = public.len() > page;
     public.truncate(page);
-    let cursor = public.last().map_or(request.cursor.unwrap_or(0), |(_, published_ms, _)| *published_ms);
-    let videos: Vec<Value> = public
-        .iter()
-        .map(|(publish, published_ms, post_id)| video_object(sandbox, publish, *published_ms, *post_id, &fields))
-        .collect();
+    let cursor = public.last().map_or(request.cursor.unwrap_or(0), |video| video.published_ms);
+    let videos: Vec<Value> = public.iter().map(|video| video_object(sandbox, video, &fields)).collect();
     Ok(envelope::ok(json!({ "videos": videos, "cursor": cursor, "has_more": has_more })))
 }
 
@@ -232,23 +242,14 @@ fn video_query_reply(
     let caller = access::authorize(sandbox, headers, Endpoint::VideoQuery)?;
     let fields = video_fields(query)?;
     let ids = queried_ids(json_body(headers, body)?)?;
-    let now = Instant::now();
-    let config = &sandbox.inner.config;
     let state = sandbox.inner.lock();
     // Only the caller's own public videos; an id that is unknown, private or someone else's is
     // simply absent, so the reply reveals nothing about other creators.
+    let own = catalog::public_videos(&state, &sandbox.inner.config, &caller.open_id, Instant::now());
     let videos: Vec<Value> = ids
         .iter()
-        .filter_map(|id| {
-            state
-                .publishes
-                .iter()
-                .filter(|publish| is_public_video_of(publish, &caller, now, config))
-                .find_map(|publish| {
-                    let post_id = publish.post_id.filter(|post_id| post_id.to_string() == *id)?;
-                    Some(video_object(sandbox, publish, publish.published_ms?, post_id, &fields))
-                })
-        })
+        .filter_map(|id| own.iter().find(|video| video.post_id.to_string() == *id))
+        .map(|video| video_object(sandbox, video, &fields))
         .collect();
     Ok(envelope::ok(json!({ "videos": videos, "cursor": 0, "has_more": false })))
 }
@@ -273,35 +274,30 @@ fn queried_ids(body: Option<QueryBody>) -> Result<Vec<String>, ApiError> {
     Ok(ids)
 }
 
-/// The Display API lists public videos only once moderation has passed, like the post id.
-fn is_public_video_of(publish: &Publish, caller: &Caller, now: Instant, config: &SandboxConfig) -> bool {
-    publish.open_id == caller.open_id
-        && publish.kind == PublishKind::Direct
-        && publish.settings.privacy == Some(PrivacyLevel::PublicToEveryone)
-        && !publish.public_post_ids(now, config.processing_delay, config.moderation_delay).is_empty()
-}
-
-fn video_object(sandbox: &Sandbox, publish: &Publish, published_ms: i64, post_id: i64, fields: &[String]) -> Value {
+fn video_object(sandbox: &Sandbox, listed: &Listed, fields: &[String]) -> Value {
     let base = sandbox.inner.config.base_url();
+    let post_id = listed.post_id;
     let share_url = format!("{base}/_sandbox/#video-{post_id}");
-    let media = publish.verdict.and_then(Result::ok);
-    let text: String = publish.settings.title.chars().take(DISPLAY_TEXT_LIMIT).collect();
+    let text: String = listed.title.chars().take(DISPLAY_TEXT_LIMIT).collect();
     let mut video = Map::new();
     for field in fields {
         let value = match field.as_str() {
             "id" => json!(post_id.to_string()),
-            "create_time" => json!(published_ms / 1000),
+            "create_time" => json!(listed.published_ms / 1000),
             "cover_image_url" => json!(format!("{base}/_sandbox/covers/{post_id}.svg")),
             "share_url" | "embed_link" => json!(share_url),
             "video_description" | "title" => json!(text),
-            "duration" => json!(media.and_then(|info| info.duration).map_or(0, |duration| duration.whole_seconds())),
-            "width" => json!(media.and_then(|info| info.dimensions).map_or(0, |(width, _)| width)),
-            "height" => json!(media.and_then(|info| info.dimensions).map_or(0, |(_, height)| height)),
+            "duration" => json!(listed.duration_secs),
+            "width" => json!(listed.width),
+            "height" => json!(listed.height),
             "embed_html" => json!(format!(
                 "<blockquote class=\"tiktok-embed\" cite=\"{share_url}\" data-video-id=\"{post_id}\"></blockquote>"
             )),
-            // A sandbox post has no audience, so its counters are all zero.
-            "like_count" | "comment_count" | "share_count" | "view_count" => json!(0),
+            // Counters grow with the video's age, from the sandbox's seed (`audience`).
+            "like_count" => json!(listed.counts.like_count),
+            "comment_count" => json!(listed.counts.comment_count),
+            "share_count" => json!(listed.counts.share_count),
+            "view_count" => json!(listed.counts.view_count),
             _ => Value::Null,
         };
         video.insert(field.clone(), value);

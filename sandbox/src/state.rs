@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::app_videos::AppVideo;
 use crate::config::SandboxConfig;
 use crate::faults::{Endpoint, Fault};
 use crate::fixtures::CreatorFixture;
@@ -100,6 +101,8 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     pub requests: BoundedLog<RecordedRequest>,
     pub webhooks: BoundedLog<WebhookDelivery>,
+    /// Videos creators posted in the TikTok app (not through an API client).
+    pub app_videos: Vec<AppVideo>,
 }
 
 impl Default for State {
@@ -117,6 +120,7 @@ impl State {
             faults: VecDeque::new(),
             requests: BoundedLog::new(request_log_limit),
             webhooks: BoundedLog::new(WEBHOOK_LOG_LIMIT),
+            app_videos: Vec::new(),
         }
     }
 

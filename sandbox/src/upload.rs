@@ -198,6 +198,8 @@ fn commit(sandbox: &Sandbox, upload_id: &str, length: u64, hasher: Sha256, head:
         .iter()
         .filter(|publish| publish.open_id == owner)
         .filter_map(|publish| publish.published_ms)
+        // Videos posted in the app share the creator's list and its millisecond cursor.
+        .chain(state.app_videos.iter().filter(|video| video.open_id == owner).map(|video| video.published_ms))
         .max();
     let Some(publish) = state.publish_by_upload_mut(upload_id) else {
         return reply(StatusCode::NOT_FOUND, None, "No upload task matches this URL.");

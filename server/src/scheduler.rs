@@ -186,6 +186,42 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         .await?;
 
     crate::mail_jobs::add(&scheduler, &state).await?;
+    // Analytics (CADENCE_ANALYTICS): collect due accounts every minute (each is read hourly),
+    // and thin old snapshots once a day.
+    if state.config.tiktok.analytics {
+        let analytics_state = state.clone();
+        let collecting = Arc::new(tokio::sync::Mutex::new(()));
+        scheduler
+            .add(Job::new_async("20 * * * * *", move |_, _| {
+                let (state, running) = (analytics_state.clone(), collecting.clone());
+                Box::pin(async move {
+                    let Ok(_guard) = running.try_lock() else { return };
+                    match app::analytics::collect::collect_due(&state, time::OffsetDateTime::now_utc()).await {
+                        Ok(0) => {}
+                        Ok(collected) => tracing::debug!(collected, "analytics collected"),
+                        Err(error) => tracing::warn!(error = %error, "collecting analytics failed; will retry"),
+                    }
+                })
+            })?)
+            .await?;
+        let thinning_state = state.clone();
+        scheduler
+            .add(Job::new_async("40 17 3 * * *", move |_, _| {
+                let state = thinning_state.clone();
+                Box::pin(async move {
+                    let result = match state.pool.get().await {
+                        Ok(mut conn) => app::analytics::retention::thin_snapshots(&mut conn, time::OffsetDateTime::now_utc())
+                            .await
+                            .map_err(|error| error.to_string()),
+                        Err(error) => Err(error.to_string()),
+                    };
+                    if let Err(error) = result {
+                        tracing::warn!(error = %error, "thinning analytics snapshots failed; will retry tomorrow");
+                    }
+                })
+            })?)
+            .await?;
+    }
 
     scheduler.start().await?;
     Ok(Jobs { scheduler, publishing: publishing_guard })

@@ -85,6 +85,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         profile_read_at -> Nullable<Timestamptz>,
         refreshing_until -> Nullable<Timestamptz>,
+        analytics_collected_at -> Nullable<Timestamptz>,
+        analytics_error -> Nullable<Text>,
     }
 }
 
@@ -208,6 +210,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tiktok_videos (account_id, video_id) {
+        account_id -> Uuid,
+        video_id -> Text,
+        team_id -> Uuid,
+        post_id -> Nullable<Uuid>,
+        title -> Text,
+        share_url -> Nullable<Text>,
+        published_at -> Timestamptz,
+        first_seen_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        view_count -> Int8,
+        like_count -> Int8,
+        comment_count -> Int8,
+        share_count -> Int8,
+        views_48h -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    video_snapshots (account_id, video_id, taken_at) {
+        account_id -> Uuid,
+        video_id -> Text,
+        taken_at -> Timestamptz,
+        view_count -> Int8,
+        like_count -> Int8,
+        comment_count -> Int8,
+        share_count -> Int8,
+    }
+}
+
+diesel::table! {
+    account_snapshots (account_id, taken_at) {
+        account_id -> Uuid,
+        taken_at -> Timestamptz,
+        follower_count -> Nullable<Int8>,
+        following_count -> Nullable<Int8>,
+        likes_count -> Nullable<Int8>,
+        video_count -> Nullable<Int8>,
+        view_total -> Int8,
+        like_total -> Int8,
+        comment_total -> Int8,
+        share_total -> Int8,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(tiktok_accounts -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -215,6 +263,8 @@ diesel::joinable!(invites -> teams (team_id));
 diesel::joinable!(posts -> tiktok_accounts (account_id));
 diesel::joinable!(posts -> media (media_id));
 diesel::joinable!(post_events -> posts (post_id));
+diesel::joinable!(tiktok_videos -> tiktok_accounts (account_id));
+diesel::joinable!(account_snapshots -> tiktok_accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -231,7 +281,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_events,
     notifications,
     tiktok_calls,
-    known_devices
+    known_devices,
+    tiktok_videos,
+    video_snapshots,
+    account_snapshots
 );
 
 diesel::table! {

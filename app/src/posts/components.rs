@@ -252,6 +252,7 @@ pub fn PostPage() -> impl IntoView {
                                     <dt>{if post.scheduled_at.is_some() { "Scheduled for" } else { "Posted" }}</dt><dd class="when">{post.when_label.clone()}</dd>
                                 </dl>
                             </section>
+                            {(post.state == PostState::Published).then(|| view! { <crate::analytics::components::PostCurve post_id=post.id/> })}
                             <section class="card">
                                 <h2>"Timeline"</h2>
                                 <ol class="timeline">

@@ -445,6 +445,7 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
                         <input id="composer-when" type="datetime-local" prop:value=move || schedule_local.get()
                             on:input=move |ev| schedule_local.set(event_target_value(&ev))/>
                     </div>
+                    <crate::analytics::components::SuggestedSlots account=account.into() pick=schedule_local/>
                 </Show>
             </fieldset>
 

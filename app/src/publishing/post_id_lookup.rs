@@ -62,6 +62,20 @@ pub async fn find_and_assign(state: &AppState, post: &Post) -> AppResult<Applied
     assign(&mut conn, post, &candidate).await
 }
 
+/// Gives `post` its id from a video listing already read (analytics reads every public video
+/// of the account), with the same conservative match as [`find_and_assign`]. The listing came
+/// from the account's own token, so the video is the creator's own and public.
+pub async fn assign_from_listing(conn: &mut AsyncPgConnection, post: &Post, videos: &[Video]) -> AppResult<Applied> {
+    let Some(started) = post.upload_started_at.filter(|_| worth_looking(post)) else {
+        return Ok(Applied::Unchanged);
+    };
+    let (known, others) = account_posts(conn, post).await?;
+    match pick(videos, started.unix_timestamp(), &known, &others) {
+        Some(candidate) => assign(conn, post, &candidate).await,
+        None => Ok(Applied::Unchanged),
+    }
+}
+
 /// The ids the account's posts already have, and when the uploads of its other posts waiting
 /// for an id started (Unix seconds).
 async fn account_posts(conn: &mut AsyncPgConnection, post: &Post) -> QueryResult<(HashSet<String>, Vec<i64>)> {

@@ -363,6 +363,11 @@ impl TikTokClient {
         &self.endpoints.api_base
     }
 
+    /// A resource API GET (query parameters only, never a body), for sibling modules.
+    pub(super) fn http_get(&self, url: &str) -> RequestBuilder {
+        self.http.get(url)
+    }
+
     pub(super) fn json_post(&self, url: &str, access_token: &SecretToken, body: String) -> RequestBuilder {
         self.http
             .post(url)

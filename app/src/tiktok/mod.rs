@@ -22,3 +22,5 @@ pub mod scopes;
 pub mod types;
 #[cfg(feature = "ssr")]
 pub mod webhook;
+#[cfg(feature = "ssr")]
+pub mod video_stats;

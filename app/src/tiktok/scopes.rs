@@ -54,6 +54,23 @@ pub fn parse_requested(list: &str) -> Result<Vec<String>, String> {
     Ok(scopes)
 }
 
+/// The Display API scopes analytics reads with: the creator's videos and their counts, and
+/// the creator's follower and like totals.
+pub const ANALYTICS: &[&str] = &[VIDEO_LIST, USER_INFO_STATS];
+
+/// `requested` plus the analytics scopes when analytics is on (`CADENCE_ANALYTICS`), without
+/// repeats. Off, nothing is added: an app not approved for them could not connect anyone.
+pub fn with_analytics(mut requested: Vec<String>, analytics: bool) -> Vec<String> {
+    if analytics {
+        for scope in ANALYTICS {
+            if !requested.iter().any(|known| known == scope) {
+                requested.push((*scope).to_owned());
+            }
+        }
+    }
+    requested
+}
+
 /// Splits a stored or received comma-separated list of granted scopes.
 pub fn split(list: &str) -> Vec<String> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -112,6 +129,15 @@ mod tests {
         assert!(parse_requested("user.info.basic,video.publish,video.delete").unwrap_err().contains("video.delete"));
         assert!(parse_requested("video.publish").unwrap_err().contains("user.info.basic"));
         assert!(parse_requested("user.info.basic,video.list").unwrap_err().contains("cannot post"));
+    }
+
+    #[test]
+    fn analytics_scopes_are_added_only_when_on() {
+        let base: Vec<String> = DEFAULT_REQUESTED.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(with_analytics(base.clone(), false), base);
+        let on = with_analytics(base, true);
+        assert_eq!(&on[3..], ["video.list", "user.info.stats"]);
+        assert_eq!(with_analytics(on.clone(), true), on, "never twice");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Content Posting (init, chunked PUT, status, cancel), faults, recording and signed webhooks.
 //! One test binary, one module per concern; `harness` holds what they share.
 
+mod analytics;
 mod chunk_faults;
 mod display;
 mod faults;

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod accounts;
+mod analytics;
 mod calendar;
 mod connect;
 mod email;

@@ -151,6 +151,17 @@ async fn migrations_match_the_schema() {
     post_events::table.select(post_events::all_columns).load::<(i64, uuid::Uuid, time::OffsetDateTime, String, String)>(&mut conn).await.unwrap();
     notifications::table.select(notifications::all_columns).load::<(i64, uuid::Uuid, String, Option<uuid::Uuid>, Option<uuid::Uuid>, String, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>)>(&mut conn).await.unwrap();
     tiktok_calls::table.select(tiktok_calls::all_columns).load::<(i64, uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    tiktok_videos::table
+        .select(tiktok_videos::all_columns)
+        .load::<(uuid::Uuid, String, uuid::Uuid, Option<uuid::Uuid>, String, Option<String>, time::OffsetDateTime, time::OffsetDateTime, time::OffsetDateTime, i64, i64, i64, i64, Option<i64>)>(&mut conn)
+        .await
+        .unwrap();
+    video_snapshots::table.select(video_snapshots::all_columns).load::<(uuid::Uuid, String, time::OffsetDateTime, i64, i64, i64, i64)>(&mut conn).await.unwrap();
+    account_snapshots::table
+        .select(account_snapshots::all_columns)
+        .load::<(uuid::Uuid, time::OffsetDateTime, Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, i64, i64, i64)>(&mut conn)
+        .await
+        .unwrap();
 
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -160,12 +171,13 @@ async fn migrations_match_the_schema() {
     let columns: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'public' \
          AND table_name IN ('users','teams','memberships','invites','login_failures','sessions', \
-         'tiktok_accounts','oauth_states','tiktok_webhook_events','media','posts','post_events','tiktok_calls','notifications')",
+         'tiktok_accounts','oauth_states','tiktok_webhook_events','media','posts','post_events','tiktok_calls','notifications', \
+         'tiktok_videos','video_snapshots','account_snapshots')",
     )
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 8 + 3 + 4 + 10 + 3 + 3 + 21 + 5 + 8 + 12 + 33 + 5 + 4 + 9, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 3 + 4 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 33 + 5 + 4 + 9 + 14 + 7 + 10, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -78,6 +78,12 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("notifications/email-preferences", Team(Role::Viewer), none),
         ("notifications/email-preferences/save", Team(Role::Viewer), |_| EMAIL_CHOICES_OFF.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()),
         ("teams/invites/email", Team(Role::Admin), |_| vec![("email", "someone@example.com".into()), ("role", "editor".into())]),
+        ("analytics/team", Team(Role::Viewer), none),
+        ("analytics/account", Team(Role::Viewer), |ids| vec![("account_id", ids.account.clone())]),
+        ("analytics/post", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone())]),
+        ("analytics/suggest-slots", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
+        ("analytics/refresh", Team(Role::Editor), |ids| vec![("account_id", ids.account.clone())]),
+        ("analytics/csv", Team(Role::Viewer), |ids| vec![("account_id", ids.account.clone()), ("chart", "videos".into())]),
     ]
 }
 

@@ -1,0 +1,323 @@
+//! Reading analytics for the pages, always within the caller's team, with every time labelled
+//! on the member's wall clock.
+
+use crate::{
+    accounts::{ssr::TikTokAccount, types::AccountStatus},
+    analytics::{
+        best_times::{self, Evidence},
+        budget,
+        collect::{self, can_collect},
+        types::{
+            AccountAnalytics, AccountSummary, CollectionState, Heatmap, Point, PostAnalytics, SlotSuggestion, TeamAnalytics,
+            VideoRow, engagement_pct,
+        },
+    },
+    calendar::{ssr::member_zone, zone},
+    db::schema::{account_snapshots, posts, tiktok_accounts, tiktok_videos, video_snapshots},
+    error::{AppError, AppResult},
+    posts::{ssr::Post, types::PostState},
+    teams::ssr::Caller,
+    tiktok::scopes,
+};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use jiff::tz::TimeZone;
+use std::collections::BTreeMap;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Videos listed per page and in the team's top list.
+const TOP_VIDEOS: i64 = 50;
+
+type VideoTuple = (Uuid, String, String, Option<String>, Option<Uuid>, OffsetDateTime, i64, i64, i64, i64);
+
+fn video_row(tuple: VideoTuple, account_name: &str, tz: &TimeZone) -> VideoRow {
+    let (account_id, video_id, title, share_url, post_id, published_at, views, likes, comments, shares) = tuple;
+    VideoRow {
+        account_id,
+        account_name: account_name.to_owned(),
+        video_id,
+        title,
+        share_url,
+        post_id,
+        published_label: zone::label(published_at, tz),
+        views,
+        likes,
+        comments,
+        shares,
+    }
+}
+
+fn point(at: OffsetDateTime, value: i64, tz: &TimeZone) -> Point {
+    Point { at: at.unix_timestamp(), label: zone::label(at, tz), value }
+}
+
+fn collection_state(account: &TikTokAccount, tz: &TimeZone, collected_at: Option<OffsetDateTime>, problem: Option<String>) -> CollectionState {
+    let granted = scopes::split(&account.scopes);
+    CollectionState {
+        videos_allowed: can_collect(&granted) && account.status() == AccountStatus::Active,
+        stats_allowed: granted.iter().any(|scope| scope == scopes::USER_INFO_STATS),
+        collected_label: collected_at.map(|at| zone::label(at, tz)),
+        problem,
+    }
+}
+
+async fn collection_of(conn: &mut AsyncPgConnection, account_id: Uuid) -> QueryResult<(Option<OffsetDateTime>, Option<String>)> {
+    tiktok_accounts::table
+        .find(account_id)
+        .select((tiktok_accounts::analytics_collected_at, tiktok_accounts::analytics_error))
+        .first(conn)
+        .await
+}
+
+/// Videos of `account_ids` published since `since`, most viewed first.
+async fn top_videos(conn: &mut AsyncPgConnection, account_ids: &[Uuid], since: OffsetDateTime, limit: i64) -> QueryResult<Vec<VideoTuple>> {
+    tiktok_videos::table
+        .filter(tiktok_videos::account_id.eq_any(account_ids))
+        .filter(tiktok_videos::published_at.ge(since))
+        .order((tiktok_videos::view_count.desc(), tiktok_videos::published_at.desc()))
+        .limit(limit)
+        .select((
+            tiktok_videos::account_id,
+            tiktok_videos::video_id,
+            tiktok_videos::title,
+            tiktok_videos::share_url,
+            tiktok_videos::post_id,
+            tiktok_videos::published_at,
+            tiktok_videos::view_count,
+            tiktok_videos::like_count,
+            tiktok_videos::comment_count,
+            tiktok_videos::share_count,
+        ))
+        .load(conn)
+        .await
+}
+
+/// One reading per local day at most for long ranges (the last of each day), so a year of
+/// hourly snapshots charts as 365 points.
+fn per_day(points: Vec<(OffsetDateTime, i64)>, tz: &TimeZone, range_days: i64) -> Vec<Point> {
+    if range_days <= 7 {
+        return points.into_iter().map(|(at, value)| point(at, value, tz)).collect();
+    }
+    let mut days: BTreeMap<jiff::civil::Date, (OffsetDateTime, i64)> = BTreeMap::new();
+    for (at, value) in points {
+        days.insert(zone::local(at, tz).date(), (at, value));
+    }
+    days.into_values().map(|(at, value)| point(at, value, tz)).collect()
+}
+
+/// The best-times grid and next slots of one account.
+async fn best_times_of(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    tz: &TimeZone,
+    now: OffsetDateTime,
+) -> AppResult<(Heatmap, Vec<SlotSuggestion>)> {
+    // Views in the first 48 hours where Cadence saw them; older videos count with what they have now.
+    let evidence: Vec<(OffsetDateTime, Option<i64>, i64)> = tiktok_videos::table
+        .filter(tiktok_videos::account_id.eq(account_id))
+        .select((tiktok_videos::published_at, tiktok_videos::views_48h, tiktok_videos::view_count))
+        .load(conn)
+        .await?;
+    let evidence: Vec<Evidence> =
+        evidence.into_iter().map(|(published_at, early, all)| Evidence { published_at, views: early.unwrap_or(all) }).collect();
+    let map = best_times::heatmap(&evidence, tz);
+    // Every direct post that counts toward TikTok's daily cap around the suggestions: scheduled
+    // ones at their time, posted ones when their upload started.
+    let since = now - Duration::days(1);
+    let posted: Vec<(Option<OffsetDateTime>, Option<OffsetDateTime>, OffsetDateTime)> = posts::table
+        .filter(posts::account_id.eq(account_id))
+        .filter(posts::scheduled_at.ge(since).or(posts::created_at.ge(since)))
+        .filter(posts::state.ne_all([PostState::Cancelled, PostState::Failed, PostState::InInbox].map(PostState::as_str)))
+        .select((posts::scheduled_at, posts::upload_started_at, posts::created_at))
+        .load(conn)
+        .await?;
+    let scheduled: Vec<OffsetDateTime> =
+        posted.into_iter().map(|(scheduled, started, created)| scheduled.or(started).unwrap_or(created)).collect();
+    let slots = best_times::next_slots(&map, tz, now, &scheduled);
+    Ok((map, slots))
+}
+
+/// One account of the caller's team over the last `range_days` days.
+pub async fn account_analytics(
+    conn: &mut AsyncPgConnection,
+    caller: Caller,
+    account_id: Uuid,
+    range_days: i64,
+    now: OffsetDateTime,
+) -> AppResult<AccountAnalytics> {
+    let account = TikTokAccount::find_for_team(conn, caller.team_id, account_id).await?;
+    let (zone_name, tz) = member_zone(conn, caller.user_id).await?;
+    let since = now - Duration::days(range_days);
+    let readings: Vec<(OffsetDateTime, Option<i64>, i64)> = account_snapshots::table
+        .filter(account_snapshots::account_id.eq(account_id))
+        .filter(account_snapshots::taken_at.ge(since))
+        .order(account_snapshots::taken_at.asc())
+        .select((account_snapshots::taken_at, account_snapshots::follower_count, account_snapshots::view_total))
+        .load(conn)
+        .await?;
+    let followers = per_day(readings.iter().filter_map(|(at, followers, _)| Some((*at, (*followers)?))).collect(), &tz, range_days);
+    let views = per_day(readings.iter().map(|(at, _, views)| (*at, *views)).collect(), &tz, range_days);
+    let videos = top_videos(conn, &[account_id], since, TOP_VIDEOS)
+        .await?
+        .into_iter()
+        .map(|tuple| video_row(tuple, &account.display_name, &tz))
+        .collect();
+    let (heatmap, suggestions) = best_times_of(conn, account_id, &tz, now).await?;
+    let (collected_at, problem) = collection_of(conn, account_id).await?;
+    Ok(AccountAnalytics {
+        account_id,
+        display_name: account.display_name.clone(),
+        time_zone: zone_name,
+        range_days,
+        collection: collection_state(&account, &tz, collected_at, problem),
+        followers,
+        views,
+        videos,
+        heatmap,
+        suggestions,
+    })
+}
+
+/// Every account of the caller's team over the last `range_days` days.
+pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_days: i64, now: OffsetDateTime) -> AppResult<TeamAnalytics> {
+    let (zone_name, tz) = member_zone(conn, caller.user_id).await?;
+    let since = now - Duration::days(range_days);
+    let accounts: Vec<TikTokAccount> = tiktok_accounts::table
+        .filter(tiktok_accounts::team_id.eq(caller.team_id))
+        .order(tiktok_accounts::display_name.asc())
+        .select(TikTokAccount::as_select())
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = accounts.iter().map(|account| account.id).collect();
+    let readings: Vec<(Uuid, OffsetDateTime, Option<i64>)> = account_snapshots::table
+        .filter(account_snapshots::account_id.eq_any(&ids))
+        .filter(account_snapshots::taken_at.ge(since))
+        .order(account_snapshots::taken_at.asc())
+        .select((account_snapshots::account_id, account_snapshots::taken_at, account_snapshots::follower_count))
+        .load(conn)
+        .await?;
+    // The team's followers per local day: each account's last reading of the day, summed over
+    // the accounts that had one.
+    let mut by_day: BTreeMap<jiff::civil::Date, BTreeMap<Uuid, (OffsetDateTime, i64)>> = BTreeMap::new();
+    for (account_id, at, followers) in &readings {
+        if let Some(followers) = followers {
+            by_day.entry(zone::local(*at, &tz).date()).or_default().insert(*account_id, (*at, *followers));
+        }
+    }
+    let followers = by_day
+        .into_values()
+        .map(|accounts| {
+            let last = accounts.values().map(|(at, _)| *at).max().unwrap_or(now);
+            point(last, accounts.values().map(|(_, n)| n).sum(), &tz)
+        })
+        .collect();
+    let names: BTreeMap<Uuid, String> = accounts.iter().map(|account| (account.id, account.display_name.clone())).collect();
+    let in_range = top_videos(conn, &ids, since, i64::MAX).await?;
+    let mut summaries = Vec::new();
+    for account in &accounts {
+        let mine: Vec<&VideoTuple> = in_range.iter().filter(|video| video.0 == account.id).collect();
+        let views: i64 = mine.iter().map(|video| video.6).sum();
+        let interactions: i64 = mine.iter().map(|video| video.7 + video.8 + video.9).sum();
+        let own: Vec<i64> = readings.iter().filter(|(id, _, _)| *id == account.id).filter_map(|(_, _, n)| *n).collect();
+        let (collected_at, problem) = collection_of(conn, account.id).await?;
+        summaries.push(AccountSummary {
+            account_id: account.id,
+            display_name: account.display_name.clone(),
+            collection: collection_state(account, &tz, collected_at, problem),
+            followers: <[i64]>::last(&own).copied(),
+            followers_change: <[i64]>::first(&own).zip(<[i64]>::last(&own)).map(|(first, last)| last - first),
+            videos_in_range: mine.len() as i64,
+            views_in_range: views,
+            engagement_pct: engagement_pct(interactions, views),
+        });
+    }
+    let top = in_range
+        .into_iter()
+        .take(TOP_VIDEOS as usize)
+        .map(|tuple| {
+            let name = names.get(&tuple.0).cloned().unwrap_or_default();
+            video_row(tuple, &name, &tz)
+        })
+        .collect();
+    Ok(TeamAnalytics { time_zone: zone_name, range_days, accounts: summaries, followers, top })
+}
+
+/// A post of the caller's team and the curve of its video since it went live.
+pub async fn post_analytics(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid) -> AppResult<PostAnalytics> {
+    let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
+    let (zone_name, tz) = member_zone(conn, caller.user_id).await?;
+    let video: Option<VideoTuple> = tiktok_videos::table
+        .filter(tiktok_videos::account_id.eq(post.account_id))
+        .filter(tiktok_videos::post_id.eq(post.id))
+        .select((
+            tiktok_videos::account_id,
+            tiktok_videos::video_id,
+            tiktok_videos::title,
+            tiktok_videos::share_url,
+            tiktok_videos::post_id,
+            tiktok_videos::published_at,
+            tiktok_videos::view_count,
+            tiktok_videos::like_count,
+            tiktok_videos::comment_count,
+            tiktok_videos::share_count,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(video) = video else {
+        return Ok(PostAnalytics { time_zone: zone_name, video: None, views: Vec::new(), likes: Vec::new() });
+    };
+    let name: String = tiktok_accounts::table.find(post.account_id).select(tiktok_accounts::display_name).first(conn).await?;
+    let readings: Vec<(OffsetDateTime, i64, i64)> = video_snapshots::table
+        .filter(video_snapshots::account_id.eq(post.account_id))
+        .filter(video_snapshots::video_id.eq(&video.1))
+        .order(video_snapshots::taken_at.asc())
+        .select((video_snapshots::taken_at, video_snapshots::view_count, video_snapshots::like_count))
+        .load(conn)
+        .await?;
+    Ok(PostAnalytics {
+        time_zone: zone_name,
+        views: readings.iter().map(|(at, views, _)| point(*at, *views, &tz)).collect(),
+        likes: readings.iter().map(|(at, _, likes)| point(*at, *likes, &tz)).collect(),
+        video: Some(video_row(video, &name, &tz)),
+    })
+}
+
+/// The next good slots to schedule a post of `account_id` (of the caller's team).
+pub async fn suggest_slots(conn: &mut AsyncPgConnection, caller: Caller, account_id: Uuid, now: OffsetDateTime) -> AppResult<Vec<SlotSuggestion>> {
+    TikTokAccount::find_for_team(conn, caller.team_id, account_id).await?;
+    let (_, tz) = member_zone(conn, caller.user_id).await?;
+    Ok(best_times_of(conn, account_id, &tz, now).await?.1)
+}
+
+
+/// A person asked for fresh figures: collects the account now, unless that happened within
+/// the last minute (the hourly job and the budget keep TikTok's limits either way).
+pub async fn refresh(state: &crate::state::AppState, caller: Caller, account_id: Uuid, now: OffsetDateTime) -> AppResult<String> {
+    let accounts = {
+        let conn = &mut *state.pool.get().await?;
+        let account = TikTokAccount::find_for_team(conn, caller.team_id, account_id).await?;
+        if !can_collect(&scopes::split(&account.scopes)) || account.status() != AccountStatus::Active {
+            return Err(AppError::Conflict(
+                "Cadence may not read this account's videos. Connect it again and allow analytics (video.list).".into(),
+            ));
+        }
+        let (collected_at, _) = collection_of(conn, account_id).await?;
+        if collected_at.is_some_and(|at| now - at < Duration::minutes(1) && at <= now) {
+            return Err(AppError::Conflict("The figures were read less than a minute ago. Try again in a minute.".into()));
+        }
+        tiktok_accounts::table
+            .filter(tiktok_accounts::status.eq(AccountStatus::Active.as_str()))
+            .filter(tiktok_accounts::scopes.like(format!("%{}%", scopes::VIDEO_LIST)))
+            .count()
+            .get_result::<i64>(conn)
+            .await?
+    };
+    let collected = collect::collect_account(state, account_id, now, budget::fair_share(accounts)).await?;
+    match collected.stopped {
+        Some(reason) => Err(AppError::Conflict(reason)),
+        None if collected.videos == 1 => Ok("Read 1 video from TikTok.".into()),
+        None => Ok(format!("Read {} videos from TikTok.", collected.videos)),
+    }
+}

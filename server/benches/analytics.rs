@@ -1,0 +1,142 @@
+//! Analytics benchmark: the team's and one account's analytics pages with a year of snapshots
+//! for 50 accounts (as the retention policy leaves them), under wrk at 16 connections, beside
+//! `/livez`. Run with `scripts/bench analytics`. Target (issue 15): p99 ≤ 100 ms.
+
+// Each benchmark uses part of what the benchmarks share.
+#[allow(dead_code)]
+mod common;
+
+use common::{Server, connect, sign_up, wait_healthy};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use sandbox::{Sandbox, SandboxConfig};
+use std::process::Command;
+
+/// Accounts, and videos per account posted over the year.
+const ACCOUNTS: i64 = 50;
+const VIDEOS: i64 = 120;
+
+#[tokio::main]
+async fn main() {
+    let database_url = std::env::var("BENCH_DATABASE_URL").expect("BENCH_DATABASE_URL (scripts/bench sets it)");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The app registered for this server's callback, as in production.
+    let sandbox = Sandbox::new(SandboxConfig {
+        public_base_url: sandbox_url.clone(),
+        registered_redirect_uris: vec![format!("http://127.0.0.1:{port}/oauth/tiktok/callback")],
+        ..SandboxConfig::default()
+    });
+    tokio::spawn(sandbox::serve(listener, sandbox.clone()));
+    let config = sandbox.config().clone();
+
+    let data_dir = std::env::temp_dir().join(format!("cadence-bench-analytics-{}", std::process::id()));
+    let server = Server::start(&database_url, &sandbox_url, &config, &data_dir, port, &[("CADENCE_SCHEDULER_ENABLED", "false")]);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    wait_healthy(&http, &base).await;
+
+    let cookie = sign_up(&http, &base, "analytics@example.com").await;
+    connect(&http, &base, &cookie, &sandbox, &sandbox_url, "Maya Public").await;
+
+    // 49 more accounts like the connected one, then a year of what collection and thinning
+    // leave: account totals hourly for a week and daily before; per video, hourly readings in
+    // its first two days, daily to eight weeks, weekly after.
+    let mut conn = AsyncPgConnection::establish(&database_url).await.unwrap();
+    let started = std::time::Instant::now();
+    for statement in [
+        format!(
+            // The copied sealed tokens never open (another row's id is their associated data);
+            // the scheduler is off, so nothing tries.
+            "INSERT INTO tiktok_accounts (team_id, open_id, display_name, scopes, status, connected_by, encrypted_access_token, encrypted_refresh_token) \
+             SELECT team_id, 'bench-' || n, 'Bench account ' || n, 'user.info.basic,video.publish,video.list,user.info.stats', 'active', connected_by, \
+                    encrypted_access_token, encrypted_refresh_token \
+             FROM tiktok_accounts, generate_series(2, {ACCOUNTS}) AS n WHERE open_id NOT LIKE 'bench-%'"
+        ),
+        "UPDATE tiktok_accounts SET scopes = 'user.info.basic,video.publish,video.list,user.info.stats', analytics_collected_at = now()".to_owned(),
+        "INSERT INTO account_snapshots (account_id, taken_at, follower_count, following_count, likes_count, video_count, view_total, like_total, comment_total, share_total) \
+         SELECT a.id, t, 1000 + extract(epoch FROM t - (now() - interval '1 year'))::bigint / 3600, 100, 5000, 120, 0, 0, 0, 0 FROM tiktok_accounts a, \
+         (SELECT generate_series(now() - interval '365 days', now() - interval '8 days', interval '1 day') AS t \
+          UNION ALL SELECT generate_series(now() - interval '7 days', now(), interval '1 hour')) AS times".to_owned(),
+        format!(
+            "INSERT INTO tiktok_videos (account_id, video_id, team_id, title, published_at, first_seen_at, last_seen_at, view_count, like_count, comment_count, share_count, views_48h) \
+             SELECT a.id, (7000000000000000000 + row_number() OVER ())::text, a.team_id, 'Bench video ' || v, \
+                    now() - (v * interval '3 days') - (v % 24) * interval '1 hour', now() - v * interval '3 days', now(), \
+                    500 + v * 37 % 5000, 40 + v % 300, v % 40, v % 25, 300 + v * 11 % 3000 \
+             FROM tiktok_accounts a, generate_series(1, {VIDEOS}) AS v"
+        ),
+        "INSERT INTO video_snapshots (account_id, video_id, taken_at, view_count, like_count, comment_count, share_count) \
+         SELECT v.account_id, v.video_id, t, 100, 10, 1, 1 FROM tiktok_videos v, LATERAL ( \
+             SELECT generate_series(v.published_at, v.published_at + interval '2 days', interval '1 hour') AS t \
+             UNION ALL SELECT generate_series(v.published_at + interval '3 days', least(now(), v.published_at + interval '56 days'), interval '1 day') \
+             UNION ALL SELECT generate_series(v.published_at + interval '63 days', now(), interval '7 days')) AS times".to_owned(),
+        "ANALYZE".to_owned(),
+    ] {
+        diesel::sql_query(statement).execute(&mut conn).await.unwrap();
+    }
+    let count = |table: &str| format!("SELECT count(*) AS n FROM {table}");
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Int8)]
+        n: i64,
+    }
+    let mut sizes = Vec::new();
+    for table in ["account_snapshots", "tiktok_videos", "video_snapshots"] {
+        let rows: Count = diesel::sql_query(count(table)).get_result(&mut conn).await.unwrap();
+        sizes.push(format!("{table} {}", rows.n));
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        size: String,
+    }
+    let size: Size = diesel::sql_query(
+        "SELECT pg_size_pretty(pg_total_relation_size('video_snapshots') + pg_total_relation_size('account_snapshots') + pg_total_relation_size('tiktok_videos')) AS size",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    let account: Id = diesel::sql_query("SELECT id::text AS id FROM tiktok_accounts WHERE open_id NOT LIKE 'bench-%'").get_result(&mut conn).await.unwrap();
+    println!("Seeded in {:.1} s: {} ({} on disk)", started.elapsed().as_secs_f64(), sizes.join(", "), size.size);
+
+    println!("Analytics benchmark: wrk, 2 threads, 16 connections, 10 s each, {ACCOUNTS} accounts, a year of snapshots");
+    println!("| page | requests/s | p50 | p99 |");
+    println!("| --- | --- | --- | --- |");
+    for (name, path) in [
+        ("/livez (ceiling)", "/livez".to_owned()),
+        ("team /analytics (30 days)", "/analytics".to_owned()),
+        ("team /analytics?days=365", "/analytics?days=365".to_owned()),
+        ("account /analytics/:id (30 days)", format!("/analytics/{}", account.id)),
+        ("account /analytics/:id?days=365", format!("/analytics/{}?days=365", account.id)),
+    ] {
+        let result = wrk(&format!("{base}{path}"), &cookie);
+        println!("| {name} | {:.0} | {} | {} |", result.requests_per_second, result.p50, result.p99);
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+struct WrkResult {
+    requests_per_second: f64,
+    p50: String,
+    p99: String,
+}
+
+fn wrk(url: &str, cookie: &str) -> WrkResult {
+    let output = Command::new("wrk")
+        .args(["-t2", "-c16", "-d10s", "--latency", "-H", &format!("Cookie: {cookie}"), "-H", "Accept: text/html", url])
+        .output()
+        .expect("wrk is installed (scripts/bench installs Debian's)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("Non-2xx"), "{url} answered errors:\n{text}");
+    assert!(text.contains("Requests/sec:") && !text.contains("Requests/sec:      0.00"), "{url}: wrk says\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    let field = |prefix: &str| {
+        text.lines().find(|line| line.trim_start().starts_with(prefix)).and_then(|line| line.split_whitespace().nth(1)).unwrap_or("?").to_owned()
+    };
+    WrkResult { requests_per_second: field("Requests/sec:").parse().unwrap_or(0.0), p50: field("50%"), p99: field("99%") }
+}
