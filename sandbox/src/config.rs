@@ -67,6 +67,20 @@ pub struct SandboxConfig {
     pub fault_hang: Duration,
     /// When set, the `/_sandbox/*` control endpoints require `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// Domain properties verified for the app in the developer portal (each covers its
+    /// subdomains). None by default: TikTok pulls from nowhere until the operator verifies.
+    pub verified_domains: Vec<String>,
+    /// URL-prefix properties verified for the app (`https://host/path/`, host not an IP).
+    pub verified_url_prefixes: Vec<String>,
+    /// Lets a verified prefix and a pulled URL be plain http to a loopback host, because a test or
+    /// local run has no certificate. TikTok never allows it; off by default.
+    pub allow_loopback_http_pulls: bool,
+    /// A PULL_FROM_URL download fails (`video_pull_failed`) this long after it started (1 h, §4.7).
+    pub pull_timeout: Duration,
+    /// A download fails when the URL sends nothing for this long.
+    pub pull_read_timeout: Duration,
+    /// Downloads read the file in ranges of this many bytes, as large files are fetched.
+    pub pull_range_bytes: u64,
 }
 
 impl Default for SandboxConfig {
@@ -97,6 +111,12 @@ impl Default for SandboxConfig {
             uploaded_bytes_lag: Duration::from_secs(2),
             fault_hang: Duration::from_secs(60),
             admin_token: None,
+            verified_domains: Vec::new(),
+            verified_url_prefixes: Vec::new(),
+            allow_loopback_http_pulls: false,
+            pull_timeout: Duration::from_secs(3600),
+            pull_read_timeout: Duration::from_secs(60),
+            pull_range_bytes: 10_000_000,
         }
     }
 }

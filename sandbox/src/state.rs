@@ -100,6 +100,8 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     pub requests: BoundedLog<RecordedRequest>,
     pub webhooks: BoundedLog<WebhookDelivery>,
+    /// Slowness and failures injected into PULL_FROM_URL downloads.
+    pub pull_faults: crate::pull::PullFaults,
 }
 
 impl Default for State {
@@ -117,6 +119,7 @@ impl State {
             faults: VecDeque::new(),
             requests: BoundedLog::new(request_log_limit),
             webhooks: BoundedLog::new(WEBHOOK_LOG_LIMIT),
+            pull_faults: crate::pull::PullFaults::default(),
         }
     }
 
