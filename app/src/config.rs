@@ -31,6 +31,9 @@ pub struct Config {
     pub tiktok: TikTokConfig,
     /// Where the token keys came from, for the start-up log line (never the keys themselves).
     pub token_key_source: TokenKeySource,
+    /// `CADENCE_MEDIA_PUBLIC_URL`: the prefix verified in TikTok's portal under which TikTok
+    /// pulls stored videos (PULL_FROM_URL). Unset: scheduled posts fall back to FILE_UPLOAD.
+    pub media_public_url: Option<crate::media::public_url::MediaPublicUrl>,
 }
 
 /// How a video's chunks go to TikTok's upload URL.
@@ -246,6 +249,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SANDBOX_ADDR",
     "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
     "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
+    "CADENCE_MEDIA_PUBLIC_URL",
 ];
 
 impl Config {
@@ -495,6 +499,10 @@ impl Config {
             }
         };
 
+        let media_public_url = get("CADENCE_MEDIA_PUBLIC_URL")
+            .map(|url| crate::media::public_url::MediaPublicUrl::parse(&url))
+            .transpose()
+            .map_err(|problem| ConfigError::new("CADENCE_MEDIA_PUBLIC_URL", problem))?;
         let config = Self {
             database,
             http,
@@ -510,6 +518,7 @@ impl Config {
             upload,
             tiktok,
             token_key_source,
+            media_public_url,
         };
         Ok((config, cipher))
     }

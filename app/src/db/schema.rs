@@ -223,3 +223,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     tiktok_calls
 );
+
+diesel::table! {
+    media_pulls (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        post_id -> Uuid,
+        media_id -> Uuid,
+        publish_id -> Nullable<Text>,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        requests -> Int4,
+        bytes_served -> Int8,
+        last_pulled_at -> Nullable<Timestamptz>,
+    }
+}

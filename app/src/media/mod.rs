@@ -5,9 +5,12 @@
 pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod catalog;
+pub mod delivery;
 pub mod probe;
 #[cfg(feature = "ssr")]
 pub mod head;
+#[cfg(feature = "ssr")]
+pub mod public_url;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(feature = "ssr")]
