@@ -126,3 +126,55 @@ async fn abandon(state: &AppState, post: &Post) {
     }
     release_unsent(state, post).await;
 }
+
+/// Calls back a post TikTok is still downloading (TikTok cancels only PULL_FROM_URL downloads
+/// in progress, §4.9). The post becomes cancelled only once TikTok has agreed.
+pub async fn cancel_pull(state: &AppState, post: &Post) -> Result<(), AppError> {
+    use crate::{db::schema::posts as table, posts::types::PostState};
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    let not_cancellable = || {
+        AppError::Conflict("TikTok already has this video and is processing it, so it can no longer be cancelled.".into())
+    };
+    let Some(publish_id) = post.publish_id.clone() else {
+        return Err(not_cancellable());
+    };
+    if post.state() != PostState::Processing || !public_url::is_pull(&mut *state.pool.get().await?, post.id, &publish_id).await? {
+        return Err(not_cancellable());
+    }
+    let client = state.tiktok.client.clone();
+    let asked = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |access_token| {
+        let (client, publish_id) = (client.clone(), publish_id.clone());
+        async move { client.cancel(&access_token, &publish_id).await }
+    })
+    .await?;
+    match asked {
+        Ok(()) => {}
+        Err(TikTokError::Rejected { code, .. }) if code == "publish_not_cancellable" => return Err(not_cancellable()),
+        Err(error) => return Err(for_people(&error)),
+    }
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        let moved = diesel::update(
+            table::table
+                .find(post.id)
+                .filter(table::state.eq(PostState::Processing.as_str()))
+                .filter(table::publish_id.eq(&publish_id)),
+        )
+        .set((
+            table::state.eq(PostState::Cancelled.as_str()),
+            table::next_check_at.eq(None::<time::OffsetDateTime>),
+            table::updated_at.eq(time::OffsetDateTime::now_utc()),
+        ))
+        .execute(conn)
+        .await?;
+        if moved == 1 {
+            public_url::revoke_for_post(conn, post.id).await?;
+            crate::media::catalog::release_if_unneeded(conn, post.id).await?;
+            posts::record_event(conn, post.id, "cancelled", "Cancelled while TikTok was downloading the video; nothing was posted.").await?;
+        }
+        Ok::<_, AppError>(())
+    })
+    .await
+}
