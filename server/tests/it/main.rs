@@ -10,6 +10,7 @@ mod following;
 mod inbox_cap;
 mod platform;
 mod publishing;
+mod pull;
 mod scheduling;
 mod security;
 mod signup;
