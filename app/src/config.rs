@@ -31,6 +31,9 @@ pub struct Config {
     pub tiktok: TikTokConfig,
     /// Where the token keys came from, for the start-up log line (never the keys themselves).
     pub token_key_source: TokenKeySource,
+    /// `CADENCE_MEDIA_PUBLIC_URL`: the prefix verified in TikTok's portal under which TikTok
+    /// pulls stored videos (PULL_FROM_URL). Unset: scheduled posts fall back to FILE_UPLOAD.
+    pub media_public_url: Option<crate::media::public_url::MediaPublicUrl>,
     /// `CADENCE_TEAM_MEDIA_QUOTA` (50 GiB): bytes of scheduled posts' videos one team may keep
     /// stored at once.
     pub team_media_quota: u64,
@@ -286,6 +289,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SMTP_USERNAME",
     "CADENCE_SMTP_PASSWORD",
     "CADENCE_SMTP_FROM",
+    "CADENCE_MEDIA_PUBLIC_URL",
 ];
 
 impl Config {
@@ -587,6 +591,10 @@ impl Config {
         };
         let smtp = crate::mail::settings::from_vars(get)?;
 
+        let media_public_url = get("CADENCE_MEDIA_PUBLIC_URL")
+            .map(|url| crate::media::public_url::MediaPublicUrl::parse(&url))
+            .transpose()
+            .map_err(|problem| ConfigError::new("CADENCE_MEDIA_PUBLIC_URL", problem))?;
         let config = Self {
             metrics,
             smtp,
@@ -605,6 +613,7 @@ impl Config {
             tiktok,
             token_key_source,
             team_media_quota,
+            media_public_url,
         };
         Ok((config, cipher))
     }

@@ -34,6 +34,8 @@ fn policy(endpoint: Endpoint) -> (&'static [&'static str], Option<usize>) {
         Endpoint::CreatorInfo => (&["video.publish"], Some(20)),
         Endpoint::VideoInit => (&["video.publish"], Some(6)),
         Endpoint::InboxVideoInit => (&["video.upload"], Some(6)),
+        // Which of the two depends on post_mode; the handler checks that one.
+        Endpoint::ContentInit => (&["video.publish", "video.upload"], Some(6)),
         Endpoint::StatusFetch => (&["video.upload", "video.publish"], Some(30)),
         Endpoint::Cancel => (&["video.upload", "video.publish"], None),
         Endpoint::Any | Endpoint::Authorize | Endpoint::OauthToken | Endpoint::OauthRevoke | Endpoint::Upload => {

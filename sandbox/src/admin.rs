@@ -263,8 +263,12 @@ fn publishes_section(sandbox: &Sandbox, out: &mut String) {
             title = escape(&settings.title),
             flags = flags.join(", "),
             status = status_text,
-            received = publish.upload.received,
-            total = publish.upload.plan.video_size,
+            // A pull's progress is its download (its upload task is closed).
+            received = publish.pull.as_ref().map_or(publish.upload.received, |pull| pull.downloaded),
+            total = match &publish.pull {
+                Some(pull) => pull.total.map_or_else(|| "?".to_owned(), |total| total.to_string()),
+                None => publish.upload.plan.video_size.to_string(),
+            },
             sha = publish.upload.sha256.as_deref().unwrap_or(""),
         );
     }

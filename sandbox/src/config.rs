@@ -70,6 +70,20 @@ pub struct SandboxConfig {
     /// Seeds the audience: view, like, comment, share and follower counts grow over time as a
     /// pure function of this seed, the video or creator and the time (`audience`).
     pub audience_seed: u64,
+    /// Domain properties verified for the app in the developer portal (each covers its
+    /// subdomains). None by default: TikTok pulls from nowhere until the operator verifies.
+    pub verified_domains: Vec<String>,
+    /// URL-prefix properties verified for the app (`https://host/path/`, host not an IP).
+    pub verified_url_prefixes: Vec<String>,
+    /// Lets a verified prefix and a pulled URL be plain http to a loopback host, because a test or
+    /// local run has no certificate. TikTok never allows it; off by default.
+    pub allow_loopback_http_pulls: bool,
+    /// A PULL_FROM_URL download fails (`video_pull_failed`) this long after it started (1 h, §4.7).
+    pub pull_timeout: Duration,
+    /// A download fails when the URL sends nothing for this long.
+    pub pull_read_timeout: Duration,
+    /// Downloads read the file in ranges of this many bytes, as large files are fetched.
+    pub pull_range_bytes: u64,
 }
 
 impl Default for SandboxConfig {
@@ -101,6 +115,12 @@ impl Default for SandboxConfig {
             fault_hang: Duration::from_secs(60),
             admin_token: None,
             audience_seed: 15,
+            verified_domains: Vec::new(),
+            verified_url_prefixes: Vec::new(),
+            allow_loopback_http_pulls: false,
+            pull_timeout: Duration::from_secs(3600),
+            pull_read_timeout: Duration::from_secs(60),
+            pull_range_bytes: 10_000_000,
         }
     }
 }

@@ -39,11 +39,13 @@ pub enum Endpoint {
     Cancel,
     VideoList,
     VideoQuery,
+    /// `/v2/post/publish/content/init/` (photo posts).
+    ContentInit,
 }
 
 impl Endpoint {
     /// Every concrete endpoint with its path (relative to the sandbox router).
-    pub const ALL: [(Self, &'static str); 12] = [
+    pub const ALL: [(Self, &'static str); 13] = [
         (Self::Authorize, "/v2/auth/authorize/"),
         (Self::OauthToken, "/v2/oauth/token/"),
         (Self::OauthRevoke, "/v2/oauth/revoke/"),
@@ -56,6 +58,7 @@ impl Endpoint {
         (Self::Cancel, "/v2/post/publish/cancel/"),
         (Self::VideoList, "/v2/video/list/"),
         (Self::VideoQuery, "/v2/video/query/"),
+        (Self::ContentInit, "/v2/post/publish/content/init/"),
     ];
 
     pub fn path(self) -> Option<&'static str> {

@@ -68,6 +68,22 @@ pub fn inbox_publish_id() -> String {
     format!("v_inbox_file~v2.{}", nineteen_digits())
 }
 
+pub fn direct_pull_publish_id() -> String {
+    format!("v_pub_url~v2-1.{}", nineteen_digits())
+}
+
+pub fn inbox_pull_publish_id() -> String {
+    format!("v_inbox_url~v2.{}", nineteen_digits())
+}
+
+pub fn photo_publish_id() -> String {
+    format!("p_pub_url~v2.{}", nineteen_digits())
+}
+
+pub fn photo_inbox_publish_id() -> String {
+    format!("p_inbox_url~v2.{}", nineteen_digits())
+}
+
 pub fn upload_token() -> String {
     alphanumeric(32)
 }

@@ -22,8 +22,10 @@ mod html;
 mod ids;
 mod media;
 mod oauth;
+mod photos;
 mod posting;
 mod publish;
+mod pull;
 mod recording;
 mod registration;
 mod resources;
@@ -42,6 +44,7 @@ use axum::routing::{get, post, put};
 pub use app_videos::AppVideo;
 pub use audience::{CreatorCounts, VideoCounts, creator_counts, video_counts};
 pub use config::SandboxConfig;
+pub use photos::{MAX_IMAGES, MAX_IMAGE_BYTES, synthetic_jpeg};
 pub use faults::{Endpoint, Fault, FaultKind};
 pub use fixtures::{CreatorFixture, PostingCondition, PrivacyLevel};
 pub use recording::RecordedRequest;
@@ -79,6 +82,7 @@ impl Sandbox {
             .route("/v2/post/publish/inbox/video/init/", post(posting::inbox_init))
             .route("/v2/post/publish/status/fetch/", post(posting::status_fetch))
             .route("/v2/post/publish/cancel/", post(posting::cancel))
+            .route("/v2/post/publish/content/init/", post(photos::content_init))
             .route("/upload/video/", put(upload::put))
             .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
             .layer(middleware::from_fn_with_state(self.clone(), faults::layer))
@@ -190,7 +194,7 @@ impl Sandbox {
                 PublishRecord {
                     publish_id: publish.id.clone(),
                     open_id: publish.open_id.clone(),
-                    upload_complete: publish.upload.is_complete(),
+                    upload_complete: publish.has_every_byte(),
                     status: status.as_str().to_owned(),
                     fail_reason: match status {
                         publish::Status::Failed(reason) => Some(reason.to_owned()),
@@ -206,6 +210,22 @@ impl Sandbox {
     /// redacts tokens, so a test that must know whether a stored token was spent asks here.
     pub fn refresh_token_used_at(&self, refresh_token: &str) -> Option<time::OffsetDateTime> {
         self.inner.lock().grants.refresh_token_used_at(refresh_token)
+    }
+
+    /// The next `count` PULL_FROM_URL downloads break off after their first range, and fail with
+    /// `video_pull_failed` as TikTok's do when the URL's server drops the connection.
+    pub fn fail_next_pulls(&self, count: u32) {
+        self.inner.lock().pull_faults.fail_next = count;
+    }
+
+    /// PULL_FROM_URL downloads read at most `bytes_per_sec` (`None`: no limit), as over a slow line.
+    pub fn set_pull_rate(&self, bytes_per_sec: Option<u64>) {
+        self.inner.lock().pull_faults.bytes_per_sec = bytes_per_sec;
+    }
+
+    /// Bytes downloaded so far by PULL_FROM_URL publish `publish_id`.
+    pub fn downloaded_bytes(&self, publish_id: &str) -> Option<u64> {
+        self.inner.lock().publish(publish_id).and_then(|publish| publish.pull.as_ref()).map(|pull| pull.downloaded)
     }
 
     /// The seeded creators (and any generated ones).

@@ -17,6 +17,7 @@ use crate::envelope::{self, ApiError};
 use crate::faults::Endpoint;
 use crate::fixtures::{CreatorFixture, PostingCondition, PrivacyLevel};
 use crate::publish::{PostSettings, Publish, PublishKind, Status, UploadTask};
+use crate::pull;
 use crate::state::State as SandboxState;
 
 /// TikTok's caps are counted over a day.
@@ -109,19 +110,8 @@ fn init(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8], kind: PublishKind) 
     let now = Instant::now();
 
     // Account-level refusals come before field checks: the creator cannot post whatever is sent.
-    {
-        let state = sandbox.inner.lock();
-        let blocked = match kind {
-            // It is the account that must be private, whatever privacy the post asks for.
-            PublishKind::Direct => direct_post_block(&state, sandbox, creator, now).or_else(|| {
-                (config.unaudited && !creator.is_private)
-                    .then_some("unaudited_client_can_only_post_to_private_accounts")
-            }),
-            PublishKind::Inbox => inbox_block(&state, sandbox, creator, now),
-        };
-        if let Some(code) = blocked {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, code, posting_block_message(code)));
-        }
+    if let Some(code) = account_block(sandbox, creator, kind, now) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, code, posting_block_message(code)));
     }
 
     let settings = match kind {
@@ -142,15 +132,18 @@ fn init(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8], kind: PublishKind) 
             ChunkPlan::new(video_size, chunk_size, count).map_err(ApiError::invalid_params)?
         }
         Some("PULL_FROM_URL") => {
-            if source.video_url.as_deref().is_none_or(str::is_empty) {
-                return Err(ApiError::invalid_params("video_url is required for PULL_FROM_URL."));
-            }
-            // The sandbox app has no verified domains or URL prefixes.
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "url_ownership_unverified",
-                "The video_url is not under a domain or URL prefix verified for this app.",
-            ));
+            let url = source.video_url.filter(|url| !url.is_empty());
+            let url = url.ok_or_else(|| ApiError::invalid_params("video_url is required for PULL_FROM_URL."))?;
+            pull::check_url(config, &url).map_err(|refusal| match refusal {
+                pull::UrlRefusal::NotAUrl => ApiError::invalid_params("video_url is not a valid https URL."),
+                pull::UrlRefusal::Unverified => url_ownership_unverified(),
+            })?;
+            let publish = Publish::pulled(kind, caller.open_id, settings, url.clone(), now);
+            let publish_id = publish.id.clone();
+            sandbox.inner.lock().publishes.push(publish);
+            // TikTok starts downloading as soon as it accepts the init.
+            pull::start(sandbox, publish_id.clone(), url);
+            return Ok(envelope::ok(json!({ "publish_id": publish_id })));
         }
         _ => return Err(ApiError::invalid_params("source must be FILE_UPLOAD or PULL_FROM_URL.")),
     };
@@ -162,6 +155,28 @@ fn init(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8], kind: PublishKind) 
     let publish_id = publish.id.clone();
     sandbox.inner.lock().publishes.push(publish);
     Ok(envelope::ok(json!({ "publish_id": publish_id, "upload_url": upload_url })))
+}
+
+/// Why the creator cannot start a publish of `kind` now (video or photo), if they cannot.
+pub(crate) fn account_block(sandbox: &Sandbox, creator: &CreatorFixture, kind: PublishKind, now: Instant) -> Option<&'static str> {
+    let state = sandbox.inner.lock();
+    match kind {
+        // It is the account that must be private, whatever privacy the post asks for.
+        PublishKind::Direct => direct_post_block(&state, sandbox, creator, now).or_else(|| {
+            (sandbox.inner.config.unaudited && !creator.is_private)
+                .then_some("unaudited_client_can_only_post_to_private_accounts")
+        }),
+        PublishKind::Inbox => inbox_block(&state, sandbox, creator, now),
+    }
+}
+
+/// TikTok's refusal of a URL outside the app's verified domains and URL prefixes.
+pub fn url_ownership_unverified() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "url_ownership_unverified",
+        "The URL is not under a domain or URL prefix verified for this app.",
+    )
 }
 
 /// Privacy, title and interaction settings of a direct post, as TikTok would apply them.
@@ -255,7 +270,7 @@ fn inbox_block(
     (pending >= sandbox.inner.config.pending_inbox_cap as usize).then_some("spam_risk_too_many_pending_share")
 }
 
-fn posting_block_message(code: &str) -> &'static str {
+pub(crate) fn posting_block_message(code: &str) -> &'static str {
     match code {
         "spam_risk_too_many_posts" => "The creator has reached today's posting limit. Try again later.",
         "spam_risk_user_banned_from_posting" => "The creator is banned from posting.",
@@ -295,8 +310,12 @@ fn fetch_status(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<R
     let mut data = json!({
         "status": status.as_str(),
         "publicaly_available_post_id": post_ids,
-        "uploaded_bytes": publish.upload.reported_bytes(now, config.uploaded_bytes_lag),
     });
+    // Each source reports its own progress field (§4.8).
+    match &publish.pull {
+        Some(pull) => data["downloaded_bytes"] = json!(pull.downloaded),
+        None => data["uploaded_bytes"] = json!(publish.upload.reported_bytes(now, config.uploaded_bytes_lag)),
+    }
     if let Status::Failed(reason) = status {
         data["fail_reason"] = json!(reason);
     }
@@ -308,19 +327,30 @@ pub async fn cancel(State(sandbox): State<Sandbox>, headers: HeaderMap, body: By
     cancel_publish(&sandbox, &headers, &body).unwrap_or_else(ApiError::into_error_only_response)
 }
 
-/// TikTok documents cancel only for PULL_FROM_URL downloads still in progress (§4.9). The
-/// sandbox has no PULL_FROM_URL (no verified domains), so every publish it knows is a
-/// FILE_UPLOAD and every cancel of an existing, owned publish is refused.
+/// TikTok documents cancel only for PULL_FROM_URL downloads still in progress (§4.9): a
+/// FILE_UPLOAD, or a download that finished (processing or final), is not cancellable.
 fn cancel_publish(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let caller = access::authorize(sandbox, headers, Endpoint::Cancel)?;
     let publish_id = publish_id(headers, body)?;
-    let state = sandbox.inner.lock();
-    owned_publish(&state, &caller, &publish_id)?;
-    Err(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "publish_not_cancellable",
-        "Only PULL_FROM_URL downloads can be cancelled; this publish sends its file with FILE_UPLOAD.",
-    ))
+    let now = Instant::now();
+    let delay = sandbox.inner.config.processing_delay;
+    let cancelled = {
+        let mut state = sandbox.inner.lock();
+        owned_publish(&state, &caller, &publish_id)?;
+        let publish = state.publish_mut(&publish_id).ok_or_else(unknown_publish_id)?;
+        let downloading = publish.status(now, delay) == Status::ProcessingDownload;
+        downloading && publish.abort("publish_cancelled", now, delay)
+    };
+    if !cancelled {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "publish_not_cancellable",
+            "Only a PULL_FROM_URL download still in progress can be cancelled.",
+        ));
+    }
+    // TikTok follows a cancel with `post.publish.failed` (`publish_cancelled`).
+    crate::publish::notify_if_final(sandbox, &publish_id);
+    Ok(envelope::envelope(StatusCode::OK, "ok", "", None))
 }
 
 fn publish_id(headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {

@@ -109,15 +109,23 @@ impl UploadTask {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     ProcessingUpload,
+    /// PULL_FROM_URL only: TikTok is still downloading the file.
+    ProcessingDownload,
     SendToUserInbox,
     PublishComplete,
     Failed(&'static str),
 }
 
 impl Status {
+    /// Not final yet: processing, by upload or by download.
+    pub fn is_processing(self) -> bool {
+        matches!(self, Self::ProcessingUpload | Self::ProcessingDownload)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ProcessingUpload => "PROCESSING_UPLOAD",
+            Self::ProcessingDownload => "PROCESSING_DOWNLOAD",
             Self::SendToUserInbox => "SEND_TO_USER_INBOX",
             Self::PublishComplete => "PUBLISH_COMPLETE",
             Self::Failed(_) => "FAILED",
@@ -133,6 +141,11 @@ pub struct Publish {
     pub created_at: Instant,
     pub created: OffsetDateTime,
     pub upload: UploadTask,
+    /// PULL_FROM_URL: the download. Its bytes are counted and kept in `upload`'s hash and head,
+    /// whose URL is never handed out.
+    pub pull: Option<crate::pull::PullTask>,
+    /// A photo post's images and fields (its download is `pull`).
+    pub photo: Option<crate::photos::PhotoPost>,
     /// When the last byte arrived.
     pub completed_at: Option<Instant>,
     /// Processing's verdict, decided when the last byte arrives and revealed after the delay.
@@ -165,6 +178,8 @@ impl Publish {
             created_at: now,
             created: OffsetDateTime::now_utc(),
             upload,
+            pull: None,
+            photo: None,
             completed_at: None,
             verdict: None,
             aborted: None,
@@ -176,15 +191,45 @@ impl Publish {
         }
     }
 
+    /// A publish whose file TikTok downloads from `url`: its upload task is closed (expired at
+    /// birth, its URL never given out), so only the download can bring bytes.
+    pub fn pulled(kind: PublishKind, open_id: String, settings: PostSettings, url: String, now: Instant) -> Self {
+        let closed = UploadTask::new(
+            ChunkPlan::new(1, 1, 1).expect("a one-byte plan is valid"),
+            Duration::ZERO,
+            now,
+        );
+        let mut publish = Self::new(kind, open_id, settings, closed, now);
+        publish.id = match kind {
+            PublishKind::Direct => ids::direct_pull_publish_id(),
+            PublishKind::Inbox => ids::inbox_pull_publish_id(),
+        };
+        publish.pull = Some(crate::pull::PullTask { url, ..Default::default() });
+        publish
+    }
+
+    /// TikTok holds the whole file (uploaded or downloaded), so it will publish or fail it.
+    pub fn has_every_byte(&self) -> bool {
+        match &self.pull {
+            Some(pull) => pull.complete,
+            None => self.upload.is_complete(),
+        }
+    }
+
     pub fn status(&self, now: Instant, processing_delay: Duration) -> Status {
         if let Some(reason) = self.aborted {
             return Status::Failed(reason);
         }
+        let processing = match &self.pull {
+            Some(pull) if pull.fail_reason.is_some() => return Status::Failed(crate::pull::fail_reason_of(pull)),
+            Some(_) => Status::ProcessingDownload,
+            None => Status::ProcessingUpload,
+        };
         let Some(completed_at) = self.completed_at else {
-            return Status::ProcessingUpload;
+            return processing;
         };
         if now < completed_at + processing_delay {
-            return Status::ProcessingUpload;
+            return processing;
         }
         match (self.verdict, self.kind) {
             (Some(Err(reason)), _) => Status::Failed(reason),
@@ -247,6 +292,26 @@ impl Publish {
         self.upload.head = Vec::new();
     }
 
+    /// Records that every image of a photo post arrived and passed: like [`Self::complete`],
+    /// without a video to inspect.
+    pub fn complete_photos(&mut self, now: Instant, processing_delay: Duration, latest_ms: Option<i64>) {
+        self.upload.sha256 = Some(hex::encode(self.upload.hasher.finalize_reset()));
+        self.completed_at = Some(now);
+        if let Some(pull) = self.pull.as_mut() {
+            pull.complete = true;
+        }
+        if self.kind == PublishKind::Direct {
+            let delay_ms = i64::try_from(processing_delay.as_millis()).unwrap_or(i64::MAX);
+            let now_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+            let live_ms = now_ms.saturating_add(delay_ms);
+            self.published_ms = Some(latest_ms.map_or(live_ms, |latest| live_ms.max(latest + 1)));
+            if self.settings.privacy == Some(PrivacyLevel::PublicToEveryone) {
+                self.post_id = Some(ids::nineteen_digits());
+            }
+        }
+        self.upload.head = Vec::new();
+    }
+
     /// The creator posts a draft waiting in their inbox from the TikTok app. False unless the
     /// draft is in the inbox (not still processing, failed or already posted).
     pub fn post_from_inbox(&mut self, now: Instant, processing_delay: Duration) -> bool {
@@ -266,7 +331,7 @@ impl Publish {
     /// Ends the task early (revoked authorization; a PULL_FROM_URL cancel would too). Returns
     /// false if it had already reached a final state, which cannot be undone.
     pub fn abort(&mut self, reason: &'static str, now: Instant, processing_delay: Duration) -> bool {
-        if self.status(now, processing_delay) != Status::ProcessingUpload {
+        if !self.status(now, processing_delay).is_processing() {
             return false;
         }
         self.aborted = Some(reason);
@@ -277,7 +342,7 @@ impl Publish {
     pub fn final_events(&self, status: Status) -> Vec<(&'static str, Value)> {
         let publish_type = self.kind.publish_type();
         match status {
-            Status::ProcessingUpload => Vec::new(),
+            Status::ProcessingUpload | Status::ProcessingDownload => Vec::new(),
             Status::Failed(reason) => vec![(
                 "post.publish.failed",
                 json!({ "publish_id": self.id, "reason": reason, "publish_type": publish_type }),
@@ -348,7 +413,7 @@ pub fn notify_if_final(sandbox: &Sandbox, publish_id: &str) {
             return;
         };
         let status = publish.status(Instant::now(), delay);
-        if publish.notified || status == Status::ProcessingUpload {
+        if publish.notified || status.is_processing() {
             return;
         }
         publish.notified = true;

@@ -103,6 +103,8 @@ pub struct State {
     pub webhooks: BoundedLog<WebhookDelivery>,
     /// Videos creators posted in the TikTok app (not through an API client).
     pub app_videos: Vec<AppVideo>,
+    /// Slowness and failures injected into PULL_FROM_URL downloads.
+    pub pull_faults: crate::pull::PullFaults,
 }
 
 impl Default for State {
@@ -121,6 +123,7 @@ impl State {
             requests: BoundedLog::new(request_log_limit),
             webhooks: BoundedLog::new(WEBHOOK_LOG_LIMIT),
             app_videos: Vec::new(),
+            pull_faults: crate::pull::PullFaults::default(),
         }
     }
 

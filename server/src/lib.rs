@@ -5,6 +5,7 @@
 
 pub mod api_errors;
 pub mod request_bodies;
+pub mod media_pull;
 pub mod migrations;
 pub mod oauth_callback;
 pub mod scheduler;
@@ -104,6 +105,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/metrics", get(metrics_endpoint::metrics_with_token))
         .route("/oauth/tiktok/callback", get(oauth_callback::tiktok_callback))
         .route("/webhooks/tiktok", axum::routing::post(webhooks::tiktok_webhook))
+        // TikTok downloads scheduled posts' videos here (PULL_FROM_URL).
+        .route("/media/pull/{token}", get(media_pull::serve))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -21,9 +21,16 @@ pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
 }
 
-/// Paths that embed a secret (invite links) are logged without it.
+/// Paths that embed a secret (invite links, media pull URLs) are logged without it.
 pub fn loggable_path(path: &str) -> &str {
-    if path.starts_with("/invite/") { "/invite/[redacted]" } else { path }
+    if path.starts_with("/invite/") {
+        "/invite/[redacted]"
+    } else if path.starts_with(app::media::public_url::ROUTE_PREFIX) {
+        // A pull URL's token opens a stored video until it expires.
+        "/media/pull/[redacted]"
+    } else {
+        path
+    }
 }
 
 #[cfg(test)]
@@ -34,5 +41,6 @@ mod tests {
     fn invite_tokens_never_reach_the_log() {
         assert_eq!(loggable_path("/invite/AbCdEf123"), "/invite/[redacted]");
         assert_eq!(loggable_path("/team"), "/team");
+        assert_eq!(loggable_path("/media/pull/AbCdEf123"), "/media/pull/[redacted]");
     }
 }

@@ -78,6 +78,10 @@ pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokS
                 approved_scopes: scopes.clone(),
                 // Its control room (faults, revocations, the request log) is not for visitors.
                 admin_token: Some(app::crypto::random_token(24)),
+                // As if the operator had verified the media URL prefix in TikTok's portal; a
+                // local run has no certificate, so loopback http counts.
+                verified_url_prefixes: config.media_public_url.iter().map(|url| url.prefix()).collect(),
+                allow_loopback_http_pulls: true,
                 ..SandboxConfig::default()
             };
             let endpoints = TikTokEndpoints {

@@ -5,6 +5,7 @@ use crate::{
         api::{ChangePassword, LogIn, SignUp, UpdateProfile},
         types::SessionInfo,
     },
+    media::delivery::MediaDeliveryCard,
     ui::{Field, FormError, action_error, field_error},
 };
 use leptos::prelude::*;
@@ -111,6 +112,7 @@ pub fn SettingsPage() -> impl IntoView {
     let password_changed = move || matches!(password.value().get(), Some(Ok(())));
     view! {
         <h1>"Settings"</h1>
+        <MediaDeliveryCard/>
         <section class="card" aria-labelledby="profile-title">
             <h2 id="profile-title">"Profile"</h2>
             <ActionForm action=profile attr:class="form" attr:novalidate=true>

@@ -328,3 +328,19 @@ diesel::table! {
         last_error -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    media_pulls (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        post_id -> Uuid,
+        media_id -> Uuid,
+        publish_id -> Nullable<Text>,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        requests -> Int4,
+        bytes_served -> Int8,
+        last_pulled_at -> Nullable<Timestamptz>,
+    }
+}

@@ -5,10 +5,13 @@
 pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod catalog;
+pub mod delivery;
 pub mod probe;
 pub mod quota;
 #[cfg(feature = "ssr")]
 pub mod head;
+#[cfg(feature = "ssr")]
+pub mod public_url;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(feature = "ssr")]

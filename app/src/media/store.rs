@@ -53,6 +53,14 @@ impl MediaStore {
         }
     }
 
+    /// Bytes `first..=last` of a stored file, as a stream (for range requests of TikTok's pulls).
+    pub async fn open_range(&self, key: &str, first: u64, last: u64) -> Result<MediaStream, StoreError> {
+        match self {
+            Self::Local(local) => Ok(local.open_range(key, first, last).await?),
+            Self::Bucket(bucket) => bucket.open_range(key, first, last).await,
+        }
+    }
+
     /// Removes a stored video; a missing one is not an error (clean-up may run twice).
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
@@ -211,6 +219,27 @@ impl LocalMediaStore {
         .boxed()
     }
 
+    /// Bytes `first..=last` of the stored file, in 256 KiB pieces.
+    pub async fn open_range(&self, key: &str, first: u64, last: u64) -> std::io::Result<MediaStream> {
+        use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+        let mut file = tokio::fs::File::open(self.path(key)).await?;
+        file.seek(std::io::SeekFrom::Start(first)).await?;
+        let reader = file.take(last.saturating_sub(first) + 1);
+        Ok(futures_util::stream::unfold(Some(reader), |reader| async move {
+            let mut reader = reader?;
+            let mut buffer = vec![0u8; 256 * 1024];
+            match reader.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(read) => {
+                    buffer.truncate(read);
+                    Some((Ok(Bytes::from(buffer)), Some(reader)))
+                }
+                Err(error) => Some((Err(error), None)),
+            }
+        })
+        .boxed())
+    }
+
     /// Removes a stored video; a missing file is not an error (clean-up may run twice).
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {
         match tokio::fs::remove_file(self.path(key)).await {
@@ -313,6 +342,15 @@ impl BucketMediaStore {
         Ok(object.into_stream().map(|piece| piece.map_err(std::io::Error::other)).boxed())
     }
 
+    async fn open_range(&self, key: &str, first: u64, last: u64) -> Result<MediaStream, StoreError> {
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(first..last + 1)),
+            ..Default::default()
+        };
+        let object = self.store.get_opts(&ObjectPath::from(key), options).await?;
+        Ok(object.into_stream().map(|piece| piece.map_err(std::io::Error::other)).boxed())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.store.delete(&ObjectPath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -362,6 +400,25 @@ mod tests {
         store.delete(&stored.key).await.unwrap();
         store.delete(&stored.key).await.unwrap();
         assert_eq!(leftovers(&store), 0);
+    }
+
+    #[tokio::test]
+    async fn a_range_of_a_stored_file_is_read_exactly() {
+        let store = temp_store("range");
+        let stored = store.put(mp4_stream(50_000), 1_000_000).await.unwrap();
+        let whole = std::fs::read(store.path(&stored.key)).unwrap();
+        let read = |first, last| {
+            let store = store.clone();
+            let key = stored.key.clone();
+            async move {
+                let pieces: Vec<_> = store.open_range(&key, first, last).await.unwrap().collect().await;
+                pieces.into_iter().flat_map(|piece| piece.unwrap().to_vec()).collect::<Vec<u8>>()
+            }
+        };
+        assert_eq!(read(0, 9).await, whole[..10]);
+        assert_eq!(read(1000, 49_999).await, whole[1000..]);
+        assert_eq!(read(49_999, 49_999).await, whole[49_999..]);
+        store.delete(&stored.key).await.unwrap();
     }
 
     #[tokio::test]

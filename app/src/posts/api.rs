@@ -93,11 +93,21 @@ pub async fn summarize_posts() -> Result<PostSummary, AppError> {
     summary_for_team(&mut conn, caller.team_id, &tz).await
 }
 
-/// Cancels a post that is still waiting for its time; its video is removed after a while.
+/// Cancels a post that is still waiting for its time, or that TikTok is still downloading
+/// (PULL_FROM_URL); its video is removed after a while.
 #[server(endpoint = "posts/cancel")]
 pub async fn cancel_post(post_id: Uuid) -> Result<(), AppError> {
-    use crate::{posts::ssr::cancel, state::db, teams::{ssr::require_role, types::Role}};
+    use crate::{
+        posts::{ssr::{Post, cancel}, types::PostState},
+        state::{app_state, db},
+        teams::{ssr::require_role, types::Role},
+    };
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
+    let post = Post::find_for_team(&mut conn, caller.team_id, post_id).await?;
+    if post.state() == PostState::Processing {
+        drop(conn);
+        return crate::publishing::pull::cancel_pull(&app_state()?, &post).await;
+    }
     cancel(&mut conn, caller, post_id).await
 }

@@ -238,6 +238,11 @@ pub fn PostPage() -> impl IntoView {
                                         </div>
                                     }
                                 })}
+                                // TikTok cancels a download in progress (PULL_FROM_URL); for an uploaded
+                                // video the server says it is too late.
+                                {(can_edit && post.state == PostState::Processing).then(|| view! {
+                                    <button type="button" class="danger" title="TikTok can stop a download that is still in progress; a video it already has is past cancelling." on:click=move |_| { cancel.dispatch(CancelPost { post_id: post.id }); }>"Cancel post"</button>
+                                })}
                                 {(can_edit && post.state != PostState::Uploading).then(|| view! {
                                     <button type="button" on:click=move |_| { duplicate.dispatch(DuplicatePost { post_id: post.id }); }>"Duplicate"</button>
                                 })}

@@ -1,7 +1,7 @@
 //! Publishing scheduled posts when their time comes: due posts are claimed under a lease
 //! with `FOR UPDATE SKIP LOCKED` (so each is taken by exactly one server), checked against the
-//! creator's current rules, and streamed from the media store to TikTok outside any
-//! transaction, a few at a time.
+//! creator's current rules, and handed to TikTok outside any transaction, a few at a time:
+//! pulled by TikTok from Cadence when a verified media URL is configured, else streamed.
 
 use crate::{
     accounts::ssr::refresh_creator_info,
@@ -16,6 +16,7 @@ use crate::{
     publishing::{
         lease::{self, Fence, LeaseEnd, db_now_plus},
         recovery::{Recovered, Resend, Sent, reconcile},
+        pull::send_by_pull,
         retry::next_delay,
         send::{SendError, release_daily_slot, send_video},
     },
@@ -145,16 +146,26 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResu
     let Some(media_id) = post.media_id else {
         return fail_fenced(state, post, "media_missing", "The video of this post is gone. Upload it again.").await;
     };
-    let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;
-    let video = match state.media.open(&key).await {
-        Ok(video) => video,
-        Err(error) => {
-            tracing::warn!(post = %post.id, error = %error, "the stored video cannot be read");
-            return give_back(state, post, "The stored video could not be read.", Some(Duration::from_secs(60))).await;
+    let sent = match &state.config.media_public_url {
+        // TikTok's guidelines: media already on the server is pulled, not uploaded (§9).
+        Some(public) => {
+            post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {} (TikTok downloads the video).", post.attempts, &worker.simple().to_string()[..8])).await?;
+            send_by_pull(state, post, media_id, public).await
+        }
+        None => {
+            let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;
+            let video = match state.media.open(&key).await {
+                Ok(video) => video,
+                Err(error) => {
+                    tracing::warn!(post = %post.id, error = %error, "the stored video cannot be read");
+                    return give_back(state, post, "The stored video could not be read.", Some(Duration::from_secs(60))).await;
+                }
+            };
+            post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {}.", post.attempts, &worker.simple().to_string()[..8])).await?;
+            send_video(state, post, video).await
         }
     };
-    post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {}.", post.attempts, &worker.simple().to_string()[..8])).await?;
-    match send_video(state, post, video).await {
+    match sent {
         Ok(()) => Ok(()),
         Err(SendError::LeaseLost) => {
             tracing::warn!(post = %post.id, "lease lost to another server; stopped sending");

@@ -12,6 +12,8 @@ pub mod lease;
 #[cfg(feature = "ssr")]
 pub mod post_id_lookup;
 #[cfg(feature = "ssr")]
+pub mod pull;
+#[cfg(feature = "ssr")]
 pub mod recovery;
 #[cfg(feature = "ssr")]
 pub mod retry;

@@ -129,6 +129,17 @@ pub async fn reconcile(state: &AppState, post: &Post, why: &str, resend: Resend,
                     .await?;
                 return Ok(if applied { Recovered::Reconciled } else { Recovered::NotOurs });
             }
+            // A pull: TikTok holds the URL and fetches the file itself, so nothing is left to
+            // send; its status (PROCESSING_DOWNLOAD, then done or `video_pull_failed`) is
+            // followed like any processing post.
+            if crate::media::public_url::is_pull(&mut *state.pool.get().await?, post.id, &publish_id).await? {
+                let message = match status.downloaded_bytes {
+                    Some(bytes) => format!("{why} TikTok is downloading the video ({bytes} of {} bytes so far).", post.video_bytes),
+                    None => format!("{why} TikTok is downloading the video."),
+                };
+                let moved = post_store::mark_uploaded(&mut *state.pool.get().await?, post.id, fence.owner, &publish_id, &message).await?;
+                return Ok(if moved { Recovered::Reconciled } else { Recovered::NotOurs });
+            }
             if status.uploaded_bytes.is_some_and(|bytes| bytes >= post.video_bytes.max(0) as u64) {
                 let message = format!("{why} TikTok had received the whole video; it is processing it.");
                 let moved = post_store::mark_uploaded(&mut *state.pool.get().await?, post.id, fence.owner, &publish_id, &message).await?;

@@ -205,7 +205,7 @@ pub async fn release_daily_slot(state: &AppState, post: &Post) {
 
 /// Gives back what the limits check took for a send that has no publish id stored (yet, or
 /// ever): the direct post's daily slot, or the draft's place among the pending shares.
-async fn release_unsent(state: &AppState, post: &Post) {
+pub(crate) async fn release_unsent(state: &AppState, post: &Post) {
     let Ok(mut conn) = state.pool.get().await else {
         return;
     };
@@ -220,7 +220,7 @@ async fn release_unsent(state: &AppState, post: &Post) {
 
 /// Cadence's own copy of TikTok's limits: 6 inits a minute per token, about 15 direct posts
 /// a day per creator, 5 pending inbox shares.
-async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
+pub(crate) async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
     let now = OffsetDateTime::now_utc();
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
     // The daily cap first, so a post that must wait a day does not also spend a minute slot.
@@ -269,7 +269,7 @@ fn in_words(wait: Duration) -> String {
 
 /// Nothing reached TikTok because Cadence's side failed (the database, the token store): a
 /// passing problem, so the post is tried again later rather than failed.
-fn not_sent(error: AppError) -> SendError {
+pub(crate) fn not_sent(error: AppError) -> SendError {
     let retry_in = match error {
         AppError::Unavailable | AppError::Internal => Some(Duration::from_secs(60)),
         _ => None,

@@ -68,6 +68,12 @@ pub struct PublishInit {
     pub upload_url: String,
 }
 
+/// What a PULL_FROM_URL init returns: only the id to track, as TikTok fetches the file itself.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PullInit {
+    pub publish_id: String,
+}
+
 /// `data` of `/v2/post/publish/status/fetch/` (§4.8), read tolerantly in its own module.
 pub use super::publish_status::PublishStatus;
 
@@ -240,6 +246,19 @@ impl TikTokClient {
     }
 
     /// Starts an upload to the creator's TikTok inbox (a draft they finish in the app).
+    /// Starts a direct post that TikTok downloads from `video_url` (PULL_FROM_URL, §4.7). Never
+    /// retried once it may have reached TikTok: TikTok starts pulling at once.
+    pub async fn init_direct_pull(&self, access_token: &SecretToken, post: &PostInfo, video_url: &str) -> Result<PullInit, TikTokError> {
+        let body = serde_json::json!({ "post_info": post, "source_info": pull_source_info(video_url) });
+        self.post_once("/v2/post/publish/video/init/", access_token, &body).await
+    }
+
+    /// Starts an inbox draft that TikTok downloads from `video_url`.
+    pub async fn init_inbox_pull(&self, access_token: &SecretToken, video_url: &str) -> Result<PullInit, TikTokError> {
+        let body = serde_json::json!({ "source_info": pull_source_info(video_url) });
+        self.post_once("/v2/post/publish/inbox/video/init/", access_token, &body).await
+    }
+
     pub async fn init_inbox_upload(&self, access_token: &SecretToken, plan: &ChunkPlan) -> Result<PublishInit, TikTokError> {
         let body = serde_json::json!({ "source_info": source_info(plan) });
         self.post_once("/v2/post/publish/inbox/video/init/", access_token, &body).await
@@ -490,6 +509,10 @@ fn source_info(plan: &ChunkPlan) -> Value {
         "chunk_size": plan.chunk_size,
         "total_chunk_count": plan.total_chunk_count,
     })
+}
+
+fn pull_source_info(video_url: &str) -> Value {
+    serde_json::json!({ "source": "PULL_FROM_URL", "video_url": video_url })
 }
 
 /// `Content-Range: bytes 0-{last}/{total}` on upload replies → bytes received so far.

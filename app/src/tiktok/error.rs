@@ -44,6 +44,7 @@ pub fn for_people(error: &TikTokError) -> crate::error::AppError {
             "privacy_level_option_mismatch" => "This account no longer offers the audience you picked. Choose who can see the post again.".to_owned(),
             "unaudited_client_can_only_post_to_private_accounts" => "Until TikTok has audited this Cadence app, it may only post to private TikTok accounts. Make the account private in TikTok, or send the video to the inbox instead.".to_owned(),
             "spam_risk_too_many_pending_share" => "This creator already has 5 videos waiting in their TikTok inbox. Ask them to post or delete those in the TikTok app, then try again.".to_owned(),
+            "url_ownership_unverified" => "TikTok refused to download the video: CADENCE_MEDIA_PUBLIC_URL is not verified for this app. Verify it as a URL prefix (or its domain) in TikTok's developer portal, or unset it to upload videos instead.".to_owned(),
             "upload_url_expired" => "The upload took longer than the hour TikTok allows. Try again on a faster connection.".to_owned(),
             "invalid_param" | "invalid_params" => format!("TikTok refused the post's settings: {message}"),
             _ => format!("TikTok refused the request ({code}): {message}"),

@@ -17,7 +17,7 @@ pub fn explain(fail_reason: &str) -> String {
         }
         "internal" => "TikTok had a problem on its side. Try posting again in a few minutes.",
         "video_pull_failed" | "photo_pull_failed" => {
-            "TikTok could not fetch the media in time. Try posting again."
+            "TikTok could not download the media from Cadence (the connection failed or took longer than an hour). Check that CADENCE_MEDIA_PUBLIC_URL is reachable from the internet without redirects, then try posting again."
         }
         "publish_cancelled" => "The post was cancelled before TikTok finished it.",
         "auth_removed" => {
@@ -46,6 +46,7 @@ mod tests {
         assert!(explain("duration_check_failed").contains("Trim it"));
         assert!(explain("spam_risk_too_many_posts").contains("tomorrow"));
         assert!(explain("auth_removed").contains("Reconnect"));
+        assert!(explain("video_pull_failed").contains("CADENCE_MEDIA_PUBLIC_URL"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod inbox_cap;
 mod platform;
 mod observability;
 mod publishing;
+mod pull;
 mod scheduling;
 mod security;
 mod signup;

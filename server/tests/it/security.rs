@@ -74,6 +74,7 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("calendar/duplicate", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
         ("calendar/cancel-many", Team(Role::Editor), |ids| vec![("post_ids", ids.post.clone())]),
         ("notifications/list", Team(Role::Viewer), none),
+        ("media/delivery", Team(Role::Viewer), none),
         ("notifications/acknowledge", Team(Role::Editor), |ids| vec![("id", ids.notification.clone())]),
         ("notifications/email-preferences", Team(Role::Viewer), none),
         ("notifications/email-preferences/save", Team(Role::Viewer), |_| EMAIL_CHOICES_OFF.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()),
