@@ -67,6 +67,9 @@ pub struct SandboxConfig {
     pub fault_hang: Duration,
     /// When set, the `/_sandbox/*` control endpoints require `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// When set, grants, tokens, publishes and rate windows are loaded from this file at start
+    /// and written back to it (mode 0600) after changes and by [`crate::Sandbox::save_state`].
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -97,6 +100,7 @@ impl Default for SandboxConfig {
             uploaded_bytes_lag: Duration::from_secs(2),
             fault_hang: Duration::from_secs(60),
             admin_token: None,
+            state_file: None,
         }
     }
 }
