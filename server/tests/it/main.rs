@@ -2,6 +2,7 @@
 //! Needs `TEST_DATABASE_URL` (scripts/test starts a throw-away cluster and sets it).
 
 mod accounts;
+mod backup_restore;
 mod calendar;
 mod connect;
 mod exactly_once;
@@ -10,6 +11,7 @@ mod following;
 mod inbox_cap;
 mod platform;
 mod publishing;
+mod sandbox_restart;
 mod scheduling;
 mod security;
 mod signup;
@@ -18,5 +20,6 @@ mod soak;
 mod teams;
 mod tiktok_posting;
 mod token_safety;
+mod upgrade;
 mod util;
 mod webhooks;
