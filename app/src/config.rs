@@ -246,6 +246,9 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SANDBOX_ADDR",
     "CADENCE_SANDBOX_ACCESS_TOKEN_SECS",
     "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
+    // Read by scripts/lib.sh (the shared build cache), not by the server; listed so a server
+    // started from those scripts does not refuse it.
+    "CADENCE_CACHE_DIR",
 ];
 
 impl Config {
