@@ -336,10 +336,11 @@ fn set_aside_path(path: &Path) -> PathBuf {
 }
 
 /// Writes `saved` to `path` atomically (a temporary file beside it, then a rename), mode 0600:
-/// the file holds live tokens.
-pub fn write(path: &Path, saved: &SavedState) -> std::io::Result<()> {
+/// the file holds live tokens. The directory is created for the first save only: one removed
+/// under a running sandbox afterwards (a test's data directory) is not brought back.
+pub fn write(path: &Path, saved: &SavedState, first: bool) -> std::io::Result<()> {
     use std::io::Write as _;
-    if let Some(parent) = path.parent() {
+    if first && let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let bytes = serde_json::to_vec(saved).map_err(std::io::Error::other)?;
@@ -374,7 +375,8 @@ pub fn save_if_changed(inner: &Inner) -> std::io::Result<bool> {
         let state = inner.lock_quietly();
         snapshot(&state, &inner.config.client_key, Clock::now())
     };
-    write(path, &saved)?;
+    let first = inner.saved_generation.load(Ordering::Acquire) == 0;
+    write(path, &saved, first)?;
     inner.saved_generation.store(generation, Ordering::Release);
     Ok(true)
 }
@@ -428,7 +430,7 @@ mod tests {
 
         let dir = std::env::temp_dir().join(format!("sandbox-persist-{}", std::process::id()));
         let path = dir.join("state.json");
-        write(&path, &snapshot(&state, &config.client_key, Clock::now())).unwrap();
+        write(&path, &snapshot(&state, &config.client_key, Clock::now()), true).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -436,7 +438,7 @@ mod tests {
         }
         assert!(load(&path, "another_app").is_none(), "another app's tokens are not taken over");
         assert!(!path.exists(), "the refused file is set aside, not deleted");
-        write(&path, &snapshot(&state, &config.client_key, Clock::now())).unwrap();
+        write(&path, &snapshot(&state, &config.client_key, Clock::now()), false).unwrap();
 
         let mut restored = State::new(10);
         restore(&mut restored, load(&path, &config.client_key).expect("loads"), Clock::now());
