@@ -50,6 +50,11 @@ bootstrap_rust_tools() {
     # Not --locked: its lock file pins a crate version the registry no longer serves.
     cargo install wasm-bindgen-cli --version "$wb_version" --force
   fi
+}
+
+# Only for developers who run `cargo leptos watch` etc. themselves: the scripts build the site
+# with build_site and never need it.
+bootstrap_cargo_leptos() {
   if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
     say "Installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes on 2 cores)"
     # 0.3.11 needs rustc 1.96; no_downloads makes a missing tool an error, not a network wait.
@@ -224,4 +229,49 @@ start_smtp_stand_in() {
   done
   echo "the SMTP stand-in did not start; see $2" >&2
   return 1
+# build_site [--release]: what `cargo leptos build [--release]` does with this workspace's
+# [[workspace.metadata.leptos]], without cargo-leptos (saving its 15-minute install): the
+# server binary, the wasm frontend in <target>/front, wasm-bindgen into <site>/pkg (the wasm
+# renamed to cadence.wasm, as leptos' HydrationScripts asks for it when LEPTOS_OUTPUT_NAME is
+# set at compile time), style/main.css as pkg/cadence.css and public/ at the site's root. No
+# `--cfg erase_components` (disable-erase-components), so `cargo test` shares the cache.
+# Release adds lib-profile-release (wasm-release) and wasm-opt when it is installed.
+# The site goes to LEPTOS_SITE_ROOT (default target/site, as site-root says).
+build_site() {
+  local release="${1:-}" target site profile_args=() front_profile=debug server_profile=debug start
+  target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+  site="${LEPTOS_SITE_ROOT:-$REPO_ROOT/target/site}"
+  if [ "$release" = --release ]; then
+    profile_args=(--profile=wasm-release)
+    front_profile=wasm-release
+    server_profile=release
+  fi
+  start=$SECONDS
+  say "Building the server ($server_profile)"
+  if [ "$release" = --release ]; then
+    cargo build --package=server --bin=server --no-default-features --release
+  else
+    cargo build --package=server --bin=server --no-default-features
+  fi
+  say "Building the wasm frontend ($front_profile) after $((SECONDS - start)) s"
+  cargo build --package=frontend --lib --target-dir="$target/front" --target=wasm32-unknown-unknown \
+    --no-default-features "${profile_args[@]}"
+  say "Generating the site in $site after $((SECONDS - start)) s"
+  rm -rf "$site/pkg"
+  mkdir -p "$site/pkg"
+  wasm-bindgen --target=web --out-name="$LEPTOS_OUTPUT_NAME" --out-dir="$site/pkg" \
+    "$target/front/wasm32-unknown-unknown/$front_profile/frontend.wasm"
+  mv "$site/pkg/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm"
+  rm -f "$site/pkg/"*.d.ts
+  if [ "$release" = --release ]; then
+    if command -v wasm-opt >/dev/null 2>&1; then
+      wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+        "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm" -o "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm"
+    else
+      echo "wasm-opt not found (apt-get install binaryen): the wasm stays unoptimised" >&2
+    fi
+  fi
+  cp "$REPO_ROOT/style/main.css" "$site/pkg/$LEPTOS_OUTPUT_NAME.css"
+  cp -r "$REPO_ROOT/public/." "$site/"
+  say "Site built in $((SECONDS - start)) s"
 }

@@ -290,6 +290,9 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SMTP_PASSWORD",
     "CADENCE_SMTP_FROM",
     "CADENCE_MEDIA_PUBLIC_URL",
+    // Read by scripts/lib.sh (the shared build cache), not by the server; listed so a server
+    // started from those scripts does not refuse it.
+    "CADENCE_CACHE_DIR",
 ];
 
 impl Config {

@@ -121,6 +121,11 @@ impl TokenCipher {
         format!("{id}:{}", URL_SAFE_NO_PAD.encode(key.as_slice()))
     }
 
+    /// Every configured key id, the encrypting one first (ids are not secret; keys are).
+    pub fn key_ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
     /// The id of the key that encrypts new values.
     pub fn current_key_id(&self) -> &str {
         &self.keys[0].0

@@ -84,6 +84,9 @@ pub struct SandboxConfig {
     pub pull_read_timeout: Duration,
     /// Downloads read the file in ranges of this many bytes, as large files are fetched.
     pub pull_range_bytes: u64,
+    /// When set, grants, tokens, publishes and rate windows are loaded from this file at start
+    /// and written back to it (mode 0600) after changes and by [`crate::Sandbox::save_state`].
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -121,6 +124,7 @@ impl Default for SandboxConfig {
             pull_timeout: Duration::from_secs(3600),
             pull_read_timeout: Duration::from_secs(60),
             pull_range_bytes: 10_000_000,
+            state_file: None,
         }
     }
 }

@@ -247,6 +247,92 @@ impl Grants {
         any
     }
 
+    /// The saved form of every grant and token (consent pages and codes are short-lived and
+    /// not kept; see `persistence`).
+    pub fn to_saved(&self, clock: crate::persistence::Clock) -> crate::persistence::SavedGrants {
+        use crate::persistence::{SavedAccessToken, SavedGrant, SavedGrants, SavedRefreshToken};
+        let ms = |at: OffsetDateTime| i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        let mut grants: Vec<SavedGrant> = self
+            .grants
+            .values()
+            .map(|grant| SavedGrant {
+                id: grant.id,
+                open_id: grant.open_id.clone(),
+                scopes: grant.scopes.clone(),
+                created_ms: ms(grant.created),
+                refresh_expires_ms: clock.to_ms(grant.refresh_expires_at),
+                revoked: grant.revoked,
+            })
+            .collect();
+        grants.sort_by_key(|grant| grant.id);
+        SavedGrants {
+            next_grant_id: self.next_grant_id,
+            grants,
+            access_tokens: self
+                .access_tokens
+                .iter()
+                .map(|(token, stored)| SavedAccessToken {
+                    token: token.clone(),
+                    grant_id: stored.grant_id,
+                    expires_ms: clock.to_ms(stored.expires_at),
+                })
+                .collect(),
+            refresh_tokens: self
+                .refresh_tokens
+                .iter()
+                .map(|(token, stored)| SavedRefreshToken {
+                    token: token.clone(),
+                    grant_id: stored.grant_id,
+                    used: stored.used,
+                    used_at_ms: stored.used_at.map(ms),
+                })
+                .collect(),
+        }
+    }
+
+    /// Grants and tokens as saved by [`Grants::to_saved`].
+    pub fn from_saved(saved: crate::persistence::SavedGrants, clock: crate::persistence::Clock) -> Self {
+        let datetime = |ms: i64| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        };
+        Self {
+            consent_requests: HashMap::new(),
+            codes: HashMap::new(),
+            grants: saved
+                .grants
+                .into_iter()
+                .map(|grant| {
+                    let restored = Grant {
+                        id: grant.id,
+                        open_id: grant.open_id,
+                        scopes: grant.scopes,
+                        created: datetime(grant.created_ms),
+                        refresh_expires_at: clock.to_instant(grant.refresh_expires_ms),
+                        revoked: grant.revoked,
+                    };
+                    (restored.id, restored)
+                })
+                .collect(),
+            next_grant_id: saved.next_grant_id,
+            access_tokens: saved
+                .access_tokens
+                .into_iter()
+                .map(|token| {
+                    (token.token, AccessToken { grant_id: token.grant_id, expires_at: clock.to_instant(token.expires_ms) })
+                })
+                .collect(),
+            refresh_tokens: saved
+                .refresh_tokens
+                .into_iter()
+                .map(|token| {
+                    let stored =
+                        RefreshToken { grant_id: token.grant_id, used: token.used, used_at: token.used_at_ms.map(datetime) };
+                    (token.token, stored)
+                })
+                .collect(),
+        }
+    }
+
     /// Unrevoked grants whose refresh window is still open, oldest first.
     pub fn active(&self, now: Instant) -> Vec<Grant> {
         let mut active: Vec<Grant> =

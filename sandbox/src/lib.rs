@@ -23,6 +23,7 @@ mod ids;
 mod media;
 mod oauth;
 mod photos;
+mod persistence;
 mod posting;
 mod publish;
 mod pull;
@@ -64,6 +65,48 @@ impl Sandbox {
         let mut creators = fixtures::seeded_creators();
         creators.extend(fixtures::generated_creators(config.generated_creators));
         Self { inner: Arc::new(Inner::new(config, creators)) }
+    }
+
+    /// Writes the state file now if anything changed (a no-op without `state_file`); call it
+    /// at shutdown. True when it wrote.
+    pub fn save_state(&self) -> std::io::Result<bool> {
+        persistence::save_if_changed(&self.inner)
+    }
+
+    /// With a `state_file`: writes changes every [`persistence::SAVE_INTERVAL`] for as long as
+    /// the sandbox exists, and sends the webhooks that loaded publishes still owe. Needs Tokio.
+    pub fn keep_saving(&self) {
+        if self.inner.config.state_file.is_none() {
+            return;
+        }
+        let config = &self.inner.config;
+        let owed: Vec<(String, Instant, Option<Instant>)> = self
+            .inner
+            .lock_quietly()
+            .publishes
+            .iter()
+            .filter(|publish| !publish.notified || (publish.post_id.is_some() && !publish.announced_public))
+            .filter_map(|publish| {
+                let final_at = publish.completed_at? + config.processing_delay;
+                Some((publish.id.clone(), final_at, publish.moderated_at(config.processing_delay, config.moderation_delay)))
+            })
+            .collect();
+        for (publish_id, final_at, moderated_at) in owed {
+            publish::notify_when_final(self, publish_id, final_at, moderated_at);
+        }
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(persistence::SAVE_INTERVAL).await;
+                let Some(inner) = weak.upgrade() else { break };
+                // File writes block; keep them off the runtime's worker threads.
+                match tokio::task::spawn_blocking(move || persistence::save_if_changed(&inner)).await {
+                    Ok(Err(error)) => tracing::warn!(%error, "the sandbox's state could not be saved; retrying"),
+                    Ok(Ok(_)) => {}
+                    Err(_) => break,
+                }
+            }
+        });
     }
 
     /// All routes, with paths relative to wherever the router is mounted.

@@ -1,6 +1,6 @@
 //! Checks TikTok's processing would make on an uploaded video, from its first mebibyte only.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How much of the start of a video the sandbox keeps for inspection.
 pub const HEAD_LIMIT: usize = 1 << 20;
@@ -11,7 +11,7 @@ const MAX_SIDE: u32 = 4096;
 
 const EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Container {
     /// MP4 and QuickTime share the ISO base media box structure.
@@ -20,7 +20,7 @@ pub enum Container {
 }
 
 /// `mvhd` duration in its own timescale, kept exact so "longer than N seconds" has no rounding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MovieDuration {
     pub ticks: u64,
     pub timescale: u32,
@@ -37,7 +37,7 @@ impl MovieDuration {
 }
 
 /// What could be read from the head of the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaInfo {
     pub container: Container,
     /// Absent when `moov` lies beyond the first MiB (e.g. a non-"faststart" MP4) or for WebM.

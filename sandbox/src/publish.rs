@@ -60,6 +60,8 @@ pub struct UploadTask {
     pub in_flight: bool,
     /// Hex SHA-256 of the whole video once complete.
     pub sha256: Option<String>,
+    /// Resumed after a restart: the running hash was lost, so no checksum is given.
+    pub hash_lost: bool,
 }
 
 impl UploadTask {
@@ -75,6 +77,7 @@ impl UploadTask {
             head: Vec::new(),
             in_flight: false,
             sha256: None,
+            hash_lost: false,
         }
     }
 
@@ -268,7 +271,8 @@ impl Publish {
         processing_delay: Duration,
         latest_ms: Option<i64>,
     ) {
-        self.upload.sha256 = Some(hex::encode(self.upload.hasher.finalize_reset()));
+        let sha256 = hex::encode(self.upload.hasher.finalize_reset());
+        self.upload.sha256 = (!self.upload.hash_lost).then_some(sha256);
         self.completed_at = Some(now);
         // Drafts may run ten minutes whatever the creator's Direct Post maximum: the creator
         // trims them in the app (media-transfer guide, video restrictions).

@@ -66,6 +66,11 @@ pub struct Inner {
     pub http: Option<reqwest::Client>,
     /// Added before every TikTok API reply, in milliseconds (see [`crate::Sandbox::set_latency`]).
     pub latency_ms: std::sync::atomic::AtomicU64,
+    /// Counts every lock taken (a possible change); the saver compares it with the last save's.
+    pub generation: std::sync::atomic::AtomicU64,
+    pub saved_generation: std::sync::atomic::AtomicU64,
+    /// Serializes writes of the state file.
+    pub save_lock: Mutex<()>,
     state: Mutex<State>,
 }
 
@@ -76,13 +81,32 @@ impl Inner {
             .build()
             .inspect_err(|error| tracing::warn!(%error, "sandbox webhooks disabled: no HTTP client"))
             .ok();
-        let state = Mutex::new(State::new(config.request_log_limit));
-        Self { config, creators, http, latency_ms: std::sync::atomic::AtomicU64::new(0), state }
+        let mut state = State::new(config.request_log_limit);
+        if let Some(saved) = config.state_file.as_deref().and_then(|path| crate::persistence::load(path, &config.client_key)) {
+            crate::persistence::restore(&mut state, saved, crate::persistence::Clock::now());
+            tracing::info!(grants = state.grants.active(Instant::now()).len(), publishes = state.publishes.len(), "sandbox state loaded");
+        }
+        Self {
+            config,
+            creators,
+            http,
+            latency_ms: std::sync::atomic::AtomicU64::new(0),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            saved_generation: std::sync::atomic::AtomicU64::new(0),
+            save_lock: Mutex::new(()),
+            state: Mutex::new(state),
+        }
     }
 
     /// The lock is never held across an `.await`; a panic while holding it cannot leave the
     /// maps half-updated in a way that matters for a test double, so poisoning is ignored.
     pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.lock_quietly()
+    }
+
+    /// The lock, without counting as a change (for the saver itself).
+    pub fn lock_quietly(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 

@@ -4,6 +4,9 @@
 //! very same router with [`build_router`].
 
 pub mod api_errors;
+pub mod backup;
+pub mod check_config;
+pub mod pg_tools;
 pub mod request_bodies;
 pub mod media_pull;
 pub mod migrations;
@@ -191,7 +194,7 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     let scheduler_enabled = config.scheduler_enabled;
     let sandbox_mode = config.tiktok.sandbox_mode();
     tracing::info!(key.id = cipher.current_key_id(), key.source = ?config.token_key_source, "token keys loaded");
-    let (state, _sandbox) = build_state(config, cipher, leptos_options)?;
+    let (state, sandbox) = build_state(config, cipher, leptos_options)?;
 
     let applied = migrations::run_pending(&state.config.database.url).await?;
     tracing::info!(applied, "database migrations are up to date");
@@ -245,6 +248,12 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     }
     // A refresh TikTok has already answered must be stored before the process exits.
     app::accounts::ssr::wait_for_refreshes().await;
+    // Last, so the refreshes just stored at TikTok's side are in the sandbox's file too.
+    if let Some(sandbox) = sandbox
+        && let Err(error) = sandbox.save_state()
+    {
+        tracing::warn!(%error, "the sandbox's state could not be saved at shutdown");
+    }
     tracing::info!("Cadence stopped");
     Ok(())
 }

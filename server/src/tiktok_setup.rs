@@ -12,6 +12,9 @@ use app::{
 use sandbox::{Sandbox, SandboxConfig};
 use std::{net::SocketAddr, time::Duration};
 
+/// The built-in sandbox's state, under the data directory.
+pub const SANDBOX_STATE_FILE: &str = "sandbox-state.json";
+
 /// The TikTok side of the server: the client, and the sandbox when it stands in for TikTok.
 pub struct TikTokSetup {
     pub app: TikTokApp,
@@ -32,6 +35,7 @@ impl SandboxServer {
         self.listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         tokio::spawn(sandbox::serve(listener, self.sandbox.clone()));
+        self.sandbox.keep_saving();
         Ok(self.sandbox)
     }
 }
@@ -82,6 +86,9 @@ pub fn tiktok_setup(config: &Config, addr: SocketAddr) -> anyhow::Result<TikTokS
                 // local run has no certificate, so loopback http counts.
                 verified_url_prefixes: config.media_public_url.iter().map(|url| url.prefix()).collect(),
                 allow_loopback_http_pulls: true,
+                // Connections survive a restart: grants, tokens and publishes are kept in the
+                // data directory, beside the token keys that open Cadence's copies.
+                state_file: Some(config.data_dir.join(SANDBOX_STATE_FILE)),
                 ..SandboxConfig::default()
             };
             let endpoints = TikTokEndpoints {

@@ -64,6 +64,11 @@ impl TestApp {
         Self::build(&self.db.url, &all).1
     }
 
+    /// A router over another database (e.g. a restored one), configured with `settings`.
+    pub fn router_over(database_url: &str, settings: &[(&str, &str)]) -> Router {
+        Self::build(database_url, settings).0
+    }
+
     fn build(database_url: &str, settings: &[(&str, &str)]) -> (Router, AppState) {
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), database_url.into()),

@@ -97,6 +97,11 @@ impl Upload {
         Body::from_stream(stream)
     }
 
+    /// The same body for a real HTTP request (a server process): content type and stream.
+    pub fn http_body(&self) -> (String, reqwest::Body) {
+        (format!("multipart/form-data; boundary={BOUNDARY}"), reqwest::Body::wrap_stream(self.body().into_data_stream()))
+    }
+
     /// Sends it as `client` and decodes the answer.
     pub async fn send(&self, client: &mut TestClient) -> Result<UploadOutcome, AppError> {
         let mut request = Request::post("/api/posts/upload")
