@@ -20,3 +20,5 @@ mod tiktok_posting;
 mod token_safety;
 mod util;
 mod webhooks;
+mod pg_restart;
+mod token_breaker;
