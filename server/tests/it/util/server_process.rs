@@ -47,7 +47,9 @@ impl ServerProcess {
         let child = command.spawn().expect("the server binary starts");
         let url = format!("http://127.0.0.1:{port}");
         let health = format!("{url}/healthz");
-        for _ in 0..200 {
+        // A deadline, not a count of tries: on a busy machine a debug server takes a while.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
             if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
                 return Self { child, url };
             }
