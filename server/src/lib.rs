@@ -20,6 +20,7 @@ pub mod tiktok_setup;
 pub mod webhooks;
 pub mod metrics_endpoint;
 pub mod mail_jobs;
+pub mod db_watch;
 
 use app::{App, config::Config, crypto::TokenCipher, db::DbPool, shell, state::AppState};
 use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
@@ -195,6 +196,8 @@ pub async fn run(config: Config, cipher: TokenCipher) -> anyhow::Result<()> {
     let sandbox_mode = config.tiktok.sandbox_mode();
     tracing::info!(key.id = cipher.current_key_id(), key.source = ?config.token_key_source, "token keys loaded");
     let (state, sandbox) = build_state(config, cipher, leptos_options)?;
+    // Says in the log when the database stops answering and when it answers again.
+    db_watch::spawn(state.config.database.url.clone());
 
     let applied = migrations::run_pending(&state.config.database.url).await?;
     tracing::info!(applied, "database migrations are up to date");

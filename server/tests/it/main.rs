@@ -28,3 +28,5 @@ mod token_safety;
 mod upgrade;
 mod util;
 mod webhooks;
+mod pg_restart;
+mod token_breaker;

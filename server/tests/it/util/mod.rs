@@ -1,6 +1,8 @@
 //! Test harness: databases, the app, and a cookie-keeping client.
 
 pub mod db_proxy;
+pub mod ledger;
+pub mod private_postgres;
 pub mod sandbox;
 pub mod server_process;
 pub mod stolen_session;

@@ -7,16 +7,29 @@ use std::time::Duration;
 /// database, media directory and sandbox.
 pub struct ServerProcess {
     child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, where it answers.
+    pub url: String,
 }
 
 impl ServerProcess {
     /// Starts one with a 4 s publish lease (so a killed server's posts are taken over quickly)
     /// sending `concurrency` posts at a time.
     pub async fn start(app: &TestApp, sandbox: &TestSandbox, log: &std::path::Path, concurrency: usize) -> Self {
+        Self::start_on(&app.db.url, app, sandbox, log, concurrency).await
+    }
+
+    /// The same, reaching the database at `database_url` (e.g. through a [`super::db_proxy::DbProxy`]).
+    pub async fn start_on(
+        database_url: &str,
+        app: &TestApp,
+        sandbox: &TestSandbox,
+        log: &std::path::Path,
+        concurrency: usize,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
         command
-            .env("DATABASE_URL", &app.db.url)
+            .env("DATABASE_URL", database_url)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("cadence-crash-site"))
             .env("CADENCE_DATA_DIR", &app.state.config.data_dir)
@@ -32,10 +45,13 @@ impl ServerProcess {
             command.env(key, value);
         }
         let child = command.spawn().expect("the server binary starts");
-        let health = format!("http://127.0.0.1:{port}/healthz");
-        for _ in 0..200 {
+        let url = format!("http://127.0.0.1:{port}");
+        let health = format!("{url}/healthz");
+        // A deadline, not a count of tries: on a busy machine a debug server takes a while.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
             if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
-                return Self { child };
+                return Self { child, url };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -50,6 +50,12 @@ impl TestApp {
         Self { state: router_and_state.1, router: router_and_state.0, db }
     }
 
+    /// An app over `db` (e.g. one on a test's private PostgreSQL) with `settings` added.
+    pub fn on_database(db: TestDb, settings: &[(&str, &str)]) -> Self {
+        let (router, state) = Self::build(&db.url, settings);
+        Self { state, router, db }
+    }
+
     /// A second server over the same database (as after a restart, or a second instance).
     pub fn another_server(&self) -> Router {
         Self::build(&self.db.url, &[]).0

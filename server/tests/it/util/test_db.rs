@@ -17,8 +17,12 @@ pub fn admin_url() -> String {
 }
 
 fn url_for(database: &str) -> String {
-    let admin = admin_url();
-    let (base, _) = admin.rsplit_once('/').expect("TEST_DATABASE_URL has no database part");
+    url_on(&admin_url(), database)
+}
+
+/// The URL of `database` on the server of `admin`.
+fn url_on(admin: &str, database: &str) -> String {
+    let (base, _) = admin.rsplit_once('/').expect("the database URL has no database part");
     format!("{base}/{database}")
 }
 
@@ -27,7 +31,11 @@ async fn admin_connection() -> AsyncPgConnection {
 }
 
 async fn execute(sql: &str) {
-    let mut conn = admin_connection().await;
+    execute_on(&admin_url(), sql).await;
+}
+
+async fn execute_on(admin: &str, sql: &str) {
+    let mut conn = AsyncPgConnection::establish(admin).await.unwrap_or_else(|e| panic!("cannot connect to {admin}: {e}"));
     diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
@@ -73,6 +81,8 @@ async fn template() -> &'static str {
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// The server-level URL it is dropped through.
+    admin: String,
 }
 
 impl TestDb {
@@ -91,21 +101,35 @@ impl TestDb {
         db
     }
 
+    /// A migrated database on another PostgreSQL server (e.g. a test's private cluster), with
+    /// the migrations run on it directly (no template there).
+    pub async fn migrated_on(admin: &str) -> Self {
+        let db = Self::named_on(admin);
+        execute_on(admin, &format!("CREATE DATABASE \"{}\"", db.name)).await;
+        server::migrations::run_pending(&db.url).await.expect("migrating the database failed");
+        db
+    }
+
     fn named() -> Self {
+        Self::named_on(&admin_url())
+    }
+
+    fn named_on(admin: &str) -> Self {
         let name = format!("{PREFIX}{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        let url = url_for(&name);
-        Self { name, url }
+        let url = url_on(admin, &name);
+        Self { name, url, admin: admin.to_owned() }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let admin = self.admin.clone();
         // Drop runs outside any async context we could borrow; use a private runtime.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
-                let mut conn = AsyncPgConnection::establish(&admin_url()).await.ok()?;
+                let mut conn = AsyncPgConnection::establish(&admin).await.ok()?;
                 diesel::sql_query(sql).execute(&mut conn).await.ok()
             })
         })
