@@ -229,6 +229,8 @@ start_smtp_stand_in() {
   done
   echo "the SMTP stand-in did not start; see $2" >&2
   return 1
+}
+
 # build_site [--release]: what `cargo leptos build [--release]` does with this workspace's
 # [[workspace.metadata.leptos]], without cargo-leptos (saving its 15-minute install): the
 # server binary, the wasm frontend in <target>/front, wasm-bindgen into <site>/pkg (the wasm
