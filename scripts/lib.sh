@@ -175,7 +175,10 @@ create_database() {
 MOTO_VERSION="5.2.5"
 bootstrap_s3_stand_in() {
   local venv="$CACHE_DIR/s3venv"
-  if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 || ! "$venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
+  # sed reads pip's whole answer (see bootstrap_smtp_stand_in: `grep -q` plus pipefail made
+  # every run reinstall moto).
+  if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 \
+    || [ "$("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p')" != "$MOTO_VERSION" ]; then
     say "Installing moto $MOTO_VERSION (an S3 stand-in for the media bucket tests)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q "moto[server]==$MOTO_VERSION"

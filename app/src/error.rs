@@ -84,8 +84,30 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => Self::NotFound("Record".into()),
+            lost if lost_database(&lost) => {
+                tracing::warn!(error = %lost, "the database went away during a query");
+                Self::unavailable()
+            }
             other => Self::internal("database query failed", other),
         }
+    }
+}
+
+/// A query that failed because the database stopped answering (a restart, a dropped
+/// connection), not because of what it asked: the person should try again, not see a 500.
+#[cfg(feature = "ssr")]
+fn lost_database(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        // diesel-async reports a connection error without an SQLSTATE (closed socket, I/O)
+        // as "unable to send command".
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
+        // 57P01..57P03: the server is shutting down or starting (its message names it).
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            message.starts_with("terminating connection") || message.contains("the database system is")
+        }
+        _ => false,
     }
 }
 
@@ -141,6 +163,24 @@ mod tests {
             AppError::RateLimited { retry_after_secs: 0 }.to_string(),
             "Too many attempts. Try again in 1 minute(s)."
         );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_database_that_went_away_is_unavailable_not_internal() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let error = |kind, message: &str| Error::DatabaseError(kind, Box::new(message.to_owned()));
+        assert!(lost_database(&error(DatabaseErrorKind::UnableToSendCommand, "connection closed")));
+        assert!(lost_database(&error(DatabaseErrorKind::ClosedConnection, "closed")));
+        assert!(lost_database(&error(
+            DatabaseErrorKind::Unknown,
+            "terminating connection due to administrator command"
+        )));
+        assert!(lost_database(&error(DatabaseErrorKind::Unknown, "the database system is starting up")));
+        assert!(!lost_database(&error(DatabaseErrorKind::UniqueViolation, "duplicate key")));
+        assert!(!lost_database(&error(DatabaseErrorKind::Unknown, "syntax error at or near")));
+        assert!(!lost_database(&Error::NotFound));
+        assert!(matches!(AppError::from(error(DatabaseErrorKind::UnableToSendCommand, "closed")), AppError::Unavailable));
     }
 
     #[test]
