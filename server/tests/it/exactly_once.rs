@@ -3,6 +3,7 @@
 //! that stops by itself while another server takes over, and database errors that retry.
 
 use crate::util::{
+    posts::{post, settle},
     TestApp, TestClient,
     db_proxy::DbProxy,
     sandbox::{TestSandbox, connected_account},
@@ -10,14 +11,10 @@ use crate::util::{
 };
 use app::{
     db::schema::posts,
-    posts::{
-        ssr::Post,
-        types::{PostDetail, PostState},
-    },
+    posts::types::{PostDetail, PostState},
     publishing::{
         due::publish_due,
         recovery::{Recovered, recover_expired},
-        status::check_due_statuses,
     },
 };
 use diesel::prelude::*;
@@ -26,6 +23,9 @@ use sandbox::{Endpoint, Fault, FaultKind, SandboxConfig, synthetic::SyntheticVid
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// How often `settle` looks again.
+const SETTLE_POLL: Duration = Duration::from_millis(100);
 
 const INIT: &str = "/v2/post/publish/video/init/";
 
@@ -49,23 +49,6 @@ fn complete_publishes(sandbox: &TestSandbox) -> usize {
     sandbox.sandbox.publishes().iter().filter(|p| p.upload_complete).count()
 }
 
-async fn post(app: &TestApp, id: Uuid) -> Post {
-    Post::find(&mut *app.conn().await, id).await.unwrap()
-}
-
-/// Polls statuses until the post settles, within `within`.
-async fn settle(app: &TestApp, id: Uuid, within: Duration) -> PostState {
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        check_due_statuses(&app.state, OffsetDateTime::now_utc() + time::Duration::minutes(10)).await.unwrap();
-        let state = post(app, id).await.state();
-        if state.is_settled() {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("post {id} never settled");
-}
 
 /// As if the post's server died: its lease ran out by the database's clock.
 async fn expire_lease(app: &TestApp, id: Uuid) {
@@ -103,7 +86,7 @@ async fn a_stalled_chunk_times_out_by_its_size_and_is_resubmitted() {
     let started = std::time::Instant::now();
     assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
     assert!(started.elapsed() < Duration::from_secs(25), "the stall was cut by the chunk's own timeout, not waited out");
-    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(20)).await, PostState::Published);
+    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(20), SETTLE_POLL).await, PostState::Published);
     let puts = puts(&sandbox);
     assert_eq!(puts.len(), 2, "{puts:?}");
     assert_eq!(puts[1], Some(201));
@@ -150,7 +133,7 @@ async fn a_sender_killed_after_its_last_chunk_is_never_sent_again_on_a_lagging_u
         assert!(tokio::time::Instant::now() < deadline, "never reconciled");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(20)).await, PostState::Published);
+    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(20), SETTLE_POLL).await, PostState::Published);
     assert_eq!(sandbox.count(INIT, ""), 1, "no second init");
     assert_eq!(sandbox.sandbox.publishes().len(), 1);
     assert_eq!(complete_publishes(&sandbox), 1);
@@ -194,7 +177,7 @@ async fn a_database_error_inside_a_send_is_retried_and_gives_the_days_slot_back(
     diesel::sql_query("DROP TRIGGER fail_publish_id ON posts").execute(&mut app.conn().await).await.unwrap();
     let later = waiting.next_check_at.unwrap().max(due) + time::Duration::seconds(1);
     assert_eq!(publish_due(&app.state, later, Uuid::new_v4()).await.unwrap(), 1);
-    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(20)).await, PostState::Published);
+    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(20), SETTLE_POLL).await, PostState::Published);
     assert_eq!(complete_publishes(&sandbox), 1);
 }
 
@@ -271,7 +254,7 @@ async fn a_sender_cut_off_from_the_database_stops_by_itself_and_the_post_goes_ou
         .await
         .unwrap();
     assert!(!late, "a stale sender's mark_uploaded is fenced out");
-    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(60)).await, PostState::Published);
+    assert_eq!(settle(&app, outcome.post_id, Duration::from_secs(60), SETTLE_POLL).await, PostState::Published);
     let published = post(&app, outcome.post_id).await;
     assert_eq!(published.publish_id, second.publish_id, "the post tracks B's publish");
     assert_eq!(complete_publishes(&sandbox), 1, "TikTok's record: exactly one complete publish");

@@ -4,6 +4,7 @@
 //! reconciled through status without a second post.
 
 use crate::util::{
+    posts::{post, settle},
     TestApp, TestClient,
     sandbox::{TestSandbox, connected_account},
     upload::Upload,
@@ -11,11 +12,10 @@ use crate::util::{
 use app::{
     db::schema::{media_pulls, posts},
     media::public_url::{self, Lookup},
-    posts::{ssr::Post, types::PostState},
+    posts::types::PostState,
     publishing::{
         due::publish_due,
         recovery::{Recovered, recover_expired},
-        status::check_due_statuses,
     },
 };
 use diesel::prelude::*;
@@ -24,6 +24,10 @@ use sandbox::{SandboxConfig, synthetic::SyntheticVideo};
 use std::{net::SocketAddr, time::Duration};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// How often `settle` looks again: Cadence asks TikTok at most 30 times a minute per account,
+/// and a faster loop would spend that on a long pull.
+const SETTLE_POLL: Duration = Duration::from_millis(500);
 
 const INIT: &str = "/v2/post/publish/video/init/";
 
@@ -54,24 +58,6 @@ fn fast() -> SandboxConfig {
     SandboxConfig { processing_delay: Duration::from_millis(50), ..Default::default() }
 }
 
-async fn post(app: &TestApp, id: Uuid) -> Post {
-    Post::find(&mut *app.conn().await, id).await.unwrap()
-}
-
-/// Polls statuses until the post settles, within `within`. Every 500 ms: Cadence asks TikTok
-/// at most 30 times a minute per account, and a faster loop would spend that on a long pull.
-async fn settle(app: &TestApp, id: Uuid, within: Duration) -> PostState {
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        check_due_statuses(&app.state, OffsetDateTime::now_utc() + time::Duration::minutes(10)).await.unwrap();
-        let state = post(app, id).await.state();
-        if state.is_settled() {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("post {id} never settled");
-}
 
 /// A scheduled post of `video`, due in five minutes; returns its id and due time.
 async fn scheduled(sandbox: &TestSandbox, owner: &mut TestClient, video: SyntheticVideo) -> (Uuid, OffsetDateTime) {
@@ -86,7 +72,7 @@ async fn a_scheduled_video_is_pulled_by_tiktok_from_cadence_not_uploaded() {
     let (sandbox, app, mut owner) = setup(true, fast()).await;
     let (post_id, due) = scheduled(&sandbox, &mut owner, SyntheticVideo::mp4(20, 2_500_000)).await;
     assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
-    assert_eq!(settle(&app, post_id, Duration::from_secs(30)).await, PostState::Published);
+    assert_eq!(settle(&app, post_id, Duration::from_secs(30), SETTLE_POLL).await, PostState::Published);
 
     assert_eq!(sandbox.count(INIT, "PULL_FROM_URL"), 1, "one init, by PULL_FROM_URL");
     assert_eq!(sandbox.count(INIT, "FILE_UPLOAD"), 0);
@@ -212,7 +198,7 @@ async fn a_failed_pull_is_explained_with_what_to_do() {
     let (post_id, due) = scheduled(&sandbox, &mut owner, SyntheticVideo::mp4(20, 2_500_000)).await;
     sandbox.sandbox.fail_next_pulls(1);
     assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 1);
-    assert_eq!(settle(&app, post_id, Duration::from_secs(30)).await, PostState::Failed);
+    assert_eq!(settle(&app, post_id, Duration::from_secs(30), SETTLE_POLL).await, PostState::Failed);
     let failed = post(&app, post_id).await;
     assert_eq!(failed.fail_code.as_deref(), Some("video_pull_failed"));
     let message = failed.fail_message.unwrap_or_default();
@@ -242,7 +228,7 @@ async fn a_server_killed_mid_pull_is_reconciled_through_status_and_posts_once() 
     let recovered = post(&app, post_id).await.state();
     assert!(matches!(recovered, PostState::Processing | PostState::Published), "{recovered:?}");
     assert_eq!(sandbox.count("/v2/post/publish/cancel/", ""), 0, "a pull in progress is left to finish");
-    assert_eq!(settle(&app, post_id, Duration::from_secs(60)).await, PostState::Published);
+    assert_eq!(settle(&app, post_id, Duration::from_secs(60), SETTLE_POLL).await, PostState::Published);
     assert_eq!(sandbox.count(INIT, ""), 1, "never sent twice");
     assert_eq!(sandbox.sandbox.publishes().iter().filter(|p| p.upload_complete).count(), 1);
 }
