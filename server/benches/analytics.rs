@@ -6,10 +6,9 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{Server, connect, sign_up, wait_healthy};
+use common::{Server, connect, sign_up, wait_healthy, wrk};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use sandbox::{Sandbox, SandboxConfig};
-use std::process::Command;
 
 /// Accounts, and videos per account posted over the year.
 const ACCOUNTS: i64 = 50;
@@ -114,29 +113,10 @@ async fn main() {
         ("account /analytics/:id (30 days)", format!("/analytics/{}", account.id)),
         ("account /analytics/:id?days=365", format!("/analytics/{}?days=365", account.id)),
     ] {
-        let result = wrk(&format!("{base}{path}"), &cookie);
+        let result = wrk(&format!("{base}{path}"), &cookie, 16);
         println!("| {name} | {:.0} | {} | {} |", result.requests_per_second, result.p50, result.p99);
     }
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-struct WrkResult {
-    requests_per_second: f64,
-    p50: String,
-    p99: String,
-}
-
-fn wrk(url: &str, cookie: &str) -> WrkResult {
-    let output = Command::new("wrk")
-        .args(["-t2", "-c16", "-d10s", "--latency", "-H", &format!("Cookie: {cookie}"), "-H", "Accept: text/html", url])
-        .output()
-        .expect("wrk is installed (scripts/bench installs Debian's)");
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(!text.contains("Non-2xx"), "{url} answered errors:\n{text}");
-    assert!(text.contains("Requests/sec:") && !text.contains("Requests/sec:      0.00"), "{url}: wrk says\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
-    let field = |prefix: &str| {
-        text.lines().find(|line| line.trim_start().starts_with(prefix)).and_then(|line| line.split_whitespace().nth(1)).unwrap_or("?").to_owned()
-    };
-    WrkResult { requests_per_second: field("Requests/sec:").parse().unwrap_or(0.0), p50: field("50%"), p99: field("99%") }
-}

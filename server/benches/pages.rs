@@ -7,10 +7,9 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{Server, connect, sign_up, wait_healthy};
+use common::{Server, connect, sign_up, wait_healthy, wrk};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use sandbox::{Sandbox, SandboxConfig};
-use std::process::Command;
 
 #[tokio::main]
 async fn main() {
@@ -48,9 +47,9 @@ async fn main() {
     println!("Pages benchmark: wrk, 2 threads, 32 connections, 10 s each, 500 posts");
     println!("| page | requests/s | p50 | p99 | of the ceiling |");
     println!("| --- | --- | --- | --- | --- |");
-    let ceiling = wrk(&format!("{base}/livez"), &cookie);
+    let ceiling = wrk(&format!("{base}/livez"), &cookie, 32);
     for (name, path) in [("/livez (ceiling)", "/livez"), ("dashboard /", "/"), ("calendar /calendar", "/calendar"), ("posts /posts", "/posts")] {
-        let result = if path == "/livez" { ceiling.clone() } else { wrk(&format!("{base}{path}"), &cookie) };
+        let result = if path == "/livez" { ceiling.clone() } else { wrk(&format!("{base}{path}"), &cookie, 32) };
         println!(
             "| {name} | {:.0} | {} | {} | {:.2}× |",
             result.requests_per_second,
@@ -63,23 +62,3 @@ async fn main() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-#[derive(Clone)]
-struct WrkResult {
-    requests_per_second: f64,
-    p50: String,
-    p99: String,
-}
-
-fn wrk(url: &str, cookie: &str) -> WrkResult {
-    let output = Command::new("wrk")
-        .args(["-t2", "-c32", "-d10s", "--latency", "-H", &format!("Cookie: {cookie}"), "-H", "Accept: text/html", url])
-        .output()
-        .expect("wrk is installed (scripts/bench installs Debian's)");
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(!text.contains("Non-2xx"), "{url} answered errors:\n{text}");
-    assert!(text.contains("Requests/sec:") && !text.contains("Requests/sec:      0.00"), "{url}: wrk says\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
-    let field = |prefix: &str| {
-        text.lines().find(|line| line.trim_start().starts_with(prefix)).and_then(|line| line.split_whitespace().nth(1)).unwrap_or("?").to_owned()
-    };
-    WrkResult { requests_per_second: field("Requests/sec:").parse().unwrap_or(0.0), p50: field("50%"), p99: field("99%") }
-}

@@ -130,3 +130,29 @@ pub async fn consent(http: &reqwest::Client, authorize_url: &str, sandbox_url: &
     let decided = http.post(format!("{sandbox_url}/v2/auth/authorize/")).form(&form).send().await.unwrap();
     decided.headers()["location"].to_str().unwrap().to_owned()
 }
+
+/// What `wrk` measured for one URL.
+#[derive(Clone)]
+#[allow(dead_code)] // not every benchmark reads every figure
+pub struct WrkResult {
+    pub requests_per_second: f64,
+    pub p50: String,
+    pub p99: String,
+}
+
+/// Ten seconds of `wrk` on `url` with `connections` open, as a signed-in browser asking for
+/// HTML; fails the benchmark if any answer was not 2xx.
+#[allow(dead_code)] // not every benchmark serves pages
+pub fn wrk(url: &str, cookie: &str, connections: u32) -> WrkResult {
+    let output = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), "-d10s", "--latency", "-H", &format!("Cookie: {cookie}"), "-H", "Accept: text/html", url])
+        .output()
+        .expect("wrk is installed (scripts/bench installs Debian's)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("Non-2xx"), "{url} answered errors:\n{text}");
+    assert!(text.contains("Requests/sec:") && !text.contains("Requests/sec:      0.00"), "{url}: wrk says\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    let field = |prefix: &str| {
+        text.lines().find(|line| line.trim_start().starts_with(prefix)).and_then(|line| line.split_whitespace().nth(1)).unwrap_or("?").to_owned()
+    };
+    WrkResult { requests_per_second: field("Requests/sec:").parse().unwrap_or(0.0), p50: field("50%"), p99: field("99%") }
+}
