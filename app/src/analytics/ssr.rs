@@ -29,22 +29,41 @@ use uuid::Uuid;
 /// Videos listed per page and in the team's top list.
 const TOP_VIDEOS: i64 = 50;
 
-type VideoTuple = (Uuid, String, String, Option<String>, Option<Uuid>, OffsetDateTime, i64, i64, i64, i64);
+/// A video as the collection job keeps it, with its latest counts.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tiktok_videos, check_for_backend(diesel::pg::Pg))]
+struct StoredVideo {
+    account_id: Uuid,
+    video_id: String,
+    title: String,
+    share_url: Option<String>,
+    post_id: Option<Uuid>,
+    published_at: OffsetDateTime,
+    view_count: i64,
+    like_count: i64,
+    comment_count: i64,
+    share_count: i64,
+}
 
-fn video_row(tuple: VideoTuple, account_name: &str, tz: &TimeZone) -> VideoRow {
-    let (account_id, video_id, title, share_url, post_id, published_at, views, likes, comments, shares) = tuple;
+impl StoredVideo {
+    fn interactions(&self) -> i64 {
+        self.like_count + self.comment_count + self.share_count
+    }
+}
+
+fn video_row(video: StoredVideo, account_name: &str, tz: &TimeZone) -> VideoRow {
     VideoRow {
-        account_id,
+        account_id: video.account_id,
         account_name: account_name.to_owned(),
-        video_id,
-        title,
-        share_url,
-        post_id,
-        published_label: zone::label(published_at, tz),
-        views,
-        likes,
-        comments,
-        shares,
+        video_id: video.video_id,
+        title: video.title,
+        share_url: video.share_url,
+        post_id: video.post_id,
+        published_label: zone::label(video.published_at, tz),
+        views: video.view_count,
+        likes: video.like_count,
+        comments: video.comment_count,
+        shares: video.share_count,
     }
 }
 
@@ -71,24 +90,13 @@ async fn collection_of(conn: &mut AsyncPgConnection, account_id: Uuid) -> QueryR
 }
 
 /// Videos of `account_ids` published since `since`, most viewed first.
-async fn top_videos(conn: &mut AsyncPgConnection, account_ids: &[Uuid], since: OffsetDateTime, limit: i64) -> QueryResult<Vec<VideoTuple>> {
+async fn top_videos(conn: &mut AsyncPgConnection, account_ids: &[Uuid], since: OffsetDateTime, limit: i64) -> QueryResult<Vec<StoredVideo>> {
     tiktok_videos::table
         .filter(tiktok_videos::account_id.eq_any(account_ids))
         .filter(tiktok_videos::published_at.ge(since))
         .order((tiktok_videos::view_count.desc(), tiktok_videos::published_at.desc()))
         .limit(limit)
-        .select((
-            tiktok_videos::account_id,
-            tiktok_videos::video_id,
-            tiktok_videos::title,
-            tiktok_videos::share_url,
-            tiktok_videos::post_id,
-            tiktok_videos::published_at,
-            tiktok_videos::view_count,
-            tiktok_videos::like_count,
-            tiktok_videos::comment_count,
-            tiktok_videos::share_count,
-        ))
+        .select(StoredVideo::as_select())
         .load(conn)
         .await
 }
@@ -161,7 +169,7 @@ pub async fn account_analytics(
     let videos = top_videos(conn, &[account_id], since, TOP_VIDEOS)
         .await?
         .into_iter()
-        .map(|tuple| video_row(tuple, &account.display_name, &tz))
+        .map(|video| video_row(video, &account.display_name, &tz))
         .collect();
     let (heatmap, suggestions) = best_times_of(conn, account_id, &tz, now).await?;
     let (collected_at, problem) = collection_of(conn, account_id).await?;
@@ -216,9 +224,9 @@ pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_
     let in_range = top_videos(conn, &ids, since, i64::MAX).await?;
     let mut summaries = Vec::new();
     for account in &accounts {
-        let mine: Vec<&VideoTuple> = in_range.iter().filter(|video| video.0 == account.id).collect();
-        let views: i64 = mine.iter().map(|video| video.6).sum();
-        let interactions: i64 = mine.iter().map(|video| video.7 + video.8 + video.9).sum();
+        let mine: Vec<&StoredVideo> = in_range.iter().filter(|video| video.account_id == account.id).collect();
+        let views: i64 = mine.iter().map(|video| video.view_count).sum();
+        let interactions: i64 = mine.iter().map(|video| video.interactions()).sum();
         let own: Vec<i64> = readings.iter().filter(|(id, _, _)| *id == account.id).filter_map(|(_, _, n)| *n).collect();
         let (collected_at, problem) = collection_of(conn, account.id).await?;
         summaries.push(AccountSummary {
@@ -235,9 +243,9 @@ pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_
     let top = in_range
         .into_iter()
         .take(TOP_VIDEOS as usize)
-        .map(|tuple| {
-            let name = names.get(&tuple.0).cloned().unwrap_or_default();
-            video_row(tuple, &name, &tz)
+        .map(|video| {
+            let name = names.get(&video.account_id).cloned().unwrap_or_default();
+            video_row(video, &name, &tz)
         })
         .collect();
     Ok(TeamAnalytics { time_zone: zone_name, range_days, accounts: summaries, followers, top })
@@ -247,21 +255,10 @@ pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_
 pub async fn post_analytics(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid) -> AppResult<PostAnalytics> {
     let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
     let (zone_name, tz) = member_zone(conn, caller.user_id).await?;
-    let video: Option<VideoTuple> = tiktok_videos::table
+    let video: Option<StoredVideo> = tiktok_videos::table
         .filter(tiktok_videos::account_id.eq(post.account_id))
         .filter(tiktok_videos::post_id.eq(post.id))
-        .select((
-            tiktok_videos::account_id,
-            tiktok_videos::video_id,
-            tiktok_videos::title,
-            tiktok_videos::share_url,
-            tiktok_videos::post_id,
-            tiktok_videos::published_at,
-            tiktok_videos::view_count,
-            tiktok_videos::like_count,
-            tiktok_videos::comment_count,
-            tiktok_videos::share_count,
-        ))
+        .select(StoredVideo::as_select())
         .first(conn)
         .await
         .optional()?;
@@ -271,7 +268,7 @@ pub async fn post_analytics(conn: &mut AsyncPgConnection, caller: Caller, post_i
     let name: String = tiktok_accounts::table.find(post.account_id).select(tiktok_accounts::display_name).first(conn).await?;
     let readings: Vec<(OffsetDateTime, i64, i64)> = video_snapshots::table
         .filter(video_snapshots::account_id.eq(post.account_id))
-        .filter(video_snapshots::video_id.eq(&video.1))
+        .filter(video_snapshots::video_id.eq(&video.video_id))
         .order(video_snapshots::taken_at.asc())
         .select((video_snapshots::taken_at, video_snapshots::view_count, video_snapshots::like_count))
         .load(conn)
