@@ -17,7 +17,7 @@ use crate::access;
 use crate::envelope::{self, ApiError};
 use crate::faults::Endpoint;
 use crate::fixtures::PrivacyLevel;
-use crate::publish::{PostSettings, Publish, PublishKind, notify_when_final};
+use crate::publish::{PostSettings, Publish, PublishKind};
 use crate::pull::{self, UrlRefusal};
 
 /// At most this many images in one post (§4.10).
@@ -268,11 +268,7 @@ fn finish(sandbox: &Sandbox, publish_id: &str, outcome: Result<(), &'static str>
             }
         }
     };
-    let moderated_at = {
-        let state = sandbox.inner.lock();
-        state.publish(publish_id).and_then(|publish| publish.moderated_at(delay, sandbox.inner.config.moderation_delay))
-    };
-    notify_when_final(sandbox, publish_id.to_owned(), final_at, moderated_at);
+    pull::announce_when_final(sandbox, publish_id, final_at);
 }
 
 /// Width and height of a JPEG (its SOF segment) or WebP (VP8, VP8L or VP8X header).

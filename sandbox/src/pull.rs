@@ -270,6 +270,13 @@ fn finish(sandbox: &Sandbox, publish_id: &str, outcome: Result<(), String>) {
             }
         }
     };
+    announce_when_final(sandbox, publish_id, final_at);
+}
+
+/// Once a download's status is final (at `final_at`, and again after moderation), sends the
+/// webhooks TikTok sends; shared by video and photo pulls.
+pub(crate) fn announce_when_final(sandbox: &Sandbox, publish_id: &str, final_at: Instant) {
+    let delay = sandbox.inner.config.processing_delay;
     let moderated_at = {
         let state = sandbox.inner.lock();
         state.publish(publish_id).and_then(|publish| publish.moderated_at(delay, sandbox.inner.config.moderation_delay))
