@@ -108,7 +108,12 @@ pub fn build_router(state: AppState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/metrics", get(metrics_endpoint::metrics_with_token))
         .route("/oauth/tiktok/callback", get(oauth_callback::tiktok_callback))
-        .route("/webhooks/tiktok", axum::routing::post(webhooks::tiktok_webhook))
+        .route(
+            "/webhooks/tiktok",
+            // Refused while reading, before a body past TikTok's size is buffered (I3).
+            axum::routing::post(webhooks::tiktok_webhook)
+                .layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_WEBHOOK_BYTES)),
+        )
         // TikTok downloads scheduled posts' videos here (PULL_FROM_URL).
         .route("/media/pull/{token}", get(media_pull::serve))
         .leptos_routes_with_context(

@@ -273,4 +273,7 @@ pub async fn clean_up_media_and_rate_limits(state: &AppState) {
     if let Err(error) = rate_limit::prune(&mut conn, now).await {
         tracing::warn!(error = %error, "pruning rate-limit records failed");
     }
+    if let Err(error) = app::accounts::ssr::prune_webhook_events(&mut conn, now).await {
+        tracing::warn!(error = %error, "pruning old webhook deliveries failed");
+    }
 }

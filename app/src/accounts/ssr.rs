@@ -329,6 +329,18 @@ pub enum WebhookOutcome {
     Duplicate,
 }
 
+/// How long a stored delivery is kept for spotting redeliveries and replays: past the oldest
+/// signature `verify` accepts (`MAX_AGE_SECS`, 73 h), a replay fails its age check anyway.
+pub const WEBHOOK_EVENT_RETENTION: Duration = Duration::days(7);
+
+/// Deletes deliveries older than [`WEBHOOK_EVENT_RETENTION`] (a clean-up job), so the table
+/// does not grow for ever.
+pub async fn prune_webhook_events(conn: &mut AsyncPgConnection, now: OffsetDateTime) -> QueryResult<usize> {
+    diesel::delete(tiktok_webhook_events::table.filter(tiktok_webhook_events::received_at.lt(now - WEBHOOK_EVENT_RETENTION)))
+        .execute(conn)
+        .await
+}
+
 /// Stores a verified event once and acts on it: `authorization.removed` disconnects the
 /// account at once; `post.publish.*` events move the post they name.
 pub async fn record_webhook(conn: &mut AsyncPgConnection, raw_body: &[u8], envelope: WebhookEnvelope) -> AppResult<WebhookOutcome> {

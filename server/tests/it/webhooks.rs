@@ -124,3 +124,43 @@ async fn both_spellings_of_no_longer_public_are_understood_and_old_or_future_sig
         assert_eq!((row.next_check_at, row.follow_until), (None, None), "not followed any more");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_delivery_is_refused_while_read_and_old_deliveries_are_pruned() {
+    let app = TestApp::new().await;
+    // Past 64 KiB and still sending: refused by the route's own body limit as soon as the
+    // limit is crossed, not after buffering up to the global 2 MiB (the stream never ends, so
+    // without the limit the request would hang).
+    use futures_util::StreamExt as _;
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 100 * 1024]))]);
+    let endless = first.chain(futures_util::stream::pending());
+    let request = http::Request::post("/webhooks/tiktok")
+        .header("content-type", "application/json")
+        .header("TikTok-Signature", "t=1,s=00")
+        .body(axum::body::Body::from_stream(endless))
+        .unwrap();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(30), app.client().send(request))
+        .await
+        .expect("an oversized delivery is refused while it is still being sent");
+    assert_eq!(answer.status.as_u16(), 413);
+
+    let now = OffsetDateTime::now_utc();
+    let mut conn = app.conn().await;
+    for (hash, age) in [("old", time::Duration::days(8)), ("recent", time::Duration::days(3))] {
+        diesel::insert_into(tiktok_webhook_events::table)
+            .values((
+                tiktok_webhook_events::body_sha256.eq(hash),
+                tiktok_webhook_events::event.eq("post.publish.complete"),
+                tiktok_webhook_events::user_openid.eq("someone"),
+                tiktok_webhook_events::content.eq(serde_json::json!({})),
+                tiktok_webhook_events::created_time.eq((now - age).unix_timestamp()),
+                tiktok_webhook_events::received_at.eq(now - age),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(app::accounts::ssr::prune_webhook_events(&mut conn, now).await.unwrap(), 1);
+    let left: Vec<String> = tiktok_webhook_events::table.select(tiktok_webhook_events::body_sha256).load(&mut conn).await.unwrap();
+    assert_eq!(left, vec!["recent".to_owned()], "a delivery younger than a week still spots its replays");
+}
