@@ -23,6 +23,10 @@ use uuid::Uuid;
 
 /// `/posts?account=…&state=…`: every post of the team, newest first, with filters and bulk
 /// cancel of scheduled posts.
+/// Shown beside "Send again" on an unconfirmed post: TikTok may have it already.
+pub const UNCONFIRMED_RESEND_WARNING: &str =
+    "TikTok may already have this post. Check the creator's profile first: sending it again can make it appear twice.";
+
 #[component]
 pub fn PostsPage() -> impl IntoView {
     let info = expect_context::<SessionInfo>();
@@ -223,6 +227,10 @@ pub fn PostPage() -> impl IntoView {
                                     <p class="notice">"TikTok may take a few minutes to process the video before it appears on the profile."</p>
                                 })}
                                 {post.fail_message.clone().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
+                                // Sending an unconfirmed post again is a person's call (I2): say what it risks.
+                                {(can_edit && post.state == PostState::Unconfirmed).then(|| view! {
+                                    <p class="notice unconfirmed-warning">{UNCONFIRMED_RESEND_WARNING}</p>
+                                })}
                                 {(can_edit && matches!(post.state, PostState::Failed | PostState::Unconfirmed)).then(|| view! {
                                     <button type="button" class="primary" on:click=move |_| { retry.dispatch(RetryPost { post_id: post.id }); }>"Send again"</button>
                                 })}

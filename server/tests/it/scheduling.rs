@@ -411,6 +411,8 @@ async fn an_init_whose_answer_was_lost_is_not_repeated_blindly() {
     // Nothing sends it again by itself.
     run_jobs_until_settled(&app, &[outcome.post_id], due + time::Duration::hours(3)).await;
     assert_eq!(sandbox.count(INIT, ""), 1);
+    let page = owner.get(&format!("/posts/{}", outcome.post_id)).await.text();
+    assert!(page.contains(app::posts::components::UNCONFIRMED_RESEND_WARNING), "the page warns before a resend: {page}");
     // A person decides to send it again.
     owner.call::<()>("posts/retry", &[("post_id", &outcome.post_id.to_string())]).await.unwrap();
     run_jobs_until_settled(&app, &[outcome.post_id], OffsetDateTime::now_utc()).await;
