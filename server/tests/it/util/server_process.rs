@@ -58,6 +58,14 @@ impl ServerProcess {
         panic!("the server did not come up; see {}", log.display());
     }
 
+    /// SIGTERM, as systemd stops it: the server finishes the token renewals in flight (so
+    /// none is cut between TikTok's answer and the commit) and ends its claims.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// SIGKILL: no shutdown, no clean-up, leases left as they are.
     pub fn kill_9(mut self) {
         self.child.kill().unwrap();
