@@ -95,7 +95,11 @@ test("an owner changes a member's role and the member sees it", async ({ browser
   await hydrated(owner);
   const row = owner.locator("tr[data-member]").filter({ hasText: "Max" });
   await row.getByRole("combobox").selectOption({ label: "Admin" });
+  // The select shows "admin" as soon as it is chosen; wait for the server's answer to the
+  // change itself, or the member may reload before it is saved (seen on a busy machine).
+  const saved = owner.waitForResponse((response) => response.url().endsWith("/teams/members/role") && response.ok());
   await row.getByRole("button", { name: "Change role" }).click();
+  await saved;
   await expect(row.getByRole("combobox")).toHaveValue("admin");
 
   await member.reload();
