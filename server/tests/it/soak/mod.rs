@@ -192,7 +192,11 @@ async fn soak(column: Column, default_posts: usize) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    drop(servers);
+    // The soak is over: stop the servers as an operator would, so the end itself cuts no
+    // renewal (the kills column's kills happened during the run).
+    for server in servers {
+        server.stop();
+    }
     let left = sandbox.sandbox.faults();
     sandbox.sandbox.clear_faults();
     let elapsed = started.elapsed().as_secs_f64();

@@ -101,26 +101,42 @@ pub async fn check(
         if revoked.contains(&account.open_id) {
             continue;
         }
-        if account.status() != AccountStatus::Active {
+        // The request log redacts refresh tokens; TikTok's own record says when one was spent.
+        // The sandbox may handle a request that reached its socket just before the sender
+        // died, so the kill can be logged a little before the rotation it interrupted.
+        let explain_loss = |account: &TikTokAccount| {
             let sealed = account.encrypted_refresh_token.as_deref().expect("tokens are kept until a reconnect");
             let stored = app.state.cipher.decrypt(sealed, &account.id.to_string()).unwrap();
-            // The request log redacts refresh tokens; TikTok's own record says when one was spent.
             let spent_at = sandbox.sandbox.refresh_token_used_at(stored.expose());
-            // The sandbox may handle a request that reached its socket just before the sender
-            // died, so the kill can be logged a little before the rotation it interrupted.
             let explained = spent_at.is_some_and(|at| killed_at.iter().any(|kill| (*kill - at).abs() < time::Duration::seconds(2)));
             assert!(
                 explained,
                 "{} lost its refresh token without a kill to explain it: {:?}, spent at {spent_at:?}, kills at {killed_at:?}",
                 account.display_name, account.status_reason
             );
+        };
+        if account.status() != AccountStatus::Active {
+            explain_loss(account);
             lost_to_kills.push(account.display_name.clone());
             continue;
         }
-        let outcome =
-            refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at))
-                .await
-                .unwrap();
+        // A server killed in the middle of a renewal leaves its claim until it lapses (3 min):
+        // "try again" until then is a wait, not a lost token.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(240);
+        let outcome = loop {
+            match refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at)).await {
+                Err(app::error::AppError::Unavailable) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                other => break other.unwrap(),
+            }
+        };
+        if outcome == RefreshOutcome::NeedsReconnect {
+            // Spent by a renewal a kill cut off, found only now: the same loss, told the same way.
+            explain_loss(account);
+            lost_to_kills.push(account.display_name.clone());
+            continue;
+        }
         assert!(matches!(outcome, RefreshOutcome::Refreshed), "{}: {outcome:?}", account.display_name);
         renewed_at_end += 1;
     }
