@@ -13,6 +13,15 @@ export LEPTOS_OUTPUT_NAME="cadence"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# stop_background PID: stops a process this script started and waits for it. Its exit status
+# is not ours: a stand-in killed by SIGTERM exits 143, and under `set -e` that status would
+# otherwise become the script's own (a green run reported red).
+stop_background() {
+  [ -n "${1:-}" ] || return 0
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
 # The build cache lives outside the clone so fresh clones (and CI runs) reuse it.
 use_shared_target_dir() {
   mkdir -p "$CACHE_DIR/target"
