@@ -238,7 +238,8 @@ impl ConfigError {
     }
 }
 
-/// Every `CADENCE_*` variable Cadence understands; anything else with that prefix is refused.
+/// The `CADENCE_*` variables Cadence understands besides the SMTP ones, which
+/// [`crate::mail::settings::VARIABLES`] lists; anything else with that prefix is refused.
 pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_PUBLIC_URL",
     "CADENCE_JOBS_POOL_SIZE",
@@ -283,12 +284,6 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SANDBOX_REFRESH_TOKEN_SECS",
     "CADENCE_METRICS_ADDR",
     "CADENCE_METRICS_TOKEN",
-    "CADENCE_SMTP_HOST",
-    "CADENCE_SMTP_PORT",
-    "CADENCE_SMTP_TLS",
-    "CADENCE_SMTP_USERNAME",
-    "CADENCE_SMTP_PASSWORD",
-    "CADENCE_SMTP_FROM",
     "CADENCE_MEDIA_PUBLIC_URL",
     // Read by scripts/lib.sh (the shared build cache), not by the server; listed so a server
     // started from those scripts does not refuse it.
@@ -312,13 +307,15 @@ impl Config {
                 .filter(|value| !value.is_empty())
         };
 
+        let known = || KNOWN_VARIABLES.iter().chain(crate::mail::settings::VARIABLES);
         if let Some((unknown, _)) = vars
             .iter()
-            .find(|(key, _)| key.starts_with("CADENCE_") && !KNOWN_VARIABLES.contains(&key.as_str()))
+            .find(|(key, _)| key.starts_with("CADENCE_") && !known().any(|name| name == key))
         {
+            let names: Vec<&str> = known().copied().collect();
             return Err(ConfigError::new(
                 unknown,
-                format!("unknown setting; known settings are {}", KNOWN_VARIABLES.join(", ")),
+                format!("unknown setting; known settings are {}", names.join(", ")),
             ));
         }
 

@@ -50,6 +50,14 @@ export async function connectCreator(page: Page, creator: string): Promise<void>
   await expect(page.getByRole("status")).toHaveText("TikTok account connected.");
 }
 
+/** Opens the composer and picks the first (only) connected account. */
+export async function compose(page: Page, creator: string): Promise<void> {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New post" }).click();
+  await hydrated(page);
+  await page.getByLabel("TikTok account").selectOption({ index: 1 });
+  await expect(page.locator(".creator")).toContainText(`Posting to ${creator}`);
+}
+
 /**
  * Disconnects `creator` on the Accounts page. Sandbox creators are shared by every journey and
  * a TikTok account can be live in only one team, so each journey leaves none connected.

@@ -1,13 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { connectCreator, disconnectCreator, hydrated, signUp, syntheticMp4, uniqueEmail } from "./helpers";
-
-/** Opens the composer and picks the first (only) connected account. */
-async function compose(page: Page, creator: string): Promise<void> {
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New post" }).click();
-  await hydrated(page);
-  await page.getByLabel("TikTok account").selectOption({ index: 1 });
-  await expect(page.locator(".creator")).toContainText(`Posting to ${creator}`);
-}
+import { compose, connectCreator, disconnectCreator, hydrated, signUp, syntheticMp4, uniqueEmail } from "./helpers";
 
 /** Slows the browser's uploads so the progress bar can be watched. */
 async function throttleUploads(page: Page, bytesPerSecond: number): Promise<void> {

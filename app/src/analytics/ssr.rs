@@ -19,7 +19,10 @@ use crate::{
     teams::ssr::Caller,
     tiktok::scopes,
 };
-use diesel::prelude::*;
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Nullable, Timestamptz, Uuid as SqlUuid},
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use jiff::tz::TimeZone;
 use std::collections::BTreeMap;
@@ -43,12 +46,6 @@ struct StoredVideo {
     like_count: i64,
     comment_count: i64,
     share_count: i64,
-}
-
-impl StoredVideo {
-    fn interactions(&self) -> i64 {
-        self.like_count + self.comment_count + self.share_count
-    }
 }
 
 fn video_row(video: StoredVideo, account_name: &str, tz: &TimeZone) -> VideoRow {
@@ -187,65 +184,106 @@ pub async fn account_analytics(
     })
 }
 
-/// Every account of the caller's team over the last `range_days` days.
+/// The team's followers on one local day: the last reading of each account that day, summed.
+#[derive(QueryableByName)]
+struct TeamDay {
+    #[diesel(sql_type = Timestamptz)]
+    last_taken_at: OffsetDateTime,
+    #[diesel(sql_type = BigInt)]
+    followers: i64,
+}
+
+/// One account's figures over the range, reduced in PostgreSQL.
+#[derive(QueryableByName)]
+struct AccountFigures {
+    #[diesel(sql_type = SqlUuid)]
+    account_id: Uuid,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    first_followers: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    last_followers: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    videos: i64,
+    #[diesel(sql_type = BigInt)]
+    views: i64,
+    #[diesel(sql_type = BigInt)]
+    interactions: i64,
+}
+
+/// Every account of the caller's team over the last `range_days` days. A year of hourly and
+/// daily snapshots for dozens of accounts is reduced in PostgreSQL, a query per chart or
+/// table, so the page costs the same whatever the history holds.
 pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_days: i64, now: OffsetDateTime) -> AppResult<TeamAnalytics> {
     let (zone_name, tz) = member_zone(conn, caller.user_id).await?;
     let since = now - Duration::days(range_days);
-    let accounts: Vec<TikTokAccount> = tiktok_accounts::table
+    let accounts: Vec<(TikTokAccount, Option<OffsetDateTime>, Option<String>)> = tiktok_accounts::table
         .filter(tiktok_accounts::team_id.eq(caller.team_id))
         .order(tiktok_accounts::display_name.asc())
-        .select(TikTokAccount::as_select())
+        .select((TikTokAccount::as_select(), tiktok_accounts::analytics_collected_at, tiktok_accounts::analytics_error))
         .load(conn)
         .await?;
-    let ids: Vec<Uuid> = accounts.iter().map(|account| account.id).collect();
-    let readings: Vec<(Uuid, OffsetDateTime, Option<i64>)> = account_snapshots::table
-        .filter(account_snapshots::account_id.eq_any(&ids))
-        .filter(account_snapshots::taken_at.ge(since))
-        .order(account_snapshots::taken_at.asc())
-        .select((account_snapshots::account_id, account_snapshots::taken_at, account_snapshots::follower_count))
-        .load(conn)
-        .await?;
-    // The team's followers per local day: each account's last reading of the day, summed over
-    // the accounts that had one.
-    let mut by_day: BTreeMap<jiff::civil::Date, BTreeMap<Uuid, (OffsetDateTime, i64)>> = BTreeMap::new();
-    for (account_id, at, followers) in &readings {
-        if let Some(followers) = followers {
-            by_day.entry(zone::local(*at, &tz).date()).or_default().insert(*account_id, (*at, *followers));
-        }
-    }
-    let followers = by_day
-        .into_values()
-        .map(|accounts| {
-            let last = accounts.values().map(|(at, _)| *at).max().unwrap_or(now);
-            point(last, accounts.values().map(|(_, n)| n).sum(), &tz)
+    let ids: Vec<Uuid> = accounts.iter().map(|(account, _, _)| account.id).collect();
+    let days: Vec<TeamDay> = diesel::sql_query(
+        "SELECT max(taken_at) AS last_taken_at, sum(follower_count)::int8 AS followers FROM ( \
+           SELECT DISTINCT ON (account_id, width_bucket(taken_at, $3)) account_id, width_bucket(taken_at, $3) AS day, \
+                  taken_at, follower_count \
+           FROM account_snapshots \
+           WHERE account_id = ANY($1) AND taken_at >= $2 AND follower_count IS NOT NULL \
+           ORDER BY account_id, width_bucket(taken_at, $3), taken_at DESC) AS last_of_day \
+         GROUP BY day ORDER BY day",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Timestamptz, _>(since)
+    .bind::<Array<Timestamptz>, _>(zone::day_starts(since, now, &tz))
+    .load(conn)
+    .await?;
+    let followers = days.into_iter().map(|day| point(day.last_taken_at, day.followers, &tz)).collect();
+    let figures: Vec<AccountFigures> = diesel::sql_query(
+        "WITH followers AS ( \
+           SELECT account_id, \
+                  (array_agg(follower_count ORDER BY taken_at ASC))[1] AS first_followers, \
+                  (array_agg(follower_count ORDER BY taken_at DESC))[1] AS last_followers \
+           FROM account_snapshots \
+           WHERE account_id = ANY($1) AND taken_at >= $2 AND follower_count IS NOT NULL \
+           GROUP BY account_id), \
+         videos AS ( \
+           SELECT account_id, count(*) AS videos, sum(view_count)::int8 AS views, \
+                  sum(like_count + comment_count + share_count)::int8 AS interactions \
+           FROM tiktok_videos WHERE account_id = ANY($1) AND published_at >= $2 GROUP BY account_id) \
+         SELECT id AS account_id, first_followers, last_followers, COALESCE(videos, 0) AS videos, \
+                COALESCE(views, 0) AS views, COALESCE(interactions, 0) AS interactions \
+         FROM unnest($1) AS id LEFT JOIN followers ON followers.account_id = id LEFT JOIN videos ON videos.account_id = id",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Timestamptz, _>(since)
+    .load(conn)
+    .await?;
+    let figures: BTreeMap<Uuid, AccountFigures> = figures.into_iter().map(|row| (row.account_id, row)).collect();
+    let summaries = accounts
+        .iter()
+        .map(|(account, collected_at, problem)| {
+            let own = figures.get(&account.id);
+            AccountSummary {
+                account_id: account.id,
+                display_name: account.display_name.clone(),
+                collection: collection_state(account, &tz, *collected_at, problem.clone()),
+                followers: own.and_then(|figures| figures.last_followers),
+                followers_change: own
+                    .and_then(|figures| figures.first_followers.zip(figures.last_followers))
+                    .map(|(first, last)| last - first),
+                videos_in_range: own.map_or(0, |figures| figures.videos),
+                views_in_range: own.map_or(0, |figures| figures.views),
+                engagement_pct: own.and_then(|figures| engagement_pct(figures.interactions, figures.views)),
+            }
         })
         .collect();
-    let names: BTreeMap<Uuid, String> = accounts.iter().map(|account| (account.id, account.display_name.clone())).collect();
-    let in_range = top_videos(conn, &ids, since, i64::MAX).await?;
-    let mut summaries = Vec::new();
-    for account in &accounts {
-        let mine: Vec<&StoredVideo> = in_range.iter().filter(|video| video.account_id == account.id).collect();
-        let views: i64 = mine.iter().map(|video| video.view_count).sum();
-        let interactions: i64 = mine.iter().map(|video| video.interactions()).sum();
-        let own: Vec<i64> = readings.iter().filter(|(id, _, _)| *id == account.id).filter_map(|(_, _, n)| *n).collect();
-        let (collected_at, problem) = collection_of(conn, account.id).await?;
-        summaries.push(AccountSummary {
-            account_id: account.id,
-            display_name: account.display_name.clone(),
-            collection: collection_state(account, &tz, collected_at, problem),
-            followers: <[i64]>::last(&own).copied(),
-            followers_change: <[i64]>::first(&own).zip(<[i64]>::last(&own)).map(|(first, last)| last - first),
-            videos_in_range: mine.len() as i64,
-            views_in_range: views,
-            engagement_pct: engagement_pct(interactions, views),
-        });
-    }
-    let top = in_range
+    let names: BTreeMap<Uuid, &str> = accounts.iter().map(|(account, _, _)| (account.id, account.display_name.as_str())).collect();
+    let top = top_videos(conn, &ids, since, TOP_VIDEOS)
+        .await?
         .into_iter()
-        .take(TOP_VIDEOS as usize)
         .map(|video| {
-            let name = names.get(&video.account_id).cloned().unwrap_or_default();
-            video_row(video, &name, &tz)
+            let name = names.get(&video.account_id).copied().unwrap_or_default();
+            video_row(video, name, &tz)
         })
         .collect();
     Ok(TeamAnalytics { time_zone: zone_name, range_days, accounts: summaries, followers, top })

@@ -55,6 +55,24 @@ pub fn start_of(date: civil::Date, tz: &TimeZone) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(zoned.timestamp().as_nanosecond()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// The start of every local day from the one holding `from` to the one after `to`: bucket
+/// boundaries for grouping instants by the member's day in SQL (`width_bucket`), so PostgreSQL's
+/// own time zone database never has to agree with ours.
+pub fn day_starts(from: OffsetDateTime, to: OffsetDateTime, tz: &TimeZone) -> Vec<OffsetDateTime> {
+    let (first, last) = (local(from, tz).date(), local(to, tz).date());
+    let mut starts = Vec::new();
+    let mut day = first;
+    while day <= last {
+        starts.push(start_of(day, tz));
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    starts.push(start_of(day, tz));
+    starts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +86,21 @@ mod tests {
         assert_eq!(from_local("2026-03-30T09:00", &berlin).unwrap(), datetime!(2026-03-30 07:00 UTC));
         assert_eq!(wall_clock(datetime!(2026-03-30 07:00 UTC), &berlin), "2026-03-30T09:00");
         assert_eq!(label(datetime!(2026-03-30 07:00 UTC), &berlin), "Mon 30 Mar 2026, 09:00 CEST");
+    }
+
+    #[test]
+    fn day_starts_follow_the_local_midnights_across_a_dst_change() {
+        let berlin = zone("Europe/Berlin");
+        let starts = day_starts(datetime!(2026-03-28 12:00 UTC), datetime!(2026-03-29 12:00 UTC), &berlin);
+        assert_eq!(
+            starts,
+            vec![
+                datetime!(2026-03-27 23:00 UTC),
+                datetime!(2026-03-28 23:00 UTC),
+                // 29 March is 23 hours long: the next midnight is summer time.
+                datetime!(2026-03-29 22:00 UTC),
+            ]
+        );
     }
 
     #[test]

@@ -320,3 +320,78 @@ async fn old_snapshots_are_thinned_to_daily_then_weekly() {
     assert_eq!(ten_days.0.hour(), 23, "{ten_days:?}");
     assert_eq!(retention::thin_snapshots(conn, now).await.unwrap(), 0, "thinning twice changes nothing");
 }
+
+/// One reading of an account's totals, written as collection would.
+async fn reading(app: &TestApp, account: Uuid, taken_at: OffsetDateTime, followers: Option<i64>) {
+    diesel::insert_into(account_snapshots::table)
+        .values((
+            account_snapshots::account_id.eq(account),
+            account_snapshots::taken_at.eq(taken_at),
+            account_snapshots::follower_count.eq(followers),
+        ))
+        .execute(&mut *app.conn().await)
+        .await
+        .unwrap();
+}
+
+/// A listed video with its latest counts (views, likes, comments, shares).
+async fn video(app: &TestApp, account: Uuid, id: &str, published_at: OffsetDateTime, counts: [i64; 4]) {
+    let team: Uuid = tiktok_accounts::table.find(account).select(tiktok_accounts::team_id).first(&mut *app.conn().await).await.unwrap();
+    diesel::insert_into(tiktok_videos::table)
+        .values((
+            tiktok_videos::account_id.eq(account),
+            tiktok_videos::video_id.eq(id),
+            tiktok_videos::team_id.eq(team),
+            tiktok_videos::title.eq(id),
+            tiktok_videos::published_at.eq(published_at),
+            tiktok_videos::first_seen_at.eq(published_at),
+            tiktok_videos::last_seen_at.eq(published_at),
+            tiktok_videos::view_count.eq(counts[0]),
+            tiktok_videos::like_count.eq(counts[1]),
+            tiktok_videos::comment_count.eq(counts[2]),
+            tiktok_videos::share_count.eq(counts[3]),
+        ))
+        .execute(&mut *app.conn().await)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_team_page_sums_each_accounts_last_reading_of_the_members_day() {
+    let (sandbox, app, mut owner) = analytics_app().await;
+    let maya = connect_with(&sandbox, &mut owner, "Maya Public", EVERY_SCOPE).await;
+    let sam = connect_with(&sandbox, &mut owner, "Short Clips Sam", EVERY_SCOPE).await;
+    // The owner's clock is Berlin's (UTC+1 in winter, +2 in summer): the last hour before
+    // Berlin's midnight is the same UTC day as the first minutes after it, so grouping by the
+    // UTC day would merge the two days below into one.
+    let berlin = app::calendar::zone::zone("Europe/Berlin");
+    let midnight = app::calendar::zone::start_of(app::calendar::zone::today(&berlin), &berlin);
+    let minutes = |n: i64| midnight + time::Duration::minutes(n);
+    reading(&app, maya, minutes(-120), Some(100)).await;
+    reading(&app, maya, minutes(-30), Some(110)).await;
+    reading(&app, maya, minutes(10), Some(120)).await;
+    reading(&app, sam, minutes(-60), Some(50)).await;
+    reading(&app, sam, minutes(5), Some(55)).await;
+    // A reading without follower counts (stats not granted then) counts for nothing.
+    reading(&app, sam, minutes(6), None).await;
+    let now = OffsetDateTime::now_utc();
+    video(&app, maya, "hit", now - time::Duration::days(1), [1000, 50, 5, 5]).await;
+    video(&app, maya, "quiet", now - time::Duration::days(3), [10, 0, 0, 0]).await;
+    video(&app, sam, "old", now - time::Duration::days(40), [99_999, 9, 9, 9]).await;
+
+    let team: TeamAnalytics = owner.call("analytics/team", &[("days", "7")]).await.unwrap();
+    let followers: Vec<(i64, i64)> = team.followers.iter().map(|point| (point.at, point.value)).collect();
+    assert_eq!(
+        followers,
+        vec![(minutes(-30).unix_timestamp(), 160), (minutes(10).unix_timestamp(), 175)],
+        "each account's last reading of the Berlin day, summed, at the day's last reading"
+    );
+    let by_name = |name: &str| team.accounts.iter().find(|account| account.display_name == name).unwrap();
+    let (maya_row, sam_row) = (by_name("Maya Public"), by_name("Short Clips Sam"));
+    assert_eq!((maya_row.followers, maya_row.followers_change), (Some(120), Some(20)));
+    assert_eq!((maya_row.videos_in_range, maya_row.views_in_range, maya_row.engagement_pct), (2, 1010, Some(5.9)));
+    assert_eq!((sam_row.followers, sam_row.followers_change), (Some(55), Some(5)));
+    assert_eq!((sam_row.videos_in_range, sam_row.views_in_range, sam_row.engagement_pct), (0, 0, None), "the old video is out of range");
+    let top: Vec<&str> = team.top.iter().map(|row| row.video_id.as_str()).collect();
+    assert_eq!(top, ["hit", "quiet"], "most viewed first, within the range");
+}
