@@ -23,6 +23,8 @@ pub struct AppState {
     pub tiktok: Arc<TikTokApp>,
     /// Where scheduled posts' videos wait.
     pub media: Arc<MediaStore>,
+    /// Team analytics pages computed since the team's last collection.
+    pub analytics_cache: Arc<crate::analytics::cache::TeamCache>,
 }
 
 /// The state of the running server, from the request context.

@@ -39,7 +39,7 @@ test("after a post is published, its account's analytics chart the followers and
   await expect(followers.locator("desc")).toHaveText(/^\d+ readings? from .+; lowest \d+, highest \d+\.$/);
   const firstReading = page.locator("section.card", { hasText: "Followers over the last" }).locator("table.chart-table tbody tr").first();
   await expect(firstReading.locator("td").nth(1)).toHaveText(/^[1-9]\d*$/);
-  const count = await firstReading.locator("td").nth(1).innerText();
+  const count = (await firstReading.locator("td").nth(1).textContent()) ?? "";
   const csv = decodeURIComponent((await page.getByRole("link", { name: "Download followers (CSV)" }).getAttribute("href")) ?? "");
   expect(csv).toContain(`,${count}\n`);
 

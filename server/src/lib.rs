@@ -69,6 +69,7 @@ pub fn build_state(
         cipher: Arc::new(cipher),
         tiktok: Arc::new(setup.app),
         media: Arc::new(app::media::store::MediaStore::from_config(&config_media)?),
+        analytics_cache: Arc::default(),
     };
     Ok((state, sandbox))
 }

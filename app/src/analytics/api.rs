@@ -12,10 +12,11 @@ use uuid::Uuid;
 /// Every account of the team over the last `days` days (7, 30, 90 or 365). Any member may look.
 #[server(endpoint = "analytics/team")]
 pub async fn load_team_analytics(days: Option<i64>) -> Result<TeamAnalytics, AppError> {
-    use crate::{analytics::{ssr, types::range_days}, state::db, teams::{ssr::require_role, types::Role}};
+    use crate::{analytics::{ssr, types::range_days}, state::{app_state, db}, teams::{ssr::require_role, types::Role}};
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
-    ssr::team_analytics(&mut conn, caller, range_days(days), time::OffsetDateTime::now_utc()).await
+    let cache = app_state()?.analytics_cache;
+    ssr::team_analytics(&mut conn, &cache, caller, range_days(days), time::OffsetDateTime::now_utc()).await
 }
 
 /// One account of the team over the last `days` days. Any member may look.

@@ -6,6 +6,8 @@ pub mod api;
 pub mod best_times;
 #[cfg(feature = "ssr")]
 pub mod budget;
+#[cfg(feature = "ssr")]
+pub mod cache;
 pub mod charts;
 #[cfg(feature = "ssr")]
 pub mod collect;

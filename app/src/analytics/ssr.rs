@@ -6,6 +6,7 @@ use crate::{
     analytics::{
         best_times::{self, Evidence},
         budget,
+        cache::{self, TeamCache},
         collect::{self, can_collect},
         types::{
             AccountAnalytics, AccountSummary, CollectionState, Heatmap, Point, PostAnalytics, SlotSuggestion, TeamAnalytics,
@@ -25,7 +26,7 @@ use diesel::{
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use jiff::tz::TimeZone;
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Instant};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -213,11 +214,36 @@ struct AccountFigures {
 /// Every account of the caller's team over the last `range_days` days. A year of hourly and
 /// daily snapshots for dozens of accounts is reduced in PostgreSQL, a query per chart or
 /// table, so the page costs the same whatever the history holds.
-pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_days: i64, now: OffsetDateTime) -> AppResult<TeamAnalytics> {
+pub async fn team_analytics(
+    conn: &mut AsyncPgConnection,
+    cache: &TeamCache,
+    caller: Caller,
+    range_days: i64,
+    now: OffsetDateTime,
+) -> AppResult<TeamAnalytics> {
     let (zone_name, tz) = member_zone(conn, caller.user_id).await?;
+    let version = cache::version_of(conn, caller.team_id).await?;
+    let key = cache::Key { team_id: caller.team_id, range_days, zone: zone_name.clone() };
+    if let Some(page) = cache.get(&key, &version, Instant::now()) {
+        return Ok(page);
+    }
+    let page = reduce_team_analytics(conn, caller.team_id, zone_name, &tz, range_days, now).await?;
+    cache.put(key, version, page.clone(), Instant::now());
+    Ok(page)
+}
+
+/// What [`team_analytics`] shows, computed from the snapshots.
+async fn reduce_team_analytics(
+    conn: &mut AsyncPgConnection,
+    team_id: Uuid,
+    zone_name: String,
+    tz: &TimeZone,
+    range_days: i64,
+    now: OffsetDateTime,
+) -> AppResult<TeamAnalytics> {
     let since = now - Duration::days(range_days);
     let accounts: Vec<(TikTokAccount, Option<OffsetDateTime>, Option<String>)> = tiktok_accounts::table
-        .filter(tiktok_accounts::team_id.eq(caller.team_id))
+        .filter(tiktok_accounts::team_id.eq(team_id))
         .order(tiktok_accounts::display_name.asc())
         .select((TikTokAccount::as_select(), tiktok_accounts::analytics_collected_at, tiktok_accounts::analytics_error))
         .load(conn)
@@ -234,25 +260,24 @@ pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_
     )
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Timestamptz, _>(since)
-    .bind::<Array<Timestamptz>, _>(zone::day_starts(since, now, &tz))
+    .bind::<Array<Timestamptz>, _>(zone::day_starts(since, now, tz))
     .load(conn)
     .await?;
-    let followers = days.into_iter().map(|day| point(day.last_taken_at, day.followers, &tz)).collect();
+    let followers = days.into_iter().map(|day| point(day.last_taken_at, day.followers, tz)).collect();
     let figures: Vec<AccountFigures> = diesel::sql_query(
-        "WITH followers AS ( \
-           SELECT account_id, \
-                  (array_agg(follower_count ORDER BY taken_at ASC))[1] AS first_followers, \
-                  (array_agg(follower_count ORDER BY taken_at DESC))[1] AS last_followers \
-           FROM account_snapshots \
-           WHERE account_id = ANY($1) AND taken_at >= $2 AND follower_count IS NOT NULL \
-           GROUP BY account_id), \
-         videos AS ( \
+        // First and last followers by two index probes per account, not a sort of the range.
+        "WITH videos AS ( \
            SELECT account_id, count(*) AS videos, sum(view_count)::int8 AS views, \
                   sum(like_count + comment_count + share_count)::int8 AS interactions \
            FROM tiktok_videos WHERE account_id = ANY($1) AND published_at >= $2 GROUP BY account_id) \
          SELECT id AS account_id, first_followers, last_followers, COALESCE(videos, 0) AS videos, \
                 COALESCE(views, 0) AS views, COALESCE(interactions, 0) AS interactions \
-         FROM unnest($1) AS id LEFT JOIN followers ON followers.account_id = id LEFT JOIN videos ON videos.account_id = id",
+         FROM unnest($1) AS id \
+         LEFT JOIN LATERAL (SELECT follower_count AS first_followers FROM account_snapshots \
+           WHERE account_id = id AND taken_at >= $2 AND follower_count IS NOT NULL ORDER BY taken_at ASC LIMIT 1) AS first ON true \
+         LEFT JOIN LATERAL (SELECT follower_count AS last_followers FROM account_snapshots \
+           WHERE account_id = id AND taken_at >= $2 AND follower_count IS NOT NULL ORDER BY taken_at DESC LIMIT 1) AS last ON true \
+         LEFT JOIN videos ON videos.account_id = id",
     )
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Timestamptz, _>(since)
@@ -266,7 +291,7 @@ pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_
             AccountSummary {
                 account_id: account.id,
                 display_name: account.display_name.clone(),
-                collection: collection_state(account, &tz, *collected_at, problem.clone()),
+                collection: collection_state(account, tz, *collected_at, problem.clone()),
                 followers: own.and_then(|figures| figures.last_followers),
                 followers_change: own
                     .and_then(|figures| figures.first_followers.zip(figures.last_followers))
@@ -283,7 +308,7 @@ pub async fn team_analytics(conn: &mut AsyncPgConnection, caller: Caller, range_
         .into_iter()
         .map(|video| {
             let name = names.get(&video.account_id).copied().unwrap_or_default();
-            video_row(video, name, &tz)
+            video_row(video, name, tz)
         })
         .collect();
     Ok(TeamAnalytics { time_zone: zone_name, range_days, accounts: summaries, followers, top })

@@ -394,4 +394,14 @@ async fn the_team_page_sums_each_accounts_last_reading_of_the_members_day() {
     assert_eq!((sam_row.videos_in_range, sam_row.views_in_range, sam_row.engagement_pct), (0, 0, None), "the old video is out of range");
     let top: Vec<&str> = team.top.iter().map(|row| row.video_id.as_str()).collect();
     assert_eq!(top, ["hit", "quiet"], "most viewed first, within the range");
+
+    // The page is kept until the team's accounts change or one is collected again: a write
+    // collection did not make is not seen, the next collection's is.
+    video(&app, maya, "late", now - time::Duration::hours(2), [5000, 0, 0, 0]).await;
+    let cached: TeamAnalytics = owner.call("analytics/team", &[("days", "7")]).await.unwrap();
+    assert_eq!(cached.top.len(), 2, "served from the cache");
+    collect_account(&app.state, maya, OffsetDateTime::now_utc(), budget::PER_MINUTE).await.unwrap();
+    let fresh: TeamAnalytics = owner.call("analytics/team", &[("days", "7")]).await.unwrap();
+    let top: Vec<&str> = fresh.top.iter().map(|row| row.video_id.as_str()).collect();
+    assert_eq!(&top[..3], ["late", "hit", "quiet"], "recomputed after the collection");
 }
