@@ -48,6 +48,9 @@ test("after a post is published, its account's analytics chart the followers and
   const summary = page.locator("table.account-summary tbody tr", { hasText: "Maya Public" });
   await expect(summary.locator("td").nth(3)).toHaveText(/^[1-9]\d*$/);
   await expect(summary.locator("td").nth(6)).toHaveText(/^Read /);
+  const top = decodeURIComponent((await page.getByRole("link", { name: "Download top posts (CSV)" }).getAttribute("href")) ?? "");
+  expect(top).toContain(`Maya Public,`);
+  expect(top).toContain(`,${caption},`);
   await page.goto(postPath);
   await expect(page.locator(".post-analytics .post-figures")).toHaveText(/^\d+ views · \d+ likes · \d+ comments · \d+ shares · engagement /);
 

@@ -149,6 +149,10 @@ fn TeamView(team: TeamAnalytics) -> AnyView {
     let days = team.range_days;
     let followers_svg = charts::line_chart("team-followers", "Followers across the team's accounts", &team.followers);
     let top_svg = charts::bar_chart("team-top", &format!("Most viewed videos, last {}", range_name(days)), &bars(&team.top));
+    let links = (
+        team_csv_link(&team, "followers", "Download followers (CSV)"),
+        team_csv_link(&team, "top", "Download top posts (CSV)"),
+    );
     view! {
         <RangePicker base="/analytics".into() days/>
         <p class="analytics-zone">"Times in " {team.time_zone.clone()} "."</p>
@@ -184,11 +188,13 @@ fn TeamView(team: TeamAnalytics) -> AnyView {
         <section class="card">
             <h2>"Followers"</h2>
             <ChartWithTable svg=followers_svg caption="Followers across the team's accounts".into() points=team.followers value_name="Followers"/>
+            {links.0}
         </section>
         <section class="card">
             <h2>"Top posts"</h2>
             <div class="chart-svg" inner_html=top_svg></div>
             <VideoTable videos=team.top caption=format!("Videos published in the last {}, most viewed first", range_name(days)) with_account=true/>
+            {links.1}
         </section>
     }
     .into_any()
@@ -229,11 +235,21 @@ pub fn AccountAnalyticsPage() -> impl IntoView {
     }
 }
 
-/// A download link to the CSV of one chart.
-fn csv_link(account: &AccountAnalytics, chart: &'static str, text: &'static str) -> AnyView {
-    let href = csv::csv(account, chart).map(|csv| csv::data_url(&csv)).unwrap_or_default();
-    let file = format!("{}-{chart}-{}d.csv", account.display_name.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), account.range_days);
+/// A download link to a CSV, named after what it holds.
+fn download_link(csv: Result<String, String>, file_stem: &str, text: &'static str) -> AnyView {
+    let href = csv.map(|csv| csv::data_url(&csv)).unwrap_or_default();
+    let file = format!("{}.csv", file_stem.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"));
     view! { <a class="csv-link" href=href download=file>{text}</a> }.into_any()
+}
+
+/// A download link to the CSV of one chart of an account's page.
+fn csv_link(account: &AccountAnalytics, chart: &'static str, text: &'static str) -> AnyView {
+    download_link(csv::csv(account, chart), &format!("{} {chart} {}d", account.display_name, account.range_days), text)
+}
+
+/// A download link to the CSV of one chart of the team's page.
+fn team_csv_link(team: &TeamAnalytics, chart: &'static str, text: &'static str) -> AnyView {
+    download_link(csv::team_csv(team, chart), &format!("team {chart} {}d", team.range_days), text)
 }
 
 #[component]
