@@ -13,6 +13,19 @@ export LEPTOS_OUTPUT_NAME="cadence"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# need_debian_tool COMMAND PACKAGE WHY: installs Debian's PACKAGE when COMMAND is missing (as
+# root), or fails with the command that would (as anyone else).
+need_debian_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ]; then
+    say "Installing Debian's $2 ($3)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  else
+    echo "$1 is missing; install it with: sudo apt-get install $2" >&2
+    return 1
+  fi
+}
+
 # stop_background PID: stops a process this script started and waits for it. Its exit status
 # is not ours: a stand-in killed by SIGTERM exits 143, and under `set -e` that status would
 # otherwise become the script's own (a green run reported red).
@@ -77,15 +90,7 @@ bootstrap_browser_tools() {
     say "Installing Playwright (npm; no browser download)"
     (cd "$REPO_ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  if ! command -v chromium >/dev/null 2>&1; then
-    say "Installing Debian's chromium for Playwright"
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-      echo "chromium is missing; install it with: sudo apt-get install chromium" >&2
-      return 1
-    fi
-  fi
+  need_debian_tool chromium chromium "for Playwright"
 }
 
 postgres_bin_dir() {
