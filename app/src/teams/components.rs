@@ -135,11 +135,7 @@ fn Invites() -> impl IntoView {
             <p>"An invite link works once and expires after seven days."</p>
             <ActionForm action=create attr:class="inline-form">
                 <label for="invite-role">"Role"</label>
-                <select name="role" id="invite-role">
-                    <option value="editor" selected=true>"Editor"</option>
-                    <option value="viewer">"Viewer"</option>
-                    <option value="admin">"Admin"</option>
-                </select>
+                <InviteRoleSelect id="invite-role"/>
                 <button type="submit" class="primary">"Create invite link"</button>
             </ActionForm>
             <FormError error=create_error fields=&[]/>
@@ -156,11 +152,7 @@ fn Invites() -> impl IntoView {
                 <label for="invite-email">"Address to invite"</label>
                 <input type="email" name="email" id="invite-email" required=true autocomplete="off"/>
                 <label for="invite-email-role">"Role for this invite"</label>
-                <select name="role" id="invite-email-role">
-                    <option value="editor" selected=true>"Editor"</option>
-                    <option value="viewer">"Viewer"</option>
-                    <option value="admin">"Admin"</option>
-                </select>
+                <InviteRoleSelect id="invite-email-role"/>
                 <button type="submit">"E-mail an invite"</button>
             </ActionForm>
             <FormError error=emailed_error fields=&["email", "role"]/>
@@ -323,4 +315,16 @@ pub fn InvitePage() -> impl IntoView {
 
 fn invite_error_text(error: &AppError) -> String {
     error.field_message("invite").unwrap_or_else(|| error.to_string())
+}
+
+/// The roles an invite can give, editor first (what most invites are for).
+#[component]
+fn InviteRoleSelect(id: &'static str) -> impl IntoView {
+    view! {
+        <select name="role" id=id>
+            <option value="editor" selected=true>"Editor"</option>
+            <option value="viewer">"Viewer"</option>
+            <option value="admin">"Admin"</option>
+        </select>
+    }
 }
