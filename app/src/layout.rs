@@ -4,6 +4,7 @@ use crate::auth::{
     api::{get_server_mode, get_session_info},
     types::SessionInfo,
 };
+use crate::request_scope::in_request;
 use leptos::prelude::*;
 use leptos_router::{
     components::{A, Outlet, Redirect},
@@ -13,7 +14,7 @@ use leptos_router::{
 /// Shown on every page while Cadence talks to its built-in TikTok sandbox.
 #[component]
 pub fn SandboxBanner() -> impl IntoView {
-    let mode = OnceResource::new_blocking(get_server_mode());
+    let mode = OnceResource::new_blocking(in_request(get_server_mode()));
     view! {
         <Suspense>
             {move || Suspend::new(async move {
@@ -37,7 +38,7 @@ pub fn SignedInLayout() -> impl IntoView {
     // Suspend's closure after it resolved on the server, creating the page (and its resources)
     // a second time, depending on timing; the browser then saw resource ids that did not line
     // up and hydration failed. Blocking, so a logged-out visitor gets a real redirect.
-    let info = OnceResource::new_blocking(get_session_info());
+    let info = OnceResource::new_blocking(in_request(get_session_info()));
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod pages;
 pub mod posts;
 pub mod publishing;
+pub mod request_scope;
 pub mod teams;
 pub mod text;
 pub mod tiktok;

@@ -8,6 +8,7 @@ use crate::{
     teams::types::Role,
     ui::format_utc,
 };
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -16,8 +17,8 @@ use leptos_router::components::A;
 pub fn DashboardPage() -> impl IntoView {
     let info = expect_context::<SessionInfo>();
     let can_edit = info.role >= Role::Editor;
-    let summary = Resource::new(|| (), |_| summarize_posts());
-    let accounts = Resource::new(|| (), |_| list_accounts());
+    let summary = page_resource(|| (), |_| summarize_posts());
+    let accounts = page_resource(|| (), |_| list_accounts());
     view! {
         <h1>{format!("Welcome, {}", info.user.display_name)}</h1>
         <p class="lede">

@@ -72,7 +72,7 @@ where
     T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
     Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
 {
-    Resource::new(versions, move |_| fetch())
+    crate::request_scope::page_resource(versions, move |_| fetch())
 }
 
 /// The message for one field from an action's error.

@@ -14,6 +14,7 @@ use crate::{
     teams::types::Role,
     ui::FormError,
 };
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::{use_params_map, use_query_map}};
 use uuid::Uuid;
@@ -127,7 +128,7 @@ fn bars(videos: &[VideoRow]) -> Vec<(String, i64)> {
 #[component]
 pub fn TeamAnalyticsPage() -> impl IntoView {
     let query = use_query_map();
-    let analytics = Resource::new(
+    let analytics = page_resource(
         move || query.read().get("days").and_then(|days| days.parse::<i64>().ok()),
         |days| load_team_analytics(days),
     );
@@ -207,7 +208,7 @@ pub fn AccountAnalyticsPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let refresh = ServerAction::<RefreshAnalytics>::new();
-    let analytics = Resource::new(
+    let analytics = page_resource(
         move || {
             let account = params.read().get("account").and_then(|id| id.parse::<Uuid>().ok());
             (account, query.read().get("days").and_then(|days| days.parse::<i64>().ok()), refresh.version().get())
@@ -316,7 +317,7 @@ fn AccountView(account: AccountAnalytics, can_edit: bool, refresh: ServerAction<
 /// A published post's views and likes since it went live, for the post's page.
 #[component]
 pub fn PostCurve(post_id: Uuid) -> AnyView {
-    let analytics = Resource::new(move || post_id, load_post_analytics);
+    let analytics = page_resource(move || post_id, load_post_analytics);
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -352,7 +353,7 @@ pub fn PostCurve(post_id: Uuid) -> AnyView {
 /// fills in the time.
 #[component]
 pub fn SuggestedSlots(account: Signal<Option<Uuid>>, pick: RwSignal<String>) -> AnyView {
-    let slots = Resource::new(move || account.get(), |account| async move {
+    let slots = page_resource(move || account.get(), |account| async move {
         match account {
             Some(account) => suggest_slots(account).await,
             None => Ok(Vec::new()),

@@ -11,6 +11,7 @@ use crate::{
     teams::types::Role,
     ui::FormError,
 };
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::{
     components::A,
@@ -25,7 +26,7 @@ pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
     let reschedule = ServerAction::<ReschedulePost>::new();
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
-    let calendar = Resource::new(
+    let calendar = page_resource(
         move || (param("span"), param("date"), param("account"), param("state"), reschedule.version().get()),
         |(span, date, account, state, _)| {
             load_calendar(span.unwrap_or_else(|| "month".into()), date, account.and_then(|a| a.parse().ok()), state)

@@ -2,6 +2,7 @@
 //! TikTok from a verified prefix (what TikTok's guidelines ask), or uploaded as a fallback.
 
 use crate::error::AppError;
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,7 @@ pub async fn get_media_delivery() -> Result<MediaDelivery, AppError> {
 /// The settings card: the prefix to verify, or a warning that scheduled videos are uploaded.
 #[component]
 pub fn MediaDeliveryCard() -> impl IntoView {
-    let delivery = Resource::new(|| (), |()| get_media_delivery());
+    let delivery = page_resource(|| (), |()| get_media_delivery());
     view! {
         <section class="card" aria-labelledby="media-delivery-title">
             <h2 id="media-delivery-title">"Media for TikTok"</h2>

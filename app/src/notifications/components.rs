@@ -10,6 +10,7 @@ use crate::{
     teams::types::Role,
     ui::{FormError, format_utc, list_resource},
 };
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -66,7 +67,7 @@ pub fn NotificationsPage() -> impl IntoView {
 #[component]
 pub fn EmailPreferencesSection() -> impl IntoView {
     let save = ServerAction::<SaveEmailPreferences>::new();
-    let current = Resource::new(|| (), |()| get_email_preferences());
+    let current = page_resource(|| (), |()| get_email_preferences());
     let saved = move || matches!(save.value().get(), Some(Ok(())));
     view! {
         <section class="card" aria-labelledby="email-title">

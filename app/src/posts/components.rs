@@ -13,6 +13,7 @@ use crate::{
     tiktok::types::privacy_label,
     ui::{FormError, format_utc, human_bytes},
 };
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use crate::calendar::api::{CancelPosts, DuplicatePost, ReschedulePost};
 use leptos_router::{
@@ -35,7 +36,7 @@ pub fn PostsPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
     let cancel_many = ServerAction::<CancelPosts>::new();
     let selected = RwSignal::new(std::collections::BTreeSet::<Uuid>::new());
-    let posts = Resource::new(
+    let posts = page_resource(
         move || (param("account"), param("state"), cancel_many.version().get()),
         |(account, state, _)| list_posts(account.and_then(|a| a.parse().ok()), state),
     );
@@ -108,7 +109,7 @@ fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::
 pub fn PostFilters(action: &'static str, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
-    let accounts = Resource::new(|| (), |_| list_accounts());
+    let accounts = page_resource(|| (), |_| list_accounts());
     view! {
         <Form method="GET" action=action attr:class="inline-form filters">
             {children.map(|children| children())}
@@ -176,7 +177,7 @@ pub fn PostPage() -> impl IntoView {
             leptos_router::hooks::use_navigate()(&format!("/posts/{copy}"), Default::default());
         }
     });
-    let detail = Resource::new(
+    let detail = page_resource(
         move || (post_id(), tick.get(), retry.version().get(), cancel.version().get(), reschedule.version().get()),
         |(id, ..)| async move {
         match id {

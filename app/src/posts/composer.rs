@@ -25,6 +25,7 @@ use crate::{
     },
     ui::{FormError, human_bytes},
 };
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use uuid::Uuid;
@@ -48,7 +49,7 @@ pub fn ComposerPage() -> impl IntoView {
         }
         .into_any();
     }
-    let accounts = Resource::new(|| (), |_| list_accounts());
+    let accounts = page_resource(|| (), |_| list_accounts());
     view! {
         <h1>"New post"</h1>
         <Suspense fallback=|| view! { <p>"Loading accounts…"</p> }>

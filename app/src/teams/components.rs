@@ -12,6 +12,7 @@ use crate::{
     },
     ui::{Field, FormError, action_error, field_error, format_utc, list_resource},
 };
+use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
@@ -202,7 +203,7 @@ fn current_origin() -> String {
 #[component]
 fn MediaUsageCard() -> impl IntoView {
     use crate::media::quota::human_size;
-    let usage = Resource::new(|| (), |_| media_usage());
+    let usage = page_resource(|| (), |_| media_usage());
     view! {
         <section class="card" aria-labelledby="storage-title">
             <h2 id="storage-title">"Storage for scheduled videos"</h2>
@@ -265,8 +266,8 @@ fn NewTeamForm() -> impl IntoView {
 pub fn InvitePage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
-    let preview = Resource::new(token, preview_invite);
-    let session = Resource::new(|| (), |_| crate::auth::api::get_session_info());
+    let preview = page_resource(token, preview_invite);
+    let session = page_resource(|| (), |_| crate::auth::api::get_session_info());
     let accept = ServerAction::<AcceptInvite>::new();
     let accept_error = action_error(accept);
     view! {

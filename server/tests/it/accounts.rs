@@ -359,39 +359,16 @@ async fn rotating_the_key_reencrypts_every_token() {
 
 #[test]
 fn no_token_reaches_the_logs() {
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    // A current-thread runtime keeps every event of the journey on this thread's subscriber.
-    tracing::subscriber::with_default(subscriber, || {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-            let (sandbox, app, mut owner) = app_with_sandbox().await;
-            connect(&sandbox, &mut owner, "Maya Public").await;
-            let account = only_account(&app).await;
-            refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at))
-                .await
-                .unwrap();
-            let account_id = account.id.to_string();
-            owner.call::<()>("accounts/disconnect", &[("account_id", &account_id)]).await.unwrap();
-        });
+    let logs = crate::util::logs::logs_of(|| async {
+        let (sandbox, app, mut owner) = app_with_sandbox().await;
+        connect(&sandbox, &mut owner, "Maya Public").await;
+        let account = only_account(&app).await;
+        refresh_account(&app.state.pool, &app.state.tiktok.client, &app.state.cipher, account.id, Some(account.last_refreshed_at))
+            .await
+            .unwrap();
+        let account_id = account.id.to_string();
+        owner.call::<()>("accounts/disconnect", &[("account_id", &account_id)]).await.unwrap();
     });
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("TikTok token refreshed"), "the journey was logged:\n{logs}");
     for secret in ["act.", "rft.", "v1.test.", "sbx_client_secret", "code="] {
         assert!(!logs.contains(secret), "{secret} appeared in the logs:\n{logs}");

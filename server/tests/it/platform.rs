@@ -320,3 +320,32 @@ async fn a_sandbox_mode_server_answers_only_loopback_hosts() {
     let proxied = public.router.clone().oneshot(request("cadence.example.com")).await.unwrap();
     assert_eq!(proxied.status(), axum::http::StatusCode::OK);
 }
+
+#[test]
+fn a_browser_that_leaves_mid_render_is_no_error_and_its_loads_stop() {
+    let logs = crate::util::logs::logs_of(|| async {
+        let app = TestApp::with_settings(&[("DATABASE_POOL_SIZE", "1"), ("CADENCE_DATABASE_WAIT_SECS", "20")]).await;
+        let client = app.signed_up("Ana").await;
+        // The only connection is taken, so the dashboard's loads wait for it mid-render.
+        let held = app.conn().await;
+        let mut leaving = client.on(app.router.clone());
+        let page = tokio::spawn(async move { leaving.get("/").await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        page.abort();
+        match page.await {
+            Err(left) => assert!(left.is_cancelled()),
+            Ok(page) => panic!("the page was rendered ({}) before the browser left", page.status),
+        }
+        tracing::info!("the browser has gone");
+        drop(held);
+        // Whatever the render had started would now run; give it the time to.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut staying = client.on(app.router.clone());
+        assert_eq!(staying.get("/").await.status, StatusCode::OK, "the next visitor is served");
+    });
+    let after = logs.split_once("the browser has gone").expect("the journey ran").1;
+    for level in [" ERROR ", " WARN "] {
+        assert!(!after.contains(level), "a page left mid-render logged at{level}level:\n{after}");
+    }
+    assert_eq!(logs.matches("the browser went away before its page was rendered").count(), 1, "logged once, at debug:\n{logs}");
+}

@@ -2,6 +2,7 @@
 
 pub mod db_proxy;
 pub mod ledger;
+pub mod logs;
 pub mod posts;
 pub mod private_postgres;
 pub mod sandbox;
