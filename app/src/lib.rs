@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod calendar;
+pub mod dashboard;
 pub mod error;
 pub mod layout;
 pub mod media;
@@ -88,7 +89,7 @@ pub fn App() -> impl IntoView {
                 // context, and a logged-out visitor gets a plain redirect.
                 <Route path=path!("/invite/:token") view=teams::components::InvitePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=layout::SignedInLayout ssr=SsrMode::Async>
-                    <Route path=path!("/") view=pages::DashboardPage/>
+                    <Route path=path!("/") view=dashboard::DashboardPage/>
                     <Route path=path!("/calendar") view=calendar::components::CalendarPage/>
                     <Route path=path!("/compose") view=posts::composer::ComposerPage/>
                     <Route path=path!("/posts") view=posts::components::PostsPage/>

@@ -14,9 +14,11 @@ use std::future::Future;
 
 /// One request's record of whether its departure has been logged; provided in the context of
 /// every rendered request by the server.
+#[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
 pub struct RequestLife(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
+#[cfg(feature = "ssr")]
 impl RequestLife {
     /// Logs that the browser left, the first time one of the request's loads is stopped.
     pub fn note_departure(&self) {

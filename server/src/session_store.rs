@@ -2,7 +2,10 @@
 //! and load balancing across several servers. Rows are keyed by the SHA-256 of the session id,
 //! so a database dump or a reader of the table holds no cookie that logs anyone in.
 
-use app::db::{DbPool, schema::sessions};
+use app::{
+    auth::live::{LIVE_ACCOUNT, SessionWithAccount},
+    db::{DbPool, schema::sessions},
+};
 use async_trait::async_trait;
 use diesel::{OptionalExtension as _, prelude::*};
 use diesel_async::RunQueryDsl;
@@ -46,8 +49,13 @@ fn backend(error: diesel::result::Error) -> Error {
     Error::Backend(error.to_string())
 }
 
+/// The record's data as stored: without the account the store read with it.
 fn encode(record: &Record) -> Result<serde_json::Value> {
-    serde_json::to_value(&record.data).map_err(|e| Error::Encode(e.to_string()))
+    let mut data = serde_json::to_value(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+    if let Some(data) = data.as_object_mut() {
+        data.remove(LIVE_ACCOUNT);
+    }
+    Ok(data)
 }
 
 #[async_trait]
@@ -91,18 +99,23 @@ impl SessionStore for PgSessionStore {
         Ok(())
     }
 
+    /// Reads the session and, in the same round trip, its user's account as it is now
+    /// (`app::auth::live`), which the record carries under [`LIVE_ACCOUNT`].
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let mut conn = self.conn().await?;
-        let row: Option<(serde_json::Value, OffsetDateTime)> = sessions::table
-            .filter(sessions::id.eq(row_key(id)))
-            .filter(sessions::expiry_date.gt(OffsetDateTime::now_utc()))
-            .select((sessions::data, sessions::expiry_date))
-            .first(&mut conn)
-            .await
-            .optional()
-            .map_err(backend)?;
-        row.map(|(data, expiry_date)| {
-            let data = serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
+        let row: Option<(serde_json::Value, OffsetDateTime, Option<serde_json::Value>)> =
+            SessionWithAccount { row_key: row_key(id), now: OffsetDateTime::now_utc() }
+                .get_result(&mut conn)
+                .await
+                .optional()
+                .map_err(backend)?;
+        row.map(|(data, expiry_date, account)| {
+            let mut data: std::collections::HashMap<String, serde_json::Value> =
+                serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
+            match account {
+                Some(account) => data.insert(LIVE_ACCOUNT.to_owned(), account),
+                None => data.remove(LIVE_ACCOUNT),
+            };
             Ok(Record { id: *id, data, expiry_date })
         })
         .transpose()

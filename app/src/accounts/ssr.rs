@@ -134,12 +134,13 @@ fn split_scopes(scopes: &str) -> Vec<String> {
 }
 
 /// The team's accounts, connected ones first.
-pub async fn list_for_team(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppResult<Vec<AccountView>> {
+/// Takes the connection shared, so a page can send this with its other queries (pipelined).
+pub async fn list_for_team(conn: &AsyncPgConnection, team_id: Uuid) -> AppResult<Vec<AccountView>> {
     let rows: Vec<TikTokAccount> = tiktok_accounts::table
         .filter(tiktok_accounts::team_id.eq(team_id))
         .order((tiktok_accounts::status.asc(), tiktok_accounts::display_name.asc()))
         .select(TikTokAccount::as_select())
-        .load(conn)
+        .load(&mut &*conn)
         .await?;
     Ok(rows.iter().map(TikTokAccount::view).collect())
 }

@@ -9,19 +9,22 @@ use leptos::prelude::*;
 /// The logged-in visitor with their current team, or `None` for a visitor who is not logged in.
 #[server(endpoint = "auth/session")]
 pub async fn get_session_info() -> Result<Option<SessionInfo>, AppError> {
-    use crate::{auth::ssr::User, state::db, teams::ssr::{current_caller, teams_of}};
+    use crate::{auth::{live::LiveAccount, ssr::User}, state::db, teams::ssr::{current_caller, teams_of}};
 
     let mut conn = db().await?;
     let Some(caller) = current_caller(&mut conn).await? else { return Ok(None) };
-    let user = User::find(&mut conn, caller.user_id).await?;
-    let teams = teams_of(&mut conn, caller.user_id).await?;
+    let live = LiveAccount::of(&crate::state::session().await?).await?.filter(|account| account.user.id == caller.user_id);
+    let (user, teams) = match live {
+        Some(account) => (account.user.clone(), account.teams()?),
+        None => (User::find(&mut conn, caller.user_id).await?.view(), teams_of(&mut conn, caller.user_id).await?),
+    };
     let team = teams
         .iter()
         .find(|(team, _)| team.id == caller.team_id)
         .map(|(team, _)| team.clone())
         .ok_or(AppError::Unauthorized)?;
     Ok(Some(SessionInfo {
-        user: user.view(),
+        user,
         team,
         role: caller.role,
         teams: teams.into_iter().map(|(team, _)| team).collect(),

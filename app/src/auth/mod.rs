@@ -8,4 +8,6 @@ pub mod ssr;
 pub mod signup;
 #[cfg(feature = "ssr")]
 pub mod known_devices;
+#[cfg(feature = "ssr")]
+pub mod live;
 pub mod types;

@@ -314,7 +314,11 @@ pub async fn session_user_id(conn: &mut AsyncPgConnection, session: &Session) ->
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let ends_at = session.get::<i64>(SESSION_ENDS_AT).await?;
     let epoch = session.get::<i32>(SESSION_EPOCH).await?;
-    let current: Option<i32> = users::table.find(user_id).select(users::session_epoch).first(conn).await.optional()?;
+    // Read with the session when it came from the store; asked for when it began in this request.
+    let current: Option<i32> = match crate::auth::live::LiveAccount::of(session).await? {
+        Some(account) if account.user.id == user_id => Some(account.epoch),
+        _ => users::table.find(user_id).select(users::session_epoch).first(conn).await.optional()?,
+    };
     // A session from before epochs and lifetimes existed has neither and ends too.
     let good = ends_at.is_some_and(|end| now < end) && epoch.is_some() && epoch == current;
     if !good {

@@ -25,7 +25,10 @@ use uuid::Uuid;
 
 /// The caller's time zone (as set in Settings).
 pub async fn member_zone(conn: &mut AsyncPgConnection, user_id: Uuid) -> AppResult<(String, TimeZone)> {
-    let name: String = users::table.find(user_id).select(users::time_zone).first(conn).await?;
+    let name = match crate::auth::live::LiveAccount::of_request().await?.filter(|account| account.user.id == user_id) {
+        Some(account) => account.user.time_zone,
+        None => users::table.find(user_id).select(users::time_zone).first(conn).await?,
+    };
     let tz = zone::zone(&name);
     Ok((name, tz))
 }
@@ -61,8 +64,9 @@ pub async fn calendar(
     let mut query = posts::table
         .inner_join(tiktok_accounts::table)
         .filter(posts::team_id.eq(caller.team_id))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("coalesce(posts.scheduled_at, posts.created_at)").ge(from))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("coalesce(posts.scheduled_at, posts.created_at)").lt(until))
+        // `posts_listed_idx`: one range of the team's posts.
+        .filter(posts::listed_at.ge(from))
+        .filter(posts::listed_at.lt(until))
         .select((Post::as_select(), tiktok_accounts::display_name))
         .into_boxed();
     if let Some(account) = filter.account_id {

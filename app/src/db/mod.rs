@@ -5,7 +5,7 @@ pub mod schema;
 use crate::config::DatabaseConfig;
 use diesel_async::{
     AsyncPgConnection,
-    pooled_connection::{AsyncDieselConnectionManager, deadpool},
+    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool},
 };
 
 /// The pool every server function and job draws connections from.
@@ -24,7 +24,13 @@ pub const POOL_UNAVAILABLE: &str = "database pool unavailable";
 /// `wait_timeout` (and answers 503) instead of queueing forever behind a stuck one, and opening
 /// or re-checking a connection to an unreachable host gives up after `connect_timeout`.
 pub fn build_pool(database: &DatabaseConfig, max_size: usize) -> Result<DbPool, deadpool::BuildError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(&database.url);
+    // No test query at every check-out: it was a round trip per server function (a page calls
+    // several). A connection whose socket closed (PostgreSQL restarted) is still found broken
+    // and replaced; one that dies unnoticed fails its first query, which callers retry or
+    // report like any other database error.
+    let mut setup = ManagerConfig::default();
+    setup.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(&database.url, setup);
     deadpool::Pool::builder(manager)
         .max_size(max_size)
         .runtime(::deadpool::Runtime::Tokio1)

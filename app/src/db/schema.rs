@@ -165,6 +165,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         follow_until -> Nullable<Timestamptz>,
         upload_started_at -> Nullable<Timestamptz>,
+        /// `coalesce(scheduled_at, created_at)`, kept by PostgreSQL (a generated column).
+        listed_at -> Timestamptz,
     }
 }
 

@@ -40,19 +40,20 @@ pub use db::*;
 mod db {
     use super::room_problem;
     use crate::{db::schema::media, error::{AppError, AppResult}, tiktok::rate_limit::lock_for};
-    use diesel::{dsl::sql, prelude::*, sql_types::BigInt};
+    use diesel::prelude::*;
     use diesel_async::{AsyncPgConnection, RunQueryDsl};
     use uuid::Uuid;
 
     /// Bytes the team's stored videos take: each `media` row once, shared by posts or not,
     /// until its file is removed.
-    pub async fn team_usage(conn: &mut AsyncPgConnection, team_id: Uuid) -> QueryResult<u64> {
-        let used: i64 = media::table
-            .filter(media::team_id.eq(team_id))
-            .select(sql::<BigInt>("COALESCE(SUM(byte_size), 0)::int8"))
-            .first(conn)
-            .await?;
-        Ok(used.max(0) as u64)
+    ///
+    /// Summed here rather than by `SUM` in SQL: PostgreSQL sums `int8` into `numeric`, and the
+    /// cast it then needs is raw SQL, whose statement diesel prepares again on every call (a
+    /// round trip more on the team page). A team holds a few hundred files, not millions.
+    pub async fn team_usage(conn: &AsyncPgConnection, team_id: Uuid) -> QueryResult<u64> {
+        let sizes: Vec<i64> =
+            media::table.filter(media::team_id.eq(team_id)).select(media::byte_size).load(&mut &*conn).await?;
+        Ok(sizes.into_iter().map(|size| size.max(0) as u64).sum())
     }
 
     /// Refuses `incoming` bytes that would take the team past `quota`, with the sentence of

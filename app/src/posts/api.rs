@@ -3,7 +3,7 @@
 
 use crate::{
     error::AppError,
-    posts::types::{PostDetail, PostSummary, PostView, UploadOutcome},
+    posts::types::{PostDetail, PostListPage, UploadOutcome},
     tiktok::types::CreatorInfo,
 };
 use leptos::{
@@ -12,20 +12,27 @@ use leptos::{
 };
 use uuid::Uuid;
 
-/// The team's posts, newest first (any member may look).
+/// A page of the team's posts, newest first, from `before` (a cursor of an earlier page) on
+/// (any member may look).
 #[server(endpoint = "posts/list")]
-pub async fn list_posts(account_id: Option<Uuid>, state: Option<String>) -> Result<Vec<PostView>, AppError> {
+pub async fn list_posts(account_id: Option<Uuid>, state: Option<String>, before: Option<String>) -> Result<PostListPage, AppError> {
     use crate::{
         calendar::ssr::member_zone,
-        posts::{ssr::{ListFilter, list_for_team}, types::PostState},
+        posts::{ssr::{ListFilter, list_for_team}, types::{ListCursor, PostState}},
         state::db,
         teams::{ssr::require_role, types::Role},
+    };
+    let before = match before.as_deref().filter(|text| !text.is_empty()) {
+        Some(text) => Some(ListCursor::decode(text).ok_or_else(|| {
+            AppError::invalid("before", "This link to older posts is broken. Start again from the newest posts.")
+        })?),
+        None => None,
     };
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
     let (_, tz) = member_zone(&mut conn, caller.user_id).await?;
     let filter = ListFilter { account_id, state: state.as_deref().and_then(PostState::parse) };
-    list_for_team(&mut conn, caller.team_id, &filter, &tz).await
+    list_for_team(&mut conn, caller.team_id, &filter, before, &tz).await
 }
 
 /// One post of the team with its timeline.
@@ -81,16 +88,6 @@ pub async fn retry_post(post_id: Uuid) -> Result<(), AppError> {
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
     retry(&mut conn, caller, post_id).await
-}
-
-/// Counts by state and the next scheduled posts, for the dashboard.
-#[server(endpoint = "posts/summary")]
-pub async fn summarize_posts() -> Result<PostSummary, AppError> {
-    use crate::{posts::ssr::summary_for_team, state::db, teams::{ssr::require_role, types::Role}};
-    let mut conn = db().await?;
-    let caller = require_role(&mut conn, Role::Viewer).await?;
-    let (_, tz) = crate::calendar::ssr::member_zone(&mut conn, caller.user_id).await?;
-    summary_for_team(&mut conn, caller.team_id, &tz).await
 }
 
 /// Cancels a post that is still waiting for its time, or that TikTok is still downloading

@@ -37,9 +37,18 @@ pub fn PostsPage() -> impl IntoView {
     let cancel_many = ServerAction::<CancelPosts>::new();
     let selected = RwSignal::new(std::collections::BTreeSet::<Uuid>::new());
     let posts = page_resource(
-        move || (param("account"), param("state"), cancel_many.version().get()),
-        |(account, state, _)| list_posts(account.and_then(|a| a.parse().ok()), state),
+        move || (param("account"), param("state"), param("before"), cancel_many.version().get()),
+        |(account, state, before, _)| list_posts(account.and_then(|a| a.parse().ok()), state, before),
     );
+    // The list's links keep its filters.
+    let link = move |before: Option<String>| {
+        let mut pairs: Vec<(&str, String)> = ["account", "state"].into_iter().filter_map(|name| Some((name, param(name)?))).collect();
+        pairs.extend(before.map(|cursor| ("before", cursor)));
+        if pairs.is_empty() {
+            return "/posts".to_owned();
+        }
+        format!("/posts?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+    };
     let cancel_selected = move |_| {
         let ids: Vec<String> = selected.get_untracked().iter().map(Uuid::to_string).collect();
         selected.set(Default::default());
@@ -63,14 +72,18 @@ pub fn PostsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading posts…"</p> }>
             {move || Suspend::new(async move {
                 match posts.await {
-                    Ok(list) if list.is_empty() => view! {
+                    Ok(page) if page.posts.is_empty() => view! {
                         <section class="card"><p class="empty">"No posts match."</p></section>
                     }.into_any(),
-                    Ok(list) => view! {
+                    Ok(page) => view! {
                         <table class="posts">
                             <thead><tr><th></th><th>"Account"</th><th>"Caption"</th><th>"When"</th><th>"State"</th></tr></thead>
-                            <tbody>{list.into_iter().map(|post| view! { <PostRow post can_edit selected/> }).collect_view()}</tbody>
+                            <tbody>{page.posts.into_iter().map(|post| view! { <PostRow post can_edit selected/> }).collect_view()}</tbody>
                         </table>
+                        <nav class="pager" aria-label="More posts">
+                            {param("before").map(|_| view! { <A href=link(None)>"Newest posts"</A> })}
+                            {page.older.map(|cursor| view! { <A href=link(Some(cursor)) attr:rel="next">"Older posts"</A> })}
+                        </nav>
                     }.into_any(),
                     Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
                 }

@@ -7,7 +7,7 @@ use crate::{
     notifications::{ssr::notify_post, types::NotificationKind},
     posts::{
         rules::ComposerChoices,
-        types::{Destination, PostDetail, PostEventView, PostState, PostSummary, PostView},
+        types::{Destination, ListCursor, PostDetail, PostEventView, PostListPage, PostState, PostSummary, PostView},
     },
     tiktok::client::PostInfo,
 };
@@ -406,22 +406,22 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
 }
 
 /// How many of the team's posts are in each state, and the next ones due.
-pub async fn summary_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, tz: &TimeZone) -> AppResult<PostSummary> {
-    let counts: Vec<(String, i64)> = posts::table
+pub async fn summary_for_team(conn: &AsyncPgConnection, team_id: Uuid, tz: &TimeZone) -> AppResult<PostSummary> {
+    // Both queries go out together (pipelined), so they cost one round trip.
+    let counts = posts::table
         .filter(posts::team_id.eq(team_id))
         .group_by(posts::state)
         .select((posts::state, diesel::dsl::count_star()))
-        .load(conn)
-        .await?;
-    let rows: Vec<PostRow> = posts::table
+        .load::<(String, i64)>(&mut &*conn);
+    let upcoming = posts::table
         .inner_join(tiktok_accounts::table)
         .filter(posts::team_id.eq(team_id))
         .filter(posts::state.eq(PostState::Scheduled.as_str()))
         .order(posts::scheduled_at.asc())
         .limit(5)
         .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
-        .load(conn)
-        .await?;
+        .load::<PostRow>(&mut &*conn);
+    let (counts, rows) = futures_util::try_join!(counts, upcoming)?;
     Ok(PostSummary {
         counts: counts.into_iter().filter_map(|(state, n)| Some((PostState::parse(&state)?, n))).collect(),
         upcoming: rows.into_iter().map(|row| view_of(row, tz)).collect(),
@@ -486,24 +486,40 @@ pub async fn list_for_team(
     conn: &mut AsyncPgConnection,
     team_id: Uuid,
     filter: &ListFilter,
+    before: Option<ListCursor>,
     tz: &TimeZone,
-) -> AppResult<Vec<PostView>> {
+) -> AppResult<PostListPage> {
     let mut query = posts::table
         .inner_join(tiktok_accounts::table)
         .filter(posts::team_id.eq(team_id))
-        .order(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("coalesce(posts.scheduled_at, posts.created_at)").desc())
-        .limit(500)
+        // `posts_listed_idx`: a page is an index range however long the history.
+        .order((posts::listed_at.desc(), posts::id.desc()))
+        .limit(LIST_PAGE_SIZE + 1)
         .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
         .into_boxed();
+    if let Some(before) = before {
+        // (listed_at, id) < (at, id), spelled so the index range starts at `at`.
+        query = query
+            .filter(posts::listed_at.le(before.at))
+            .filter(posts::listed_at.lt(before.at).or(posts::id.lt(before.id)));
+    }
     if let Some(account) = filter.account_id {
         query = query.filter(posts::account_id.eq(account));
     }
     if let Some(state) = filter.state {
         query = query.filter(posts::state.eq(state.as_str()));
     }
-    let rows: Vec<PostRow> = query.load(conn).await?;
-    Ok(rows.into_iter().map(|row| view_of(row, tz)).collect())
+    let mut rows: Vec<PostRow> = query.load(conn).await?;
+    let more = rows.len() as i64 > LIST_PAGE_SIZE;
+    rows.truncate(LIST_PAGE_SIZE as usize);
+    let older = more
+        .then(|| rows.last().map(|(post, ..)| ListCursor { at: post.scheduled_at.unwrap_or(post.created_at), id: post.id }.encode()))
+        .flatten();
+    Ok(PostListPage { posts: rows.into_iter().map(|row| view_of(row, tz)).collect(), older })
 }
+
+/// Posts on one page of the list.
+pub const LIST_PAGE_SIZE: i64 = 50;
 
 /// One post of the team with its timeline.
 pub async fn detail_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, post_id: Uuid, tz: &TimeZone) -> AppResult<PostDetail> {

@@ -213,6 +213,36 @@ pub struct PostDetail {
     pub events: Vec<PostEventView>,
 }
 
+/// One page of the team's posts, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostListPage {
+    pub posts: Vec<PostView>,
+    /// Where the next, older page starts ([`ListCursor`] as text), if there is one.
+    pub older: Option<String>,
+}
+
+/// A place in the team's history: the list continues with posts listed before it. Posts sit
+/// at their time (or when they were made) and, at the same microsecond, by id, so every post
+/// has one place and a page never repeats or skips one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListCursor {
+    pub at: time::OffsetDateTime,
+    pub id: Uuid,
+}
+
+impl ListCursor {
+    /// `<microseconds since 1970>_<id>`, for a link's `before=`.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.at.unix_timestamp_nanos() / 1000, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<ListCursor> {
+        let (micros, id) = text.split_once('_')?;
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(micros.parse::<i128>().ok()?.checked_mul(1000)?).ok()?;
+        Some(ListCursor { at, id: id.parse().ok()? })
+    }
+}
+
 /// The dashboard's view of the team's posts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostSummary {
@@ -237,6 +267,15 @@ pub struct UploadOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_cursor_reads_back_as_written_and_refuses_anything_else() {
+        let cursor = ListCursor { at: time::macros::datetime!(2026-12-01 09:30:00.123456 UTC), id: Uuid::from_u128(7) };
+        assert_eq!(ListCursor::decode(&cursor.encode()), Some(cursor));
+        for broken in ["", "123", "abc_00000000-0000-0000-0000-000000000007", "1_not-a-uuid", "99999999999999999999999_00000000-0000-0000-0000-000000000007"] {
+            assert_eq!(ListCursor::decode(broken), None, "{broken}");
+        }
+    }
 
     #[test]
     fn states_round_trip_through_their_names() {

@@ -144,6 +144,22 @@ pub async fn rename_team(name: String) -> Result<(), AppError> {
     rename_team(&mut conn, caller, &name).await
 }
 
+/// The team's open invites and storage use, for those who manage the team; read in one round
+/// trip (both queries go to PostgreSQL together).
+#[server(endpoint = "teams/administration")]
+pub async fn team_administration() -> Result<crate::teams::types::TeamAdministration, AppError> {
+    use crate::{media::quota::team_usage, state::{app_state, db}, teams::ssr::{list_open_invites, require_role}};
+    let state = app_state()?;
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Admin).await?;
+    let (invites, used_bytes) = futures_util::try_join!(
+        list_open_invites(&conn, caller.team_id, time::OffsetDateTime::now_utc()),
+        async { Ok(team_usage(&conn, caller.team_id).await?) },
+    )?;
+    let storage = crate::teams::types::MediaUsage { used_bytes, quota_bytes: state.config.team_media_quota };
+    Ok(crate::teams::types::TeamAdministration { invites, storage })
+}
+
 /// How much of the team's storage for scheduled videos is in use; for those who manage the team.
 #[server(endpoint = "teams/media-usage")]
 pub async fn media_usage() -> Result<crate::teams::types::MediaUsage, AppError> {

@@ -6,9 +6,9 @@ use crate::{
     teams::{
         api::{
             AcceptInvite, ChangeMemberRole, CreateInvite, CreateTeam, EmailInvite, RemoveMember,
-            RenameTeam, RevokeInvite, list_invites, list_members, media_usage, preview_invite,
+            RenameTeam, RevokeInvite, list_members, preview_invite, team_administration,
         },
-        types::{MemberView, Role},
+        types::{MemberView, Role, TeamAdministration},
     },
     ui::{Field, FormError, action_error, field_error, format_utc, list_resource},
 };
@@ -29,6 +29,12 @@ pub fn TeamPage() -> impl IntoView {
     });
     let me = info.user.id;
     let my_role = info.role;
+    // Invites and storage in one load, for those who manage the team (nobody else may see them).
+    let invite_actions = InviteActions::new();
+    let administration = page_resource(
+        move || invite_actions.versions(),
+        move |_| async move { if manages { team_administration().await.map(Some) } else { Ok(None) } },
+    );
 
     view! {
         <h1>"Team " <span class="team-name">{info.team.name.clone()}</span></h1>
@@ -57,13 +63,13 @@ pub fn TeamPage() -> impl IntoView {
         </section>
 
         <Show when=move || manages>
-            <Invites/>
+            <Invites actions=invite_actions administration/>
         </Show>
         <Show when=move || manages>
             <RenameTeamForm current=info.team.name.clone()/>
         </Show>
         <Show when=move || manages>
-            <MediaUsageCard/>
+            <MediaUsageCard administration/>
         </Show>
         <NewTeamForm/>
     }
@@ -116,12 +122,29 @@ fn MemberRow(
     }
 }
 
+/// What changes the open invites; the team page reloads them when one completes.
+#[derive(Clone, Copy)]
+struct InviteActions {
+    create: ServerAction<CreateInvite>,
+    revoke: ServerAction<RevokeInvite>,
+    emailed: ServerAction<EmailInvite>,
+}
+
+impl InviteActions {
+    fn new() -> Self {
+        Self { create: ServerAction::new(), revoke: ServerAction::new(), emailed: ServerAction::new() }
+    }
+
+    fn versions(&self) -> Vec<usize> {
+        vec![self.create.version().get(), self.revoke.version().get(), self.emailed.version().get()]
+    }
+}
+
+type Administration = Resource<Result<Option<TeamAdministration>, AppError>>;
+
 #[component]
-fn Invites() -> impl IntoView {
-    let create = ServerAction::<CreateInvite>::new();
-    let revoke = ServerAction::<RevokeInvite>::new();
-    let emailed = ServerAction::<EmailInvite>::new();
-    let invites = list_resource(move || vec![create.version().get(), revoke.version().get(), emailed.version().get()], list_invites);
+fn Invites(actions: InviteActions, administration: Administration) -> impl IntoView {
+    let InviteActions { create, revoke, emailed } = actions;
     let emailed_error = action_error(emailed);
     let create_error = action_error(create);
     let created_link = move || {
@@ -164,7 +187,7 @@ fn Invites() -> impl IntoView {
             <h3>"Open invites"</h3>
             <Suspense fallback=|| view! { <p>"Loading invites…"</p> }>
                 {move || Suspend::new(async move {
-                    match invites.await {
+                    match administration.await.map(|admin| admin.map(|admin| admin.invites).unwrap_or_default()) {
                         Ok(list) if list.is_empty() => view! { <p class="empty">"No open invites."</p> }.into_any(),
                         Ok(list) => view! {
                             <ul class="invites">
@@ -201,16 +224,16 @@ fn current_origin() -> String {
 
 /// What the team's scheduled videos take of its storage quota.
 #[component]
-fn MediaUsageCard() -> impl IntoView {
+fn MediaUsageCard(administration: Administration) -> impl IntoView {
     use crate::media::quota::human_size;
-    let usage = page_resource(|| (), |_| media_usage());
     view! {
         <section class="card" aria-labelledby="storage-title">
             <h2 id="storage-title">"Storage for scheduled videos"</h2>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match usage.await {
-                        Ok(usage) => view! {
+                    match administration.await {
+                        Ok(None) => ().into_any(),
+                        Ok(Some(TeamAdministration { storage: usage, .. })) => view! {
                             <p>
                                 {human_size(usage.used_bytes)} " of " {human_size(usage.quota_bytes)} " in use, "
                                 {human_size(usage.quota_bytes.saturating_sub(usage.used_bytes))} " left. "

@@ -5,7 +5,7 @@
 //! role change or removal takes effect on the next request) and checks the role.
 
 use crate::{
-    auth::ssr::SESSION_TEAM_ID,
+    auth::{live::LiveAccount, ssr::SESSION_TEAM_ID},
     crypto::{random_token, sha256_hex},
     db::schema::{invites, memberships, teams, users},
     error::{AppError, AppResult},
@@ -57,17 +57,29 @@ pub async fn current_caller(conn: &mut AsyncPgConnection) -> AppResult<Option<Ca
     let Some(user_id) = crate::auth::ssr::session_user_id(conn, &session).await? else {
         return Ok(None);
     };
-    if let Some(team_id) = session.get::<Uuid>(SESSION_TEAM_ID).await?
+    let session_team = session.get::<Uuid>(SESSION_TEAM_ID).await?;
+    // The memberships read with the session, when it came from the store.
+    if let Some(account) = LiveAccount::of(&session).await?.filter(|account| account.user.id == user_id) {
+        let teams = account.teams()?;
+        let current = teams.iter().find(|(team, _)| Some(team.id) == session_team).or_else(|| <[_]>::first(&teams));
+        return match current {
+            Some((team, role)) => Ok(Some(Caller { user_id, team_id: team.id, role: *role })),
+            None => Err(no_team_left()),
+        };
+    }
+    if let Some(team_id) = session_team
         && let Some(role) = role_in(conn, team_id, user_id).await?
     {
         return Ok(Some(Caller { user_id, team_id, role }));
     }
     match teams_of(conn, user_id).await?.into_iter().next() {
         Some((team, role)) => Ok(Some(Caller { user_id, team_id: team.id, role })),
-        None => Err(AppError::Forbidden(
-            "You are not a member of any team any more. Create a team or ask for an invite.".into(),
-        )),
+        None => Err(no_team_left()),
     }
+}
+
+fn no_team_left() -> AppError {
+    AppError::Forbidden("You are not a member of any team any more. Create a team or ask for an invite.".into())
 }
 
 /// The user's role in a team, if they are a member.
@@ -278,9 +290,10 @@ pub async fn email_invite(
     .await
 }
 
-/// Open (unused, unrevoked, unexpired) invites of a team, newest first.
+/// Open (unused, unrevoked, unexpired) invites of a team, newest first. Takes the connection
+/// shared, so the team page sends this with its other query (pipelined).
 pub async fn list_open_invites(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     team_id: Uuid,
     now: OffsetDateTime,
 ) -> AppResult<Vec<InviteView>> {
@@ -292,7 +305,7 @@ pub async fn list_open_invites(
         .filter(invites::expires_at.gt(now))
         .order(invites::created_at.desc())
         .select((invites::id, invites::role, users::display_name, invites::expires_at))
-        .load(conn)
+        .load(&mut &*conn)
         .await?;
     rows.into_iter()
         .map(|(id, role, created_by, expires_at)| {

@@ -159,6 +159,13 @@ mod tests {
     }
 }
 
+/// What those who manage a team see besides its members: open invites and storage use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamAdministration {
+    pub invites: Vec<InviteView>,
+    pub storage: MediaUsage,
+}
+
 /// How much of the team's storage for scheduled videos is in use (`CADENCE_TEAM_MEDIA_QUOTA`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaUsage {

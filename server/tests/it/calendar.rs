@@ -99,7 +99,7 @@ async fn moving_copying_and_cancelling_scheduled_posts() {
     assert_eq!(cancelled, 3);
     let again: usize = owner.call("calendar/cancel-many", &[("post_ids", &ids)]).await.unwrap();
     assert_eq!(again, 0, "cancelled posts are not cancelled twice");
-    let listed: Vec<app::posts::types::PostView> = owner.call("posts/list", &[("state", "cancelled")]).await.unwrap();
+    let listed = owner.call::<app::posts::types::PostListPage>("posts/list", &[("state", "cancelled")]).await.unwrap().posts;
     assert_eq!(listed.len(), 3);
     let soon = (OffsetDateTime::now_utc() + time::Duration::days(30)).date();
     let moved = owner.call::<String>("calendar/reschedule", &[("post_id", &first.post_id.to_string()), ("when", &format!("{soon}T09:00"))]).await;

@@ -89,7 +89,7 @@ async fn post_now_streams_the_video_into_tiktok_and_follows_it_to_published() {
     assert_eq!(kinds(&settled), ["created", "upload_started", "uploaded", "published", "public"]);
     assert!(settled.post.tiktok_url().unwrap().ends_with(&post_id));
 
-    let listed: Vec<app::posts::types::PostView> = owner.call("posts/list", &[]).await.unwrap();
+    let listed = owner.call::<app::posts::types::PostListPage>("posts/list", &[]).await.unwrap().posts;
     assert_eq!(listed.len(), 1);
 }
 
@@ -292,7 +292,7 @@ async fn another_team_cannot_post_to_see_or_cancel_and_viewers_cannot_post() {
     assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
     let error = stranger.call::<PostDetail>("posts/detail", &[("post_id", &outcome.post_id.to_string())]).await.unwrap_err();
     assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
-    let listed: Vec<app::posts::types::PostView> = stranger.call("posts/list", &[]).await.unwrap();
+    let listed = stranger.call::<app::posts::types::PostListPage>("posts/list", &[]).await.unwrap().posts;
     assert!(listed.is_empty());
     let error = stranger.call::<()>("posts/cancel", &[("post_id", &outcome.post_id.to_string())]).await.unwrap_err();
     assert!(matches!(error, AppError::NotFound(_)), "{error:?}");

@@ -1,0 +1,2 @@
+DROP INDEX posts_listed_idx;
+ALTER TABLE posts DROP COLUMN listed_at;
