@@ -314,9 +314,11 @@ pub async fn session_user_id(conn: &mut AsyncPgConnection, session: &Session) ->
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let ends_at = session.get::<i64>(SESSION_ENDS_AT).await?;
     let epoch = session.get::<i32>(SESSION_EPOCH).await?;
-    // Read with the session when it came from the store; asked for when it began in this request.
+    // Read with the session when it came from the store. Asked for when the session began in
+    // this request, or when this request itself moved the epoch on (a password change keeps
+    // the session that made it).
     let current: Option<i32> = match crate::auth::live::LiveAccount::of(session).await? {
-        Some(account) if account.user.id == user_id => Some(account.epoch),
+        Some(account) if account.user.id == user_id && Some(account.epoch) == epoch => Some(account.epoch),
         _ => users::table.find(user_id).select(users::session_epoch).first(conn).await.optional()?,
     };
     // A session from before epochs and lifetimes existed has neither and ends too.

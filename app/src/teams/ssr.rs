@@ -58,14 +58,17 @@ pub async fn current_caller(conn: &mut AsyncPgConnection) -> AppResult<Option<Ca
         return Ok(None);
     };
     let session_team = session.get::<Uuid>(SESSION_TEAM_ID).await?;
-    // The memberships read with the session, when it came from the store.
+    // The memberships read with the session, when it came from the store and has the session's
+    // team (a team joined or created in this request is asked for below).
     if let Some(account) = LiveAccount::of(&session).await?.filter(|account| account.user.id == user_id) {
         let teams = account.teams()?;
-        let current = teams.iter().find(|(team, _)| Some(team.id) == session_team).or_else(|| <[_]>::first(&teams));
-        return match current {
-            Some((team, role)) => Ok(Some(Caller { user_id, team_id: team.id, role: *role })),
-            None => Err(no_team_left()),
-        };
+        match teams.iter().find(|(team, _)| Some(team.id) == session_team) {
+            Some((team, role)) => return Ok(Some(Caller { user_id, team_id: team.id, role: *role })),
+            None if session_team.is_none() => {
+                return <[_]>::first(&teams).map(|(team, role)| Some(Caller { user_id, team_id: team.id, role: *role })).ok_or_else(no_team_left);
+            }
+            None => {}
+        }
     }
     if let Some(team_id) = session_team
         && let Some(role) = role_in(conn, team_id, user_id).await?

@@ -20,14 +20,8 @@ use sandbox::synthetic::SyntheticVideo;
 use time::{OffsetDateTime, macros::datetime};
 
 async fn setup() -> (TestSandbox, TestApp, TestClient, String) {
-    let sandbox = TestSandbox::start().await;
-    let app = TestApp::with_sandbox(&sandbox).await;
     // Signed up from a browser in Berlin.
-    let mut owner = app.signed_up("Olga").await;
-    connect(&sandbox, &mut owner, "Maya Public").await;
-    let accounts: Vec<AccountView> = owner.call("accounts/list", &[]).await.unwrap();
-    let account = accounts[0].id.to_string();
-    (sandbox, app, owner, account)
+    crate::util::sandbox::owner_with_account().await
 }
 
 async fn schedule_at(client: &mut TestClient, account: &str, at: OffsetDateTime) -> UploadOutcome {

@@ -1,23 +1,14 @@
 //! The posts list pages through a team's history: 50 a page, newest first, its filters kept,
 //! no post repeated or skipped however many share a time, and a broken link explained.
 
-use crate::util::{
-    sandbox::{TestSandbox, connect},
-    TestApp,
-    upload::Upload,
-};
+use crate::util::{sandbox::owner_with_account, upload::Upload};
 use app::posts::types::PostListPage;
 use diesel_async::RunQueryDsl as _;
 use sandbox::synthetic::SyntheticVideo;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_list_pages_through_every_post_once_newest_first() {
-    let sandbox = TestSandbox::start().await;
-    let app = TestApp::with_sandbox(&sandbox).await;
-    let mut owner = app.signed_up("Olga").await;
-    connect(&sandbox, &mut owner, "Maya Public").await;
-    let accounts: Vec<app::accounts::types::AccountView> = owner.call("accounts/list", &[]).await.unwrap();
-    let account = accounts[0].id.to_string();
+    let (_sandbox, app, mut owner, account) = owner_with_account().await;
     let first = Upload::scheduled(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 200_000), time::OffsetDateTime::now_utc() + time::Duration::days(2))
         .send(&mut owner)
         .await

@@ -5,7 +5,7 @@
 use crate::util::{
     TestApp,
     db_proxy::DbProxy,
-    sandbox::{TestSandbox, connect},
+    sandbox::owner_with_account,
     upload::Upload,
 };
 use sandbox::synthetic::SyntheticVideo;
@@ -17,12 +17,7 @@ const PAGE_BUDGET: u64 = 3;
 // PostgreSQL can answer the first, every run; with more threads that is only likely.
 #[tokio::test]
 async fn a_page_view_takes_at_most_three_round_trips_and_writes_no_session() {
-    let sandbox = TestSandbox::start().await;
-    let app = TestApp::with_sandbox(&sandbox).await;
-    let mut owner = app.signed_up("Olga").await;
-    connect(&sandbox, &mut owner, "Maya Public").await;
-    let accounts: Vec<app::accounts::types::AccountView> = owner.call("accounts/list", &[]).await.unwrap();
-    let account = accounts[0].id.to_string();
+    let (sandbox, app, mut owner, account) = owner_with_account().await;
     let soon = time::OffsetDateTime::now_utc() + time::Duration::days(2);
     let mut posts = Vec::new();
     for hours in 0..3 {

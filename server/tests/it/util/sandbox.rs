@@ -79,6 +79,18 @@ pub async fn consent_with(sandbox: &TestSandbox, client: &mut TestClient, creato
     callback
 }
 
+/// A sandbox, an app using it, its owner Olga (in Berlin) and the id of the TikTok account
+/// "Maya Public" she connected.
+pub async fn owner_with_account() -> (TestSandbox, TestApp, TestClient, String) {
+    let sandbox = TestSandbox::start().await;
+    let app = TestApp::with_sandbox(&sandbox).await;
+    let mut owner = app.signed_up("Olga").await;
+    connect(&sandbox, &mut owner, "Maya Public").await;
+    let accounts: Vec<app::accounts::types::AccountView> = owner.call("accounts/list", &[]).await.unwrap();
+    let account = accounts[0].id.to_string();
+    (sandbox, app, owner, account)
+}
+
 /// Connects `creator` for `client`'s team end to end; returns where Cadence sent the browser.
 pub async fn connect(sandbox: &TestSandbox, client: &mut TestClient, creator: &str) -> String {
     let callback = consent(sandbox, client, creator).await;
