@@ -3,12 +3,11 @@
 
 use crate::util::{
     TestClient,
-    sandbox::{TestSandbox, connect},
+    sandbox::TestSandbox,
     TestApp,
     upload::Upload,
 };
 use app::{
-    accounts::types::AccountView,
     calendar::types::CalendarView,
     error::AppError,
     posts::{
