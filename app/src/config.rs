@@ -24,8 +24,11 @@ pub struct Config {
     /// How long a server's claim on a post it is sending lasts without renewal; after that
     /// another server reconciles the post.
     pub publish_lease: Duration,
-    /// Posts one server sends to TikTok at the same time.
+    /// Scheduled posts one server starts at the same time: creator look-up, limits, init. A
+    /// post gives its place up once TikTok has its publish id and then waits for an upload turn.
     pub publish_concurrency: usize,
+    /// Stored videos one server uploads to TikTok at the same time (each holds a chunk in memory).
+    pub publish_uploads: usize,
     /// How chunks go to TikTok's upload URL: retries and timeouts.
     pub upload: UploadConfig,
     pub tiktok: TikTokConfig,
@@ -268,6 +271,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_SCHEDULER_ENABLED",
     "CADENCE_PUBLISH_LEASE_SECS",
     "CADENCE_PUBLISH_CONCURRENCY",
+    "CADENCE_PUBLISH_UPLOADS",
     "CADENCE_UPLOAD_CHUNK_ATTEMPTS",
     "CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS",
     "CADENCE_UPLOAD_MIN_BYTES_PER_SEC",
@@ -456,7 +460,8 @@ impl Config {
             3..=3600,
         )?);
         let publish_concurrency =
-            parse_number("CADENCE_PUBLISH_CONCURRENCY", get("CADENCE_PUBLISH_CONCURRENCY"), 16, 1..=256)?;
+            parse_number("CADENCE_PUBLISH_CONCURRENCY", get("CADENCE_PUBLISH_CONCURRENCY"), 64, 1..=1024)?;
+        let publish_uploads = parse_number("CADENCE_PUBLISH_UPLOADS", get("CADENCE_PUBLISH_UPLOADS"), 16, 1..=256)?;
         let defaults = UploadConfig::default();
         let upload = UploadConfig {
             chunk_attempts: parse_number(
@@ -609,6 +614,7 @@ impl Config {
             scheduler_enabled,
             publish_lease,
             publish_concurrency,
+            publish_uploads,
             upload,
             tiktok,
             token_key_source,

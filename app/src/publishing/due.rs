@@ -1,7 +1,7 @@
 //! Publishing scheduled posts when their time comes: due posts are claimed under a lease
 //! with `FOR UPDATE SKIP LOCKED` (so each is taken by exactly one server), checked against the
-//! creator's current rules, and handed to TikTok outside any transaction, a few at a time:
-//! pulled by TikTok from Cadence when a verified media URL is configured, else streamed.
+//! creator's current rules, and handed to TikTok outside any transaction, many at a time (the
+//! uploads fewer): pulled by TikTok from Cadence when a verified media URL is configured, else streamed.
 
 use crate::{
     accounts::ssr::refresh_creator_info,
@@ -18,7 +18,7 @@ use crate::{
         recovery::{Recovered, Resend, Sent, reconcile},
         pull::send_by_pull,
         retry::next_delay,
-        send::{SendError, release_daily_slot, send_video},
+        send::{SendError, SendTurns, release_daily_slot, send_video},
     },
     state::AppState,
     tiktok::error::{TikTokError, for_people},
@@ -34,6 +34,11 @@ use uuid::Uuid;
 /// it works, and stops by itself before it could run out (see `lease`).
 pub const DEFAULT_LEASE: time::Duration = time::Duration::minutes(3);
 
+/// Most posts one run keeps in flight, started or waiting for an upload turn. Each waiting post
+/// is a small task holding a lease; the bound keeps a burst far larger than the upload rate
+/// from outwaiting TikTok's hour-long upload URLs.
+const MAX_IN_FLIGHT: usize = 1024;
+
 /// Sends every scheduled post that is due at `now`, and any that fall due while earlier ones are
 /// being sent. Returns how many were taken.
 pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) -> AppResult<usize> {
@@ -45,24 +50,32 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
     // however far ahead `now` is.
     let mut taken: Vec<Uuid> = Vec::new();
     let mut claim_error = None;
-    // `CADENCE_PUBLISH_CONCURRENCY`: sends wait on TikTok, not on this machine, so a server keeps
-    // several going. It claims only what it has free slots for, topping up as each send ends,
-    // so a burst of due posts spreads over every server instead of queueing behind the first.
-    let concurrency = state.config.publish_concurrency.max(1);
+    // `CADENCE_PUBLISH_CONCURRENCY` posts are started at once (creator look-up, limits, init:
+    // waiting on TikTok, not on this machine); a post gives its place up once TikTok has its
+    // publish id, and then waits for one of `CADENCE_PUBLISH_UPLOADS` upload turns. So a burst of
+    // due posts reaches TikTok's init at the pace of the starts, not of the uploads, and the
+    // burst spreads over every server, each claiming only what it has places for.
+    let starts = std::sync::Arc::new(tokio::sync::Semaphore::new(state.config.publish_concurrency.max(1)));
+    let uploads = std::sync::Arc::new(tokio::sync::Semaphore::new(state.config.publish_uploads.max(1)));
     loop {
-        // Top up the free slots whenever a send finishes. A failed claim stops claiming but lets
-        // the posts already claimed finish (dropping them would cut their uploads).
-        if claim_error.is_none() && sending.len() < concurrency {
+        let room = starts.available_permits().min(MAX_IN_FLIGHT.saturating_sub(sending.len()));
+        // Whether more posts may be due than this claim had room for.
+        let mut full_claim = room == 0;
+        // A failed claim stops claiming but lets the posts already claimed finish (dropping
+        // them would cut their uploads).
+        if claim_error.is_none() && room > 0 {
             // `now` may be ahead of the clock (tests, catching up); a long run moves with it.
             let claim_time = now.max(OffsetDateTime::now_utc());
-            match claim_due(state, claim_time, worker, concurrency - sending.len(), &taken).await {
+            match claim_due(state, claim_time, worker, room, &taken).await {
                 Ok((claimed, _)) if claimed.is_empty() && sending.is_empty() => return Ok(taken.len()),
                 Ok((claimed, claimed_at)) => {
+                    full_claim = claimed.len() == room;
                     for post in claimed {
                         taken.push(post.id);
                         let state = state.clone();
+                        let turns = SendTurns { start: starts.clone().try_acquire_owned().ok(), uploads: Some(uploads.clone()) };
                         sending.spawn(async move {
-                            if let Err(error) = publish_one(&state, &post, worker, claimed_at).await {
+                            if let Err(error) = publish_one(&state, &post, worker, claimed_at, turns).await {
                                 tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
                             }
                         });
@@ -71,8 +84,16 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
                 Err(error) => claim_error = Some(error),
             }
         }
-        if sending.join_next().await.is_none() {
-            return claim_error.map_or(Ok(taken.len()), Err);
+        // Claim again when a send ends, or, after a claim that took all it had room for, as
+        // soon as a started post gives its place up.
+        let wait_for_place = claim_error.is_none() && full_claim && sending.len() < MAX_IN_FLIGHT;
+        tokio::select! {
+            ended = sending.join_next() => {
+                if ended.is_none() {
+                    return claim_error.map_or(Ok(taken.len()), Err);
+                }
+            }
+            place = starts.acquire(), if wait_for_place => drop(place),
         }
     }
 }
@@ -123,7 +144,7 @@ async fn claim_due(
 /// Sends one claimed post while keeping its lease; stops (dropping any upload mid-way, so
 /// TikTok never gets the whole video) as soon as the lease can no longer be vouched for, on its
 /// own timer even when the database does not answer.
-async fn publish_one(state: &AppState, post: &Post, worker: Uuid, claimed_at: tokio::time::Instant) -> AppResult<()> {
+async fn publish_one(state: &AppState, post: &Post, worker: Uuid, claimed_at: tokio::time::Instant, turns: SendTurns) -> AppResult<()> {
     tokio::select! {
         biased;
         end = lease::hold(state, post.id, worker, claimed_at) => {
@@ -133,11 +154,11 @@ async fn publish_one(state: &AppState, post: &Post, worker: Uuid, claimed_at: to
             }
             Ok(())
         }
-        result = publish_claimed(state, post, worker) => result,
+        result = publish_claimed(state, post, worker, turns) => result,
     }
 }
 
-async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResult<()> {
+async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid, turns: SendTurns) -> AppResult<()> {
     // TikTok's rules may have changed since the post was composed (§9): ask again — for Direct
     // Post only, as creator_info needs `video.publish` and drafts follow the inbox rules.
     if post.destination() == Destination::Profile && check_creator_rules(state, post).await?.is_break() {
@@ -162,7 +183,7 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid) -> AppResu
                 }
             };
             post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {}.", post.attempts, &worker.simple().to_string()[..8])).await?;
-            send_video(state, post, video).await
+            send_video(state, post, video, turns).await
         }
     };
     match sent {

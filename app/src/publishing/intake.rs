@@ -22,7 +22,7 @@ use crate::{
     },
     publishing::{
         recovery::{Recovered, Resend, Sent, reconcile},
-        send::{SendError, send_video},
+        send::{SendError, SendTurns, send_video},
     },
     state::AppState,
     teams::ssr::Caller,
@@ -236,7 +236,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         let mut conn = state.pool.get().await?;
         posts::create(&mut conn, new_post(PostState::Uploading, None, head_duration_ms, content_type)).await?
     };
-    match send_video(&state, &post, source).await {
+    match send_video(&state, &post, source, SendTurns::default()).await {
         Ok(()) => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
         Err(SendError::Interrupted) => {
             // Nothing was published: the post goes, as if the upload never started.

@@ -25,7 +25,11 @@ use crate::{
 };
 use bytes::Bytes;
 use futures_util::Stream;
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use time::OffsetDateTime;
 
 /// Why a video did not reach TikTok.
@@ -65,8 +69,18 @@ impl SendError {
     }
 }
 
+/// How a scheduled send shares its server with the others: a place among the posts being
+/// started, given up as soon as TikTok has the post's publish id (so the next due post starts
+/// while this one waits to upload), and a turn among the uploads, of which only so many run at
+/// once. "Post now" has neither: a person is waiting.
+#[derive(Debug, Default)]
+pub struct SendTurns {
+    pub start: Option<OwnedSemaphorePermit>,
+    pub uploads: Option<Arc<Semaphore>>,
+}
+
 /// Sends `source` (exactly `post.video_bytes` bytes) to TikTok for `post`.
-pub async fn send_video<S, E>(state: &AppState, post: &Post, source: S) -> Result<(), SendError>
+pub async fn send_video<S, E>(state: &AppState, post: &Post, source: S, turns: SendTurns) -> Result<(), SendError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
@@ -137,6 +151,15 @@ where
         }
     }
 
+    // Started: the next post may begin while this one waits for its turn to upload. Its lease
+    // is renewed meanwhile by whoever holds it; TikTok keeps the upload URL for an hour.
+    drop(turns.start);
+    let _upload_turn = match turns.uploads {
+        // Never closed; were it, this sender stops and the post's lease runs out, after which
+        // another server reconciles it by TikTok's status like any interrupted send.
+        Some(uploads) => Some(uploads.acquire_owned().await.map_err(|_| SendError::LeaseLost)?),
+        None => None,
+    };
     let started = Instant::now();
     let target = UploadTarget {
         client: &state.tiktok.client,
