@@ -95,6 +95,41 @@ async fn a_stalled_chunk_times_out_by_its_size_and_is_resubmitted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_upload_holds_back_no_other_posts_init_and_each_goes_out_once() {
+    // One place to start posts and one upload turn; the first upload's chunk stalls until its
+    // own timeout (about 2 s) cuts it and it is resubmitted.
+    let config = SandboxConfig { processing_delay: Duration::from_millis(50), fault_hang: Duration::from_secs(30), ..Default::default() };
+    let settings = [
+        ("CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS", "2"),
+        ("CADENCE_UPLOAD_MIN_BYTES_PER_SEC", "100000000"),
+        ("CADENCE_PUBLISH_CONCURRENCY", "1"),
+        ("CADENCE_PUBLISH_UPLOADS", "1"),
+    ];
+    let (sandbox, app, mut owner) = setup(config, &settings).await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(Upload::scheduled(&maya, "SELF_ONLY", SyntheticVideo::mp4(20, 1_000_000), due).send(&mut owner).await.unwrap().post_id);
+    }
+    sandbox.sandbox.inject(Fault { endpoint: Endpoint::Upload, kind: FaultKind::Stall, count: 1, skip: 0 });
+    assert_eq!(publish_due(&app.state, due, Uuid::new_v4()).await.unwrap(), 3);
+
+    // A started post gives its place up at once: the other two reached TikTok's init while the
+    // first upload was stalled, before any chunk was taken.
+    let requests = sandbox.sandbox.requests();
+    let inits: Vec<u64> = requests.iter().filter(|r| r.path == INIT).map(|r| r.seq).collect();
+    let first_taken_chunk = requests.iter().filter(|r| r.method == "PUT" && r.status == Some(201)).map(|r| r.seq).min().unwrap();
+    assert_eq!(inits.len(), 3, "one init per post");
+    assert!(inits[2] < first_taken_chunk, "every post started while the first upload stalled: inits {inits:?}, first chunk taken {first_taken_chunk}");
+    for id in ids {
+        assert_eq!(settle(&app, id, Duration::from_secs(20), SETTLE_POLL).await, PostState::Published);
+    }
+    assert_eq!(complete_publishes(&sandbox), 3, "each once");
+    assert_eq!(sandbox.sandbox.publishes().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_sender_killed_after_its_last_chunk_is_never_sent_again_on_a_lagging_uploaded_bytes() {
     // TikTok processes for a while and reports uploaded_bytes 2 s late (its default lag);
     // upload URLs live 3 s here, and Cadence waits 4 s after an init before trusting that an
