@@ -24,8 +24,11 @@ async fn main() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
+    // The server that connects the accounts; its callback is the app's registered redirect URI.
+    let setup_port = free_port();
     let sandbox = Sandbox::new(SandboxConfig {
         public_base_url: sandbox_url.clone(),
+        registered_redirect_uris: vec![format!("http://127.0.0.1:{setup_port}/oauth/tiktok/callback")],
         generated_creators: accounts,
         request_log_limit: 200_000,
         processing_delay: Duration::from_millis(200),
@@ -39,7 +42,7 @@ async fn main() {
     // One team connects every generated creator through TikTok's OAuth, as people would.
     let setup_started = Instant::now();
     {
-        let port = free_port();
+        let port = setup_port;
         let _server = Server::start(&database_url, &sandbox_url, &config, &data_dir, port, &[("CADENCE_SCHEDULER_ENABLED", "false")]);
         let base = format!("http://127.0.0.1:{port}");
         wait_healthy(&http, &base).await;

@@ -4,7 +4,10 @@
 //! their ratio, and the server's idle and peak resident memory (sampled from /proc every 20 ms).
 //!
 //! Run with `scripts/bench upload` (it starts PostgreSQL and sets `BENCH_DATABASE_URL`).
-//! Targets (issue 7): peak RSS flat in file size and ≤ 64 MiB; throughput ≥ 0.8× direct.
+//! Then sixteen 256 MiB uploads at once, each to a creator of its own, for the server's peak
+//! memory under concurrent uploads.
+//! Targets (issue 14): peak RSS flat in file size and ≤ 64 MiB; throughput ≥ 0.9× direct; idle
+//! ≤ 40 MiB; sixteen concurrent uploads ≤ 128 MiB.
 
 // Each benchmark uses part of what the benchmarks share.
 #[allow(dead_code)]
@@ -28,6 +31,11 @@ const MIB: u64 = 1024 * 1024;
 const SIZES: [u64; 3] = [256 * MIB, 1024 * MIB, 2048 * MIB];
 const PIECE: u64 = 256 * 1024;
 const BOUNDARY: &str = "cadence-bench-boundary-1b3c5";
+/// Uploads at once in the last run, and the size of each.
+const CONCURRENT: usize = 16;
+const CONCURRENT_SIZE: u64 = 256 * MIB;
+/// Where the baseline client says TikTok should send its creator back (nothing listens).
+const DIRECT_REDIRECT: &str = "http://127.0.0.1:1/oauth/tiktok/callback";
 
 #[tokio::main]
 async fn main() {
@@ -40,16 +48,19 @@ async fn main() {
     // The sandbox in this process, so the server's memory is Cadence's alone.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let sandbox = Sandbox::new(SandboxConfig {
         public_base_url: sandbox_url.clone(),
+        // The server's callback, and the baseline client's (it never receives the redirect).
+        registered_redirect_uris: vec![format!("http://127.0.0.1:{port}/oauth/tiktok/callback"), DIRECT_REDIRECT.to_owned()],
         processing_delay: Duration::from_millis(50),
         daily_post_cap: 1000,
+        generated_creators: CONCURRENT,
         ..SandboxConfig::default()
     });
     tokio::spawn(sandbox::serve(listener, sandbox.clone()));
 
     let data_dir = std::env::temp_dir().join(format!("cadence-bench-{}", std::process::id()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = sandbox.config().clone();
     let server = Server::start(&database_url, &sandbox_url, &config, &data_dir, port, &[]);
     let base = format!("http://127.0.0.1:{port}");
@@ -77,22 +88,11 @@ async fn main() {
     println!("| --- | --- | --- | --- | --- |");
     for size in sizes {
         let video = SyntheticVideo::mp4(60, size);
-        let peak = Arc::new(AtomicU64::new(0));
-        let sampling = Arc::new(AtomicBool::new(true));
-        let sampler = {
-            let (peak, sampling, pid) = (peak.clone(), sampling.clone(), server.pid());
-            std::thread::spawn(move || {
-                while sampling.load(Ordering::Relaxed) {
-                    peak.fetch_max(resident(pid, "VmRSS"), Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            })
-        };
+        let sampler = PeakSampler::start(server.pid());
         let started = Instant::now();
         upload_through_cadence(&http, &base, &session, &account, &video).await;
         let through = started.elapsed();
-        sampling.store(false, Ordering::Relaxed);
-        sampler.join().unwrap();
+        let peak = sampler.finish();
 
         let started = Instant::now();
         upload_direct(&direct, &direct_token, &video).await;
@@ -105,12 +105,70 @@ async fn main() {
             mb_s(through),
             mb_s(straight),
             straight.as_secs_f64() / through.as_secs_f64(),
-            peak.load(Ordering::Relaxed) as f64 / MIB as f64
+            peak as f64 / MIB as f64
         );
         // TikTok's 6 inits a minute per token: space the runs.
         tokio::time::sleep(Duration::from_secs(11)).await;
     }
+
+    // Sixteen people posting at once, each to a creator of its own (one creator's inits are
+    // limited to 6 a minute).
+    for n in 1..=CONCURRENT {
+        common::authorize(&http, &base, &session, &sandbox, &sandbox_url, &format!("Creator {n:04}")).await;
+    }
+    let listed: serde_json::Value =
+        http.post(format!("{base}/api/accounts/list")).header("origin", &base).header("cookie", &session).send().await.unwrap().json().await.unwrap();
+    let creators: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|account| account["display_name"].as_str().is_some_and(|name| name.starts_with("Creator ")))
+        .map(|account| account["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(creators.len(), CONCURRENT, "{listed}");
+    let video = SyntheticVideo::mp4(60, CONCURRENT_SIZE);
+    let sampler = PeakSampler::start(server.pid());
+    let started = Instant::now();
+    futures_util::future::join_all(creators.iter().map(|creator| upload_through_cadence(&http, &base, &session, creator, &video))).await;
+    let together = started.elapsed();
+    let peak = sampler.finish();
+    println!(
+        "{CONCURRENT} uploads of {} MiB at once through Cadence: {:.0} MiB/s in all, server peak RSS {:.1} MiB",
+        CONCURRENT_SIZE / MIB,
+        (CONCURRENT as u64 * CONCURRENT_SIZE) as f64 / MIB as f64 / together.as_secs_f64(),
+        peak as f64 / MIB as f64
+    );
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// The server's peak resident memory while it runs, sampled from /proc every 20 ms.
+struct PeakSampler {
+    peak: Arc<AtomicU64>,
+    sampling: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl PeakSampler {
+    fn start(pid: u32) -> Self {
+        let peak = Arc::new(AtomicU64::new(0));
+        let sampling = Arc::new(AtomicBool::new(true));
+        let thread = {
+            let (peak, sampling) = (peak.clone(), sampling.clone());
+            std::thread::spawn(move || {
+                while sampling.load(Ordering::Relaxed) {
+                    peak.fetch_max(resident(pid, "VmRSS"), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        Self { peak, sampling, thread }
+    }
+
+    fn finish(self) -> u64 {
+        self.sampling.store(false, Ordering::Relaxed);
+        self.thread.join().unwrap();
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
 fn num_cpus() -> usize {
@@ -131,7 +189,7 @@ fn resident(pid: u32, field: &str) -> u64 {
 
 async fn direct_token(client: &TikTokClient, sandbox_url: &str, sandbox: &Sandbox, creator: &str) -> app::crypto::SecretToken {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let redirect = "http://127.0.0.1:1/oauth/tiktok/callback";
+    let redirect = DIRECT_REDIRECT;
     let location = consent(&http, &client.authorize_url(redirect, "bench"), sandbox_url, sandbox, creator).await;
     let url = reqwest::Url::parse(&location).unwrap();
     let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();

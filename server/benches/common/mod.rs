@@ -121,7 +121,10 @@ pub async fn authorize(http: &reqwest::Client, base: &str, session: &str, sandbo
 /// Clicks through the sandbox's consent screen; returns TikTok's redirect back.
 pub async fn consent(http: &reqwest::Client, authorize_url: &str, sandbox_url: &str, sandbox: &Sandbox, creator: &str) -> String {
     let page = http.get(authorize_url).send().await.unwrap().text().await.unwrap();
-    let request_id = page.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let Some(request_id) = page.split("name=\"request_id\" value=\"").nth(1).and_then(|rest| rest.split('"').next()) else {
+        panic!("no consent form at {authorize_url}:\n{page}");
+    };
+    let request_id = request_id.to_owned();
     let open_id = sandbox.creators().into_iter().find(|c| c.display_name == creator).unwrap().open_id;
     let mut form = vec![("request_id", request_id), ("open_id", open_id)];
     for scope in ["user.info.basic", "user.info.profile", "video.publish", "video.upload"] {
