@@ -61,7 +61,10 @@ pub fn DashboardPage() -> impl IntoView {
                         match dashboard.await {
                             Ok(DashboardView { posts: summary, .. }) => {
                                 let counts = [PostState::Scheduled, PostState::Processing, PostState::Published, PostState::Failed]
-                                    .map(|state| view! { <dt>{state.label()}</dt><dd class=format!("count-{}", state.as_str())>{summary.count(state)}</dd> });
+                                    .map(|state| {
+                                        let label = if state.is_settled() { format!("{} (30 days)", state.label()) } else { state.label().to_owned() };
+                                        view! { <dt>{label}</dt><dd class=format!("count-{}", state.as_str())>{summary.count(state)}</dd> }
+                                    });
                                 view! {
                                     <dl class="facts">{counts.into_iter().collect_view()}</dl>
                                     {if summary.upcoming.is_empty() {

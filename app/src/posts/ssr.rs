@@ -405,11 +405,20 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
     .await
 }
 
+/// The days of settled posts (published, failed…) the dashboard counts.
+pub const SUMMARY_DAYS: i64 = 30;
+
 /// How many of the team's posts are in each state, and the next ones due.
 pub async fn summary_for_team(conn: &AsyncPgConnection, team_id: Uuid, tz: &TimeZone) -> AppResult<PostSummary> {
+    // Posts still moving, all of them; settled ones of the last SUMMARY_DAYS only, so the count
+    // reads two index ranges however long the team's history (counting 50,000 settled posts on
+    // every view held the dashboard to 225 views a second).
+    let since = OffsetDateTime::now_utc() - time::Duration::days(SUMMARY_DAYS);
+    let moving: Vec<&str> = PostState::ALL.into_iter().filter(|state| !state.is_settled()).map(PostState::as_str).collect();
     // Both queries go out together (pipelined), so they cost one round trip.
     let counts = posts::table
         .filter(posts::team_id.eq(team_id))
+        .filter(posts::listed_at.ge(since).or(posts::state.eq_any(moving)))
         .group_by(posts::state)
         .select((posts::state, diesel::dsl::count_star()))
         .load::<(String, i64)>(&mut &*conn);

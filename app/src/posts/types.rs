@@ -246,6 +246,7 @@ impl ListCursor {
 /// The dashboard's view of the team's posts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostSummary {
+    /// Posts by state: every post still moving, settled ones of the last 30 days.
     pub counts: Vec<(PostState, i64)>,
     /// The next scheduled posts, soonest first.
     pub upcoming: Vec<PostView>,
