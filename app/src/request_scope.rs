@@ -1,37 +1,35 @@
 //! A page's loads belong to the request that rendered it: they see its context to the end and
-//! stop when the browser goes away.
+//! stop once the request is gone.
 //!
 //! On the server each `Resource` loads in a task of its own, under a reactive owner whose
 //! context (the state, the request) lives at the request's root. When a browser leaves
 //! mid-render the root is dropped while those tasks go on, and a server function they were
 //! running would then find no request at all: it logged "AppState is missing" and treated the
 //! caller as anonymous. Wrapping each load in [`in_request`] keeps the request's context beside
-//! the load and stops the load when the render is dropped; the departure is logged once per
-//! request, at debug.
+//! the load and ends the load at its next step once the root is gone; the departure is logged
+//! once per request, at debug.
+//!
+//! Gone means the root itself was dropped, not that some owner was cleaned up: owners inside
+//! a render are cleaned up and made again while it runs (a `Suspend` that runs again), and
+//! stopping loads then left a page waiting for ever for data that had been cancelled.
 
 use crate::error::AppError;
 use std::future::Future;
 
-/// One request's record of whether its departure has been logged; provided in the context of
-/// every rendered request by the server.
+/// One request's life, provided at the root of every rendered request's context by the server:
+/// loads hold it weakly, so it ends when the root is dropped; and whether its departure has
+/// been logged.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
-pub struct RequestLife(std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-#[cfg(feature = "ssr")]
-impl RequestLife {
-    /// Logs that the browser left, the first time one of the request's loads is stopped.
-    pub fn note_departure(&self) {
-        if !self.0.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            tracing::debug!("the browser went away before its page was rendered; its loads stop");
-        }
-    }
+pub struct RequestLife {
+    alive: std::sync::Arc<()>,
+    departure_logged: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// `load` (a server function a page calls while rendering) bound to the current request: it
-/// runs with that request's context even after the render's root is gone, and is stopped, with
-/// [`AppError::Unavailable`] as its (unread) result, once the render is dropped. In the browser
-/// it is `load` itself.
+/// runs with that request's context even after the render's root is gone, and ends, with
+/// [`AppError::Unavailable`] as its (unread) result, at its next step once the request is gone.
+/// In the browser it is `load` itself.
 pub fn in_request<T: Send + 'static>(
     load: impl Future<Output = Result<T, AppError>> + Send + 'static,
 ) -> impl Future<Output = Result<T, AppError>> + Send + 'static {
@@ -55,10 +53,8 @@ mod bound {
     };
     use std::{
         future::Future,
-        sync::{
-            Arc,
-            atomic::{AtomicBool, Ordering},
-        },
+        sync::{Arc, atomic::Ordering},
+        task::Poll,
     };
 
     pub fn bind<T: Send + 'static, F: Future<Output = Result<T, AppError>> + Send + 'static>(
@@ -78,26 +74,20 @@ mod bound {
                 provide_context(response);
             }
         });
-        let life = use_context::<RequestLife>();
-        let (load, stop) = futures_util::future::abortable(load);
-        let finished = Arc::new(AtomicBool::new(false));
-        let done = finished.clone();
-        // Runs when the render that owns this load is cleaned up: at its end, or when the
-        // browser leaves and the response is dropped.
-        Owner::on_cleanup(move || {
-            if !done.load(Ordering::Acquire) {
-                stop.abort();
-                if let Some(life) = life {
-                    life.note_departure();
+        // Weakly: the root's context holds the only lasting reference.
+        let life = use_context::<RequestLife>().map(|life| (Arc::downgrade(&life.alive), life.departure_logged.clone()));
+        let mut load = Box::pin(scope.with(|| ScopedFuture::new_untracked(load)));
+        std::future::poll_fn(move |cx| {
+            if let Some((alive, logged)) = &life
+                && alive.strong_count() == 0
+            {
+                if !logged.swap(true, Ordering::Relaxed) {
+                    tracing::debug!("the browser went away before its page was rendered; its loads stop");
                 }
+                return Poll::Ready(Err(AppError::Unavailable));
             }
-        });
-        let load = scope.with(|| ScopedFuture::new_untracked(load));
-        async move {
-            let result = load.await;
-            finished.store(true, Ordering::Release);
-            result.unwrap_or(Err(AppError::Unavailable))
-        }
+            load.as_mut().poll(cx)
+        })
     }
 }
 
