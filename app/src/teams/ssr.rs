@@ -58,31 +58,20 @@ pub async fn current_caller(conn: &mut AsyncPgConnection) -> AppResult<Option<Ca
         return Ok(None);
     };
     let session_team = session.get::<Uuid>(SESSION_TEAM_ID).await?;
-    // The memberships read with the session, when it came from the store and has the session's
-    // team (a team joined or created in this request is asked for below).
-    if let Some(account) = LiveAccount::of(&session).await?.filter(|account| account.user.id == user_id) {
-        let teams = account.teams()?;
-        match teams.iter().find(|(team, _)| Some(team.id) == session_team) {
-            Some((team, role)) => return Ok(Some(Caller { user_id, team_id: team.id, role: *role })),
-            None if session_team.is_none() => {
-                return <[_]>::first(&teams).map(|(team, role)| Some(Caller { user_id, team_id: team.id, role: *role })).ok_or_else(no_team_left);
-            }
-            None => {}
-        }
+    // The memberships read with the session when it came from the store and lists the
+    // session's team; asked for otherwise (a team joined or created in this request).
+    let live = LiveAccount::of(&session).await?.filter(|account| account.user.id == user_id);
+    let teams = match live.map(|account| account.teams()).transpose()? {
+        Some(teams) if session_team.is_none_or(|id| teams.iter().any(|(team, _)| team.id == id)) => teams,
+        _ => teams_of(conn, user_id).await?,
+    };
+    let current = teams.iter().find(|(team, _)| Some(team.id) == session_team).or_else(|| teams.iter().next());
+    match current {
+        Some((team, role)) => Ok(Some(Caller { user_id, team_id: team.id, role: *role })),
+        None => Err(AppError::Forbidden(
+            "You are not a member of any team any more. Create a team or ask for an invite.".into(),
+        )),
     }
-    if let Some(team_id) = session_team
-        && let Some(role) = role_in(conn, team_id, user_id).await?
-    {
-        return Ok(Some(Caller { user_id, team_id, role }));
-    }
-    match teams_of(conn, user_id).await?.into_iter().next() {
-        Some((team, role)) => Ok(Some(Caller { user_id, team_id: team.id, role })),
-        None => Err(no_team_left()),
-    }
-}
-
-fn no_team_left() -> AppError {
-    AppError::Forbidden("You are not a member of any team any more. Create a team or ask for an invite.".into())
 }
 
 /// The user's role in a team, if they are a member.
