@@ -1,10 +1,12 @@
 //! The frame around every signed-in page: sandbox banner, navigation, team switcher, log-out.
 
-use crate::auth::{
-    api::{get_server_mode, get_session_info},
-    types::SessionInfo,
+use crate::{
+    auth::{
+        api::{get_server_mode, get_session_info},
+        types::SessionInfo,
+    },
+    request_scope::in_request,
 };
-use crate::request_scope::in_request;
 use leptos::prelude::*;
 use leptos_router::{
     components::{A, Outlet, Redirect},

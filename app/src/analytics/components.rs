@@ -11,10 +11,10 @@ use crate::{
     },
     auth::types::SessionInfo,
     error::AppError,
+    request_scope::page_resource,
     teams::types::Role,
     ui::FormError,
 };
-use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::{use_params_map, use_query_map}};
 use uuid::Uuid;

@@ -60,7 +60,6 @@ impl diesel::query_builder::Query for SessionWithAccount {
     type SqlType = (diesel::sql_types::Jsonb, diesel::sql_types::Timestamptz, diesel::sql_types::Nullable<diesel::sql_types::Jsonb>);
 }
 
-
 /// A user's account as the session store read it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LiveAccount {

@@ -8,10 +8,10 @@ use crate::{
         types::{CalendarDay, CalendarSpan, CalendarView},
     },
     posts::{components::PostFilters, types::PostState},
+    request_scope::page_resource,
     teams::types::Role,
     ui::FormError,
 };
-use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::{
     components::A,

@@ -1,8 +1,7 @@
 //! How scheduled posts' videos reach TikTok on this install, for the settings page: pulled by
 //! TikTok from a verified prefix (what TikTok's guidelines ask), or uploaded as a fallback.
 
-use crate::error::AppError;
-use crate::request_scope::page_resource;
+use crate::{error::AppError, request_scope::page_resource};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

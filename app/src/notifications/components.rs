@@ -7,10 +7,10 @@ use crate::{
         api::{AcknowledgeNotification, SaveEmailPreferences, get_email_preferences, list_notifications},
         types::EmailPreferences,
     },
+    request_scope::page_resource,
     teams::types::Role,
     ui::{FormError, format_utc, list_resource},
 };
-use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

@@ -9,11 +9,11 @@ use crate::{
         api::{CancelPost, RetryPost, get_post, list_posts},
         types::{PostState, PostView},
     },
+    request_scope::page_resource,
     teams::types::Role,
     tiktok::types::privacy_label,
     ui::{FormError, format_utc, human_bytes},
 };
-use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use crate::calendar::api::{CancelPosts, DuplicatePost, ReschedulePost};
 use leptos_router::{

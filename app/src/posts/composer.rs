@@ -18,6 +18,7 @@ use crate::{
         },
         types::PublishMode,
     },
+    request_scope::page_resource,
     teams::types::Role,
     tiktok::{
         scopes::Allows,
@@ -25,7 +26,6 @@ use crate::{
     },
     ui::{FormError, human_bytes},
 };
-use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use uuid::Uuid;

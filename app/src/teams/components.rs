@@ -3,6 +3,7 @@
 use crate::{
     auth::types::SessionInfo,
     error::AppError,
+    request_scope::page_resource,
     teams::{
         api::{
             AcceptInvite, ChangeMemberRole, CreateInvite, CreateTeam, EmailInvite, RemoveMember,
@@ -12,7 +13,6 @@ use crate::{
     },
     ui::{Field, FormError, action_error, field_error, format_utc, list_resource},
 };
-use crate::request_scope::page_resource;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
