@@ -7,7 +7,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{Server, connect, sign_up, wait_healthy, wrk};
+use common::{Server, connect, free_port, sign_up, wait_healthy, wrk};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use sandbox::{Sandbox, SandboxConfig};
 
@@ -22,7 +22,7 @@ async fn main() {
     let database_url = std::env::var("BENCH_DATABASE_URL").expect("BENCH_DATABASE_URL (scripts/bench sets it)");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     // The app registered for this server's callback, as in production.
     let sandbox = Sandbox::new(SandboxConfig {
         public_base_url: sandbox_url.clone(),

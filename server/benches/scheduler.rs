@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{Server, authorize, sign_up, wait_healthy};
+use common::{Server, authorize, free_port, sign_up, wait_healthy};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use sandbox::{Sandbox, SandboxConfig, synthetic::SyntheticVideo};
 use std::time::{Duration, Instant};
@@ -75,13 +75,8 @@ async fn main() {
     .execute(&mut conn)
     .await
     .unwrap();
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let connected: Count = diesel::sql_query("SELECT count(*) AS n FROM tiktok_accounts").get_result(&mut conn).await.unwrap();
-    assert_eq!(connected.n as usize, accounts, "every creator was connected");
+    let connected = count(&mut conn, "SELECT count(*) AS n FROM tiktok_accounts").await;
+    assert_eq!(connected as usize, accounts, "every creator was connected");
     println!("Set-up: {accounts} accounts connected through OAuth in {:.0} s", setup_started.elapsed().as_secs_f64());
 
     println!("Scheduler benchmark: {accounts} posts on {accounts} accounts, all due at the same moment");
@@ -197,8 +192,4 @@ async fn count(conn: &mut AsyncPgConnection, query: &str) -> i64 {
         n: i64,
     }
     diesel::sql_query(query).get_result::<Count>(conn).await.unwrap().n
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

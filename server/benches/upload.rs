@@ -17,7 +17,7 @@ use app::tiktok::{
     chunks::ChunkPlan,
     client::{PostInfo, TikTokClient, TikTokEndpoints},
 };
-use common::{Server, connect, consent, sign_up, wait_healthy};
+use common::{Server, connect, consent, free_port, sign_up, wait_healthy};
 use sandbox::{Sandbox, SandboxConfig, synthetic::SyntheticVideo};
 use std::{
     sync::{
@@ -48,7 +48,7 @@ async fn main() {
     // The sandbox in this process, so the server's memory is Cadence's alone.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", listener.local_addr().unwrap());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let sandbox = Sandbox::new(SandboxConfig {
         public_base_url: sandbox_url.clone(),
         // The server's callback, and the baseline client's (it never receives the redirect).

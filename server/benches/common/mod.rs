@@ -58,6 +58,11 @@ impl Drop for Server {
     }
 }
 
+/// A loopback port nothing listens on now, for a server to bind.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
     for _ in 0..300 {
         if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
