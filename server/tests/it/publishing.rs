@@ -294,6 +294,11 @@ async fn another_team_cannot_post_to_see_or_cancel_and_viewers_cannot_post() {
     assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
     let listed = stranger.call::<app::posts::types::PostListPage>("posts/list", &[]).await.unwrap().posts;
     assert!(listed.is_empty());
+    let dashboard = stranger.call::<app::dashboard::DashboardView>("dashboard", &[]).await.unwrap();
+    assert!(dashboard.posts.counts.is_empty() && dashboard.accounts.is_empty(), "another team's dashboard: {dashboard:?}");
+    let own = owner.call::<app::dashboard::DashboardView>("dashboard", &[]).await.unwrap();
+    assert_eq!(own.accounts.len(), 1, "the owner's dashboard has the team's account");
+    assert!(!own.posts.counts.is_empty(), "and its post");
     let error = stranger.call::<()>("posts/cancel", &[("post_id", &outcome.post_id.to_string())]).await.unwrap_err();
     assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
     let error = stranger.call::<app::tiktok::types::CreatorInfo>("posts/creator", &[("account_id", &account)]).await.unwrap_err();

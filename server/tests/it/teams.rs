@@ -193,6 +193,10 @@ async fn one_team_never_sees_or_changes_another_teams_members_or_invites() {
     assert_eq!(seen, ["Mallory"]);
     let seen_invites: Vec<InviteView> = mallory.call("teams/invites", &[]).await.unwrap();
     assert!(seen_invites.is_empty());
+    let seen_administration: app::teams::types::TeamAdministration = mallory.call("teams/administration", &[]).await.unwrap();
+    assert!(seen_administration.invites.is_empty(), "the team page's invites are Mallory's team's only");
+    let ana_administration: app::teams::types::TeamAdministration = ana.call("teams/administration", &[]).await.unwrap();
+    assert_eq!(ana_administration.invites, ana_invites);
 
     let not_found = |result: Result<(), AppError>| assert!(matches!(result, Err(AppError::NotFound(_))), "{result:?}");
     not_found(mallory.call("teams/members/role", &[("user_id", &ed_id), ("role", "viewer")]).await);
