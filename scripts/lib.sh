@@ -250,11 +250,13 @@ start_smtp_stand_in() {
 
 # build_site [--release]: what `cargo leptos build [--release]` does with this workspace's
 # [[workspace.metadata.leptos]], without cargo-leptos (saving its 15-minute install): the
-# server binary, the wasm frontend in <target>/front, wasm-bindgen into <site>/pkg (the wasm
-# renamed to cadence.wasm, as leptos' HydrationScripts asks for it when LEPTOS_OUTPUT_NAME is
-# set at compile time), style/main.css as pkg/cadence.css and public/ at the site's root. No
-# `--cfg erase_components` (disable-erase-components), so `cargo test` shares the cache.
-# Release adds lib-profile-release (wasm-release) and wasm-opt when it is installed.
+# server binary, the wasm frontend in <target>/front, wasm-bindgen into <site>/pkg,
+# style/main.css beside them and public/ at the site's root. As with `hash-files`, the wasm, js
+# and css get a hash of their bytes in their names (cadence.<hash>.wasm), listed in
+# <site>/hash.txt, which the server reads (app/src/assets.rs) and keeps for a year in browsers.
+# Release adds lib-profile-release (wasm-release), `--cfg erase_components` for the wasm only
+# (type-erased views: a smaller bundle, the same HTML; the server and `cargo test` keep one
+# cache without it) and wasm-opt when it is installed.
 # The site goes to LEPTOS_SITE_ROOT (default target/site, as site-root says).
 build_site() {
   local release="${1:-}" target site profile_args=() front_profile=debug server_profile=debug start
@@ -273,10 +275,14 @@ build_site() {
     cargo build --package=server --bin=server --no-default-features
   fi
   say "Building the wasm frontend ($front_profile) after $((SECONDS - start)) s"
-  cargo build --package=frontend --lib --target-dir="$target/front" --target=wasm32-unknown-unknown \
+  local front_flags=""
+  if [ "$release" = --release ]; then front_flags="--cfg erase_components"; fi
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$front_flags" \
+    cargo build --package=frontend --lib --target-dir="$target/front" --target=wasm32-unknown-unknown \
     --no-default-features "${profile_args[@]}"
   say "Generating the site in $site after $((SECONDS - start)) s"
   rm -rf "$site/pkg"
+  rm -f "$site/hash.txt"
   mkdir -p "$site/pkg"
   wasm-bindgen --target=web --out-name="$LEPTOS_OUTPUT_NAME" --out-dir="$site/pkg" \
     "$target/front/wasm32-unknown-unknown/$front_profile/frontend.wasm"
@@ -291,6 +297,12 @@ build_site() {
     fi
   fi
   cp "$REPO_ROOT/style/main.css" "$site/pkg/$LEPTOS_OUTPUT_NAME.css"
+  local kind hash
+  for kind in js wasm css; do
+    hash="$(sha256sum "$site/pkg/$LEPTOS_OUTPUT_NAME.$kind" | cut -c1-16)"
+    mv "$site/pkg/$LEPTOS_OUTPUT_NAME.$kind" "$site/pkg/$LEPTOS_OUTPUT_NAME.$hash.$kind"
+    echo "$kind: $hash" >>"$site/hash.txt"
+  done
   cp -r "$REPO_ROOT/public/." "$site/"
   say "Site built in $((SECONDS - start)) s"
 }

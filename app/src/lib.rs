@@ -4,6 +4,8 @@
 
 pub mod accounts;
 pub mod analytics;
+#[cfg(feature = "ssr")]
+pub mod assets;
 pub mod auth;
 pub mod calendar;
 pub mod dashboard;
@@ -34,7 +36,9 @@ pub mod metrics;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
+use leptos_meta::{Link, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{ParentRoute, Route, Router, Routes},
@@ -47,8 +51,8 @@ use leptos_router::{
 pub struct CspNonce(pub String);
 
 /// The HTML document around the app, rendered on the server.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
     if let Some(nonce) = use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
     {
@@ -61,6 +65,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // In the shell, not in App: only the server knows the hashed name, and the
+                // browser never re-renders the head's stylesheet.
+                <link rel="stylesheet" id="leptos" href=assets::Bundle::of(&options).css_href(&options)/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -76,7 +83,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/cadence.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Title text="Cadence"/>
         <Router>

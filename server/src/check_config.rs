@@ -185,19 +185,22 @@ async fn database_line(config: &Config) -> Line {
 
 /// Where the site is served from, and whether the bundle a page asks for is there.
 fn site_lines() -> Vec<Line> {
-    let options = match leptos::prelude::get_configuration(None) {
+    let mut options = match leptos::prelude::get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(error) => return vec![Line::bad("site", "LEPTOS_* settings", error.to_string())],
     };
     let listen = Line::ok("listen", format!("{} (LEPTOS_SITE_ADDR)", options.site_addr));
     let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let name = &*options.output_name;
-    let missing: Vec<String> = ["wasm", "js", "css"]
-        .iter()
-        .map(|ext| format!("{name}.{ext}"))
-        .filter(|file| !pkg.join(file).is_file())
-        .collect();
-    let shown = format!("{} (LEPTOS_SITE_ROOT), bundle {}/{name}.{{wasm,js,css}}", options.site_root, pkg.display());
+    // The names the pages will ask for: hashed when the build left a hash file.
+    let bundle = app::assets::Bundle::prepare(&mut options);
+    let files = [&bundle.wasm, &bundle.js, &bundle.css];
+    let missing: Vec<&str> = files.iter().filter(|file| !pkg.join(file.as_str()).is_file()).map(|file| file.as_str()).collect();
+    let shown = format!(
+        "{} (LEPTOS_SITE_ROOT), bundle {}/{{{}}}",
+        options.site_root,
+        pkg.display(),
+        files.map(String::as_str).join(",")
+    );
     let site = if missing.is_empty() {
         Line::ok("site", shown)
     } else {

@@ -5,6 +5,7 @@
 
 pub mod api_errors;
 pub mod backup;
+pub mod bundle_files;
 pub mod check_config;
 pub mod pg_tools;
 pub mod request_bodies;
@@ -62,6 +63,8 @@ pub fn build_state(
         None => None,
     };
     let config_media = config.media.clone();
+    let mut leptos_options = leptos_options;
+    app::assets::Bundle::prepare(&mut leptos_options);
     let state = AppState {
         leptos_options,
         pool,
@@ -81,6 +84,7 @@ pub fn build_router(state: AppState) -> Router {
     let config = state.config.clone();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
+    let (pkg_path, pkg_files) = bundle_files::router(&state.leptos_options);
 
     let sessions = SessionManagerLayer::new(session_store::PgSessionStore::new(state.pool.clone()))
         .with_name(session_cookie_name(&config))
@@ -126,6 +130,7 @@ pub fn build_router(state: AppState) -> Router {
             },
             move || shell(shell_options.clone()),
         )
+        .nest_service(&pkg_path, pkg_files)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Innermost, so each request is counted under the route pattern it matched.
         .layer(middleware::from_fn(metrics_endpoint::record_requests))

@@ -350,3 +350,48 @@ fn a_browser_that_leaves_mid_render_is_no_error_and_its_loads_stop() {
     }
     assert_eq!(logs.matches("the browser went away before its page was rendered").count(), 1, "logged once, at debug:\n{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bundle_goes_out_by_its_hashed_names_precompressed_and_kept_for_a_year() {
+    use axum::{body::Body, http::Request};
+    // A site as build_site leaves it: hashed names listed in hash.txt, and (as packaged) a
+    // brotli copy beside the wasm.
+    let site = std::env::temp_dir().join(format!("cadence-site-{}", uuid::Uuid::new_v4()));
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(pkg.join("snippets/leptos")).unwrap();
+    std::fs::write(site.join("hash.txt"), "js: 11aa\nwasm: 22bb\ncss: 33cc\n").unwrap();
+    std::fs::write(pkg.join("cadence.11aa.js"), "export default function init() {}").unwrap();
+    std::fs::write(pkg.join("cadence.22bb.wasm"), b"\0asm plain").unwrap();
+    std::fs::write(pkg.join("cadence.22bb.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join("cadence.33cc.css"), "body {}").unwrap();
+    std::fs::write(pkg.join("snippets/leptos/inline0.js"), "export {}").unwrap();
+    let root = site.display().to_string();
+    let app = TestApp::with_settings(&[("LEPTOS_SITE_ROOT", &root)]).await;
+    let mut client = app.client();
+
+    let page = client.get("/login").await.text();
+    for name in ["/pkg/cadence.11aa.js", "/pkg/cadence.22bb.wasm", "/pkg/cadence.33cc.css"] {
+        assert!(page.contains(name), "the page asks for {name}: {page}");
+    }
+    assert!(!page.contains("/pkg/cadence.css") && !page.contains("/pkg/cadence.wasm"), "{page}");
+
+    let wasm = client.get("/pkg/cadence.22bb.wasm").await;
+    assert_eq!(wasm.status, StatusCode::OK);
+    assert_eq!(wasm.header("cache-control"), Some(app::assets::IMMUTABLE));
+    assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+    assert_eq!(wasm.body, b"\0asm plain");
+
+    let request = Request::get("/pkg/cadence.22bb.wasm").header("accept-encoding", "gzip, br").body(Body::empty()).unwrap();
+    let compressed = client.send(request).await;
+    assert_eq!(compressed.header("content-encoding"), Some("br"));
+    assert_eq!(compressed.body, b"brotli bytes", "the precompressed copy, not a compression per request");
+    assert_eq!(compressed.header("cache-control"), Some(app::assets::IMMUTABLE));
+
+    let css = client.get("/pkg/cadence.33cc.css").await;
+    assert_eq!((css.status, css.header("cache-control")), (StatusCode::OK, Some(app::assets::IMMUTABLE)));
+    let snippet = client.get("/pkg/snippets/leptos/inline0.js").await;
+    assert_eq!(snippet.status, StatusCode::OK);
+    assert_eq!(snippet.header("cache-control"), Some("no-cache"), "a name without a hash is revalidated");
+    assert_eq!(client.get("/pkg/cadence.wasm").await.status, StatusCode::NOT_FOUND);
+    std::fs::remove_dir_all(&site).unwrap();
+}

@@ -95,7 +95,12 @@ impl TestApp {
         given.append(&mut vars);
         let vars = given;
         let (config, cipher) = Config::from_vars(&vars).expect("test configuration is valid");
-        let options = LeptosOptions::builder().output_name("cadence").build();
+        // LEPTOS_SITE_ROOT is Leptos' setting, not Cadence's: a test that serves a site names it.
+        let site_root = vars.iter().find(|(name, _)| name == "LEPTOS_SITE_ROOT").map(|(_, root)| root.clone());
+        let options = match site_root {
+            Some(root) => LeptosOptions::builder().output_name("cadence").site_root(root).build(),
+            None => LeptosOptions::builder().output_name("cadence").build(),
+        };
         // In sandbox mode the sandbox serves on a port of its own, as in production.
         let (state, _sandbox) = server::build_state(config, cipher, options).expect("state builds");
         (server::build_router(state.clone()), state)
