@@ -65,3 +65,38 @@ test("a person schedules a post a minute ahead and watches it go out on the cale
 
   await disconnectCreator(page, "Maya Public");
 });
+
+test("a person fixes a scheduled post's caption and audience in place, and is told why a half-made disclosure cannot be saved", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signUp(page, "Edda", uniqueEmail("edda"));
+  await connectCreator(page, "Maya Public");
+  const later = new Date(Date.now() + 3 * 24 * 3600 * 1000);
+  later.setHours(9, 15, 0, 0);
+  const id = await schedule(page, wallClock(later), "Lanch day");
+
+  await page.locator("#post-edit").click();
+  const form = page.locator("form.edit-post");
+  // The creator's options are asked again; until TikTok answers, saving waits.
+  await expect(form.getByLabel("Who can see this post").locator("option", { hasText: "Friends" })).toHaveCount(1);
+  await expect(form.getByLabel("Caption")).toHaveValue("Lanch day");
+  await form.getByLabel("Caption").fill("Launch day #cadence");
+  await form.getByLabel("Who can see this post").selectOption({ label: "Friends" });
+  await form.getByLabel("Comment").check();
+
+  // A commercial post must say whose brand it promotes, as TikTok requires.
+  await form.getByLabel("This video promotes a brand, product or service").check();
+  await expect(form.locator("#edit-save")).toBeDisabled();
+  await expect(form.locator(".blocked")).toHaveText("You need to indicate if your content promotes yourself, a third party, or both.");
+  await form.getByLabel("This video promotes a brand, product or service").uncheck();
+
+  later.setHours(18, 45, 0, 0);
+  await form.getByLabel("When (your time)").fill(wallClock(later));
+  await form.locator("#edit-save").click();
+  await expect(form).toHaveCount(0);
+  await expect(page.locator(".facts")).toContainText("Launch day #cadence");
+  await expect(page.locator(".facts")).toContainText("Friends");
+  await expect(page.locator(".facts .when")).toContainText("18:45");
+  await expect(page.locator(".timeline")).toContainText("Edited: caption, who can see it, interactions, time.");
+  await expect(page).toHaveURL(new RegExp(`/posts/${id}$`));
+  await disconnectCreator(page, "Maya Public");
+});

@@ -1,5 +1,5 @@
 //! Server functions for posts: the composer's creator look-up and upload, the list, one post
-//! with its timeline, and cancelling a scheduled post.
+//! with its timeline, editing and cancelling a scheduled post.
 
 use crate::{
     error::AppError,
@@ -107,4 +107,24 @@ pub async fn cancel_post(post_id: Uuid) -> Result<(), AppError> {
         return crate::publishing::pull::cancel_pull(&app_state()?, &post).await;
     }
     cancel(&mut conn, caller, post_id).await
+}
+
+/// Changes a scheduled post in place: `choices` (the composer's, as JSON) and `when` (the new
+/// time on the caller's wall clock, `2026-11-30T09:00`). The composer's rules apply again, with
+/// the creator's rules asked fresh; a post already claimed for sending cannot change. Returns
+/// the time as it reads.
+#[server(endpoint = "posts/edit")]
+pub async fn edit_post(post_id: Uuid, choices: String, when: String) -> Result<String, AppError> {
+    use crate::{
+        posts::{editing::{PostEdit, edit_scheduled}, rules::ComposerChoices},
+        state::{app_state, db},
+        teams::{ssr::require_role, types::Role},
+    };
+    let state = app_state()?;
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Editor).await?;
+    drop(conn);
+    let choices: ComposerChoices =
+        serde_json::from_str(&choices).map_err(|_| AppError::invalid("choices", "The post's settings did not arrive whole. Reload the page and try again."))?;
+    edit_scheduled(&state, caller, post_id, PostEdit { choices, wall_clock: when }).await
 }

@@ -6,7 +6,9 @@ use crate::{
     auth::types::SessionInfo,
     error::AppError,
     posts::{
-        api::{CancelPost, RetryPost, get_post, list_posts},
+        api::{CancelPost, EditPost, RetryPost, get_post, list_posts},
+        edit_form::EditPostForm,
+        rules::ComposerChoices,
         types::{PostState, PostView},
     },
     request_scope::page_resource,
@@ -184,6 +186,10 @@ pub fn PostPage() -> impl IntoView {
     let cancel = ServerAction::<CancelPost>::new();
     let reschedule = ServerAction::<ReschedulePost>::new();
     let duplicate = ServerAction::<DuplicatePost>::new();
+    let edit = ServerAction::<EditPost>::new();
+    // The post as it was when "Edit" was clicked: the form keeps what the person types while
+    // the page below it refreshes.
+    let editing = RwSignal::new(None::<(PostView, ComposerChoices)>);
     // A copy opens on its own page.
     Effect::new(move |_| {
         if let Some(Ok(copy)) = duplicate.value().get() {
@@ -191,7 +197,7 @@ pub fn PostPage() -> impl IntoView {
         }
     });
     let detail = page_resource(
-        move || (post_id(), tick.get(), retry.version().get(), cancel.version().get(), reschedule.version().get()),
+        move || (post_id(), tick.get(), retry.version().get(), cancel.version().get(), reschedule.version().get(), edit.version().get()),
         |(id, ..)| async move {
         match id {
             Some(id) => get_post(id).await,
@@ -227,11 +233,15 @@ pub fn PostPage() -> impl IntoView {
     });
     view! {
         <FormError error=action_error fields=&[]/>
+        {move || editing.get().map(|(post, choices)| view! {
+            <EditPostForm post choices save=edit close=Callback::new(move |()| editing.set(None))/>
+        }.into_any())}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => {
                         let post = detail.post;
+                        let for_editing = (post.clone(), detail.choices);
                         view! {
                             <h1>"Post to " {post.account_name.clone()}</h1>
                             <section class="card post-detail">
@@ -256,6 +266,10 @@ pub fn PostPage() -> impl IntoView {
                                             <input id="post-when" type="datetime-local" prop:value=move || when.get()
                                                 on:input=move |ev| when.set(event_target_value(&ev))/>
                                             <button type="button" on:click=move |_| { reschedule.dispatch(ReschedulePost { post_id: post.id, when: when.get_untracked() }); }>"Move"</button>
+                                            <button type="button" id="post-edit" on:click=move |_| {
+                                                edit.value().set(None);
+                                                editing.set(Some(for_editing.clone()));
+                                            }>"Edit"</button>
                                             <button type="button" class="danger" on:click=move |_| { cancel.dispatch(CancelPost { post_id: post.id }); }>"Cancel post"</button>
                                         </div>
                                     }

@@ -5,9 +5,13 @@ pub mod api;
 pub mod browser_upload;
 pub mod components;
 pub mod composer;
+pub mod edit_form;
+#[cfg(feature = "ssr")]
+pub mod editing;
 #[cfg(feature = "ssr")]
 pub mod outcome;
 pub mod rules;
+pub mod settings_form;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;

@@ -18,7 +18,7 @@ pub const BRANDED_CONTENT_URL: &str = "https://www.tiktok.com/legal/page/global/
 
 /// Everything the person chose in the composer. Interactions are "allow" switches, all off by
 /// default; privacy has no default.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComposerChoices {
     pub caption: String,
     pub privacy_level: Option<String>,

@@ -550,7 +550,8 @@ pub async fn detail_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, post_i
         .into_iter()
         .map(|(at, kind, message)| PostEventView { at, kind, message })
         .collect();
-    Ok(PostDetail { post: view_of(row, tz), events })
+    let choices = row.0.choices();
+    Ok(PostDetail { post: view_of(row, tz), choices, events })
 }
 
 #[cfg(test)]

@@ -210,6 +210,8 @@ pub struct PostEventView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostDetail {
     pub post: PostView,
+    /// What the composer chose, for the edit form of a scheduled post.
+    pub choices: crate::posts::rules::ComposerChoices,
     pub events: Vec<PostEventView>,
 }
 

@@ -7,6 +7,7 @@ mod analytics;
 mod backup_restore;
 mod calendar;
 mod connect;
+mod editing;
 mod email;
 mod exactly_once;
 mod auth;

@@ -70,6 +70,7 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("posts/upload", Team(Role::Editor), none),
         ("posts/retry", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
         ("posts/cancel", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
+        ("posts/edit", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("choices", serde_json::to_string(&app::posts::rules::ComposerChoices::default()).unwrap()), ("when", "2031-01-01T09:00".into())]),
         ("calendar/view", Team(Role::Viewer), |_| vec![("span", "month".into())]),
         ("calendar/reschedule", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("when", "2031-01-01T09:00".into())]),
         ("calendar/duplicate", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),

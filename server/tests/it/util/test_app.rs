@@ -170,7 +170,9 @@ impl TestResponse {
     }
 }
 
-/// Sends requests to the router like a browser on `HOST` would: same-origin, with cookies.
+/// Sends requests to the router like a browser on `HOST` would: same-origin, with cookies. A
+/// clone is a second tab of the same browser (same session).
+#[derive(Clone)]
 pub struct TestClient {
     router: Router,
     pub cookie: Option<String>,

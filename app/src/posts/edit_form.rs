@@ -1,0 +1,89 @@
+//! Editing a scheduled post on its page: the composer's fields, filled in, checked against the creator's current rules before the server checks them again.
+
+use crate::{
+    error::AppError,
+    posts::{
+        api::{EditPost, composer_creator},
+        rules::{ComposerChoices, check},
+        settings_form::PostSettings,
+        types::{Destination, PostView},
+    },
+    tiktok::types::CreatorInfo,
+    ui::FormError,
+};
+use leptos::prelude::*;
+
+/// The form; `save` is the page's action, so the page reloads the post once it succeeded, and
+/// `close` hides the form again.
+#[component]
+pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction<EditPost>, close: Callback<()>) -> impl IntoView {
+    let post_id = post.id;
+    let drafting = post.destination == Destination::Inbox;
+    let choices = RwSignal::new(choices);
+    let when = RwSignal::new(post.wall_clock.clone().unwrap_or_default());
+    let creator = RwSignal::new(None::<Result<CreatorInfo, AppError>>);
+    // TikTok's rule: the creator's options are asked fresh whenever a post is composed, and an
+    // edit composes it again. Drafts do not need them (creator_info is a Direct Post call).
+    if !drafting {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move { creator.set(Some(composer_creator(post.account_id).await)) });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = composer_creator;
+    }
+    let creator_info = Signal::derive(move || creator.get().and_then(Result::ok));
+    let violations = Memo::new(move |_| match creator_info.get() {
+        Some(info) if !drafting => check(&choices.get(), &info),
+        _ => Vec::new(),
+    });
+    let blocked = Memo::new(move |_| -> Option<String> {
+        if save.pending().get() {
+            return Some("Saving…".into());
+        }
+        if !drafting {
+            match creator.get() {
+                None => return Some("Asking TikTok what this account may post…".into()),
+                Some(Err(error)) => return Some(error.to_string()),
+                Some(Ok(_)) => {}
+            }
+        }
+        if when.get().is_empty() {
+            return Some("Choose when to post.".into());
+        }
+        violations.get().into_iter().next().map(|v| v.message)
+    });
+    // Closed once the server took the edit; the page shows the post as it now is.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            close.run(());
+        }
+    });
+    let submit = move |_| {
+        if blocked.get_untracked().is_none() {
+            save.dispatch(EditPost {
+                post_id,
+                choices: serde_json::to_string(&choices.get_untracked()).unwrap_or_default(),
+                when: when.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <form class="card composer edit-post" on:submit=|ev| ev.prevent_default()>
+            <h2>"Edit post"</h2>
+            {move || creator.get().and_then(Result::err).map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
+            <PostSettings choices=choices creator=creator_info violations=violations drafting=drafting/>
+            <div class="field">
+                <label for="edit-when">"When (your time)"</label>
+                <input id="edit-when" type="datetime-local" prop:value=move || when.get() on:input=move |ev| when.set(event_target_value(&ev))/>
+            </div>
+            <FormError error=Signal::derive(move || save.value().get().and_then(Result::err)) fields=&[]/>
+            <div class="actions">
+                <button type="button" class="primary" id="edit-save" disabled=move || blocked.get().is_some() title=move || blocked.get() on:click=submit>
+                    "Save changes"
+                </button>
+                <button type="button" on:click=move |_| close.run(())>"Discard changes"</button>
+            </div>
+            <p class="hint blocked">{move || blocked.get()}</p>
+        </form>
+    }
+    .into_any()
+}

@@ -1,0 +1,171 @@
+//! Editing a scheduled post in place: its caption, settings and time change until a server claims it, under the same rules as the composer.
+
+use crate::{
+    accounts::ssr::{TikTokAccount, fresh_creator_info},
+    calendar::{ssr::member_zone, zone},
+    db::schema::posts,
+    error::{AppError, AppResult},
+    posts::{
+        rules::{ComposerChoices, INBOX_MAX_DURATION_SECS, caption_problem, check},
+        ssr::{Post, record_event},
+        types::{Destination, PostState},
+    },
+    publishing::intake::schedule_time_problem,
+    state::AppState,
+    teams::ssr::Caller,
+};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What an edit may change: everything of the post that reaches TikTok except the video and
+/// the account.
+#[derive(Clone, Debug)]
+pub struct PostEdit {
+    pub choices: ComposerChoices,
+    /// The new time on the editor's wall clock (`2026-11-30T09:00`).
+    pub wall_clock: String,
+}
+
+/// Applies `edit` to a scheduled post of the caller's team, after checking it as the composer
+/// would (the creator's current rules, asked fresh from TikTok, for Direct Post). The update
+/// only takes a post still in "scheduled", so a server that claimed it a moment earlier keeps
+/// what it claimed, and the editor is told the post is on its way. Returns the new time label.
+pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edit: PostEdit) -> AppResult<String> {
+    let mut conn = state.pool.get().await?;
+    let post = Post::find_for_team(&mut conn, caller.team_id, post_id).await?;
+    if post.state() != PostState::Scheduled {
+        return Err(not_editable(post.state()));
+    }
+    let mut choices = edit.choices;
+    choices.commercial = choices.commercial || choices.your_brand || choices.branded_content;
+    if !choices.commercial {
+        (choices.your_brand, choices.branded_content) = (false, false);
+    }
+    // The cover frame is chosen on the video, which an edit keeps.
+    choices.cover_timestamp_ms = post.cover_timestamp_ms.map(|ms| ms.max(0) as u32);
+    if let Some(problem) = caption_problem(&choices.caption) {
+        return Err(AppError::invalid("caption", problem));
+    }
+    let (_, tz) = member_zone(&mut conn, caller.user_id).await?;
+    // The form shows the time to the minute: the same minute keeps the stored time as it is.
+    let at = match post.scheduled_at {
+        Some(stored) if zone::wall_clock(stored, &tz) == edit.wall_clock.trim() => stored,
+        _ => {
+            let at = zone::from_local(&edit.wall_clock, &tz).map_err(|message| AppError::invalid("scheduled_at", message))?;
+            if let Some(problem) = schedule_time_problem(at, OffsetDateTime::now_utc()) {
+                return Err(AppError::invalid("scheduled_at", problem));
+            }
+            at
+        }
+    };
+    let account = TikTokAccount::find_for_team(&mut conn, caller.team_id, post.account_id).await?;
+    drop(conn);
+
+    let max_duration_secs = match post.destination() {
+        // Drafts carry no post_info: TikTok shows the creator the inbox rules in the app.
+        Destination::Inbox => INBOX_MAX_DURATION_SECS,
+        Destination::Profile => {
+            if !account.view().allows().direct_post {
+                return Err(AppError::invalid(
+                    "privacy_level",
+                    "This account no longer grants Direct Post. Reconnect it and keep \"post directly\" ticked, or cancel the post.",
+                ));
+            }
+            let creator = fresh_creator_info(state, account.id).await?;
+            if let Some(violation) = check(&choices, &creator).into_iter().next() {
+                return Err(AppError::invalid(violation.field, violation.message));
+            }
+            creator.max_video_post_duration_sec.max(1) as u32
+        }
+    };
+    // The creator's maximum may have shrunk since the video was uploaded.
+    if let Some(ms) = post.duration_ms
+        && i64::from(ms) > i64::from(max_duration_secs) * 1000
+    {
+        return Err(AppError::invalid(
+            "video",
+            format!(
+                "The video runs {} s; this account may now post at most {max_duration_secs} s. Cancel this post and upload a shorter video.",
+                (ms + 999) / 1000
+            ),
+        ));
+    }
+
+    let changed = changes(&post, &choices, at);
+    let label = zone::label(at, &tz);
+    if changed.is_empty() {
+        return Ok(label);
+    }
+    let mut conn = state.pool.get().await?;
+    let message = format!("Edited: {}.", changed.join(", "));
+    let updated = conn
+        .transaction(async |conn| {
+            let updated = diesel::update(
+                posts::table
+                    .find(post_id)
+                    .filter(posts::team_id.eq(caller.team_id))
+                    .filter(posts::state.eq(PostState::Scheduled.as_str())),
+            )
+            .set((
+                posts::caption.eq(&choices.caption),
+                posts::privacy_level.eq(&choices.privacy_level),
+                posts::allow_comment.eq(choices.allow_comment),
+                posts::allow_duet.eq(choices.allow_duet),
+                posts::allow_stitch.eq(choices.allow_stitch),
+                posts::your_brand.eq(choices.your_brand),
+                posts::branded_content.eq(choices.branded_content),
+                posts::is_aigc.eq(choices.is_aigc),
+                posts::scheduled_at.eq(Some(at)),
+                posts::next_check_at.eq(None::<OffsetDateTime>),
+                posts::updated_at.eq(OffsetDateTime::now_utc()),
+            ))
+            .execute(conn)
+            .await?;
+            if updated == 1 {
+                record_event(conn, post_id, "edited", &message).await?;
+            }
+            Ok::<_, diesel::result::Error>(updated)
+        })
+        .await?;
+    if updated == 0 {
+        // Claimed (or cancelled) between the check and the update: what was claimed goes out.
+        let now = Post::find_for_team(&mut conn, caller.team_id, post_id).await?;
+        return Err(not_editable(now.state()));
+    }
+    Ok(label)
+}
+
+fn not_editable(state: PostState) -> AppError {
+    AppError::Conflict(match state {
+        PostState::Uploading | PostState::Processing => {
+            "This post is on its way to TikTok and can no longer be edited; what was scheduled is being sent.".into()
+        }
+        other => format!("This post is {} and can no longer be edited.", other.label().to_lowercase()),
+    })
+}
+
+/// What the edit changes, in words for the timeline.
+fn changes(post: &Post, choices: &ComposerChoices, at: OffsetDateTime) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if post.caption != choices.caption {
+        changed.push("caption");
+    }
+    if post.privacy_level != choices.privacy_level {
+        changed.push("who can see it");
+    }
+    if (post.allow_comment, post.allow_duet, post.allow_stitch) != (choices.allow_comment, choices.allow_duet, choices.allow_stitch) {
+        changed.push("interactions");
+    }
+    if (post.your_brand, post.branded_content) != (choices.your_brand, choices.branded_content) {
+        changed.push("commercial content disclosure");
+    }
+    if post.is_aigc != choices.is_aigc {
+        changed.push("AI-generated label");
+    }
+    if post.scheduled_at != Some(at) {
+        changed.push("time");
+    }
+    changed
+}
