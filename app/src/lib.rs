@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod assets;
 pub mod auth;
 pub mod calendar;
+pub mod comments;
 pub mod dashboard;
 pub mod error;
 pub mod layout;

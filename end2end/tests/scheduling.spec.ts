@@ -66,7 +66,7 @@ test("a person schedules a post a minute ahead and watches it go out on the cale
   await disconnectCreator(page, "Maya Public");
 });
 
-test("a person fixes a scheduled post's caption and audience in place, and is told why a half-made disclosure cannot be saved", async ({ page }) => {
+test("a person fixes a scheduled post's caption and audience in place, is told why a half-made disclosure cannot be saved, and notes it in the comments", async ({ page }) => {
   test.setTimeout(120_000);
   await signUp(page, "Edda", uniqueEmail("edda"));
   await connectCreator(page, "Maya Public");
@@ -98,5 +98,17 @@ test("a person fixes a scheduled post's caption and audience in place, and is to
   await expect(page.locator(".facts .when")).toContainText("18:45");
   await expect(page.locator(".timeline")).toContainText("Edited: caption, who can see it, interactions, time.");
   await expect(page).toHaveURL(new RegExp(`/posts/${id}$`));
+
+  // The team's thread beside the timeline: who said what, when.
+  const comments = page.locator("section.comments");
+  await expect(comments).toContainText("No comments yet.");
+  await comments.getByLabel("Add a comment").fill("Fixed the typo the client spotted.");
+  await comments.getByRole("button", { name: "Comment" }).click();
+  await expect(comments.locator(".comment")).toHaveCount(1);
+  await expect(comments.locator(".comment-author")).toHaveText("Edda");
+  await expect(comments.locator(".comment-body")).toHaveText("Fixed the typo the client spotted.");
+  await expect(comments.getByLabel("Add a comment")).toHaveValue("");
+  await comments.getByRole("button", { name: "Delete" }).click();
+  await expect(comments).toContainText("No comments yet.");
   await disconnectCreator(page, "Maya Public");
 });

@@ -258,6 +258,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    post_comments (id) {
+        id -> Uuid,
+        post_id -> Uuid,
+        author_id -> Nullable<Uuid>,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(tiktok_accounts -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -265,6 +275,8 @@ diesel::joinable!(invites -> teams (team_id));
 diesel::joinable!(posts -> tiktok_accounts (account_id));
 diesel::joinable!(posts -> media (media_id));
 diesel::joinable!(post_events -> posts (post_id));
+diesel::joinable!(post_comments -> posts (post_id));
+diesel::joinable!(post_comments -> users (author_id));
 diesel::joinable!(tiktok_videos -> tiktok_accounts (account_id));
 diesel::joinable!(account_snapshots -> tiktok_accounts (account_id));
 
@@ -281,6 +293,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     media,
     posts,
     post_events,
+    post_comments,
     notifications,
     tiktok_calls,
     known_devices,

@@ -294,6 +294,7 @@ pub fn PostPage() -> impl IntoView {
                                 </dl>
                             </section>
                             {(post.state == PostState::Published).then(|| view! { <crate::analytics::components::PostCurve post_id=post.id/> })}
+                            <crate::comments::components::CommentThread post_id=post.id/>
                             <section class="card">
                                 <h2>"Timeline"</h2>
                                 <ol class="timeline">

@@ -9,7 +9,7 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Looks at accounts, posts and the calendar; changes nothing.
+    /// Looks at accounts, posts and the calendar, and comments on posts; changes nothing else.
     Viewer,
     /// Composes, schedules and publishes posts; connects TikTok accounts.
     Editor,

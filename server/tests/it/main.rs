@@ -6,6 +6,7 @@ mod accounts;
 mod analytics;
 mod backup_restore;
 mod calendar;
+mod comments;
 mod connect;
 mod editing;
 mod email;

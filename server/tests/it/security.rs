@@ -3,9 +3,8 @@
 //! and as a member of another team with this team's real ids: all refused, nothing changed.
 
 use crate::util::{
-    TestApp, TestClient,
+    TestClient,
     sandbox::{connected_account, fast_app_with_sandbox},
-    test_app::PASSWORD,
     upload::Upload,
 };
 use app::{error::AppError, posts::types::UploadOutcome, teams::types::{CreatedInvite, InviteView, MemberView, Role}};
@@ -31,6 +30,7 @@ struct Ids {
     invite: String,
     member: String,
     team: String,
+    comment: String,
 }
 
 type Args = fn(&Ids) -> Vec<(&'static str, String)>;
@@ -70,6 +70,9 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("posts/upload", Team(Role::Editor), none),
         ("posts/retry", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
         ("posts/cancel", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
+        ("comments/list", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone())]),
+        ("comments/add", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone()), ("body", "Taken over".into())]),
+        ("comments/delete", Team(Role::Viewer), |ids| vec![("comment_id", ids.comment.clone())]),
         ("posts/edit", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("choices", serde_json::to_string(&app::posts::rules::ComposerChoices::default()).unwrap()), ("when", "2031-01-01T09:00".into())]),
         ("calendar/view", Team(Role::Viewer), |_| vec![("span", "month".into())]),
         ("calendar/reschedule", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("when", "2031-01-01T09:00".into())]),
@@ -104,20 +107,6 @@ async fn call(client: &mut TestClient, endpoint: &str, args: &[(&str, String)], 
     client.call(endpoint, &form).await
 }
 
-async fn joined(app: &TestApp, owner: &mut TestClient, role: &str, name: &str) -> TestClient {
-    let invite: CreatedInvite = owner.call("teams/invites/create", &[("role", role)]).await.unwrap();
-    let mut client = app.client();
-    let email = format!("{}@example.com", name.to_lowercase());
-    client
-        .call::<()>(
-            "auth/signup",
-            &[("email", &email), ("password", PASSWORD), ("display_name", name), ("time_zone", "UTC"), ("invite", invite.path.trim_start_matches("/invite/"))],
-        )
-        .await
-        .unwrap();
-    client
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_server_function_refuses_strangers_and_too_small_roles() {
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
@@ -133,8 +122,8 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     let in_two_days = time::OffsetDateTime::now_utc() + time::Duration::days(2);
     let scheduled = Upload::scheduled(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 500_000), in_two_days);
     let post = scheduled.send(&mut owner).await.unwrap().post_id;
-    let mut viewer = joined(&app, &mut owner, "viewer", "Vera").await;
-    let mut editor = joined(&app, &mut owner, "editor", "Eddie").await;
+    let mut viewer = app.joined(&mut owner, "viewer", "Vera").await;
+    let mut editor = app.joined(&mut owner, "editor", "Eddie").await;
     let members: Vec<MemberView> = owner.call("teams/members", &[]).await.unwrap();
     let member = members.iter().find(|m| m.display_name == "Vera").unwrap().user_id;
     owner.call::<CreatedInvite>("teams/invites/create", &[("role", "viewer")]).await.unwrap();
@@ -148,7 +137,10 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
             .unwrap();
     }
     let open: Vec<app::notifications::types::NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
+    owner.call::<()>("comments/add", &[("post_id", &post.to_string()), ("body", "Team A's note")]).await.unwrap();
+    let thread: Vec<app::comments::types::CommentView> = owner.call("comments/list", &[("post_id", &post.to_string())]).await.unwrap();
     let ids = Ids {
+        comment: thread[0].id.to_string(),
         account: account.clone(),
         post: post.to_string(),
         notification: open[0].id.to_string(),
@@ -177,7 +169,7 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
         }
         // Another team's owner, aiming at this team's things.
         let aims_at_team_a = args.iter().any(|(name, _)| {
-            matches!(*name, "account_id" | "post_id" | "post_ids" | "id" | "invite_id" | "user_id" | "team_id")
+            matches!(*name, "account_id" | "post_id" | "post_ids" | "id" | "invite_id" | "user_id" | "team_id" | "comment_id")
         }) || endpoint == "posts/upload";
         if aims_at_team_a {
             match call(&mut stranger, endpoint, &args, &ids).await {
@@ -196,6 +188,8 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     assert_eq!(detail.post.state, app::posts::types::PostState::Scheduled);
     assert_eq!(detail.post.scheduled_at, Some(detail.post.scheduled_at.unwrap()));
     assert!(detail.events.iter().all(|e| e.kind != "rescheduled"));
+    let thread: Vec<app::comments::types::CommentView> = owner.call("comments/list", &[("post_id", &ids.post)]).await.unwrap();
+    assert_eq!(thread.iter().map(|c| c.body.as_str()).collect::<Vec<_>>(), ["Team A's note"], "nobody else wrote or deleted");
     let still_open: Vec<app::notifications::types::NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
     assert_eq!(still_open.len(), 1);
     let invites_after: Vec<InviteView> = owner.call("teams/invites", &[]).await.unwrap();

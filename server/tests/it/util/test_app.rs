@@ -113,6 +113,22 @@ impl TestApp {
         Self::with_settings(&refs).await
     }
 
+    /// Signs `name` up through an invite link `owner` made for `role`; returns their client.
+    pub async fn joined(&self, owner: &mut TestClient, role: &str, name: &str) -> TestClient {
+        let invite: app::teams::types::CreatedInvite = owner.call("teams/invites/create", &[("role", role)]).await.unwrap();
+        let mut client = self.client();
+        let email = format!("{}@example.com", name.to_lowercase());
+        let token = invite.path.trim_start_matches("/invite/");
+        client
+            .call::<()>(
+                "auth/signup",
+                &[("email", &email), ("password", PASSWORD), ("display_name", name), ("time_zone", "UTC"), ("invite", token)],
+            )
+            .await
+            .unwrap();
+        client
+    }
+
     pub fn client(&self) -> TestClient {
         TestClient::new(self.router.clone())
     }

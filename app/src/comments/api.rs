@@ -1,0 +1,33 @@
+//! Server functions for comments: a post's thread, adding to it and deleting from it (any member of the post's team).
+
+use crate::{comments::types::CommentView, error::AppError};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// The post's thread, oldest first.
+#[server(endpoint = "comments/list")]
+pub async fn list_comments(post_id: Uuid) -> Result<Vec<CommentView>, AppError> {
+    use crate::{state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    let (_, tz) = crate::calendar::ssr::member_zone(&mut conn, caller.user_id).await?;
+    crate::comments::ssr::thread(&mut conn, caller, post_id, &tz).await
+}
+
+/// Adds a comment to the post's thread; viewers may comment too (it changes nothing of the post).
+#[server(endpoint = "comments/add")]
+pub async fn add_comment(post_id: Uuid, body: String) -> Result<(), AppError> {
+    use crate::{state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    crate::comments::ssr::add(&mut conn, caller, post_id, &body).await
+}
+
+/// Deletes a comment: the caller's own, or anyone's for admins and owners.
+#[server(endpoint = "comments/delete")]
+pub async fn delete_comment(comment_id: Uuid) -> Result<(), AppError> {
+    use crate::{state::db, teams::{ssr::require_role, types::Role}};
+    let mut conn = db().await?;
+    let caller = require_role(&mut conn, Role::Viewer).await?;
+    crate::comments::ssr::delete(&mut conn, caller, comment_id).await
+}
