@@ -65,8 +65,15 @@ pub fn DashboardPage() -> impl IntoView {
                                         let label = if state.is_settled() { format!("{} (30 days)", state.label()) } else { state.label().to_owned() };
                                         view! { <dt>{label}</dt><dd class=format!("count-{}", state.as_str())>{summary.count(state)}</dd> }
                                     });
+                                let waiting = summary.awaiting_approval;
                                 view! {
                                     <dl class="facts">{counts.into_iter().collect_view()}</dl>
+                                    {(waiting > 0).then(|| view! {
+                                        <p class="notice awaiting-approval">
+                                            {if waiting == 1 { "1 scheduled post waits for approval".to_owned() } else { format!("{waiting} scheduled posts wait for approval") }}
+                                            "; it goes out only once approved. " <A href="/posts?state=scheduled">"See scheduled posts"</A>
+                                        </p>
+                                    })}
                                     {if summary.upcoming.is_empty() {
                                         view! { <p class="empty">"Nothing scheduled."</p> }.into_any()
                                     } else {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod approvals;
 #[cfg(feature = "ssr")]
 pub mod assets;
 pub mod auth;

@@ -1,27 +1,5 @@
-import { expect, Page, test } from "@playwright/test";
-import { connectCreator, disconnectCreator, hydrated, signUp, syntheticMp4, uniqueEmail } from "./helpers";
-
-/** `YYYY-MM-DDTHH:MM` on this machine's wall clock (the browser's, which sign-up recorded). */
-function wallClock(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
-async function schedule(page: Page, when: string, caption: string): Promise<string> {
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New post" }).click();
-  await hydrated(page);
-  await page.getByLabel("TikTok account").selectOption({ index: 1 });
-  await expect(page.locator(".creator")).toContainText("Posting to Maya Public");
-  await page.locator("#composer-video").setInputFiles({ name: `${caption}.mp4`, mimeType: "video/mp4", buffer: syntheticMp4(20, 2_000_000) });
-  await page.getByLabel("Who can see this post").selectOption({ label: "Everyone" });
-  await page.getByLabel("Caption").fill(caption);
-  await page.getByLabel("Schedule", { exact: true }).check();
-  await page.getByLabel("When (your time)").fill(when);
-  await page.locator("#composer-publish").click();
-  await expect(page).toHaveURL(/\/posts\/[0-9a-f-]{36}$/);
-  await expect(page.locator(".post-state .badge")).toHaveText("Scheduled");
-  return page.url().split("/posts/")[1];
-}
+import { expect, test } from "@playwright/test";
+import { connectCreator, disconnectCreator, hydrated, schedule, signUp, uniqueEmail, wallClock } from "./helpers";
 
 test("a person schedules a post a minute ahead and watches it go out on the calendar, and drags another to a new day", async ({ page }) => {
   test.setTimeout(240_000);

@@ -128,6 +128,26 @@ pub async fn start(state: AppState) -> Result<Jobs, JobSchedulerError> {
         })?)
         .await?;
 
+    // Due posts still waiting for an approver: their teams are told, once per post.
+    let approval_state = state.clone();
+    scheduler
+        .add(Job::new_async("5/10 * * * * *", move |_, _| {
+            let state = approval_state.clone();
+            Box::pin(async move {
+                let _run = app::metrics::job_run("flag_unapproved");
+                let flagged = match state.pool.get().await {
+                    Ok(mut conn) => app::approvals::ssr::flag_overdue(&mut conn, time::OffsetDateTime::now_utc()).await.map_err(|e| e.to_string()),
+                    Err(error) => Err(error.to_string()),
+                };
+                match flagged {
+                    Ok(0) => {}
+                    Ok(flagged) => tracing::info!(flagged, "due posts wait for approval"),
+                    Err(error) => tracing::warn!(error = %error, "telling about unapproved due posts failed; will retry"),
+                }
+            })
+        })?)
+        .await?;
+
     let status_state = state.clone();
     let checking = Arc::new(tokio::sync::Mutex::new(()));
     scheduler

@@ -173,19 +173,24 @@ pub async fn reschedule(conn: &mut AsyncPgConnection, caller: Caller, post_id: U
     if post.state() != PostState::Scheduled {
         return Err(AppError::Conflict(format!("This post is {} and can no longer be moved.", post.state().label().to_lowercase())));
     }
-    let moved = diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Scheduled.as_str())))
-        .set((
-            posts::scheduled_at.eq(Some(at)),
-            posts::next_check_at.eq(None::<OffsetDateTime>),
-            posts::updated_at.eq(OffsetDateTime::now_utc()),
-        ))
-        .execute(conn)
-        .await?;
-    if moved == 0 {
-        return Err(AppError::Conflict("The post is already on its way to TikTok and can no longer be moved.".into()));
-    }
     let label = zone::label(at, &tz);
-    record_event(conn, post_id, "rescheduled", &format!("Moved to {label}.")).await?;
+    conn.transaction(async |conn| {
+        let moved = diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Scheduled.as_str())))
+            .set((
+                posts::scheduled_at.eq(Some(at)),
+                posts::next_check_at.eq(None::<OffsetDateTime>),
+                posts::updated_at.eq(OffsetDateTime::now_utc()),
+            ))
+            .execute(conn)
+            .await?;
+        if moved == 0 {
+            return Err(AppError::Conflict("The post is already on its way to TikTok and can no longer be moved.".into()));
+        }
+        record_event(conn, post_id, "rescheduled", &format!("Moved to {label}.")).await?;
+        // Approval covers the time too: a move asks for it again.
+        crate::approvals::ssr::after_change(conn, caller, post_id).await
+    })
+    .await?;
     Ok(label)
 }
 
@@ -230,7 +235,8 @@ pub async fn duplicate(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uu
             // The video is needed again.
             diesel::update(media::table.find(media_id)).set(media::remove_after.eq(None::<OffsetDateTime>)).execute(conn).await?;
             record_event(conn, copy, "created", &format!("Copied from post {post_id}; scheduled a day later.")).await?;
-            Ok::<_, diesel::result::Error>(copy)
+            crate::approvals::ssr::after_change(conn, caller, copy).await?;
+            Ok::<_, AppError>(copy)
         })
         .await?;
     Ok(copy)

@@ -1,18 +1,8 @@
-//! Server functions for comments: a post's thread, adding to it and deleting from it (any member of the post's team).
+//! Server functions for comments: adding to a post's thread and deleting from it (any member of the post's team); the thread itself comes with the post (`posts/detail`).
 
-use crate::{comments::types::CommentView, error::AppError};
+use crate::error::AppError;
 use leptos::prelude::*;
 use uuid::Uuid;
-
-/// The post's thread, oldest first.
-#[server(endpoint = "comments/list")]
-pub async fn list_comments(post_id: Uuid) -> Result<Vec<CommentView>, AppError> {
-    use crate::{state::db, teams::{ssr::require_role, types::Role}};
-    let mut conn = db().await?;
-    let caller = require_role(&mut conn, Role::Viewer).await?;
-    let (_, tz) = crate::calendar::ssr::member_zone(&mut conn, caller.user_id).await?;
-    crate::comments::ssr::thread(&mut conn, caller, post_id, &tz).await
-}
 
 /// Adds a comment to the post's thread; viewers may comment too (it changes nothing of the post).
 #[server(endpoint = "comments/add")]

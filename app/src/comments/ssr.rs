@@ -1,4 +1,4 @@
-//! Comments in PostgreSQL: a post's thread, read and written only through the caller's team.
+//! Comments in PostgreSQL: a post's thread (read with the post's page), written and deleted only through the caller's team.
 
 use crate::{
     calendar::zone,
@@ -14,15 +14,15 @@ use jiff::tz::TimeZone;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The thread of a post of the caller's team, oldest first.
-pub async fn thread(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid, tz: &TimeZone) -> AppResult<Vec<CommentView>> {
-    Post::find_for_team(conn, caller.team_id, post_id).await?;
+/// The thread of `post_id`, oldest first, on a shared connection so that it goes out pipelined
+/// with the post's own query; the caller checks that the post is their team's.
+pub async fn thread_of(conn: &AsyncPgConnection, caller: Caller, post_id: Uuid, tz: &TimeZone) -> AppResult<Vec<CommentView>> {
     let rows: Vec<(Uuid, Option<Uuid>, Option<String>, String, OffsetDateTime)> = post_comments::table
         .left_join(users::table)
         .filter(post_comments::post_id.eq(post_id))
         .order((post_comments::created_at.asc(), post_comments::id.asc()))
         .select((post_comments::id, post_comments::author_id, users::display_name.nullable(), post_comments::body, post_comments::created_at))
-        .load(conn)
+        .load(&mut &*conn)
         .await?;
     Ok(rows
         .into_iter()

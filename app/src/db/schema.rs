@@ -19,6 +19,7 @@ diesel::table! {
         id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
+        approval_required -> Bool,
     }
 }
 
@@ -28,6 +29,7 @@ diesel::table! {
         user_id -> Uuid,
         role -> Text,
         created_at -> Timestamptz,
+        can_approve -> Nullable<Bool>,
     }
 }
 
@@ -167,6 +169,10 @@ diesel::table! {
         upload_started_at -> Nullable<Timestamptz>,
         /// `coalesce(scheduled_at, created_at)`, kept by PostgreSQL (a generated column).
         listed_at -> Timestamptz,
+        approval -> Text,
+        approved_fingerprint -> Nullable<Text>,
+        approved_by -> Nullable<Uuid>,
+        approved_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -4,15 +4,17 @@
 use crate::{mail::outbox::{EmailKind, Letter}, notifications::types::NotificationKind};
 
 /// Subject and body of the e-mail for an in-app notification of `team`.
-pub fn for_notification(kind: NotificationKind, team: &str, message: &str) -> (EmailKind, String, String) {
+pub fn for_notification(kind: NotificationKind, team: &str, message: &str) -> Option<(EmailKind, String, String)> {
     let (email_kind, what) = match kind {
         NotificationKind::PostFailed => (EmailKind::PostFailed, "A post failed"),
         NotificationKind::PostUnconfirmed => (EmailKind::PostUnconfirmed, "A post needs checking"),
         NotificationKind::AccountNeedsReconnect => (EmailKind::AccountReconnect, "A TikTok account needs reconnecting"),
+        // Shown in the app only until approvers have an e-mail preference of their own.
+        NotificationKind::AwaitingApproval => return None,
     };
     let subject = format!("{what} in {team}");
     let body = format!("{what} in the Cadence team \"{team}\":\n\n{message}\n");
-    (email_kind, subject, body)
+    Some((email_kind, subject, body))
 }
 
 /// A connected account whose TikTok grant ends soon (`days` whole days left).
@@ -119,7 +121,7 @@ mod tests {
 
     #[test]
     fn texts_name_the_team_and_what_to_do() {
-        let (kind, subject, body) = for_notification(NotificationKind::PostFailed, "Acme", "TikTok refused the video.");
+        let (kind, subject, body) = for_notification(NotificationKind::PostFailed, "Acme", "TikTok refused the video.").unwrap();
         assert_eq!(kind, EmailKind::PostFailed);
         assert_eq!(subject, "A post failed in Acme");
         assert!(body.contains("TikTok refused the video."));

@@ -31,7 +31,9 @@ pub async fn notify_post(conn: &mut AsyncPgConnection, post_id: Uuid, kind: Noti
 /// the other way round).
 async fn queue_email(conn: &mut AsyncPgConnection, team_id: Uuid, kind: NotificationKind, message: &str, link_path: &str) -> QueryResult<()> {
     let team: String = teams::table.find(team_id).select(teams::name).first(conn).await?;
-    let (email_kind, subject, body) = crate::mail::compose::for_notification(kind, &team, message);
+    let Some((email_kind, subject, body)) = crate::mail::compose::for_notification(kind, &team, message) else {
+        return Ok(());
+    };
     let letter = crate::mail::compose::letter(email_kind, &subject, &body, link_path);
     crate::mail::outbox::enqueue_for_team(conn, team_id, &letter, None).await.map(|_| ())
 }

@@ -11,6 +11,8 @@ pub enum NotificationKind {
     PostFailed,
     PostUnconfirmed,
     AccountNeedsReconnect,
+    /// A scheduled post's time came while it still waited for an approver.
+    AwaitingApproval,
 }
 
 impl NotificationKind {
@@ -19,11 +21,14 @@ impl NotificationKind {
             Self::PostFailed => "post_failed",
             Self::PostUnconfirmed => "post_unconfirmed",
             Self::AccountNeedsReconnect => "account_needs_reconnect",
+            Self::AwaitingApproval => "awaiting_approval",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::PostFailed, Self::PostUnconfirmed, Self::AccountNeedsReconnect].into_iter().find(|k| k.as_str() == value)
+        [Self::PostFailed, Self::PostUnconfirmed, Self::AccountNeedsReconnect, Self::AwaitingApproval]
+            .into_iter()
+            .find(|k| k.as_str() == value)
     }
 
     pub fn title(self) -> &'static str {
@@ -31,6 +36,7 @@ impl NotificationKind {
             Self::PostFailed => "A post failed",
             Self::PostUnconfirmed => "A post needs checking",
             Self::AccountNeedsReconnect => "An account needs reconnecting",
+            Self::AwaitingApproval => "A post waits for approval",
         }
     }
 }

@@ -42,7 +42,7 @@ pub async fn get_post(post_id: Uuid) -> Result<PostDetail, AppError> {
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
     let (_, tz) = crate::calendar::ssr::member_zone(&mut conn, caller.user_id).await?;
-    detail_for_team(&mut conn, caller.team_id, post_id, &tz).await
+    detail_for_team(&mut conn, caller, post_id, &tz).await
 }
 
 /// What the creator may post right now, asked fresh from TikTok when the composer picks the

@@ -99,6 +99,7 @@ fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::
     let selectable = can_edit && post.state == PostState::Scheduled;
     let id = post.id;
     let badge = post_badge(&post);
+    let approval = approval_badge(&post);
     view! {
         <tr data-post=post.id.to_string()>
             <td>{selectable.then(|| view! {
@@ -112,7 +113,7 @@ fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::
             <td>{post.account_name.clone()}</td>
             <td><A href=format!("/posts/{}", post.id)>{caption_preview(&post.caption)}</A></td>
             <td>{post.when_label.clone()}</td>
-            <td>{badge}</td>
+            <td>{badge} {approval}</td>
         </tr>
     }
 }
@@ -173,6 +174,14 @@ fn post_badge(post: &PostView) -> impl IntoView + use<> {
     }
 }
 
+/// Beside a scheduled post's badge: waiting for an approver, or sent back with changes asked.
+fn approval_badge(post: &PostView) -> Option<impl IntoView + use<>> {
+    use crate::approvals::types::Approval;
+    (post.state == PostState::Scheduled && matches!(post.approval, Approval::Pending | Approval::ChangesRequested)).then(|| {
+        view! { <span class=format!("badge approval-{}", post.approval.as_str())>{post.approval.label()}</span> }
+    })
+}
+
 /// `/posts/:id`: the post, where it stands, and every step it took. Reloads itself while
 /// TikTok is still working on it.
 #[component]
@@ -187,6 +196,13 @@ pub fn PostPage() -> impl IntoView {
     let reschedule = ServerAction::<ReschedulePost>::new();
     let duplicate = ServerAction::<DuplicatePost>::new();
     let edit = ServerAction::<EditPost>::new();
+    let approve = ServerAction::<crate::approvals::api::ApprovePost>::new();
+    let ask_changes = ServerAction::<crate::approvals::api::RequestChanges>::new();
+    let add_comment = ServerAction::<crate::comments::api::AddComment>::new();
+    // What is being typed lives here, above the redrawn post, so a reload keeps it.
+    let comment_draft = RwSignal::new(String::new());
+    let changes_draft = RwSignal::new(String::new());
+    let delete_comment = ServerAction::<crate::comments::api::DeleteComment>::new();
     // The post as it was when "Edit" was clicked: the form keeps what the person types while
     // the page below it refreshes.
     let editing = RwSignal::new(None::<(PostView, ComposerChoices)>);
@@ -197,7 +213,10 @@ pub fn PostPage() -> impl IntoView {
         }
     });
     let detail = page_resource(
-        move || (post_id(), tick.get(), retry.version().get(), cancel.version().get(), reschedule.version().get(), edit.version().get()),
+        move || {
+            let decided = (approve.version().get(), ask_changes.version().get(), add_comment.version().get(), delete_comment.version().get());
+            (post_id(), tick.get(), retry.version().get(), cancel.version().get(), reschedule.version().get(), edit.version().get(), decided)
+        },
         |(id, ..)| async move {
         match id {
             Some(id) => get_post(id).await,
@@ -213,9 +232,21 @@ pub fn PostPage() -> impl IntoView {
             move || {
                 intervals.set(intervals.get().wrapping_add(1));
                 let post = detail.get_untracked().and_then(Result::ok).map(|d| d.post);
-                let moving = post.as_ref().is_some_and(|p| !p.state.is_settled());
+                // A scheduled post is looked at only once it is about to go out: a reload
+                // redraws the page, and nothing changes by itself before then.
+                // The browser's clock (`time` has none in wasm).
+                let now = time::OffsetDateTime::from_unix_timestamp_nanos((web_sys::js_sys::Date::now() * 1e6) as i128)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                let soon = |p: &PostView| {
+                    p.state != PostState::Scheduled || p.scheduled_at.is_some_and(|at| at <= now + time::Duration::seconds(90))
+                };
+                let moving = post.as_ref().is_some_and(|p| !p.state.is_settled() && soon(p));
                 let waiting = post.as_ref().is_some_and(|p| p.awaiting_moderation) && intervals.get().is_multiple_of(5);
-                if moving || waiting {
+                // Never while the person is writing something the redraw would take away.
+                let writing = editing.with_untracked(Option::is_some)
+                    || !comment_draft.with_untracked(String::is_empty)
+                    || !changes_draft.with_untracked(String::is_empty);
+                if (moving || waiting) && !writing {
                     tick.update(|t| *t += 1);
                 }
             },
@@ -242,6 +273,12 @@ pub fn PostPage() -> impl IntoView {
                     Ok(detail) => {
                         let post = detail.post;
                         let for_editing = (post.clone(), detail.choices);
+                        let shows_approval = post.state == PostState::Scheduled
+                            && (detail.approval.required || post.approval != crate::approvals::types::Approval::None);
+                        let approval_card = shows_approval.then(|| view! {
+                            <crate::approvals::components::ApprovalCard post_id=post.id approval=post.approval panel=detail.approval.clone()
+                                approve ask=ask_changes comment=changes_draft/>
+                        });
                         view! {
                             <h1>"Post to " {post.account_name.clone()}</h1>
                             <section class="card post-detail">
@@ -294,7 +331,9 @@ pub fn PostPage() -> impl IntoView {
                                 </dl>
                             </section>
                             {(post.state == PostState::Published).then(|| view! { <crate::analytics::components::PostCurve post_id=post.id/> })}
-                            <crate::comments::components::CommentThread post_id=post.id/>
+                            {approval_card}
+                            <crate::comments::components::CommentThread post_id=post.id comments=detail.comments
+                                add=add_comment delete=delete_comment draft=comment_draft/>
                             <section class="card">
                                 <h2>"Timeline"</h2>
                                 <ol class="timeline">

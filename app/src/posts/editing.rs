@@ -125,8 +125,10 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
             .await?;
             if updated == 1 {
                 record_event(conn, post_id, "edited", &message).await?;
+                // An edit of an approved post asks for approval again (unless an approver made it).
+                crate::approvals::ssr::after_change(conn, caller, post_id).await?;
             }
-            Ok::<_, diesel::result::Error>(updated)
+            Ok::<_, AppError>(updated)
         })
         .await?;
     if updated == 0 {

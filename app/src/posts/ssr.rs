@@ -11,7 +11,7 @@ use crate::{
     },
     tiktok::client::PostInfo,
 };
-use crate::calendar::zone;
+use crate::{approvals::types::Approval, calendar::zone};
 use diesel::prelude::*;
 use jiff::tz::TimeZone;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
@@ -60,6 +60,10 @@ pub struct Post {
     pub follow_until: Option<OffsetDateTime>,
     /// When TikTok accepted the init, by the database's clock (see recovery).
     pub upload_started_at: Option<OffsetDateTime>,
+    /// `none`, `pending`, `approved` or `changes_requested` (see `approvals`).
+    pub approval: String,
+    /// The fingerprint of what an approver approved (see `approvals::fingerprint`).
+    pub approved_fingerprint: Option<String>,
 }
 
 /// What a new post is made of.
@@ -430,10 +434,17 @@ pub async fn summary_for_team(conn: &AsyncPgConnection, team_id: Uuid, tz: &Time
         .limit(5)
         .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
         .load::<PostRow>(&mut &*conn);
-    let (counts, rows) = futures_util::try_join!(counts, upcoming)?;
+    let waiting = posts::table
+        .filter(posts::team_id.eq(team_id))
+        .filter(posts::state.eq(PostState::Scheduled.as_str()))
+        .filter(posts::approval.eq_any([Approval::Pending.as_str(), Approval::ChangesRequested.as_str()]))
+        .count()
+        .get_result::<i64>(&mut &*conn);
+    let (counts, rows, awaiting_approval) = futures_util::try_join!(counts, upcoming, waiting)?;
     Ok(PostSummary {
         counts: counts.into_iter().filter_map(|(state, n)| Some((PostState::parse(&state)?, n))).collect(),
         upcoming: rows.into_iter().map(|row| view_of(row, tz)).collect(),
+        awaiting_approval,
     })
 }
 
@@ -479,6 +490,7 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
         account_username,
         destination: post.destination(),
         state: post.state(),
+        approval: Approval::parse(&post.approval).unwrap_or(Approval::None),
         caption: post.caption,
         privacy_level: post.privacy_level,
         video_bytes: post.video_bytes,
@@ -530,28 +542,39 @@ pub async fn list_for_team(
 /// Posts on one page of the list.
 pub const LIST_PAGE_SIZE: i64 = 50;
 
-/// One post of the team with its timeline.
-pub async fn detail_for_team(conn: &mut AsyncPgConnection, team_id: Uuid, post_id: Uuid, tz: &TimeZone) -> AppResult<PostDetail> {
-    let row: PostRow = posts::table
+/// One post of the team with its timeline, its comments and what the caller may decide on it:
+/// four queries sent together (pipelined), one round trip.
+pub async fn detail_for_team(
+    conn: &mut AsyncPgConnection,
+    caller: crate::teams::ssr::Caller,
+    post_id: Uuid,
+    tz: &TimeZone,
+) -> AppResult<PostDetail> {
+    let row = posts::table
         .inner_join(tiktok_accounts::table)
         .filter(posts::id.eq(post_id))
-        .filter(posts::team_id.eq(team_id))
+        .filter(posts::team_id.eq(caller.team_id))
         .select((Post::as_select(), tiktok_accounts::display_name, tiktok_accounts::username))
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::NotFound("Post".into()))?;
+        .first::<PostRow>(&mut &*conn);
+    // Read alongside the post; used only once the post proved to be the caller's team's.
     let events = post_events::table
         .filter(post_events::post_id.eq(post_id))
         .order(post_events::id.asc())
         .select((post_events::at, post_events::kind, post_events::message))
-        .load::<(OffsetDateTime, String, String)>(conn)
-        .await?
-        .into_iter()
-        .map(|(at, kind, message)| PostEventView { at, kind, message })
-        .collect();
+        .load::<(OffsetDateTime, String, String)>(&mut &*conn);
+    let rights = crate::approvals::ssr::rights_of(conn, caller);
+    let comments = crate::comments::ssr::thread_of(conn, caller, post_id, tz);
+    let (row, events, rights, comments) =
+        futures_util::try_join!(async { row.await.optional().map_err(AppError::from) }, async { Ok(events.await?) }, rights, comments)?;
+    let row = row.ok_or_else(|| AppError::NotFound("Post".into()))?;
+    let approval = crate::approvals::types::ApprovalPanel {
+        required: rights.required,
+        may_approve: rights.may_approve,
+        fingerprint: crate::approvals::fingerprint::fingerprint(&row.0),
+    };
+    let events = events.into_iter().map(|(at, kind, message)| PostEventView { at, kind, message }).collect();
     let choices = row.0.choices();
-    Ok(PostDetail { post: view_of(row, tz), choices, events })
+    Ok(PostDetail { post: view_of(row, tz), choices, approval, comments, events })
 }
 
 #[cfg(test)]

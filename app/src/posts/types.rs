@@ -136,6 +136,7 @@ pub struct PostView {
     pub account_username: Option<String>,
     pub destination: Destination,
     pub state: PostState,
+    pub approval: crate::approvals::types::Approval,
     pub caption: String,
     pub privacy_level: Option<String>,
     pub video_bytes: i64,
@@ -212,6 +213,9 @@ pub struct PostDetail {
     pub post: PostView,
     /// What the composer chose, for the edit form of a scheduled post.
     pub choices: crate::posts::rules::ComposerChoices,
+    pub approval: crate::approvals::types::ApprovalPanel,
+    /// The team's thread on the post, oldest first.
+    pub comments: Vec<crate::comments::types::CommentView>,
     pub events: Vec<PostEventView>,
 }
 
@@ -252,6 +256,8 @@ pub struct PostSummary {
     pub counts: Vec<(PostState, i64)>,
     /// The next scheduled posts, soonest first.
     pub upcoming: Vec<PostView>,
+    /// Scheduled posts waiting for an approver (or sent back with changes asked).
+    pub awaiting_approval: i64,
 }
 
 impl PostSummary {

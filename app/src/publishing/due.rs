@@ -5,7 +5,8 @@
 
 use crate::{
     accounts::ssr::refresh_creator_info,
-    db::schema::posts,
+    approvals::{ssr as approvals, types::Approval},
+    db::schema::{posts, teams},
     error::AppResult,
     media::catalog,
     posts::{
@@ -112,18 +113,23 @@ async fn claim_due(
     let claimed_at = tokio::time::Instant::now();
     let claimed = conn
         .transaction(async |conn| {
-            let ids: Vec<Uuid> = posts::table
+            // Posts of teams that need approval come only once approved; `gate` then checks,
+            // under these row locks, that each is still exactly what was approved.
+            let needs_no_approval = teams::table.filter(teams::approval_required.eq(false)).select(teams::id);
+            let due: Vec<Post> = posts::table
                 .filter(posts::state.eq(PostState::Scheduled.as_str()))
                 .filter(posts::scheduled_at.le(now))
                 .filter(posts::next_check_at.is_null().or(posts::next_check_at.le(now)))
                 .filter(posts::id.ne_all(skip))
+                .filter(posts::team_id.eq_any(needs_no_approval).or(posts::approval.eq(Approval::Approved.as_str())))
                 .order(posts::scheduled_at.asc())
                 .limit(room as i64)
-                .select(posts::id)
+                .select(Post::as_select())
                 .for_update()
                 .skip_locked()
                 .load(conn)
                 .await?;
+            let ids: Vec<Uuid> = approvals::gate(conn, due).await?.into_iter().map(|post| post.id).collect();
             diesel::update(posts::table.filter(posts::id.eq_any(&ids)))
                 .set((
                     posts::state.eq(PostState::Uploading.as_str()),

@@ -119,6 +119,11 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         }
         _ => None,
     };
+    // Posting at once skips the approvers a team may require; refused before any byte moves.
+    if mode != PublishMode::Schedule {
+        let mut conn = state.pool.get().await?;
+        crate::approvals::ssr::refuse_immediate_unless_approver(&mut conn, caller).await?;
+    }
     // Before any byte is stored: a video that would not fit is refused with what is left.
     if mode == PublishMode::Schedule {
         let mut conn = state.pool.get().await?;
@@ -209,6 +214,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
                 quota::require_room(conn, caller.team_id, state.config.team_media_quota, stored.byte_size).await?;
                 let media_id = catalog::record(conn, caller.team_id, caller.user_id, &stored).await?;
                 let post = posts::create(conn, NewPost { media_id: Some(media_id), ..new }).await?;
+                crate::approvals::ssr::after_change(conn, caller, post.id).await?;
                 Ok::<_, AppError>(post.id)
             })
             .await

@@ -144,20 +144,27 @@ pub async fn rename_team(name: String) -> Result<(), AppError> {
     rename_team(&mut conn, caller, &name).await
 }
 
-/// The team's open invites and storage use, for those who manage the team; read in one round
-/// trip (both queries go to PostgreSQL together).
+/// The team's open invites, storage use and approval setting, for those who manage the team;
+/// read in one round trip (the queries go to PostgreSQL together).
 #[server(endpoint = "teams/administration")]
 pub async fn team_administration() -> Result<crate::teams::types::TeamAdministration, AppError> {
     use crate::{media::quota::team_usage, state::{app_state, db}, teams::ssr::{list_open_invites, require_role}};
     let state = app_state()?;
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Admin).await?;
-    let (invites, used_bytes) = futures_util::try_join!(
+    let approval = async {
+        use crate::db::schema::teams;
+        use diesel::QueryDsl as _;
+        use diesel_async::RunQueryDsl as _;
+        Ok::<bool, AppError>(teams::table.find(caller.team_id).select(teams::approval_required).first(&mut &*conn).await?)
+    };
+    let (invites, used_bytes, approval_required) = futures_util::try_join!(
         list_open_invites(&conn, caller.team_id, time::OffsetDateTime::now_utc()),
         async { Ok(team_usage(&conn, caller.team_id).await?) },
+        approval,
     )?;
     let storage = crate::teams::types::MediaUsage { used_bytes, quota_bytes: state.config.team_media_quota };
-    Ok(crate::teams::types::TeamAdministration { invites, storage })
+    Ok(crate::teams::types::TeamAdministration { invites, storage, approval_required })
 }
 
 /// How much of the team's storage for scheduled videos is in use; for those who manage the team.

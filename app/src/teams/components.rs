@@ -1,6 +1,7 @@
 //! The team page (members, roles, invites, teams) and the invite join page.
 
 use crate::{
+    approvals::api::{SetApprovalRequired, SetApprover},
     auth::types::SessionInfo,
     error::AppError,
     request_scope::page_resource,
@@ -23,16 +24,23 @@ pub fn TeamPage() -> impl IntoView {
     let manages = info.role.manages_members();
     let change_role = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
-    let members = list_resource(move || vec![change_role.version().get(), remove.version().get()], list_members);
+    let approver = ServerAction::<SetApprover>::new();
+    let members = list_resource(
+        move || vec![change_role.version().get(), remove.version().get(), approver.version().get()],
+        list_members,
+    );
     let member_error = Signal::derive(move || {
-        change_role.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err))
+        change_role.value().get().and_then(Result::err)
+            .or_else(|| remove.value().get().and_then(Result::err))
+            .or_else(|| approver.value().get().and_then(Result::err))
     });
+    let approval_setting = ServerAction::<SetApprovalRequired>::new();
     let me = info.user.id;
     let my_role = info.role;
     // Invites and storage in one load, for those who manage the team (nobody else may see them).
     let invite_actions = InviteActions::new();
     let administration = page_resource(
-        move || invite_actions.versions(),
+        move || (invite_actions.versions(), approval_setting.version().get()),
         move |_| async move { if manages { team_administration().await.map(Some) } else { Ok(None) } },
     );
 
@@ -48,10 +56,10 @@ pub fn TeamPage() -> impl IntoView {
                     match members.await {
                         Ok(list) => view! {
                             <table class="members">
-                                <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th></th></tr></thead>
+                                <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Approves posts"</th><th></th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|member| view! {
-                                        <MemberRow member me my_role change_role remove/>
+                                        <MemberRow member me my_role change_role remove approver/>
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -62,6 +70,9 @@ pub fn TeamPage() -> impl IntoView {
             </Suspense>
         </section>
 
+        <Show when=move || manages>
+            <ApprovalSettingCard administration setting=approval_setting/>
+        </Show>
         <Show when=move || manages>
             <Invites actions=invite_actions administration/>
         </Show>
@@ -82,8 +93,12 @@ fn MemberRow(
     my_role: Role,
     change_role: ServerAction<ChangeMemberRole>,
     remove: ServerAction<RemoveMember>,
+    approver: ServerAction<SetApprover>,
 ) -> impl IntoView {
     let is_me = member.user_id == me;
+    // Admins and owners give or take the right; viewers never approve.
+    let may_set_approver = my_role.manages_members() && member.role != Role::Viewer;
+    let (member_id, can_approve) = (member.user_id, member.can_approve);
     let may_manage = !is_me && my_role.may_assign(member.role);
     let assignable: Vec<Role> = Role::ALL.into_iter().filter(|role| my_role.may_assign(*role)).collect();
     let user_id = member.user_id.to_string();
@@ -108,6 +123,19 @@ fn MemberRow(
                     }.into_any()
                 } else {
                     view! { <span class="role">{member.role.label()}</span> }.into_any()
+                }}
+            </td>
+            <td class="approves">
+                {if may_set_approver {
+                    view! {
+                        <label class="toggle">
+                            <input type="checkbox" class="approver" prop:checked=can_approve
+                                on:change=move |ev| { approver.dispatch(SetApprover { user_id: member_id, can_approve: event_target_checked(&ev) }); }/>
+                            <span class="visually-hidden">"Approves posts"</span>
+                        </label>
+                    }.into_any()
+                } else {
+                    view! { <span>{if can_approve { "Yes" } else { "No" }}</span> }.into_any()
                 }}
             </td>
             <td>
@@ -220,6 +248,34 @@ fn current_origin() -> String {
     {
         String::new()
     }
+}
+
+/// The team's "posts need approval" switch (admins and owners).
+#[component]
+fn ApprovalSettingCard(administration: Administration, setting: ServerAction<SetApprovalRequired>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="approval-setting-title">
+            <h2 id="approval-setting-title">"Approvals"</h2>
+            <FormError error=action_error(setting) fields=&[]/>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match administration.await {
+                        Ok(Some(TeamAdministration { approval_required, .. })) => view! {
+                            <label class="toggle">
+                                <input type="checkbox" id="approval-required" prop:checked=approval_required
+                                    on:change=move |ev| { setting.dispatch(SetApprovalRequired { required: event_target_checked(&ev) }); }/>
+                                "Posts need approval before they go out"
+                            </label>
+                            <p class="hint">"An approver approves each post exactly as it will reach TikTok; any later edit asks for approval again. A post still waiting at its time is held back until it is approved. Owners and admins approve; give editors the right in the members list."</p>
+                        }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
 }
 
 /// What the team's scheduled videos take of its storage quota.

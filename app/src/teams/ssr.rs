@@ -128,17 +128,19 @@ async fn add_member(conn: &mut AsyncPgConnection, team_id: Uuid, user_id: Uuid, 
 
 /// The members of a team, owners first.
 pub async fn list_members(conn: &mut AsyncPgConnection, team_id: Uuid) -> AppResult<Vec<MemberView>> {
-    let rows: Vec<(Uuid, String, String, String, OffsetDateTime)> = memberships::table
+    let rows: Vec<(Uuid, String, String, String, OffsetDateTime, Option<bool>)> = memberships::table
         .inner_join(users::table)
         .filter(memberships::team_id.eq(team_id))
         .order((memberships::created_at.asc(), users::display_name.asc()))
-        .select((users::id, users::display_name, users::email, memberships::role, memberships::created_at))
+        .select((users::id, users::display_name, users::email, memberships::role, memberships::created_at, memberships::can_approve))
         .load(conn)
         .await?;
     let mut members = rows
         .into_iter()
-        .map(|(user_id, display_name, email, role, joined_at)| {
-            Ok(MemberView { user_id, display_name, email, role: parse_role(&role)?, joined_at })
+        .map(|(user_id, display_name, email, role, joined_at, explicit)| {
+            let role = parse_role(&role)?;
+            let can_approve = crate::approvals::types::may_approve(role, explicit);
+            Ok(MemberView { user_id, display_name, email, role, joined_at, can_approve })
         })
         .collect::<AppResult<Vec<_>>>()?;
     members.sort_by_key(|member| std::cmp::Reverse(member.role));

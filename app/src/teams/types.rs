@@ -84,6 +84,8 @@ pub struct MemberView {
     pub email: String,
     pub role: Role,
     pub joined_at: OffsetDateTime,
+    /// May approve posts (see `approvals::types::may_approve`).
+    pub can_approve: bool,
 }
 
 /// An open invite link (the token is shown only once, when created).
@@ -164,6 +166,8 @@ mod tests {
 pub struct TeamAdministration {
     pub invites: Vec<InviteView>,
     pub storage: MediaUsage,
+    /// Posts need an approver's approval before they go out.
+    pub approval_required: bool,
 }
 
 /// How much of the team's storage for scheduled videos is in use (`CADENCE_TEAM_MEDIA_QUOTA`).

@@ -6,8 +6,9 @@ use app::{comments::types::CommentView, error::AppError};
 use sandbox::synthetic::SyntheticVideo;
 use time::OffsetDateTime;
 
+/// The thread as the post's page shows it.
 async fn thread(client: &mut TestClient, post: &str) -> Vec<CommentView> {
-    client.call("comments/list", &[("post_id", post)]).await.unwrap()
+    client.call::<app::posts::types::PostDetail>("posts/detail", &[("post_id", post)]).await.unwrap().comments
 }
 
 async fn comment(client: &mut TestClient, post: &str, body: &str) -> Result<(), AppError> {

@@ -4,6 +4,7 @@
 mod abuse;
 mod accounts;
 mod analytics;
+mod approvals;
 mod backup_restore;
 mod calendar;
 mod comments;

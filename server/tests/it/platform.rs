@@ -121,8 +121,8 @@ async fn migrations_match_the_schema() {
     let app = TestApp::new().await;
     let mut conn = app.conn().await;
     users::table.select(users::all_columns).load::<(uuid::Uuid, String, String, String, String, time::OffsetDateTime, time::OffsetDateTime, i32)>(&mut conn).await.unwrap();
-    teams::table.select(teams::all_columns).load::<(uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
-    memberships::table.select(memberships::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    teams::table.select(teams::all_columns).load::<(uuid::Uuid, String, time::OffsetDateTime, bool)>(&mut conn).await.unwrap();
+    memberships::table.select(memberships::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, time::OffsetDateTime, Option<bool>)>(&mut conn).await.unwrap();
     invites::table
         .select(invites::all_columns)
         .load::<(uuid::Uuid, uuid::Uuid, String, String, uuid::Uuid, time::OffsetDateTime, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>, Option<time::OffsetDateTime>)>(&mut conn)
@@ -148,6 +148,7 @@ async fn migrations_match_the_schema() {
         .await
         .unwrap();
     posts::table.select(posts::listed_at).load::<time::OffsetDateTime>(&mut conn).await.unwrap();
+    posts::table.select((posts::approved_by, posts::approved_at)).load::<(Option<uuid::Uuid>, Option<time::OffsetDateTime>)>(&mut conn).await.unwrap();
     media::table.select(media::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, i64, String, Option<i32>, Option<i32>, Option<i32>, Option<String>, Option<uuid::Uuid>, time::OffsetDateTime, Option<time::OffsetDateTime>)>(&mut conn).await.unwrap();
     post_events::table.select(post_events::all_columns).load::<(i64, uuid::Uuid, time::OffsetDateTime, String, String)>(&mut conn).await.unwrap();
     post_comments::table.select(post_comments::all_columns).load::<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
@@ -179,7 +180,7 @@ async fn migrations_match_the_schema() {
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 8 + 3 + 4 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 34 + 5 + 4 + 9 + 14 + 7 + 10 + 5, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 38 + 5 + 4 + 9 + 14 + 7 + 10 + 5, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

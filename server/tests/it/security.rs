@@ -70,9 +70,12 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("posts/upload", Team(Role::Editor), none),
         ("posts/retry", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
         ("posts/cancel", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
-        ("comments/list", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone())]),
         ("comments/add", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone()), ("body", "Taken over".into())]),
         ("comments/delete", Team(Role::Viewer), |ids| vec![("comment_id", ids.comment.clone())]),
+        ("posts/approve", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("fingerprint", "0".repeat(64))]),
+        ("posts/request-changes", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("comment", "Taken over".into())]),
+        ("teams/approval-required", Team(Role::Admin), |_| vec![("required", "true".into())]),
+        ("teams/members/approver", Team(Role::Admin), |ids| vec![("user_id", ids.member.clone()), ("can_approve", "false".into())]),
         ("posts/edit", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("choices", serde_json::to_string(&app::posts::rules::ComposerChoices::default()).unwrap()), ("when", "2031-01-01T09:00".into())]),
         ("calendar/view", Team(Role::Viewer), |_| vec![("span", "month".into())]),
         ("calendar/reschedule", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("when", "2031-01-01T09:00".into())]),
@@ -138,7 +141,8 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     }
     let open: Vec<app::notifications::types::NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
     owner.call::<()>("comments/add", &[("post_id", &post.to_string()), ("body", "Team A's note")]).await.unwrap();
-    let thread: Vec<app::comments::types::CommentView> = owner.call("comments/list", &[("post_id", &post.to_string())]).await.unwrap();
+    let detail: app::posts::types::PostDetail = owner.call("posts/detail", &[("post_id", &post.to_string())]).await.unwrap();
+    let thread = detail.comments;
     let ids = Ids {
         comment: thread[0].id.to_string(),
         account: account.clone(),
@@ -188,7 +192,7 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     assert_eq!(detail.post.state, app::posts::types::PostState::Scheduled);
     assert_eq!(detail.post.scheduled_at, Some(detail.post.scheduled_at.unwrap()));
     assert!(detail.events.iter().all(|e| e.kind != "rescheduled"));
-    let thread: Vec<app::comments::types::CommentView> = owner.call("comments/list", &[("post_id", &ids.post)]).await.unwrap();
+    let thread = detail.comments.clone();
     assert_eq!(thread.iter().map(|c| c.body.as_str()).collect::<Vec<_>>(), ["Team A's note"], "nobody else wrote or deleted");
     let still_open: Vec<app::notifications::types::NotificationView> = owner.call("notifications/list", &[]).await.unwrap();
     assert_eq!(still_open.len(), 1);
@@ -197,6 +201,9 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     let members_after: Vec<MemberView> = owner.call("teams/members", &[]).await.unwrap();
     assert_eq!(members_after.len(), members.len());
     assert_eq!(owner.session_info().await.unwrap().team.name, "Olga's team");
+    let administration: app::teams::types::TeamAdministration = owner.call("teams/administration", &[]).await.unwrap();
+    assert!(!administration.approval_required, "nobody else switched approvals on");
+    assert_eq!(detail.post.approval, app::approvals::types::Approval::None, "nobody else approved");
 
     // E-mail choices are each member's own: another team's owner saving theirs (which the
     // rules above let them do, for their own team) leaves this team's members as they were.

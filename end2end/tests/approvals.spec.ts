@@ -1,0 +1,72 @@
+import { Browser, expect, Page, test } from "@playwright/test";
+import { connectCreator, disconnectCreator, hydrated, schedule, signUp, uniqueEmail, wallClock } from "./helpers";
+
+async function newPage(browser: Browser): Promise<Page> {
+  return (await browser.newContext()).newPage();
+}
+
+test("an editor's post waits for the approver, who asks for changes and then approves the edited post", async ({ browser }) => {
+  test.setTimeout(150_000);
+  // The owner switches approvals on and invites an editor.
+  const owner = await newPage(browser);
+  await signUp(owner, "Ada", uniqueEmail("ada"));
+  await owner.getByRole("link", { name: "Team" }).click();
+  await hydrated(owner);
+  await owner.locator("#approval-required").check();
+  await expect(owner.locator("#approval-required")).toBeChecked();
+  await owner.getByLabel("Role", { exact: true }).selectOption({ label: "Editor" });
+  await owner.getByRole("button", { name: "Create invite link" }).click();
+  const link = await owner.locator("#invite-link").inputValue();
+  await connectCreator(owner, "Maya Public");
+
+  const editor = await newPage(browser);
+  await editor.goto(link);
+  await editor.getByRole("link", { name: "Create an account to join" }).click();
+  await signUp(editor, "Eli", uniqueEmail("eli"), editor.url().replace(/^https?:\/\/[^/]+/, ""));
+
+  // The editor schedules: the post waits for an approver, and the editor cannot approve it.
+  const when = new Date(Date.now() + 2 * 24 * 3600 * 1000);
+  when.setHours(11, 0, 0, 0);
+  const id = await schedule(editor, wallClock(when), "Big launch");
+  const editorCard = editor.locator("section.approval");
+  await expect(editorCard.locator(".approval-state")).toHaveText("Waiting for approval");
+  await expect(editorCard.getByRole("button", { name: "Approve" })).toHaveCount(0);
+
+  // The approver finds it in the list and sends it back with a comment.
+  await owner.goto("/posts");
+  await expect(owner.locator(`tr[data-post="${id}"] .approval-pending`)).toHaveText("Waiting for approval");
+  await owner.goto(`/posts/${id}`);
+  await hydrated(owner);
+  const ownerCard = owner.locator("section.approval");
+  await ownerCard.getByRole("button", { name: "Request changes" }).click();
+  await expect(ownerCard.locator(".field-error")).toContainText("Say what should change.");
+  await ownerCard.getByLabel("What should change").fill("Add the launch hashtag, please.");
+  await ownerCard.getByRole("button", { name: "Request changes" }).click();
+  await expect(ownerCard.locator(".approval-state")).toHaveText("Changes requested");
+  await expect(owner.locator("section.comments .comment-body")).toHaveText("Add the launch hashtag, please.");
+
+  // The editor sees why, edits the caption, and the post waits for approval again.
+  await editor.reload();
+  await hydrated(editor);
+  await expect(editorCard.locator(".approval-state")).toHaveText("Changes requested");
+  await expect(editor.locator("section.comments .comment-author")).toHaveText("Ada");
+  await editor.locator("#post-edit").click();
+  const form = editor.locator("form.edit-post");
+  await expect(form.getByLabel("Who can see this post").locator("option", { hasText: "Friends" })).toHaveCount(1);
+  await form.getByLabel("Caption").fill("Big launch #launch");
+  await form.locator("#edit-save").click();
+  await expect(form).toHaveCount(0);
+  await expect(editorCard.locator(".approval-state")).toHaveText("Waiting for approval");
+
+  // The approver approves what is there now.
+  await owner.reload();
+  await hydrated(owner);
+  await expect(owner.locator(".facts")).toContainText("Big launch #launch");
+  await ownerCard.getByRole("button", { name: "Approve" }).click();
+  await expect(ownerCard.locator(".approval-state")).toHaveText("Approved");
+  await expect(owner.locator(".timeline")).toContainText("Approved by Ada.");
+
+  await editor.reload();
+  await expect(editorCard.locator(".approval-state")).toHaveText("Approved");
+  await disconnectCreator(owner, "Maya Public");
+});
