@@ -29,6 +29,8 @@ pub struct Config {
     pub publish_concurrency: usize,
     /// Stored videos one server uploads to TikTok at the same time (each holds a chunk in memory).
     pub publish_uploads: usize,
+    /// `CADENCE_AUDIT_RETENTION_DAYS` (400): how long the audit log keeps an entry.
+    pub audit_retention_days: u32,
     /// How chunks go to TikTok's upload URL: retries and timeouts.
     pub upload: UploadConfig,
     pub tiktok: TikTokConfig,
@@ -272,6 +274,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_PUBLISH_LEASE_SECS",
     "CADENCE_PUBLISH_CONCURRENCY",
     "CADENCE_PUBLISH_UPLOADS",
+    "CADENCE_AUDIT_RETENTION_DAYS",
     "CADENCE_UPLOAD_CHUNK_ATTEMPTS",
     "CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS",
     "CADENCE_UPLOAD_MIN_BYTES_PER_SEC",
@@ -462,6 +465,7 @@ impl Config {
         let publish_concurrency =
             parse_number("CADENCE_PUBLISH_CONCURRENCY", get("CADENCE_PUBLISH_CONCURRENCY"), 64, 1..=1024)?;
         let publish_uploads = parse_number("CADENCE_PUBLISH_UPLOADS", get("CADENCE_PUBLISH_UPLOADS"), 16, 1..=256)?;
+        let audit_retention_days = parse_number("CADENCE_AUDIT_RETENTION_DAYS", get("CADENCE_AUDIT_RETENTION_DAYS"), 400, 30..=3650)?;
         let defaults = UploadConfig::default();
         let upload = UploadConfig {
             chunk_attempts: parse_number(
@@ -615,6 +619,7 @@ impl Config {
             publish_lease,
             publish_concurrency,
             publish_uploads,
+            audit_retention_days,
             upload,
             tiktok,
             token_key_source,

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod approvals;
+pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod assets;
 pub mod auth;
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/posts/:id") view=posts::components::PostPage/>
                     <Route path=path!("/accounts") view=accounts::components::AccountsPage/>
                     <Route path=path!("/team") view=teams::components::TeamPage/>
+                    <Route path=path!("/team/audit") view=audit::components::AuditPage/>
                     <Route path=path!("/notifications") view=notifications::components::NotificationsPage/>
                     <Route path=path!("/settings") view=auth::components::SettingsPage/>
                     <Route path=path!("/analytics") view=analytics::components::TeamAnalyticsPage/>

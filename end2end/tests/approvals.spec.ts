@@ -5,7 +5,7 @@ async function newPage(browser: Browser): Promise<Page> {
   return (await browser.newContext()).newPage();
 }
 
-test("an editor's post waits for the approver, who asks for changes and then approves the edited post", async ({ browser }) => {
+test("an editor's post waits for the approver, who asks for changes and then approves the edited post, and the owner reads who did what", async ({ browser }) => {
   test.setTimeout(150_000);
   // The owner switches approvals on and invites an editor.
   const owner = await newPage(browser);
@@ -68,5 +68,21 @@ test("an editor's post waits for the approver, who asks for changes and then app
 
   await editor.reload();
   await expect(editorCard.locator(".approval-state")).toHaveText("Approved");
+
+  // Afterwards the owner sees who did what, filters it, and takes it away as CSV.
+  await owner.getByRole("link", { name: "Team" }).click();
+  await owner.getByRole("link", { name: "Audit log: who changed what, and when" }).click();
+  await hydrated(owner);
+  const log = owner.locator("table.audit");
+  await expect(log.locator('tr[data-action="post.scheduled"] .actor')).toHaveText("Eli");
+  await expect(log.locator('tr[data-action="post.changes_requested"] .summary')).toHaveText("Asked for changes: Add the launch hashtag, please.");
+  await expect(log.locator('tr[data-action="post.edited"] .actor')).toHaveText("Eli");
+  await expect(log.locator('tr[data-action="post.approved"] .summary')).toHaveText("Approved by Ada.");
+  await owner.getByLabel("About").selectOption({ label: "Team settings" });
+  await owner.getByRole("button", { name: "Show" }).click();
+  await expect(log.locator("tbody tr")).toHaveCount(1);
+  await expect(log.locator(".summary")).toHaveText("Turned on: posts need approval before they go out.");
+  await owner.getByRole("button", { name: "Prepare CSV" }).click();
+  await expect(owner.getByRole("link", { name: "Download audit-log.csv" })).toHaveAttribute("href", /^data:text\/csv/);
   await disconnectCreator(owner, "Maya Public");
 });

@@ -296,4 +296,10 @@ pub async fn clean_up_media_and_rate_limits(state: &AppState) {
     if let Err(error) = app::accounts::ssr::prune_webhook_events(&mut conn, now).await {
         tracing::warn!(error = %error, "pruning old webhook deliveries failed");
     }
+    let audit_cutoff = now - time::Duration::days(i64::from(state.config.audit_retention_days));
+    match app::audit::ssr::prune(&mut conn, audit_cutoff).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "audit entries past their retention removed"),
+        Err(error) => tracing::warn!(error = %error, "pruning the audit log failed"),
+    }
 }

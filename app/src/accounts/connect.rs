@@ -5,6 +5,7 @@
 //! the state, gives it back for the exchange and look-ups, and takes one again to store.
 
 use crate::{
+    audit::{ssr::Change, types::Subject},
     accounts::{
         ssr::TikTokAccount,
         types::{AccountStatus, AccountView, ConnectProblem},
@@ -225,6 +226,10 @@ async fn store_once(
                 tiktok_accounts::connected_by.eq(Some(user_id)),
                 tiktok_accounts::updated_at.eq(now),
             );
+            let (action, verb) = if existing.is_some() { ("account.reconnected", "Reconnected") } else { ("account.connected", "Connected") };
+            let change = Change::new(Subject::Account, id, action, format!("{verb} the TikTok account {}.", facts.display_name))
+                .values(None, Some(serde_json::json!({ "username": facts.username, "scopes": grant.scopes })));
+            crate::audit::ssr::record_for(conn, team_id, Some(user_id), change).await?;
             if existing.is_some() {
                 diesel::update(tiktok_accounts::table.find(id)).set(values).execute(conn).await?;
                 // Reconnected: "needs reconnecting" is no longer news.

@@ -290,7 +290,18 @@ pub async fn disconnect(
         // Sealed under a key this server no longer has: nothing to revoke with, nothing to keep.
         Err(_) => "Disconnected in Cadence; its tokens could not be read, so TikTok was not asked to revoke them.",
     };
-    mark_disconnected(&mut *pool.get().await?, &[account_id], reason).await?;
+    let mut conn = pool.get().await?;
+    conn.transaction(async |conn| {
+        mark_disconnected(conn, &[account_id], reason).await?;
+        let change = crate::audit::ssr::Change::new(
+            crate::audit::types::Subject::Account,
+            account_id,
+            "account.disconnected",
+            format!("Disconnected the TikTok account {}. {reason}", account.display_name),
+        );
+        crate::audit::ssr::record(conn, caller, change).await
+    })
+    .await?;
     tracing::info!(account.id = %account_id, team.id = %caller.team_id, "TikTok account disconnected");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Approvals in PostgreSQL: who may approve, the team's setting, deciding on a post, and the gate that keeps unapproved posts back (on the scheduler's claim, under its row lock).
 
 use crate::{
+    audit::{ssr::Change, types::Subject},
     approvals::{fingerprint::fingerprint, types::{Approval, may_approve}},
     db::schema::{memberships, post_events, posts, teams, users},
     error::{AppError, AppResult},
@@ -92,6 +93,8 @@ async fn approve_as(conn: &mut AsyncPgConnection, caller: Caller, post: &Post, p
         .await?;
     let message = if how.is_empty() { format!("Approved by {name}.") } else { format!("Approved by {name}, {how}.") };
     record_event(conn, post.id, "approved", &message).await?;
+    let change = Change::new(Subject::Post, post.id, "post.approved", message).values(None, Some(serde_json::json!({ "fingerprint": print })));
+    crate::audit::ssr::record(conn, caller, change).await?;
     Ok(())
 }
 
@@ -157,6 +160,8 @@ pub async fn request_changes(conn: &mut AsyncPgConnection, caller: Caller, post_
         crate::comments::ssr::add(conn, caller, post.id, comment).await?;
         let name: String = users::table.find(caller.user_id).select(users::display_name).first(conn).await?;
         record_event(conn, post.id, "changes_requested", &format!("{name} asked for changes (see the comments).")).await?;
+        let change = Change::new(Subject::Post, post.id, "post.changes_requested", format!("Asked for changes: {}", comment.trim()));
+        crate::audit::ssr::record(conn, caller, change).await?;
         Ok(())
     })
     .await
@@ -167,7 +172,12 @@ pub async fn request_changes(conn: &mut AsyncPgConnection, caller: Caller, post_
 pub async fn set_required(conn: &mut AsyncPgConnection, caller: Caller, required: bool) -> AppResult<()> {
     caller.require(Role::Admin)?;
     conn.transaction(async |conn| {
+        let before: bool = teams::table.find(caller.team_id).select(teams::approval_required).for_update().first(conn).await?;
         diesel::update(teams::table.find(caller.team_id)).set(teams::approval_required.eq(required)).execute(conn).await?;
+        let summary = if required { "Turned on: posts need approval before they go out." } else { "Turned off: posts no longer need approval." };
+        let change = Change::new(Subject::Team, caller.team_id, "team.approval_required", summary)
+            .values(Some(serde_json::json!({ "approval_required": before })), Some(serde_json::json!({ "approval_required": required })));
+        crate::audit::ssr::record(conn, caller, change).await?;
         if required {
             diesel::update(
                 posts::table
@@ -198,11 +208,19 @@ pub async fn set_member_right(conn: &mut AsyncPgConnection, caller: Caller, user
     if can_approve && role.parse::<Role>().ok() == Some(Role::Viewer) {
         return Err(AppError::invalid("can_approve", "Viewers cannot approve posts. Make them an editor first."));
     }
-    diesel::update(memberships::table.find((caller.team_id, user_id)))
-        .set(memberships::can_approve.eq(Some(can_approve)))
-        .execute(conn)
-        .await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        diesel::update(memberships::table.find((caller.team_id, user_id)))
+            .set(memberships::can_approve.eq(Some(can_approve)))
+            .execute(conn)
+            .await?;
+        let name: String = users::table.find(user_id).select(users::display_name).first(conn).await?;
+        let summary = if can_approve { format!("{name} may now approve posts.") } else { format!("{name} may no longer approve posts.") };
+        let change = Change::new(Subject::Member, user_id, "member.approver", summary)
+            .values(None, Some(serde_json::json!({ "can_approve": can_approve })));
+        crate::audit::ssr::record(conn, caller, change).await?;
+        Ok::<_, AppError>(())
+    })
+    .await
 }
 
 /// Of `claimed` (locked by the claim's transaction), the posts that may go out: those of teams

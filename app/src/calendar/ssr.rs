@@ -187,6 +187,9 @@ pub async fn reschedule(conn: &mut AsyncPgConnection, caller: Caller, post_id: U
             return Err(AppError::Conflict("The post is already on its way to TikTok and can no longer be moved.".into()));
         }
         record_event(conn, post_id, "rescheduled", &format!("Moved to {label}.")).await?;
+        let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, post_id, "post.rescheduled", format!("Moved the post to {label}."))
+            .values(Some(serde_json::json!({ "scheduled_at": post.scheduled_at })), Some(serde_json::json!({ "scheduled_at": at })));
+        crate::audit::ssr::record(conn, caller, change).await?;
         // Approval covers the time too: a move asks for it again.
         crate::approvals::ssr::after_change(conn, caller, post_id).await
     })
@@ -235,6 +238,9 @@ pub async fn duplicate(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uu
             // The video is needed again.
             diesel::update(media::table.find(media_id)).set(media::remove_after.eq(None::<OffsetDateTime>)).execute(conn).await?;
             record_event(conn, copy, "created", &format!("Copied from post {post_id}; scheduled a day later.")).await?;
+            let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, copy, "post.duplicated", format!("Copied post {post_id}, scheduled a day later."))
+                .values(None, Some(serde_json::json!({ "copy_of": post_id, "scheduled_at": when })));
+            crate::audit::ssr::record(conn, caller, change).await?;
             crate::approvals::ssr::after_change(conn, caller, copy).await?;
             Ok::<_, AppError>(copy)
         })

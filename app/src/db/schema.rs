@@ -274,6 +274,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        team_id -> Uuid,
+        actor_id -> Nullable<Uuid>,
+        actor_name -> Text,
+        at -> Timestamptz,
+        subject -> Text,
+        subject_id -> Nullable<Text>,
+        action -> Text,
+        summary -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(tiktok_accounts -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));

@@ -1,6 +1,7 @@
 //! Editing a scheduled post in place: its caption, settings and time change until a server claims it, under the same rules as the composer.
 
 use crate::{
+    audit::{ssr::Change, types::Subject},
     accounts::ssr::{TikTokAccount, fresh_creator_info},
     calendar::{ssr::member_zone, zone},
     db::schema::posts,
@@ -125,6 +126,10 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
             .await?;
             if updated == 1 {
                 record_event(conn, post_id, "edited", &message).await?;
+                let before = serde_json::json!({ "choices": post.choices(), "scheduled_at": post.scheduled_at });
+                let after = serde_json::json!({ "choices": choices, "scheduled_at": at });
+                let change = Change::new(Subject::Post, post_id, "post.edited", message.clone()).values(Some(before), Some(after));
+                crate::audit::ssr::record(conn, caller, change).await?;
                 // An edit of an approved post asks for approval again (unless an approver made it).
                 crate::approvals::ssr::after_change(conn, caller, post_id).await?;
             }

@@ -353,17 +353,23 @@ pub async fn cancel(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Cal
             post.state().label().to_lowercase()
         )));
     }
-    // Only from "scheduled": a server that claimed it a moment ago keeps it.
-    let moved = diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Scheduled.as_str())))
-        .set((posts::state.eq(PostState::Cancelled.as_str()), posts::updated_at.eq(OffsetDateTime::now_utc())))
-        .execute(conn)
-        .await?;
-    if moved == 0 {
-        return Err(AppError::Conflict("The post is already on its way to TikTok and can no longer be cancelled.".into()));
-    }
-    crate::media::catalog::release_if_unneeded(conn, post_id).await?;
-    record_event(conn, post_id, "cancelled", "Cancelled; the video will be removed from Cadence after a day.").await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        // Only from "scheduled": a server that claimed it a moment ago keeps it.
+        let moved = diesel::update(posts::table.find(post_id).filter(posts::state.eq(PostState::Scheduled.as_str())))
+            .set((posts::state.eq(PostState::Cancelled.as_str()), posts::updated_at.eq(OffsetDateTime::now_utc())))
+            .execute(conn)
+            .await?;
+        if moved == 0 {
+            return Err(AppError::Conflict("The post is already on its way to TikTok and can no longer be cancelled.".into()));
+        }
+        crate::media::catalog::release_if_unneeded(conn, post_id).await?;
+        record_event(conn, post_id, "cancelled", "Cancelled; the video will be removed from Cadence after a day.").await?;
+        let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, post_id, "post.cancelled", "Cancelled a scheduled post.")
+            .values(Some(serde_json::json!({ "state": "scheduled" })), Some(serde_json::json!({ "state": "cancelled" })));
+        crate::audit::ssr::record(conn, caller, change).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Sends a failed post again: back to "scheduled", due now (or at its time if that is still
@@ -403,6 +409,9 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
             .execute(conn)
             .await?;
         record_event(conn, post_id, "retry_requested", "Sent again by a team member.").await?;
+        let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, post_id, "post.resent", "Sent a failed post again.")
+            .values(Some(serde_json::json!({ "state": post.state().as_str() })), Some(serde_json::json!({ "state": "scheduled", "scheduled_at": when })));
+        crate::audit::ssr::record(conn, caller, change).await?;
         crate::notifications::ssr::resolve(conn, Some(post_id), None, Some(caller.user_id)).await?;
         Ok::<_, AppError>(())
     })

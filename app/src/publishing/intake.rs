@@ -214,6 +214,9 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
                 quota::require_room(conn, caller.team_id, state.config.team_media_quota, stored.byte_size).await?;
                 let media_id = catalog::record(conn, caller.team_id, caller.user_id, &stored).await?;
                 let post = posts::create(conn, NewPost { media_id: Some(media_id), ..new }).await?;
+                let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, post.id, "post.scheduled", format!("Scheduled a post to {}.", account.display_name))
+                    .values(None, Some(serde_json::json!({ "choices": post.choices(), "scheduled_at": post.scheduled_at, "account_id": post.account_id })));
+                crate::audit::ssr::record(conn, caller, change).await?;
                 crate::approvals::ssr::after_change(conn, caller, post.id).await?;
                 Ok::<_, AppError>(post.id)
             })
@@ -240,7 +243,17 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     };
     let post = {
         let mut conn = state.pool.get().await?;
-        posts::create(&mut conn, new_post(PostState::Uploading, None, head_duration_ms, content_type)).await?
+        let new = new_post(PostState::Uploading, None, head_duration_ms, content_type);
+        let what = if mode == PublishMode::SendToInbox { "Sent a video to the TikTok inbox of" } else { "Posted a video at once to" };
+        let summary = format!("{what} {}.", account.display_name);
+        conn.transaction(async |conn| {
+            let post = posts::create(conn, new).await?;
+            let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, post.id, "post.sent_now", summary)
+                .values(None, Some(serde_json::json!({ "choices": post.choices(), "account_id": post.account_id })));
+            crate::audit::ssr::record(conn, caller, change).await?;
+            Ok::<_, AppError>(post)
+        })
+        .await?
     };
     match send_video(&state, &post, source, SendTurns::default()).await {
         Ok(()) => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),

@@ -71,6 +71,7 @@ pub fn TeamPage() -> impl IntoView {
         </section>
 
         <Show when=move || manages>
+            <p><A href="/team/audit">"Audit log: who changed what, and when"</A></p>
             <ApprovalSettingCard administration setting=approval_setting/>
         </Show>
         <Show when=move || manages>

@@ -12,7 +12,9 @@ use crate::{
     state::session,
     teams::types::{InvitePreview, InviteView, MemberView, Role, TeamView},
 };
+use crate::audit::{ssr::Change, types::Subject};
 use diesel::prelude::*;
+use serde_json::json;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -179,6 +181,15 @@ pub async fn change_role(conn: &mut AsyncPgConnection, caller: Caller, target: U
             .set(memberships::role.eq(new_role.as_str()))
             .execute(conn)
             .await?;
+        let name = display_name(conn, target).await?;
+        let change = Change::new(
+            Subject::Member,
+            target,
+            "member.role_changed",
+            format!("Changed {name}'s role from {} to {}.", current.label().to_lowercase(), new_role.label().to_lowercase()),
+        )
+        .values(Some(json!({ "role": current.as_str() })), Some(json!({ "role": new_role.as_str() })));
+        crate::audit::ssr::record(conn, caller, change).await?;
         Ok(())
     })
     .await
@@ -205,6 +216,14 @@ pub async fn remove_member(conn: &mut AsyncPgConnection, caller: Caller, target:
             ));
         }
         diesel::delete(memberships::table.find((caller.team_id, target))).execute(conn).await?;
+        let name = display_name(conn, target).await?;
+        let change = if target == caller.user_id {
+            Change::new(Subject::Member, target, "member.left", format!("{name} left the team."))
+        } else {
+            Change::new(Subject::Member, target, "member.removed", format!("Removed {name} from the team."))
+        }
+        .values(Some(json!({ "role": current.as_str() })), None);
+        crate::audit::ssr::record(conn, caller, change).await?;
         Ok(())
     })
     .await
@@ -240,19 +259,25 @@ pub async fn create_invite(
     }
     let (token, token_hash) = new_invite_token();
     let expires_at = now + INVITE_LIFETIME;
-    let id: Uuid = diesel::insert_into(invites::table)
-        .values((
-            invites::team_id.eq(caller.team_id),
-            invites::token_hash.eq(&token_hash),
-            invites::role.eq(role.as_str()),
-            invites::created_by.eq(caller.user_id),
-            invites::expires_at.eq(expires_at),
-        ))
-        .returning(invites::id)
-        .get_result(conn)
-        .await?;
-    let created_by: String = users::table.find(caller.user_id).select(users::display_name).first(conn).await?;
-    Ok((InviteView { id, role, created_by, expires_at }, token))
+    conn.transaction(async |conn| {
+        let id: Uuid = diesel::insert_into(invites::table)
+            .values((
+                invites::team_id.eq(caller.team_id),
+                invites::token_hash.eq(&token_hash),
+                invites::role.eq(role.as_str()),
+                invites::created_by.eq(caller.user_id),
+                invites::expires_at.eq(expires_at),
+            ))
+            .returning(invites::id)
+            .get_result(conn)
+            .await?;
+        let change = Change::new(Subject::Invite, id, "invite.created", format!("Created an invite to join as {}.", role.label().to_lowercase()))
+            .values(None, Some(json!({ "role": role.as_str() })));
+        crate::audit::ssr::record(conn, caller, change).await?;
+        let created_by = display_name(conn, caller.user_id).await?;
+        Ok((InviteView { id, role, created_by, expires_at }, token))
+    })
+    .await
 }
 
 /// Creates an invite like [`create_invite`] and queues an e-mail with its link to `email`, in
@@ -310,20 +335,24 @@ pub async fn list_open_invites(
 
 /// Revokes an open invite of the caller's team (another team's invite is "not found").
 pub async fn revoke_invite(conn: &mut AsyncPgConnection, caller: Caller, invite_id: Uuid, now: OffsetDateTime) -> AppResult<()> {
-    let updated = diesel::update(
-        invites::table
-            .filter(invites::id.eq(invite_id))
-            .filter(invites::team_id.eq(caller.team_id))
-            .filter(invites::used_at.is_null())
-            .filter(invites::revoked_at.is_null()),
-    )
-    .set(invites::revoked_at.eq(now))
-    .execute(conn)
-    .await?;
-    if updated == 0 {
-        return Err(AppError::NotFound("Open invite".into()));
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        let updated = diesel::update(
+            invites::table
+                .filter(invites::id.eq(invite_id))
+                .filter(invites::team_id.eq(caller.team_id))
+                .filter(invites::used_at.is_null())
+                .filter(invites::revoked_at.is_null()),
+        )
+        .set(invites::revoked_at.eq(now))
+        .execute(conn)
+        .await?;
+        if updated == 0 {
+            return Err(AppError::NotFound("Open invite".into()));
+        }
+        crate::audit::ssr::record(conn, caller, Change::new(Subject::Invite, invite_id, "invite.revoked", "Revoked an invite link.")).await?;
+        Ok(())
+    })
+    .await
 }
 
 const INVITE_UNUSABLE: &str =
@@ -376,6 +405,10 @@ pub async fn accept_invite(
             .execute(conn)
             .await?;
         add_member(conn, team_id, user_id, parse_role(&role)?).await?;
+        let joined = display_name(conn, user_id).await?;
+        let change = Change::new(Subject::Member, user_id, "member.joined", format!("{joined} joined through an invite as {}.", parse_role(&role)?.label().to_lowercase()))
+            .values(None, Some(json!({ "role": role, "invite": invite_id })));
+        crate::audit::ssr::record_for(conn, team_id, Some(user_id), change).await?;
         let name: String = teams::table.find(team_id).select(teams::name).first(conn).await?;
         Ok(TeamView { id: team_id, name })
     })
@@ -384,8 +417,20 @@ pub async fn accept_invite(
 
 /// Renames the caller's team.
 pub async fn rename_team(conn: &mut AsyncPgConnection, caller: Caller, name: &str) -> AppResult<()> {
-    diesel::update(teams::table.find(caller.team_id)).set(teams::name.eq(name)).execute(conn).await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        let before: String = teams::table.find(caller.team_id).select(teams::name).for_update().first(conn).await?;
+        diesel::update(teams::table.find(caller.team_id)).set(teams::name.eq(name)).execute(conn).await?;
+        let change = Change::new(Subject::Team, caller.team_id, "team.renamed", format!("Renamed the team from {before} to {name}."))
+            .values(Some(json!({ "name": before })), Some(json!({ "name": name })));
+        crate::audit::ssr::record(conn, caller, change).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// A member's name as it reads now.
+async fn display_name(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<String> {
+    users::table.find(user_id).select(users::display_name).first(conn).await
 }
 
 fn parse_role(role: &str) -> AppResult<Role> {

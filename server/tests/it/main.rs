@@ -5,6 +5,7 @@ mod abuse;
 mod accounts;
 mod analytics;
 mod approvals;
+mod audit;
 mod backup_restore;
 mod calendar;
 mod comments;

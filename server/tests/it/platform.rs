@@ -151,6 +151,11 @@ async fn migrations_match_the_schema() {
     posts::table.select((posts::approved_by, posts::approved_at)).load::<(Option<uuid::Uuid>, Option<time::OffsetDateTime>)>(&mut conn).await.unwrap();
     media::table.select(media::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, i64, String, Option<i32>, Option<i32>, Option<i32>, Option<String>, Option<uuid::Uuid>, time::OffsetDateTime, Option<time::OffsetDateTime>)>(&mut conn).await.unwrap();
     post_events::table.select(post_events::all_columns).load::<(i64, uuid::Uuid, time::OffsetDateTime, String, String)>(&mut conn).await.unwrap();
+    audit_events::table
+        .select(audit_events::all_columns)
+        .load::<(i64, uuid::Uuid, Option<uuid::Uuid>, String, time::OffsetDateTime, String, Option<String>, String, String, Option<serde_json::Value>, Option<serde_json::Value>)>(&mut conn)
+        .await
+        .unwrap();
     post_comments::table.select(post_comments::all_columns).load::<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
     notifications::table.select(notifications::all_columns).load::<(i64, uuid::Uuid, String, Option<uuid::Uuid>, Option<uuid::Uuid>, String, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>)>(&mut conn).await.unwrap();
     tiktok_calls::table.select(tiktok_calls::all_columns).load::<(i64, uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
@@ -175,12 +180,12 @@ async fn migrations_match_the_schema() {
         "SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'public' \
          AND table_name IN ('users','teams','memberships','invites','login_failures','sessions', \
          'tiktok_accounts','oauth_states','tiktok_webhook_events','media','posts','post_events','tiktok_calls','notifications', \
-         'tiktok_videos','video_snapshots','account_snapshots','post_comments')",
+         'tiktok_videos','video_snapshots','account_snapshots','post_comments','audit_events')",
     )
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 38 + 5 + 4 + 9 + 14 + 7 + 10 + 5, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 38 + 5 + 4 + 9 + 14 + 7 + 10 + 5 + 11, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

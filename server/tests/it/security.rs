@@ -72,6 +72,8 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("posts/cancel", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
         ("comments/add", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone()), ("body", "Taken over".into())]),
         ("comments/delete", Team(Role::Viewer), |ids| vec![("comment_id", ids.comment.clone())]),
+        ("audit/list", Team(Role::Admin), none),
+        ("audit/csv", Team(Role::Admin), none),
         ("posts/approve", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("fingerprint", "0".repeat(64))]),
         ("posts/request-changes", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("comment", "Taken over".into())]),
         ("teams/approval-required", Team(Role::Admin), |_| vec![("required", "true".into())]),
