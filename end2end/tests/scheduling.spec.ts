@@ -90,3 +90,38 @@ test("a person fixes a scheduled post's caption and audience in place, is told w
   await expect(comments).toContainText("No comments yet.");
   await disconnectCreator(page, "Maya Public");
 });
+
+test("on a phone the calendar is an agenda of the days that hold posts, each post a row to tap", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signUp(page, "Pia", uniqueEmail("pia"));
+  await connectCreator(page, "Maya Public");
+  const later = new Date(Date.now() + 2 * 24 * 3600 * 1000);
+  later.setHours(8, 30, 0, 0);
+  const id = await schedule(page, wallClock(later), "Phone launch");
+  const day = wallClock(later).slice(0, 10);
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`/calendar?date=${day}`);
+  await hydrated(page);
+  await expect(page.locator("table.calendar thead")).toBeHidden();
+  const cell = page.locator(`td[data-date="${day}"]`);
+  await expect(cell.locator(".day-label")).toBeVisible();
+  const entry = cell.locator(`a.entry[href="/posts/${id}"]`);
+  await expect(entry).toContainText("08:30");
+  await expect(entry.locator(".entry-caption")).toHaveText("Phone launch");
+  await expect(entry.locator(".entry-state")).toHaveText("Scheduled");
+  // Only days with posts (and today) take the small screen.
+  const shown = await page.locator("td.day").evaluateAll((cells) =>
+    cells.filter((td) => getComputedStyle(td).display !== "none").map((td) => Boolean(td.querySelector("a.entry")) || td.classList.contains("today")),
+  );
+  expect(shown.length).toBeGreaterThan(0);
+  expect(shown.length).toBeLessThanOrEqual(2);
+  expect(shown.every(Boolean)).toBe(true);
+  const box = await entry.boundingBox();
+  expect(box!.height).toBeGreaterThanOrEqual(40);
+  await entry.click();
+  await expect(page).toHaveURL(new RegExp(`/posts/${id}$`));
+
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await disconnectCreator(page, "Maya Public");
+});

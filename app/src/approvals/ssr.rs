@@ -168,7 +168,7 @@ pub async fn request_changes(conn: &mut AsyncPgConnection, caller: Caller, post_
 }
 
 /// Turns the team's "posts need approval" on or off. Turning it on puts every scheduled post
-/// not yet approved in the queue for approvers.
+/// not yet approved in the queue for approvers; turning it off takes them out of it.
 pub async fn set_required(conn: &mut AsyncPgConnection, caller: Caller, required: bool) -> AppResult<()> {
     caller.require(Role::Admin)?;
     conn.transaction(async |conn| {
@@ -178,17 +178,21 @@ pub async fn set_required(conn: &mut AsyncPgConnection, caller: Caller, required
         let change = Change::new(Subject::Team, caller.team_id, "team.approval_required", summary)
             .values(Some(serde_json::json!({ "approval_required": before })), Some(serde_json::json!({ "approval_required": required })));
         crate::audit::ssr::record(conn, caller, change).await?;
-        if required {
-            diesel::update(
-                posts::table
-                    .filter(posts::team_id.eq(caller.team_id))
-                    .filter(posts::state.eq(PostState::Scheduled.as_str()))
-                    .filter(posts::approval.eq(Approval::None.as_str())),
-            )
-            .set(posts::approval.eq(Approval::Pending.as_str()))
-            .execute(conn)
-            .await?;
-        }
+        // On: what is scheduled and not approved waits for approvers. Off: nothing waits.
+        let (from, to) = if required {
+            (vec![Approval::None.as_str()], Approval::Pending)
+        } else {
+            (vec![Approval::Pending.as_str(), Approval::ChangesRequested.as_str()], Approval::None)
+        };
+        diesel::update(
+            posts::table
+                .filter(posts::team_id.eq(caller.team_id))
+                .filter(posts::state.eq(PostState::Scheduled.as_str()))
+                .filter(posts::approval.eq_any(from)),
+        )
+        .set(posts::approval.eq(to.as_str()))
+        .execute(conn)
+        .await?;
         Ok::<_, AppError>(())
     })
     .await

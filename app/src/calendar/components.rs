@@ -118,15 +118,17 @@ fn DayCell(day: CalendarDay, can_edit: bool, reschedule: ServerAction<Reschedule
             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
             on:drop=on_drop>
             <span class="day-number">{day.day_of_month}</span>
+            <span class="day-label">{day.label}</span>
             {day.warnings.into_iter().map(|w| view! { <p class="cap-warning">"⚠ " {w}</p> }).collect_view()}
             {day.entries.into_iter().map(|entry| {
                 let draggable = can_edit && entry.state == PostState::Scheduled;
                 let payload = format!("{}|{}", entry.post_id, entry.time);
+                let title = format!("{} · {}", entry.state.label(), entry.caption);
                 view! {
                     <A href=format!("/posts/{}", entry.post_id)
                         attr:class=format!("entry state-{}", entry.state.as_str())
                         attr:draggable=if draggable { "true" } else { "false" }
-                        attr:title=format!("{} · {}", entry.state.label(), entry.caption)
+                        attr:title=title
                         on:dragstart=move |ev: leptos::ev::DragEvent| {
                             #[cfg(feature = "hydrate")]
                             if let Some(data) = ev.data_transfer() {
@@ -136,6 +138,7 @@ fn DayCell(day: CalendarDay, can_edit: bool, reschedule: ServerAction<Reschedule
                             let _ = (&ev, &payload);
                         }>
                         <time>{entry.time.clone()}</time> " " {entry.account_name.clone()}
+                        <span class="entry-caption">{entry.caption}</span>
                         <span class="entry-state">{entry.state.label()}</span>
                     </A>
                 }

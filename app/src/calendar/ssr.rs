@@ -116,6 +116,7 @@ pub async fn calendar(
             week.push(CalendarDay {
                 date: day.to_string(),
                 day_of_month: day.day() as u8,
+                label: day.strftime("%a %-d %b").to_string(),
                 in_span: span == CalendarSpan::Week || day.month() == anchor.month(),
                 is_today: day == today,
                 entries: entries.into_iter().map(|(_, entry, ..)| entry).collect(),

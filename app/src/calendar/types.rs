@@ -44,6 +44,8 @@ pub struct CalendarDay {
     pub date: String,
     /// `30`
     pub day_of_month: u8,
+    /// `Mon 30 Nov`, for the agenda a narrow screen shows instead of the grid.
+    pub label: String,
     pub in_span: bool,
     pub is_today: bool,
     pub entries: Vec<CalendarEntry>,

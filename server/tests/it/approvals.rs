@@ -167,8 +167,12 @@ async fn approvers_are_chosen_viewers_never_approve_and_changes_are_asked_for_wi
     owner.call::<()>("teams/members/approver", &[("user_id", &id_of("Eddie")), ("can_approve", "false")]).await.unwrap();
     assert!(!detail(&mut editor, post).await.approval.may_approve);
 
-    // Switching approvals on puts posts scheduled before in the approvers' queue.
+    // Switching approvals off takes waiting posts out of the queue; on puts them back.
+    let waiting = schedule(&mut editor, &account, 45).await.post_id;
     owner.call::<()>("teams/approval-required", &[("required", "false")]).await.unwrap();
+    assert_eq!(detail(&mut owner, waiting).await.post.approval, Approval::None);
+    let dashboard: app::dashboard::DashboardView = owner.call("dashboard", &[]).await.unwrap();
+    assert_eq!(dashboard.posts.awaiting_approval, 0, "nothing waits once approvals are off");
     let before = schedule(&mut editor, &account, 30).await.post_id;
     assert_eq!(detail(&mut owner, before).await.post.approval, Approval::None);
     owner.call::<()>("teams/approval-required", &[("required", "true")]).await.unwrap();
