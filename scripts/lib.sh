@@ -93,6 +93,18 @@ bootstrap_browser_tools() {
   need_debian_tool chromium chromium "for Playwright"
 }
 
+# Binaryen's wasm-opt from npm, pinned. Debian's (108) predates what wasm-bindgen 0.2.130 emits:
+# the wasm it writes fails at load ("WebAssembly.Table.set(): Argument 1 is invalid"), so the
+# release bundle never hydrated.
+BINARYEN_VERSION=132.0.0
+WASM_OPT="$CACHE_DIR/binaryen-$BINARYEN_VERSION/node_modules/.bin/wasm-opt"
+bootstrap_wasm_opt() {
+  if [ ! -x "$WASM_OPT" ]; then
+    say "Installing binaryen $BINARYEN_VERSION (npm) for wasm-opt"
+    npm install --prefix "$CACHE_DIR/binaryen-$BINARYEN_VERSION" --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION"
+  fi
+}
+
 postgres_bin_dir() {
   local dir
   dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
@@ -254,17 +266,12 @@ start_smtp_stand_in() {
 # style/main.css beside them and public/ at the site's root. As with `hash-files`, the wasm, js
 # and css get a hash of their bytes in their names (cadence.<hash>.wasm), listed in
 # <site>/hash.txt, which the server reads (app/src/assets.rs) and keeps for a year in browsers.
-# Release adds lib-profile-release (wasm-release), `--cfg erase_components` for the wasm only
-# (type-erased views: a smaller bundle, the same HTML; the server and `cargo test` keep one
-# cache without it) and wasm-opt when it is installed.
+# Release adds lib-profile-release (wasm-release) and binaryen's wasm-opt (bootstrap_wasm_opt).
 # The site goes to LEPTOS_SITE_ROOT (default target/site, as site-root says).
 build_site() {
-  local release="${1:-}" target site profile_args=() front_profile=debug server_profile=debug start
-  target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+  local release="${1:-}" site server_profile=debug start
   site="${LEPTOS_SITE_ROOT:-$REPO_ROOT/target/site}"
   if [ "$release" = --release ]; then
-    profile_args=(--profile=wasm-release)
-    front_profile=wasm-release
     server_profile=release
   fi
   start=$SECONDS
@@ -274,11 +281,25 @@ build_site() {
   else
     cargo build --package=server --bin=server --no-default-features
   fi
-  say "Building the wasm frontend ($front_profile) after $((SECONDS - start)) s"
-  local front_flags=""
-  if [ "$release" = --release ]; then front_flags="--cfg erase_components"; fi
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$front_flags" \
-    cargo build --package=frontend --lib --target-dir="$target/front" --target=wasm32-unknown-unknown \
+  build_bundle "$release"
+  cp -r "$REPO_ROOT/public/." "$site/"
+  say "Site built in $((SECONDS - start)) s"
+}
+
+# build_bundle [--release]: the wasm, js and css of the site (pkg/ and hash.txt in
+# LEPTOS_SITE_ROOT), without the server; what `scripts/bench client` measures.
+build_bundle() {
+  local release="${1:-}" target site profile_args=() front_profile=debug start=$SECONDS
+  target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+  site="${LEPTOS_SITE_ROOT:-$REPO_ROOT/target/site}"
+  if [ "$release" = --release ]; then
+    profile_args=(--profile=wasm-release)
+    front_profile=wasm-release
+  fi
+  say "Building the wasm frontend ($front_profile)"
+  # No `--cfg erase_components` for the wasm alone: its hydration expects other markers than the
+  # typed server renders (tachys panics "unreachable" in hydration.rs), so both or neither.
+  cargo build --package=frontend --lib --target-dir="$target/front" --target=wasm32-unknown-unknown \
     --no-default-features "${profile_args[@]}"
   say "Generating the site in $site after $((SECONDS - start)) s"
   rm -rf "$site/pkg"
@@ -289,12 +310,9 @@ build_site() {
   mv "$site/pkg/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm"
   rm -f "$site/pkg/"*.d.ts
   if [ "$release" = --release ]; then
-    if command -v wasm-opt >/dev/null 2>&1; then
-      wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-        "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm" -o "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm"
-    else
-      echo "wasm-opt not found (apt-get install binaryen): the wasm stays unoptimised" >&2
-    fi
+    bootstrap_wasm_opt
+    "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+      "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm" -o "$site/pkg/$LEPTOS_OUTPUT_NAME.wasm"
   fi
   cp "$REPO_ROOT/style/main.css" "$site/pkg/$LEPTOS_OUTPUT_NAME.css"
   local kind hash
@@ -303,6 +321,5 @@ build_site() {
     mv "$site/pkg/$LEPTOS_OUTPUT_NAME.$kind" "$site/pkg/$LEPTOS_OUTPUT_NAME.$hash.$kind"
     echo "$kind: $hash" >>"$site/hash.txt"
   done
-  cp -r "$REPO_ROOT/public/." "$site/"
-  say "Site built in $((SECONDS - start)) s"
+  say "Bundle built in $((SECONDS - start)) s"
 }
