@@ -3,7 +3,7 @@
 use crate::{
     audit::{ssr::Change, types::Subject},
     approvals::{fingerprint::fingerprint, types::{Approval, may_approve}},
-    db::schema::{memberships, post_events, posts, teams, users},
+    db::schema::{memberships, post_events, posts, teams},
     error::{AppError, AppResult},
     notifications::{ssr::notify_post, types::NotificationKind},
     posts::{ssr::{Post, record_event}, types::PostState},
@@ -81,7 +81,7 @@ pub async fn after_change(conn: &mut AsyncPgConnection, caller: Caller, post_id:
 }
 
 async fn approve_as(conn: &mut AsyncPgConnection, caller: Caller, post: &Post, print: &str, how: &str) -> AppResult<()> {
-    let name: String = users::table.find(caller.user_id).select(users::display_name).first(conn).await?;
+    let name = crate::teams::ssr::display_name(conn, caller.user_id).await?;
     diesel::update(posts::table.find(post.id))
         .set((
             posts::approval.eq(Approval::Approved.as_str()),
@@ -158,7 +158,7 @@ pub async fn request_changes(conn: &mut AsyncPgConnection, caller: Caller, post_
             .execute(conn)
             .await?;
         crate::comments::ssr::add(conn, caller, post.id, comment).await?;
-        let name: String = users::table.find(caller.user_id).select(users::display_name).first(conn).await?;
+        let name = crate::teams::ssr::display_name(conn, caller.user_id).await?;
         record_event(conn, post.id, "changes_requested", &format!("{name} asked for changes (see the comments).")).await?;
         let change = Change::new(Subject::Post, post.id, "post.changes_requested", format!("Asked for changes: {}", comment.trim()));
         crate::audit::ssr::record(conn, caller, change).await?;
@@ -217,7 +217,7 @@ pub async fn set_member_right(conn: &mut AsyncPgConnection, caller: Caller, user
             .set(memberships::can_approve.eq(Some(can_approve)))
             .execute(conn)
             .await?;
-        let name: String = users::table.find(user_id).select(users::display_name).first(conn).await?;
+        let name = crate::teams::ssr::display_name(conn, user_id).await?;
         let summary = if can_approve { format!("{name} may now approve posts.") } else { format!("{name} may no longer approve posts.") };
         let change = Change::new(Subject::Member, user_id, "member.approver", summary)
             .values(None, Some(serde_json::json!({ "can_approve": can_approve })));

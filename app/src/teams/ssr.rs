@@ -429,7 +429,7 @@ pub async fn rename_team(conn: &mut AsyncPgConnection, caller: Caller, name: &st
 }
 
 /// A member's name as it reads now.
-async fn display_name(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<String> {
+pub async fn display_name(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<String> {
     users::table.find(user_id).select(users::display_name).first(conn).await
 }
 
