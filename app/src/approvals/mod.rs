@@ -3,6 +3,8 @@
 pub mod api;
 pub mod components;
 #[cfg(feature = "ssr")]
+pub mod emails;
+#[cfg(feature = "ssr")]
 pub mod fingerprint;
 #[cfg(feature = "ssr")]
 pub mod ssr;

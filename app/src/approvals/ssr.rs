@@ -76,6 +76,7 @@ pub async fn after_change(conn: &mut AsyncPgConnection, caller: Caller, post_id:
             "Waiting for an approver."
         };
         record_event(conn, post_id, "approval_pending", message).await?;
+        super::emails::tell_approvers(conn, &post, caller.user_id, &now).await?;
         Ok(())
     }
 }
@@ -138,7 +139,13 @@ pub async fn approve(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid
         if now != seen {
             return Err(AppError::Conflict("The post changed while you were looking at it. Look at it again before approving.".into()));
         }
-        approve_as(conn, caller, &post, &now, "").await
+        if post.approval == Approval::Approved.as_str() && post.approved_fingerprint.as_deref() == Some(now.as_str()) {
+            return Ok(()); // approved already, exactly so: a second click changes nothing
+        }
+        approve_as(conn, caller, &post, &now, "").await?;
+        let name = crate::teams::ssr::display_name(conn, caller.user_id).await?;
+        super::emails::tell_author(conn, &post, Some(caller.user_id), &name, None).await?;
+        Ok(())
     })
     .await
 }
@@ -162,6 +169,7 @@ pub async fn request_changes(conn: &mut AsyncPgConnection, caller: Caller, post_
         record_event(conn, post.id, "changes_requested", &format!("{name} asked for changes (see the comments).")).await?;
         let change = Change::new(Subject::Post, post.id, "post.changes_requested", format!("Asked for changes: {}", comment.trim()));
         crate::audit::ssr::record(conn, caller, change).await?;
+        super::emails::tell_author(conn, &post, Some(caller.user_id), &name, Some(comment)).await?;
         Ok(())
     })
     .await

@@ -334,6 +334,8 @@ diesel::table! {
         grant_ending -> Bool,
         daily_digest -> Bool,
         updated_at -> Timestamptz,
+        approval_requested -> Bool,
+        approval_answered -> Bool,
     }
 }
 

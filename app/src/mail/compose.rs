@@ -3,18 +3,84 @@
 
 use crate::{mail::outbox::{EmailKind, Letter}, notifications::types::NotificationKind};
 
-/// Subject and body of the e-mail for an in-app notification of `team`.
-pub fn for_notification(kind: NotificationKind, team: &str, message: &str) -> Option<(EmailKind, String, String)> {
+/// Kind, subject and body of the e-mail for an in-app notification of `team`.
+pub fn for_notification(kind: NotificationKind, team: &str, message: &str) -> (EmailKind, String, String) {
     let (email_kind, what) = match kind {
         NotificationKind::PostFailed => (EmailKind::PostFailed, "A post failed"),
         NotificationKind::PostUnconfirmed => (EmailKind::PostUnconfirmed, "A post needs checking"),
         NotificationKind::AccountNeedsReconnect => (EmailKind::AccountReconnect, "A TikTok account needs reconnecting"),
-        // Shown in the app only until approvers have an e-mail preference of their own.
-        NotificationKind::AwaitingApproval => return None,
+        NotificationKind::AwaitingApproval => (EmailKind::ApprovalRequested, "A post's time came before it was approved"),
     };
     let subject = format!("{what} in {team}");
     let body = format!("{what} in the Cadence team \"{team}\":\n\n{message}\n");
-    Some((email_kind, subject, body))
+    (email_kind, subject, body)
+}
+
+/// What an approval e-mail says about its post.
+pub struct PostSummary<'a> {
+    pub team: &'a str,
+    pub account: &'a str,
+    pub caption: &'a str,
+    /// e.g. "2026-12-03 14:00 UTC".
+    pub due: &'a str,
+}
+
+impl PostSummary<'_> {
+    fn lines(&self) -> String {
+        let caption = opening(self.caption, 120);
+        let caption = if caption.is_empty() { "(no caption)".to_owned() } else { format!("\"{caption}\"") };
+        format!("Account: {}\nDue: {}\nCaption: {caption}\n", self.account, self.due)
+    }
+}
+
+/// To approvers: `author` changed or scheduled a post that now waits for one of them.
+pub fn approval_requested(post: &PostSummary<'_>, author: &str) -> (String, String) {
+    let subject = format!("{author} asks for approval of a post in {}", post.team);
+    let body = format!(
+        "{author} scheduled a post in the Cadence team \"{}\" that needs an approver before it goes out:\n\n{}\n\
+         Approve it or ask for changes on the post's page. Until then it is not sent, even when its time comes.\n",
+        post.team,
+        post.lines()
+    );
+    (subject, body)
+}
+
+/// To the post's author: `approver` approved it, or asked for changes with `comment`.
+pub fn approval_answered(post: &PostSummary<'_>, approver: &str, comment: Option<&str>) -> (String, String) {
+    match comment {
+        None => (
+            format!("{approver} approved your post in {}", post.team),
+            format!(
+                "{approver} approved your post in the Cadence team \"{}\". It goes out at its time, as approved; \
+                 any change asks for approval again.\n\n{}",
+                post.team,
+                post.lines()
+            ),
+        ),
+        Some(comment) => (
+            format!("{approver} asks for changes to your post in {}", post.team),
+            format!(
+                "{approver} asks for changes before your post in the Cadence team \"{}\" may go out:\n\n\
+                 \"{}\"\n\n{}\nEdit the post; it then waits for an approver again.\n",
+                post.team,
+                comment.trim(),
+                post.lines()
+            ),
+        ),
+    }
+}
+
+/// The first words of `text`, at most `max` characters, on one line, with an ellipsis when
+/// something was cut.
+pub fn opening(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max).collect();
+    // Cut at the last space, unless that leaves almost nothing (one very long word).
+    let at = cut.rfind(' ').filter(|&at| cut[..at].chars().count() >= max / 2).unwrap_or(cut.len());
+    format!("{}…", &cut[..at])
 }
 
 /// A connected account whose TikTok grant ends soon (`days` whole days left).
@@ -121,7 +187,7 @@ mod tests {
 
     #[test]
     fn texts_name_the_team_and_what_to_do() {
-        let (kind, subject, body) = for_notification(NotificationKind::PostFailed, "Acme", "TikTok refused the video.").unwrap();
+        let (kind, subject, body) = for_notification(NotificationKind::PostFailed, "Acme", "TikTok refused the video.");
         assert_eq!(kind, EmailKind::PostFailed);
         assert_eq!(subject, "A post failed in Acme");
         assert!(body.contains("TikTok refused the video."));
@@ -133,5 +199,28 @@ mod tests {
         assert!(text.contains("notification choices"));
         let (subject, _) = digest("Acme", "2026-12-01", &DigestFigures { published: 3, failed: 1, ..Default::default() });
         assert_eq!(subject, "Acme on 2026-12-01: 3 published, 1 failed");
+    }
+
+    #[test]
+    fn approval_emails_say_who_what_and_what_to_do() {
+        let post = PostSummary { team: "Acme", account: "Maya", caption: "Launch day!\nSee you there", due: "2026-12-03 14:00 UTC" };
+        let (subject, body) = approval_requested(&post, "Eddie");
+        assert_eq!(subject, "Eddie asks for approval of a post in Acme");
+        assert!(body.contains("Caption: \"Launch day! See you there\"") && body.contains("Due: 2026-12-03 14:00 UTC"), "{body}");
+        let (subject, body) = approval_answered(&post, "Ana", Some(" Fix the date "));
+        assert_eq!(subject, "Ana asks for changes to your post in Acme");
+        assert!(body.contains("\"Fix the date\"") && body.contains("Edit the post"), "{body}");
+        let (subject, _) = approval_answered(&post, "Ana", None);
+        assert_eq!(subject, "Ana approved your post in Acme");
+        let (kind, _, _) = for_notification(NotificationKind::AwaitingApproval, "Acme", "Its time has come");
+        assert_eq!(kind, EmailKind::ApprovalRequested, "an overdue post goes to approvers under their choice");
+    }
+
+    #[test]
+    fn openings_cut_at_a_word_and_say_so() {
+        assert_eq!(opening("short  caption\n", 40), "short caption");
+        assert_eq!(opening("one two three four", 12), "one two…");
+        assert_eq!(opening(&"x".repeat(30), 10), format!("{}…", "x".repeat(10)));
+        assert_eq!(opening("Zoë 😀 ünïcode words here", 14), "Zoë 😀 ünïcode…", "characters, not bytes");
     }
 }

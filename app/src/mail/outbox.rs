@@ -23,6 +23,10 @@ pub enum EmailKind {
     GrantEnding,
     DailyDigest,
     Invite,
+    /// A post waits for an approver (sent to approvers).
+    ApprovalRequested,
+    /// An approver decided on a post (sent to its author).
+    ApprovalAnswered,
 }
 
 impl EmailKind {
@@ -34,6 +38,8 @@ impl EmailKind {
             Self::GrantEnding => "grant_ending",
             Self::DailyDigest => "daily_digest",
             Self::Invite => "invite",
+            Self::ApprovalRequested => "approval_requested",
+            Self::ApprovalAnswered => "approval_answered",
         }
     }
 
@@ -46,10 +52,22 @@ impl EmailKind {
             Self::AccountReconnect => Some(("account_reconnect", true)),
             Self::GrantEnding => Some(("grant_ending", true)),
             Self::DailyDigest => Some(("daily_digest", false)),
+            Self::ApprovalRequested => Some(("approval_requested", true)),
+            Self::ApprovalAnswered => Some(("approval_answered", true)),
             Self::Invite => None,
         }
     }
 }
+
+/// Which of a team's members an e-mail is for (each still only if they want its kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    /// Members who may approve posts (see `approvals::types::may_approve`).
+    Approvers,
+    Member(Uuid),
+}
+
 
 /// Records whether this deployment sends e-mail; every server calls it at start.
 pub async fn set_delivery(conn: &mut AsyncPgConnection, enabled: bool) -> QueryResult<()> {
@@ -77,22 +95,33 @@ pub struct Letter<'a> {
     pub link_path: &'a str,
 }
 
-/// Queues `letter` for every member of `team_id` who wants its kind; `dedupe` (a reminder's
-/// key) queues it once per member however often this runs. Returns the rows written.
+/// Queues `letter` for the members of `team_id` in `audience` who want its kind; `dedupe` (a
+/// reminder's key) queues it once per member however often this runs. Returns the rows written.
 pub async fn enqueue_for_team(
     conn: &mut AsyncPgConnection,
     team_id: Uuid,
+    audience: Audience,
     letter: &Letter<'_>,
     dedupe: Option<&str>,
 ) -> QueryResult<usize> {
     let Some((column, default)) = letter.kind.preference() else { return Ok(0) };
-    // `column` comes from the fixed list above, never from input.
+    // The same rule as `approvals::types::may_approve`: viewers never, otherwise the member's
+    // own setting or, without one, owners and admins.
+    let who = match audience {
+        Audience::Approvers => " AND m.role <> 'viewer' AND COALESCE(m.can_approve, m.role IN ('owner', 'admin'))",
+        Audience::Everyone | Audience::Member(_) => "",
+    };
+    let member = match audience {
+        Audience::Member(user_id) => Some(user_id),
+        Audience::Everyone | Audience::Approvers => None,
+    };
+    // `column` and `who` come from the fixed lists above, never from input.
     let query = format!(
         "INSERT INTO email_outbox (team_id, recipient, kind, subject, body, link_path, dedupe_key) \
          SELECT m.team_id, u.email, $2, $3, $4, $5, CASE WHEN $6::text IS NULL THEN NULL ELSE $6 || ':' || u.id::text END \
          FROM memberships m JOIN users u ON u.id = m.user_id \
          LEFT JOIN email_preferences p ON p.team_id = m.team_id AND p.user_id = m.user_id \
-         WHERE m.team_id = $1 AND COALESCE(p.{column}, {default}) \
+         WHERE m.team_id = $1 AND COALESCE(p.{column}, {default}){who} AND ($7::uuid IS NULL OR m.user_id = $7) \
          AND EXISTS (SELECT 1 FROM email_delivery WHERE enabled) \
          ON CONFLICT (dedupe_key) DO NOTHING"
     );
@@ -103,6 +132,7 @@ pub async fn enqueue_for_team(
         .bind::<Text, _>(letter.body)
         .bind::<Text, _>(letter.link_path)
         .bind::<Nullable<Text>, _>(dedupe)
+        .bind::<Nullable<SqlUuid>, _>(member)
         .execute(conn)
         .await
 }
@@ -259,7 +289,15 @@ mod tests {
 
     #[test]
     fn every_kind_but_invites_is_a_member_choice() {
-        let kinds = [EmailKind::PostFailed, EmailKind::PostUnconfirmed, EmailKind::AccountReconnect, EmailKind::GrantEnding, EmailKind::DailyDigest];
+        let kinds = [
+            EmailKind::PostFailed,
+            EmailKind::PostUnconfirmed,
+            EmailKind::AccountReconnect,
+            EmailKind::GrantEnding,
+            EmailKind::DailyDigest,
+            EmailKind::ApprovalRequested,
+            EmailKind::ApprovalAnswered,
+        ];
         for kind in kinds {
             let (column, _) = kind.preference().unwrap();
             assert_eq!(column, kind.as_str(), "the column is named after the kind");

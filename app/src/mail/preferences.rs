@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// The member's choices in `team_id`, or the defaults if they never chose.
 pub async fn load(conn: &mut AsyncPgConnection, team_id: Uuid, user_id: Uuid) -> QueryResult<EmailPreferences> {
-    let row: Option<(bool, bool, bool, bool, bool)> = email_preferences::table
+    let row: Option<(bool, bool, bool, bool, bool, bool, bool)> = email_preferences::table
         .find((team_id, user_id))
         .select((
             email_preferences::post_failed,
@@ -15,13 +15,18 @@ pub async fn load(conn: &mut AsyncPgConnection, team_id: Uuid, user_id: Uuid) ->
             email_preferences::account_reconnect,
             email_preferences::grant_ending,
             email_preferences::daily_digest,
+            email_preferences::approval_requested,
+            email_preferences::approval_answered,
         ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map_or_else(EmailPreferences::default, |(post_failed, post_unconfirmed, account_reconnect, grant_ending, daily_digest)| {
-        EmailPreferences { post_failed, post_unconfirmed, account_reconnect, grant_ending, daily_digest }
-    }))
+    Ok(row.map_or_else(
+        EmailPreferences::default,
+        |(post_failed, post_unconfirmed, account_reconnect, grant_ending, daily_digest, approval_requested, approval_answered)| {
+            EmailPreferences { post_failed, post_unconfirmed, account_reconnect, grant_ending, daily_digest, approval_requested, approval_answered }
+        },
+    ))
 }
 
 /// Stores the member's choices in `team_id` (they must be a member: the row refers to it).
@@ -33,6 +38,8 @@ pub async fn save(conn: &mut AsyncPgConnection, team_id: Uuid, user_id: Uuid, ch
             email_preferences::account_reconnect.eq(choices.account_reconnect),
             email_preferences::grant_ending.eq(choices.grant_ending),
             email_preferences::daily_digest.eq(choices.daily_digest),
+            email_preferences::approval_requested.eq(choices.approval_requested),
+            email_preferences::approval_answered.eq(choices.approval_answered),
             email_preferences::updated_at.eq(diesel::dsl::now),
         )
     };

@@ -49,7 +49,7 @@ pub async fn queue_grant_endings(conn: &mut AsyncPgConnection, now: OffsetDateTi
         // The grant's end is part of the key: a reconnected account gets a new end, and warnings anew.
         let key = format!("grant_ending:{}:{}:{stage}", grant.id, grant.refresh_expires_at.unix_timestamp());
         let letter = compose::letter(EmailKind::GrantEnding, &subject, &body, "/accounts");
-        queued += outbox::enqueue_for_team(conn, grant.team_id, &letter, Some(&key)).await?;
+        queued += outbox::enqueue_for_team(conn, grant.team_id, outbox::Audience::Everyone, &letter, Some(&key)).await?;
     }
     Ok(queued)
 }

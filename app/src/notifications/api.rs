@@ -40,11 +40,14 @@ pub async fn save_email_preferences(
     account_reconnect: bool,
     grant_ending: bool,
     daily_digest: bool,
+    approval_requested: bool,
+    approval_answered: bool,
 ) -> Result<(), AppError> {
     use crate::{mail::preferences, notifications::types::EmailPreferences, state::db, teams::{ssr::require_role, types::Role}};
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Viewer).await?;
-    let choices = EmailPreferences { post_failed, post_unconfirmed, account_reconnect, grant_ending, daily_digest };
+    let choices =
+        EmailPreferences { post_failed, post_unconfirmed, account_reconnect, grant_ending, daily_digest, approval_requested, approval_answered };
     preferences::save(&mut conn, caller.team_id, caller.user_id, choices).await?;
     Ok(())
 }

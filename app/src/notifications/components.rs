@@ -98,6 +98,8 @@ pub fn EmailPreferencesSection() -> impl IntoView {
                                     account_reconnect: c.account_reconnect,
                                     grant_ending: c.grant_ending,
                                     daily_digest: c.daily_digest,
+                                    approval_requested: c.approval_requested,
+                                    approval_answered: c.approval_answered,
                                 });
                             };
                             view! {
@@ -109,6 +111,8 @@ pub fn EmailPreferencesSection() -> impl IntoView {
                                     {toggle("A post needs checking (TikTok's answer was lost)", |c| c.post_unconfirmed, |c, on| c.post_unconfirmed = on)}
                                     {toggle("A TikTok account needs reconnecting", |c| c.account_reconnect, |c, on| c.account_reconnect = on)}
                                     {toggle("A TikTok connection ends within two weeks", |c| c.grant_ending, |c, on| c.grant_ending = on)}
+                                    {toggle("A post waits for my approval (if I approve posts)", |c| c.approval_requested, |c, on| c.approval_requested = on)}
+                                    {toggle("An approver approved my post or asked for changes", |c| c.approval_answered, |c, on| c.approval_answered = on)}
                                     {toggle("A daily digest of the team's posts", |c| c.daily_digest, |c, on| c.daily_digest = on)}
                                     <FormError error=Signal::derive(move || save.value().get().and_then(Result::err)) fields=&[]/>
                                     <Show when=saved><p class="success" role="status">"Saved."</p></Show>

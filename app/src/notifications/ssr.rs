@@ -30,12 +30,13 @@ pub async fn notify_post(conn: &mut AsyncPgConnection, post_id: Uuid, kind: Noti
 /// connection (so in the caller's transaction: no notification without its e-mail, and none
 /// the other way round).
 async fn queue_email(conn: &mut AsyncPgConnection, team_id: Uuid, kind: NotificationKind, message: &str, link_path: &str) -> QueryResult<()> {
+    use crate::mail::{compose, outbox::{self, Audience}};
     let team: String = teams::table.find(team_id).select(teams::name).first(conn).await?;
-    let Some((email_kind, subject, body)) = crate::mail::compose::for_notification(kind, &team, message) else {
-        return Ok(());
-    };
-    let letter = crate::mail::compose::letter(email_kind, &subject, &body, link_path);
-    crate::mail::outbox::enqueue_for_team(conn, team_id, &letter, None).await.map(|_| ())
+    let (email_kind, subject, body) = compose::for_notification(kind, &team, message);
+    // Only approvers can act on a post that waits for approval.
+    let audience = if kind == NotificationKind::AwaitingApproval { Audience::Approvers } else { Audience::Everyone };
+    let letter = compose::letter(email_kind, &subject, &body, link_path);
+    outbox::enqueue_for_team(conn, team_id, audience, &letter, None).await.map(|_| ())
 }
 
 /// Records that an account needs reconnecting (once while it stays open).

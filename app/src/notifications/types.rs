@@ -71,12 +71,24 @@ pub struct EmailPreferences {
     /// A TikTok grant ends within two weeks, and again within three days.
     pub grant_ending: bool,
     pub daily_digest: bool,
+    /// A post waits for the member's approval (approvers only).
+    pub approval_requested: bool,
+    /// An approver approved the member's post or asked for changes.
+    pub approval_answered: bool,
 }
 
 impl Default for EmailPreferences {
     /// Everything that needs a person, and no digest until they ask for one.
     fn default() -> Self {
-        Self { post_failed: true, post_unconfirmed: true, account_reconnect: true, grant_ending: true, daily_digest: false }
+        Self {
+            post_failed: true,
+            post_unconfirmed: true,
+            account_reconnect: true,
+            grant_ending: true,
+            daily_digest: false,
+            approval_requested: true,
+            approval_answered: true,
+        }
     }
 }
 

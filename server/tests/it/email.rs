@@ -107,6 +107,27 @@ async fn outbox_rows(app: &TestApp) -> i64 {
     diesel::sql_query("SELECT count(*) AS n FROM email_outbox").get_result::<Count>(&mut app.conn().await).await.unwrap().n
 }
 
+/// Every e-mail choice at its default but those in `changed`, as the settings form sends them.
+fn choices(changed: &[(&str, bool)]) -> Vec<(&'static str, &'static str)> {
+    let defaults = app::notifications::types::EmailPreferences::default();
+    let fields = [
+        ("post_failed", defaults.post_failed),
+        ("post_unconfirmed", defaults.post_unconfirmed),
+        ("account_reconnect", defaults.account_reconnect),
+        ("grant_ending", defaults.grant_ending),
+        ("daily_digest", defaults.daily_digest),
+        ("approval_requested", defaults.approval_requested),
+        ("approval_answered", defaults.approval_answered),
+    ];
+    fields
+        .into_iter()
+        .map(|(name, on)| {
+            let on = changed.iter().find(|(changed, _)| *changed == name).map_or(on, |(_, on)| *on);
+            (name, if on { "true" } else { "false" })
+        })
+        .collect()
+}
+
 /// A scheduled post of `client`'s team on a freshly connected account.
 async fn scheduled_post(sandbox: &TestSandbox, client: &mut TestClient) -> Uuid {
     let account = connected_account(sandbox, client, "Maya Public").await;
@@ -124,8 +145,7 @@ async fn a_failed_post_is_emailed_once_to_the_members_who_want_it() {
     let invite: CreatedInvite = owner.call("teams/invites/create", &[("role", "viewer")]).await.unwrap();
     let viewer_address = unique_address("Vera");
     let mut viewer = sign_up(&app, "Vera", &viewer_address, Some(invite.path.trim_start_matches("/invite/"))).await;
-    let no_failures = [("post_failed", "false"), ("post_unconfirmed", "true"), ("account_reconnect", "true"), ("grant_ending", "true"), ("daily_digest", "false")];
-    viewer.call::<()>("notifications/email-preferences/save", &no_failures).await.unwrap();
+    viewer.call::<()>("notifications/email-preferences/save", &choices(&[("post_failed", false)])).await.unwrap();
     let choices: app::notifications::types::EmailSettingsView = viewer.call("notifications/email-preferences", &[]).await.unwrap();
     assert!(!choices.preferences.post_failed && choices.delivery_enabled);
 
@@ -300,7 +320,7 @@ async fn grant_endings_and_digests_are_queued_once_per_stage_and_day() {
     set_end(2).execute(&mut conn).await.unwrap();
     assert_eq!(reminders::queue_grant_endings(&mut conn, now).await.unwrap(), 1, "again three days ahead");
 
-    let all_on = [("post_failed", "true"), ("post_unconfirmed", "true"), ("account_reconnect", "true"), ("grant_ending", "true"), ("daily_digest", "true")];
+    let all_on = choices(&[("daily_digest", true)]);
     owner.call::<()>("notifications/email-preferences/save", &all_on).await.unwrap();
     let early = time::macros::datetime!(2026-12-02 06:00 UTC);
     assert_eq!(reminders::queue_digests(&mut conn, early).await.unwrap(), 0, "not before 08:00 on the member's clock");
@@ -314,4 +334,51 @@ async fn grant_endings_and_digests_are_queued_once_per_stage_and_day() {
     }
     let digest: Subject = diesel::sql_query("SELECT subject FROM email_outbox WHERE kind = 'daily_digest'").get_result(&mut conn).await.unwrap();
     assert_eq!(digest.subject, "Olga's team on 2026-12-02: 0 published, 0 failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approvers_hear_of_a_post_waiting_for_them_and_its_author_of_each_decision() {
+    let Some((addr, maildir)) = smtp_server() else { return };
+    let sandbox = fast_sandbox().await;
+    let app = app_with_mail(&sandbox, addr).await;
+    let owner_address = unique_address("Olga");
+    let mut owner = sign_up(&app, "Olga", &owner_address, None).await;
+    let account = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    owner.call::<()>("teams/approval-required", &[("required", "true")]).await.unwrap();
+    let mut join = async |role: &str, name: &str| {
+        let invite: CreatedInvite = owner.call("teams/invites/create", &[("role", role)]).await.unwrap();
+        let address = unique_address(name);
+        (sign_up(&app, name, &address, Some(invite.path.trim_start_matches("/invite/"))).await, address)
+    };
+    let (mut editor, editor_address) = join("editor", "Eddie").await;
+    let (_viewer, viewer_address) = join("viewer", "Vera").await;
+    let (mut admin, admin_address) = join("admin", "Ada").await;
+    admin.call::<()>("notifications/email-preferences/save", &choices(&[("approval_requested", false)])).await.unwrap();
+
+    let at = OffsetDateTime::now_utc() + time::Duration::days(1);
+    let mut upload = Upload::scheduled(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 200_000), at);
+    upload.choices.caption = "Launch day is here".into();
+    let post = upload.send(&mut editor).await.unwrap().post_id;
+    let mailer = mailer(&app);
+    assert_eq!(send_due(&app.state.pool, &mailer).await.unwrap(), 1, "only Olga: Ada chose not to, Vera cannot approve, Eddie asked");
+    let asked = messages_to(&maildir, &owner_address);
+    assert_eq!(asked.len(), 1);
+    assert_eq!(header(&asked[0], "Subject"), Some("Eddie asks for approval of a post in Olga's team"));
+    assert!(asked[0].contains("Caption: \"Launch day is here\"") && asked[0].contains("Account: Maya Public"), "{}", asked[0]);
+    assert!(asked[0].contains(&format!("/posts/{post}")), "a link to the post: {}", asked[0]);
+
+    owner
+        .call::<()>("posts/request-changes", &[("post_id", &post.to_string()), ("comment", "Say which day, please")])
+        .await
+        .unwrap();
+    let detail: app::posts::types::PostDetail = owner.call("posts/detail", &[("post_id", &post.to_string())]).await.unwrap();
+    owner.call::<()>("posts/approve", &[("post_id", &post.to_string()), ("fingerprint", &detail.approval.fingerprint)]).await.unwrap();
+    owner.call::<()>("posts/approve", &[("post_id", &post.to_string()), ("fingerprint", &detail.approval.fingerprint)]).await.unwrap();
+    assert_eq!(send_due(&app.state.pool, &mailer).await.unwrap(), 2, "one e-mail per decision; approving again is no new decision");
+    let mut told: Vec<String> = messages_to(&maildir, &editor_address).iter().filter_map(|m| header(m, "Subject").map(str::to_owned)).collect();
+    told.sort();
+    assert_eq!(told, ["Olga approved your post in Olga's team", "Olga asks for changes to your post in Olga's team"]);
+    let changes = messages_to(&maildir, &editor_address).into_iter().find(|m| m.contains("asks for changes")).unwrap();
+    assert!(changes.contains("\"Say which day, please\""), "{changes}");
+    assert!(messages_to(&maildir, &viewer_address).is_empty() && messages_to(&maildir, &admin_address).is_empty());
 }

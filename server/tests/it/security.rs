@@ -99,8 +99,15 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
 }
 
 /// Every e-mail switched off: what a stranger tries to impose on this team's members.
-const EMAIL_CHOICES_OFF: [(&str, &str); 5] =
-    [("post_failed", "false"), ("post_unconfirmed", "false"), ("account_reconnect", "false"), ("grant_ending", "false"), ("daily_digest", "false")];
+const EMAIL_CHOICES_OFF: [(&str, &str); 7] = [
+    ("post_failed", "false"),
+    ("post_unconfirmed", "false"),
+    ("account_reconnect", "false"),
+    ("grant_ending", "false"),
+    ("daily_digest", "false"),
+    ("approval_requested", "false"),
+    ("approval_answered", "false"),
+];
 
 /// Calls `endpoint` as `client`; the upload goes as the composer sends it.
 async fn call(client: &mut TestClient, endpoint: &str, args: &[(&str, String)], ids: &Ids) -> Result<serde_json::Value, AppError> {
