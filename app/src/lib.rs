@@ -18,6 +18,7 @@ pub mod media;
 pub mod notifications;
 pub mod pages;
 pub mod posts;
+pub mod previews;
 pub mod publishing;
 pub mod request_scope;
 pub mod teams;
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                 // the request before any HTML is sent, so none can outlive the request's
                 // context, and a logged-out visitor gets a plain redirect.
                 <Route path=path!("/invite/:token") view=teams::components::InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/preview/:token") view=previews::components::PreviewLinkPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=layout::SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("/") view=dashboard::DashboardPage/>
                     <Route path=path!("/calendar") view=calendar::components::CalendarPage/>

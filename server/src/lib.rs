@@ -10,6 +10,8 @@ pub mod check_config;
 pub mod pg_tools;
 pub mod request_bodies;
 pub mod media_pull;
+pub mod preview_video;
+pub mod ranged;
 pub mod migrations;
 pub mod oauth_callback;
 pub mod scheduler;
@@ -121,6 +123,8 @@ pub fn build_router(state: AppState) -> Router {
         )
         // TikTok downloads scheduled posts' videos here (PULL_FROM_URL).
         .route("/media/pull/{token}", get(media_pull::serve))
+        // A client preview link's videos (its page is a Leptos route).
+        .route("/preview/{token}/video/{post_id}", get(preview_video::serve))
         .leptos_routes_with_context(
             &state,
             routes,

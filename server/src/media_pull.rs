@@ -2,15 +2,15 @@
 //! (PULL_FROM_URL). Range requests, exact lengths and content types, no redirects ever, and a
 //! log line for each pull; everything but a live URL's own file is a plain 404.
 
+use crate::ranged;
 use app::{
-    media::public_url::{self, Lookup, RangeRequest},
+    media::public_url::{self, Lookup},
     state::AppState,
 };
 use axum::{
-    body::Body,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::HeaderMap,
+    response::Response,
 };
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -23,54 +23,40 @@ const ACTIVATION_POLL: Duration = Duration::from_millis(100);
 
 pub async fn serve(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     if state.config.media_public_url.is_none() {
-        return not_found();
+        return ranged::not_found();
     }
     let found = match wait_until_active(&state, &token).await {
         Ok(found) => found,
         Err(error) => {
             tracing::warn!(error = %error, "a media pull could not be looked up");
-            return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "Try again shortly.").into_response();
+            return ranged::unavailable();
         }
     };
     let Lookup::Serve { pull_id, post_id, storage_key, byte_size, content_type } = found else {
         tracing::info!("a media pull was refused: unknown, expired or no longer needed");
-        return not_found();
+        return ranged::not_found();
     };
-    let range = public_url::parse_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), byte_size);
-    let (status, first, last) = match range {
-        RangeRequest::Unsatisfiable => {
-            tracing::info!(post = %post_id, pull = %pull_id, "a media pull asked for a range outside the file");
-            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-            insert(&mut response, header::CONTENT_RANGE, &format!("bytes */{byte_size}"));
-            return response;
-        }
-        RangeRequest::Part { first, last } => (StatusCode::PARTIAL_CONTENT, first, last),
-        RangeRequest::Whole if byte_size == 0 => return not_found(),
-        RangeRequest::Whole => (StatusCode::OK, 0, byte_size - 1),
-    };
-    let stream = match state.media.open_range(&storage_key, first, last).await {
-        Ok(stream) => stream,
-        Err(error) => {
-            tracing::warn!(post = %post_id, pull = %pull_id, error = %error, "a pulled video could not be read from the store");
-            return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "Try again shortly.").into_response();
+    let part = match ranged::plan(&headers, byte_size) {
+        Ok(part) => part,
+        Err(refusal) => {
+            tracing::info!(post = %post_id, pull = %pull_id, status = %refusal.status(), "a media pull asked for no bytes of the file");
+            return refusal;
         }
     };
-    let length = last - first + 1;
+    let (first, last) = (part.first, part.last);
     tracing::info!(post = %post_id, pull = %pull_id, first, last, total = byte_size, "TikTok is pulling a stored video");
     if let Ok(mut conn) = state.pool.get().await
-        && let Err(error) = public_url::record_pull(&mut conn, pull_id, length).await
+        && let Err(error) = public_url::record_pull(&mut conn, pull_id, part.length()).await
     {
         tracing::warn!(pull = %pull_id, error = %error, "a media pull could not be counted");
     }
-    let mut response = Response::new(Body::from_stream(stream));
-    *response.status_mut() = status;
-    insert(&mut response, header::CONTENT_TYPE, &content_type);
-    insert(&mut response, header::CONTENT_LENGTH, &length.to_string());
-    insert(&mut response, header::ACCEPT_RANGES, "bytes");
-    if status == StatusCode::PARTIAL_CONTENT {
-        insert(&mut response, header::CONTENT_RANGE, &format!("bytes {first}-{last}/{byte_size}"));
+    match ranged::respond(&state, &storage_key, &content_type, part).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::warn!(post = %post_id, pull = %pull_id, error = %error, "a pulled video could not be read from the store");
+            ranged::unavailable()
+        }
     }
-    response
 }
 
 /// Looks the token up, waiting (briefly) for a URL whose publish id is not recorded yet.
@@ -85,14 +71,4 @@ async fn wait_until_active(state: &AppState, token: &str) -> Result<Lookup, app:
             other => return Ok(other),
         }
     }
-}
-
-fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        response.headers_mut().insert(name, value);
-    }
-}
-
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found.").into_response()
 }

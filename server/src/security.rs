@@ -95,7 +95,7 @@ pub async fn require_known_host(State(policy): State<HostPolicy>, request: Reque
     if allowed {
         next.run(request).await
     } else {
-        tracing::warn!(path = %request.uri().path(), "request for a host other than loopback refused in sandbox mode");
+        tracing::warn!(path = %crate::telemetry::loggable_path(request.uri().path()), "request for a host other than loopback refused in sandbox mode");
         (StatusCode::MISDIRECTED_REQUEST, "This sandbox-mode Cadence answers only on 127.0.0.1 or localhost.").into_response()
     }
 }
@@ -114,6 +114,9 @@ fn is_loopback_host(host: &str) -> bool {
 pub async fn security_headers(State(policy): State<HeaderPolicy>, mut request: Request, next: Next) -> Response {
     let nonce = app::crypto::random_token(16);
     request.extensions_mut().insert(CspNonce(nonce.clone()));
+    // A page whose address is a secret (an invite, a client preview) never hands it on as the
+    // Referer of a link or a video it loads.
+    let secret_path = crate::telemetry::loggable_path(request.uri().path()) != request.uri().path();
 
     let mut response = next.run(request).await;
     let csp = content_security_policy(&policy, &nonce);
@@ -123,7 +126,8 @@ pub async fn security_headers(State(policy): State<HeaderPolicy>, mut request: R
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    let referrer = if secret_path { "no-referrer" } else { "strict-origin-when-cross-origin" };
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     headers.insert(
         "permissions-policy",

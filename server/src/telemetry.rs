@@ -25,6 +25,9 @@ pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
 pub fn loggable_path(path: &str) -> &str {
     if path.starts_with("/invite/") {
         "/invite/[redacted]"
+    } else if path.starts_with(app::previews::ssr::ROUTE_PREFIX) {
+        // A client preview link shows its posts to whoever holds it.
+        "/preview/[redacted]"
     } else if path.starts_with(app::media::public_url::ROUTE_PREFIX) {
         // A pull URL's token opens a stored video until it expires.
         "/media/pull/[redacted]"
@@ -40,6 +43,7 @@ mod tests {
     #[test]
     fn invite_tokens_never_reach_the_log() {
         assert_eq!(loggable_path("/invite/AbCdEf123"), "/invite/[redacted]");
+        assert_eq!(loggable_path("/preview/AbCdEf123/video/1"), "/preview/[redacted]");
         assert_eq!(loggable_path("/team"), "/team");
         assert_eq!(loggable_path("/media/pull/AbCdEf123"), "/media/pull/[redacted]");
     }

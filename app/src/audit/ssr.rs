@@ -54,6 +54,12 @@ pub async fn record_for(conn: &mut AsyncPgConnection, team_id: Uuid, actor: Opti
         None => None,
     }
     .unwrap_or_else(|| "Cadence".into());
+    record_named(conn, team_id, actor, &actor_name, change).await
+}
+
+/// [`record_for`] with the actor's name given: someone without a user (a client deciding
+/// through a preview link) is named as they signed.
+pub async fn record_named(conn: &mut AsyncPgConnection, team_id: Uuid, actor: Option<Uuid>, actor_name: &str, change: Change) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::team_id.eq(team_id),

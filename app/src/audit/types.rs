@@ -12,10 +12,11 @@ pub enum Subject {
     Member,
     Invite,
     Team,
+    PreviewLink,
 }
 
 impl Subject {
-    pub const ALL: [Self; 5] = [Self::Post, Self::Account, Self::Member, Self::Invite, Self::Team];
+    pub const ALL: [Self; 6] = [Self::Post, Self::Account, Self::Member, Self::Invite, Self::Team, Self::PreviewLink];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,6 +25,7 @@ impl Subject {
             Self::Member => "member",
             Self::Invite => "invite",
             Self::Team => "team",
+            Self::PreviewLink => "preview_link",
         }
     }
 
@@ -38,6 +40,7 @@ impl Subject {
             Self::Member => "Members and roles",
             Self::Invite => "Invites",
             Self::Team => "Team settings",
+            Self::PreviewLink => "Client preview links",
         }
     }
 }

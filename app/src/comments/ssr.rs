@@ -17,18 +17,26 @@ use uuid::Uuid;
 /// The thread of `post_id`, oldest first, on a shared connection so that it goes out pipelined
 /// with the post's own query; the caller checks that the post is their team's.
 pub async fn thread_of(conn: &AsyncPgConnection, caller: Caller, post_id: Uuid, tz: &TimeZone) -> AppResult<Vec<CommentView>> {
-    let rows: Vec<(Uuid, Option<Uuid>, Option<String>, String, OffsetDateTime)> = post_comments::table
+    let rows: Vec<(Uuid, Option<Uuid>, Option<String>, Option<String>, String, OffsetDateTime)> = post_comments::table
         .left_join(users::table)
         .filter(post_comments::post_id.eq(post_id))
         .order((post_comments::created_at.asc(), post_comments::id.asc()))
-        .select((post_comments::id, post_comments::author_id, users::display_name.nullable(), post_comments::body, post_comments::created_at))
+        .select((
+            post_comments::id,
+            post_comments::author_id,
+            users::display_name.nullable(),
+            post_comments::guest_name,
+            post_comments::body,
+            post_comments::created_at,
+        ))
         .load(&mut &*conn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, author_id, author, body, at)| CommentView {
+        .map(|(id, author_id, author, guest, body, at)| CommentView {
             id,
-            author: author.unwrap_or_else(|| "A former member".into()),
+            // A client who wrote through a preview link is named as they signed.
+            author: guest.map(|name| format!("{name} (client)")).or(author).unwrap_or_else(|| "A former member".into()),
             body,
             at,
             when_label: zone::label(at, tz),

@@ -271,6 +271,29 @@ diesel::table! {
         author_id -> Nullable<Uuid>,
         body -> Text,
         created_at -> Timestamptz,
+        guest_name -> Nullable<Text>,
+        preview_link_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    preview_links (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        token_hash -> Text,
+        label -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    preview_link_posts (link_id, post_id) {
+        link_id -> Uuid,
+        post_id -> Uuid,
     }
 }
 
@@ -301,6 +324,9 @@ diesel::joinable!(post_comments -> posts (post_id));
 diesel::joinable!(post_comments -> users (author_id));
 diesel::joinable!(tiktok_videos -> tiktok_accounts (account_id));
 diesel::joinable!(account_snapshots -> tiktok_accounts (account_id));
+diesel::joinable!(preview_links -> teams (team_id));
+diesel::joinable!(preview_link_posts -> preview_links (link_id));
+diesel::joinable!(preview_link_posts -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -321,7 +347,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     known_devices,
     tiktok_videos,
     video_snapshots,
-    account_snapshots
+    account_snapshots,
+    preview_links,
+    preview_link_posts
 );
 
 diesel::table! {

@@ -332,6 +332,9 @@ pub fn PostPage() -> impl IntoView {
                             </section>
                             {(post.state == PostState::Published).then(|| view! { <crate::analytics::components::PostCurve post_id=post.id/> })}
                             {approval_card}
+                            {(detail.approval.may_approve && post.state == PostState::Scheduled).then(|| view! {
+                                <crate::previews::components::ShareCard post_id=post.id/>
+                            })}
                             <crate::comments::components::CommentThread post_id=post.id comments=detail.comments
                                 add=add_comment delete=delete_comment draft=comment_draft/>
                             <section class="card">

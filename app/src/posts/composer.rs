@@ -310,6 +310,13 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
         }.into_any(),
     };
     let creator_info = move || creator.get().and_then(Result::ok);
+    // The preview names the account as TikTok does, by its @username once creator info is in.
+    let shown_account = move || match creator.with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).map(|i| i.creator_username.clone())) {
+        Some(username) => username,
+        None => known_accounts.with_value(|all| {
+            account.get().and_then(|id| all.iter().find(|a| a.id == id)).map(|a| a.label.clone()).unwrap_or_default()
+        }),
+    };
 
     view! {
         <form class="card composer" on:submit=|ev| ev.prevent_default()>
@@ -334,7 +341,10 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             </div>
             <Show when=move || preview_url.get().is_some()>
                 <div class="preview">
-                    <video node_ref=video_element src=move || preview_url.get() controls=true muted=true preload="metadata"></video>
+                    <crate::previews::phone::PhonePreview video_ref=video_element
+                        video_src=Signal::derive(move || preview_url.get().unwrap_or_default())
+                        account=Signal::derive(move || shown_account())
+                        caption=Signal::derive(move || choices.with(|c| c.caption.clone()))/>
                     {move || facts.get().and_then(Result::ok).and_then(|f| f.duration_secs).map(|secs| {
                         let max = (secs * 1000.0) as u32;
                         view! {

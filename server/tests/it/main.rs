@@ -20,6 +20,7 @@ mod platform;
 mod observability;
 mod publishing;
 mod posts_list;
+mod previews;
 mod pull;
 mod round_trips;
 mod sandbox_restart;

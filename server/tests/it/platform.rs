@@ -156,7 +156,22 @@ async fn migrations_match_the_schema() {
         .load::<(i64, uuid::Uuid, Option<uuid::Uuid>, String, time::OffsetDateTime, String, Option<String>, String, String, Option<serde_json::Value>, Option<serde_json::Value>)>(&mut conn)
         .await
         .unwrap();
-    post_comments::table.select(post_comments::all_columns).load::<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
+    post_comments::table
+        .select(post_comments::all_columns)
+        .load::<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, String, time::OffsetDateTime, Option<String>, Option<uuid::Uuid>)>(&mut conn)
+        .await
+        .unwrap();
+    preview_links::table
+        .select(preview_links::all_columns)
+        .load::<(uuid::Uuid, uuid::Uuid, String, String, Option<uuid::Uuid>, time::OffsetDateTime, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>)>(&mut conn)
+        .await
+        .unwrap();
+    preview_link_posts::table.select(preview_link_posts::all_columns).load::<(uuid::Uuid, uuid::Uuid)>(&mut conn).await.unwrap();
+    email_preferences::table
+        .select(email_preferences::all_columns)
+        .load::<(uuid::Uuid, uuid::Uuid, bool, bool, bool, bool, bool, time::OffsetDateTime, bool, bool)>(&mut conn)
+        .await
+        .unwrap();
     notifications::table.select(notifications::all_columns).load::<(i64, uuid::Uuid, String, Option<uuid::Uuid>, Option<uuid::Uuid>, String, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>)>(&mut conn).await.unwrap();
     tiktok_calls::table.select(tiktok_calls::all_columns).load::<(i64, uuid::Uuid, String, time::OffsetDateTime)>(&mut conn).await.unwrap();
     tiktok_videos::table
@@ -180,12 +195,13 @@ async fn migrations_match_the_schema() {
         "SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'public' \
          AND table_name IN ('users','teams','memberships','invites','login_failures','sessions', \
          'tiktok_accounts','oauth_states','tiktok_webhook_events','media','posts','post_events','tiktok_calls','notifications', \
-         'tiktok_videos','video_snapshots','account_snapshots','post_comments','audit_events')",
+         'tiktok_videos','video_snapshots','account_snapshots','post_comments','audit_events','preview_links','preview_link_posts', \
+         'email_preferences')",
     )
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 38 + 5 + 4 + 9 + 14 + 7 + 10 + 5 + 11, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 38 + 5 + 4 + 9 + 14 + 7 + 10 + 7 + 11 + 9 + 2 + 10, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -31,6 +31,7 @@ struct Ids {
     member: String,
     team: String,
     comment: String,
+    link: String,
 }
 
 type Args = fn(&Ids) -> Vec<(&'static str, String)>;
@@ -72,6 +73,19 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         ("posts/cancel", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone())]),
         ("comments/add", Team(Role::Viewer), |ids| vec![("post_id", ids.post.clone()), ("body", "Taken over".into())]),
         ("comments/delete", Team(Role::Viewer), |ids| vec![("comment_id", ids.comment.clone())]),
+        // Approvers only (see previews.rs for an editor without the right); guests need a live link.
+        ("previews/create", Team(Role::Editor), |ids| vec![("post_ids", ids.post.clone()), ("label", "Stolen".into()), ("days", "7".into())]),
+        ("previews/list", Team(Role::Editor), none),
+        ("previews/revoke", Team(Role::Editor), |ids| vec![("link_id", ids.link.clone())]),
+        ("preview/page", Public, |_| vec![("token", "not-a-token".into())]),
+        ("preview/decide", Public, |ids| vec![
+            ("token", "not-a-token".into()),
+            ("post_id", ids.post.clone()),
+            ("fingerprint", "0".repeat(64)),
+            ("decision", "approve".into()),
+            ("name", "Mallory".into()),
+            ("comment", String::new()),
+        ]),
         ("audit/list", Team(Role::Admin), none),
         ("audit/csv", Team(Role::Admin), none),
         ("posts/approve", Team(Role::Editor), |ids| vec![("post_id", ids.post.clone()), ("fingerprint", "0".repeat(64))]),
@@ -152,7 +166,12 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     owner.call::<()>("comments/add", &[("post_id", &post.to_string()), ("body", "Team A's note")]).await.unwrap();
     let detail: app::posts::types::PostDetail = owner.call("posts/detail", &[("post_id", &post.to_string())]).await.unwrap();
     let thread = detail.comments;
+    let shared: app::previews::types::CreatedPreviewLink = owner
+        .call("previews/create", &[("post_ids", &post.to_string()), ("label", "Team A's client"), ("days", "7")])
+        .await
+        .unwrap();
     let ids = Ids {
+        link: shared.link.id.to_string(),
         comment: thread[0].id.to_string(),
         account: account.clone(),
         post: post.to_string(),
@@ -182,7 +201,7 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
         }
         // Another team's owner, aiming at this team's things.
         let aims_at_team_a = args.iter().any(|(name, _)| {
-            matches!(*name, "account_id" | "post_id" | "post_ids" | "id" | "invite_id" | "user_id" | "team_id" | "comment_id")
+            matches!(*name, "account_id" | "post_id" | "post_ids" | "id" | "invite_id" | "user_id" | "team_id" | "comment_id" | "link_id")
         }) || endpoint == "posts/upload";
         if aims_at_team_a {
             match call(&mut stranger, endpoint, &args, &ids).await {
@@ -213,6 +232,10 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     let administration: app::teams::types::TeamAdministration = owner.call("teams/administration", &[]).await.unwrap();
     assert!(!administration.approval_required, "nobody else switched approvals on");
     assert_eq!(detail.post.approval, app::approvals::types::Approval::None, "nobody else approved");
+    let links: Vec<app::previews::types::PreviewLinkView> = owner.call("previews/list", &[]).await.unwrap();
+    assert!(links.len() == 1 && links[0].live, "nobody else made or revoked a link: {links:?}");
+    let theirs: Vec<app::previews::types::PreviewLinkView> = stranger.call("previews/list", &[]).await.unwrap();
+    assert!(theirs.is_empty(), "another team sees none of this team's links");
 
     // E-mail choices are each member's own: another team's owner saving theirs (which the
     // rules above let them do, for their own team) leaves this team's members as they were.
