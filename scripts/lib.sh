@@ -240,6 +240,25 @@ bootstrap_smtp_stand_in() {
   fi
 }
 
+# bootstrap_proxies: Debian's nginx and Caddy, for running deploy/'s examples in front of the
+# release archive. Unpacked into the cache rather than installed, so no daemon starts on port 80
+# and no root is needed; those already on PATH are used as they are.
+bootstrap_proxies() {
+  local dir="$CACHE_DIR/proxies"
+  export PATH="$PATH:$dir/usr/sbin:$dir/usr/bin"
+  command -v nginx >/dev/null 2>&1 && command -v caddy >/dev/null 2>&1 && return 0
+  say "Fetching Debian's nginx and Caddy (deploy/'s proxy examples run in front of the archive)"
+  local debs
+  debs="$(mktemp -d)"
+  (cd "$debs" && apt-get download nginx caddy >/dev/null 2>&1) || {
+    [ "$(id -u)" = 0 ] && apt-get update -qq && (cd "$debs" && apt-get download nginx caddy >/dev/null 2>&1)
+  }
+  mkdir -p "$dir"
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$dir"; done
+  rm -rf "$debs"
+  command -v nginx >/dev/null && command -v caddy >/dev/null
+}
+
 # start_smtp_stand_in DIR LOG: runs aiosmtpd on a free loopback port, writing every message it
 # receives into the maildir DIR; sets SMTP_STAND_IN_PID, TEST_SMTP_ADDR and TEST_SMTP_DIR.
 start_smtp_stand_in() {
