@@ -16,6 +16,20 @@ pub fn control_character_problem(text: &str, multiline: bool) -> Option<String> 
     ))
 }
 
+/// What is wrong with a short free-text field (a comment, a name): `empty` when it is blank,
+/// its length when it has more than `limit` characters (the `noun` names it), or a control
+/// character.
+pub fn field_text_problem(text: &str, noun: &str, limit: usize, empty: &str, multiline: bool) -> Option<String> {
+    let length = text.trim().chars().count();
+    if length == 0 {
+        return Some(empty.to_owned());
+    }
+    if length > limit {
+        return Some(format!("The {noun} is {length} characters long; keep it to {limit}."));
+    }
+    control_character_problem(text, multiline)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

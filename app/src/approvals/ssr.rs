@@ -118,13 +118,19 @@ async fn lock_scheduled(conn: &mut AsyncPgConnection, caller: Caller, post_id: U
         .await
         .optional()?
         .ok_or_else(|| AppError::NotFound("Post".into()))?;
+    ensure_decidable(&post)?;
+    Ok(post)
+}
+
+/// Approving or sending back is for a post still waiting to go out (by an approver or a client).
+pub fn ensure_decidable(post: &Post) -> AppResult<()> {
     if post.state() != PostState::Scheduled {
         return Err(AppError::Conflict(format!(
             "This post is {} and no longer waits for a decision.",
             post.state().label().to_lowercase()
         )));
     }
-    Ok(post)
+    Ok(())
 }
 
 /// Approves the post as it was when the approver saw it (`seen`, its fingerprint then): if it

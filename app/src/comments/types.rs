@@ -23,14 +23,7 @@ pub struct CommentView {
 
 /// What is wrong with `body` as a comment, as a sentence for its field.
 pub fn comment_problem(body: &str) -> Option<String> {
-    let length = body.trim().chars().count();
-    if length == 0 {
-        return Some("Write something first.".into());
-    }
-    if length > COMMENT_LIMIT {
-        return Some(format!("The comment is {length} characters long; keep it to {COMMENT_LIMIT}."));
-    }
-    crate::text::control_character_problem(body, true)
+    crate::text::field_text_problem(body, "comment", COMMENT_LIMIT, "Write something first.", true)
 }
 
 #[cfg(test)]

@@ -324,12 +324,7 @@ pub async fn decide(
             .await
             .optional()?
             .ok_or_else(|| AppError::NotFound("Post".into()))?;
-        if post.state() != PostState::Scheduled {
-            return Err(AppError::Conflict(format!(
-                "This post is {} and no longer waits for a decision.",
-                post.state().label().to_lowercase()
-            )));
-        }
+        crate::approvals::ssr::ensure_decidable(&post)?;
         let now = fingerprint(&post);
         if now != seen {
             return Err(AppError::Conflict("The team changed this post while you were looking at it. Reload the page and look again.".into()));

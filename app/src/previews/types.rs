@@ -82,26 +82,12 @@ pub enum GuestDecision {
 
 /// What is wrong with a label, for its field.
 pub fn label_problem(label: &str) -> Option<String> {
-    let length = label.trim().chars().count();
-    if length == 0 {
-        return Some("Name the link, e.g. who it is for.".into());
-    }
-    if length > LABEL_LIMIT {
-        return Some(format!("The name is {length} characters long; keep it to {LABEL_LIMIT}."));
-    }
-    crate::text::control_character_problem(label, false)
+    crate::text::field_text_problem(label, "name", LABEL_LIMIT, "Name the link, e.g. who it is for.", false)
 }
 
 /// What is wrong with the name a guest signs with, for its field.
 pub fn guest_name_problem(name: &str) -> Option<String> {
-    let length = name.trim().chars().count();
-    if length == 0 {
-        return Some("Say who you are, so the team knows who decided.".into());
-    }
-    if length > NAME_LIMIT {
-        return Some(format!("The name is {length} characters long; keep it to {NAME_LIMIT}."));
-    }
-    crate::text::control_character_problem(name, false)
+    crate::text::field_text_problem(name, "name", NAME_LIMIT, "Say who you are, so the team knows who decided.", false)
 }
 
 /// What is wrong with a link's lifetime, for its field.
