@@ -74,6 +74,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                 <A href="/calendar">"Calendar"</A>
                 <A href="/compose">"New post"</A>
                 <A href="/posts">"Posts"</A>
+                <A href="/drafts">"Drafts"</A>
                 <A href="/accounts">"Accounts"</A>
                 <A href="/analytics">"Analytics"</A>
                 <A href="/team">"Team"</A>

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod calendar;
 pub mod comments;
 pub mod dashboard;
+pub mod drafts;
 pub mod error;
 pub mod layout;
 pub mod media;
@@ -105,6 +106,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compose") view=posts::composer::ComposerPage/>
                     <Route path=path!("/posts") view=posts::components::PostsPage/>
                     <Route path=path!("/posts/:id") view=posts::components::PostPage/>
+                    <Route path=path!("/drafts") view=drafts::components::DraftsPage/>
+                    <Route path=path!("/drafts/:id") view=drafts::components::DraftPage/>
                     <Route path=path!("/accounts") view=accounts::components::AccountsPage/>
                     <Route path=path!("/team") view=teams::components::TeamPage/>
                     <Route path=path!("/team/audit") view=audit::components::AuditPage/>

@@ -1,4 +1,4 @@
-//! The rule every free-text field shares: no control characters.
+//! The rules free-text fields share (no control characters, limits), and a text's first words.
 //!
 //! PostgreSQL refuses U+0000 in `text`, so a NUL used to end a request as a 500 after all its
 //! work (at sign-up, after the password hash). The other control characters have no business in
@@ -30,6 +30,19 @@ pub fn field_text_problem(text: &str, noun: &str, limit: usize, empty: &str, mul
     control_character_problem(text, multiline)
 }
 
+/// The first words of `text`, at most `max` characters, on one line, with an ellipsis when
+/// something was cut.
+pub fn opening(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max).collect();
+    // Cut at the last space, unless that leaves almost nothing (one very long word).
+    let at = cut.rfind(' ').filter(|&at| cut[..at].chars().count() >= max / 2).unwrap_or(cut.len());
+    format!("{}…", &cut[..at])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +58,13 @@ mod tests {
         assert!(control_character_problem("line\nnext", false).is_some());
         assert_eq!(control_character_problem("line\r\nnext\tcol", true), None);
         assert_eq!(control_character_problem("Zoë 😀 #tag", false), None, "letters and emoji are fine");
+    }
+
+    #[test]
+    fn openings_cut_at_a_word_and_say_so() {
+        assert_eq!(opening("short  caption\n", 40), "short caption");
+        assert_eq!(opening("one two three four", 12), "one two…");
+        assert_eq!(opening(&"x".repeat(30), 10), format!("{}…", "x".repeat(10)));
+        assert_eq!(opening("Zoë 😀 ünïcode words here", 14), "Zoë 😀 ünïcode…", "characters, not bytes");
     }
 }

@@ -14,7 +14,7 @@ test("a newcomer signs up, sees the dashboard, logs out and logs back in", async
   await signUp(page, "Ana", email);
   await expect(page.getByText("Sandbox mode")).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link")).toHaveText([
-    "Dashboard", "Calendar", "New post", "Posts", "Accounts", "Analytics", "Team", "Settings",
+    "Dashboard", "Calendar", "New post", "Posts", "Drafts", "Accounts", "Analytics", "Team", "Settings",
   ]);
   await expect(page.locator("strong.role")).toHaveText("Owner");
 

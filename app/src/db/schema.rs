@@ -291,6 +291,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    drafts (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        created_by -> Nullable<Uuid>,
+        account_id -> Nullable<Uuid>,
+        choices -> Jsonb,
+        media_id -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     preview_link_posts (link_id, post_id) {
         link_id -> Uuid,
         post_id -> Uuid,
@@ -325,6 +338,8 @@ diesel::joinable!(post_comments -> users (author_id));
 diesel::joinable!(tiktok_videos -> tiktok_accounts (account_id));
 diesel::joinable!(account_snapshots -> tiktok_accounts (account_id));
 diesel::joinable!(preview_links -> teams (team_id));
+diesel::joinable!(drafts -> media (media_id));
+diesel::joinable!(drafts -> tiktok_accounts (account_id));
 diesel::joinable!(preview_link_posts -> preview_links (link_id));
 diesel::joinable!(preview_link_posts -> posts (post_id));
 
@@ -349,7 +364,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     video_snapshots,
     account_snapshots,
     preview_links,
-    preview_link_posts
+    preview_link_posts,
+    drafts
 );
 
 diesel::table! {

@@ -27,7 +27,7 @@ pub struct PostSummary<'a> {
 
 impl PostSummary<'_> {
     fn lines(&self) -> String {
-        let caption = opening(self.caption, 120);
+        let caption = crate::text::opening(self.caption, 120);
         let caption = if caption.is_empty() { "(no caption)".to_owned() } else { format!("\"{caption}\"") };
         format!("Account: {}\nDue: {}\nCaption: {caption}\n", self.account, self.due)
     }
@@ -70,18 +70,6 @@ pub fn approval_answered(post: &PostSummary<'_>, approver: &str, comment: Option
     }
 }
 
-/// The first words of `text`, at most `max` characters, on one line, with an ellipsis when
-/// something was cut.
-pub fn opening(text: &str, max: usize) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max {
-        return flat;
-    }
-    let cut: String = flat.chars().take(max).collect();
-    // Cut at the last space, unless that leaves almost nothing (one very long word).
-    let at = cut.rfind(' ').filter(|&at| cut[..at].chars().count() >= max / 2).unwrap_or(cut.len());
-    format!("{}…", &cut[..at])
-}
 
 /// A connected account whose TikTok grant ends soon (`days` whole days left).
 pub fn grant_ending(team: &str, account: &str, days: i64) -> (String, String) {
@@ -214,13 +202,5 @@ mod tests {
         assert_eq!(subject, "Ana approved your post in Acme");
         let (kind, _, _) = for_notification(NotificationKind::AwaitingApproval, "Acme", "Its time has come");
         assert_eq!(kind, EmailKind::ApprovalRequested, "an overdue post goes to approvers under their choice");
-    }
-
-    #[test]
-    fn openings_cut_at_a_word_and_say_so() {
-        assert_eq!(opening("short  caption\n", 40), "short caption");
-        assert_eq!(opening("one two three four", 12), "one two…");
-        assert_eq!(opening(&"x".repeat(30), 10), format!("{}…", "x".repeat(10)));
-        assert_eq!(opening("Zoë 😀 ünïcode words here", 14), "Zoë 😀 ünïcode…", "characters, not bytes");
     }
 }

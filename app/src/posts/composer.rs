@@ -225,8 +225,19 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
         }
     };
 
-    let publish = move |_| {
-        if blocked.get_untracked().is_some() {
+    // A draft needs only a video TikTok could take at all; the rest is checked when it is scheduled.
+    let draft_blocked = Memo::new(move |_| -> Option<String> {
+        if uploading.get() {
+            return Some("The upload is running.".into());
+        }
+        match facts.get() {
+            None if file_size.get().is_none() => Some("Choose a video.".into()),
+            Some(Err(message)) => Some(message),
+            _ => None,
+        }
+    });
+    let upload = move |as_draft: bool| {
+        if (if as_draft { draft_blocked.get_untracked() } else { blocked.get_untracked() }).is_some() {
             return;
         }
         outcome_error.set(None);
@@ -237,14 +248,14 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
                 return;
             };
             let Ok(form) = web_sys::FormData::new() else { return };
-            let scheduled_at = if mode.get_untracked() == PublishMode::Schedule {
+            let scheduled_at = if !as_draft && mode.get_untracked() == PublishMode::Schedule {
                 let date = web_sys::js_sys::Date::new(&schedule_local.get_untracked().into());
                 date.to_iso_string().as_string().unwrap_or_default()
             } else {
                 String::new()
             };
             let _ = form.append_with_str("account_id", &account.get_untracked().map(|id| id.to_string()).unwrap_or_default());
-            let _ = form.append_with_str("mode", mode.get_untracked().as_str());
+            let _ = form.append_with_str("mode", if as_draft { "draft" } else { mode.get_untracked().as_str() });
             let _ = form.append_with_str("choices", &serde_json::to_string(&choices.get_untracked()).unwrap_or_default());
             let _ = form.append_with_str("scheduled_at", &scheduled_at);
             let _ = form.append_with_str("video_size", &(file.size() as u64).to_string());
@@ -265,7 +276,8 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
                     match result {
                         Ok(outcome) => {
                             let navigate = leptos_router::hooks::use_navigate();
-                            navigate(&format!("/posts/{}", outcome.post_id), Default::default());
+                            let page = if outcome.draft { "drafts" } else { "posts" };
+                            navigate(&format!("/{page}/{}", outcome.post_id), Default::default());
                         }
                         Err(error) => {
                             progress.set(None);
@@ -396,13 +408,16 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
                 <button type="button" class="primary" id="composer-publish"
                     disabled=move || blocked.get().is_some()
                     title=move || blocked.get()
-                    on:click=publish>
+                    on:click=move |_| upload(false)>
                     {move || match mode.get() {
                         PublishMode::PostNow => "Post now",
                         PublishMode::SendToInbox => "Send to inbox",
                         PublishMode::Schedule => "Schedule",
                     }}
                 </button>
+                <button type="button" id="composer-draft" disabled=move || draft_blocked.get().is_some()
+                    title=move || draft_blocked.get().unwrap_or_else(|| "Keep the video and these choices; choose the account and time later.".into())
+                    on:click=move |_| upload(true)>"Save as draft"</button>
                 <Show when=move || uploading.get()>
                     <button type="button" on:click=cancel>"Cancel upload"</button>
                 </Show>

@@ -39,11 +39,7 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
     if post.state() != PostState::Scheduled {
         return Err(not_editable(post.state()));
     }
-    let mut choices = edit.choices;
-    choices.commercial = choices.commercial || choices.your_brand || choices.branded_content;
-    if !choices.commercial {
-        (choices.your_brand, choices.branded_content) = (false, false);
-    }
+    let mut choices = normalised(edit.choices);
     // The cover frame is chosen on the video, which an edit keeps.
     choices.cover_timestamp_ms = post.cover_timestamp_ms.map(|ms| ms.max(0) as u32);
     if let Some(problem) = caption_problem(&choices.caption) {
@@ -53,46 +49,10 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
     // The form shows the time to the minute: the same minute keeps the stored time as it is.
     let at = match post.scheduled_at {
         Some(stored) if zone::wall_clock(stored, &tz) == edit.wall_clock.trim() => stored,
-        _ => {
-            let at = zone::from_local(&edit.wall_clock, &tz).map_err(|message| AppError::invalid("scheduled_at", message))?;
-            if let Some(problem) = schedule_time_problem(at, OffsetDateTime::now_utc()) {
-                return Err(AppError::invalid("scheduled_at", problem));
-            }
-            at
-        }
+        _ => future_time(&edit.wall_clock, &tz)?,
     };
-    let account = TikTokAccount::find_for_team(&mut conn, caller.team_id, post.account_id).await?;
     drop(conn);
-
-    let max_duration_secs = match post.destination() {
-        // Drafts carry no post_info: TikTok shows the creator the inbox rules in the app.
-        Destination::Inbox => INBOX_MAX_DURATION_SECS,
-        Destination::Profile => {
-            if !account.view().allows().direct_post {
-                return Err(AppError::invalid(
-                    "privacy_level",
-                    "This account no longer grants Direct Post. Reconnect it and keep \"post directly\" ticked, or cancel the post.",
-                ));
-            }
-            let creator = fresh_creator_info(state, account.id).await?;
-            if let Some(violation) = check(&choices, &creator).into_iter().next() {
-                return Err(AppError::invalid(violation.field, violation.message));
-            }
-            creator.max_video_post_duration_sec.max(1) as u32
-        }
-    };
-    // The creator's maximum may have shrunk since the video was uploaded.
-    if let Some(ms) = post.duration_ms
-        && i64::from(ms) > i64::from(max_duration_secs) * 1000
-    {
-        return Err(AppError::invalid(
-            "video",
-            format!(
-                "The video runs {} s; this account may now post at most {max_duration_secs} s. Cancel this post and upload a shorter video.",
-                (ms + 999) / 1000
-            ),
-        ));
-    }
+    check_for_account(state, caller, post.account_id, post.destination(), &choices, post.duration_ms).await?;
 
     let changed = changes(&post, &choices, at);
     let label = zone::label(at, &tz);
@@ -142,6 +102,71 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
         return Err(not_editable(now.state()));
     }
     Ok(label)
+}
+
+/// The composer's choices as they are stored: no commercial labels without the master switch.
+pub fn normalised(mut choices: ComposerChoices) -> ComposerChoices {
+    choices.commercial = choices.commercial || choices.your_brand || choices.branded_content;
+    if !choices.commercial {
+        (choices.your_brand, choices.branded_content) = (false, false);
+    }
+    choices
+}
+
+/// A time typed on the member's wall clock, which must still be ahead.
+pub fn future_time(wall_clock: &str, tz: &jiff::tz::TimeZone) -> AppResult<OffsetDateTime> {
+    let at = zone::from_local(wall_clock, tz).map_err(|message| AppError::invalid("scheduled_at", message))?;
+    if let Some(problem) = schedule_time_problem(at, OffsetDateTime::now_utc()) {
+        return Err(AppError::invalid("scheduled_at", problem));
+    }
+    Ok(at)
+}
+
+/// Checks `choices` for a video of `duration_ms` against the account as the composer would:
+/// for Direct Post the account must grant it and the creator's current rules (asked fresh from
+/// TikTok) must allow every choice and the video's length.
+pub async fn check_for_account(
+    state: &AppState,
+    caller: Caller,
+    account_id: Uuid,
+    destination: Destination,
+    choices: &ComposerChoices,
+    duration_ms: Option<i32>,
+) -> AppResult<()> {
+    let account = {
+        let mut conn = state.pool.get().await?;
+        TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?
+    };
+    let max_duration_secs = match destination {
+        // Drafts carry no post_info: TikTok shows the creator the inbox rules in the app.
+        Destination::Inbox => INBOX_MAX_DURATION_SECS,
+        Destination::Profile => {
+            if !account.view().allows().direct_post {
+                return Err(AppError::invalid(
+                    "privacy_level",
+                    "This account no longer grants Direct Post. Reconnect it and keep \"post directly\" ticked, or choose another account.",
+                ));
+            }
+            let creator = fresh_creator_info(state, account.id).await?;
+            if let Some(violation) = check(choices, &creator).into_iter().next() {
+                return Err(AppError::invalid(violation.field, violation.message));
+            }
+            creator.max_video_post_duration_sec.max(1) as u32
+        }
+    };
+    // The creator's maximum may be shorter than the video (or have shrunk since it was uploaded).
+    if let Some(ms) = duration_ms
+        && i64::from(ms) > i64::from(max_duration_secs) * 1000
+    {
+        return Err(AppError::invalid(
+            "video",
+            format!(
+                "The video runs {} s; this account may post at most {max_duration_secs} s. Use a shorter video.",
+                (ms + 999) / 1000
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn not_editable(state: PostState) -> AppError {

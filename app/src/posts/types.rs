@@ -269,8 +269,12 @@ impl PostSummary {
 /// What the upload answers once the server has taken the video.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadOutcome {
+    /// The post's id, or the draft's when `draft`.
     pub post_id: Uuid,
     pub state: PostState,
+    /// Saved as a draft (see `drafts`), not as a post.
+    #[serde(default)]
+    pub draft: bool,
 }
 
 #[cfg(test)]

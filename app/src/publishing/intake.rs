@@ -1,6 +1,7 @@
 //! Taking a video from the browser: the composer's fields arrive first, then the file, which
 //! is streamed either straight into TikTok ("Post now", "Send to inbox") or into the media
-//! store ("Schedule"). Everything TikTok would refuse is refused before a byte is sent.
+//! store ("Schedule", "Save draft"). Everything TikTok would refuse is refused before a byte is
+//! sent.
 //!
 //! The work runs in its own task: if the browser goes away mid-upload the request future is
 //! dropped, but the task still sees the cut-off stream and cleans up after it.
@@ -61,6 +62,8 @@ pub fn schedule_time_problem(at: OffsetDateTime, now: OffsetDateTime) -> Option<
 struct Fields {
     account_id: Option<Uuid>,
     mode: Option<PublishMode>,
+    /// `mode=draft`: kept as a draft, with no time and maybe no account.
+    draft: bool,
     choices: Option<ComposerChoices>,
     scheduled_at: Option<OffsetDateTime>,
     video_size: Option<u64>,
@@ -99,6 +102,9 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         let text = String::from_utf8(text).map_err(|_| AppError::invalid(&name, "This field is not text."))?;
         fields.read(&name, text.trim())?;
     };
+    if fields.draft {
+        return save_draft(&state, caller, fields, video).await;
+    }
 
     let account_id = fields.account_id.ok_or_else(|| AppError::invalid("account_id", "Choose the TikTok account to post to."))?;
     let mode = fields.mode.ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?;
@@ -185,26 +191,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
 
     if mode == PublishMode::Schedule {
         let store = &state.media;
-        // Counted against the announced size, so a video larger than announced stops there
-        // (and its partial file goes) instead of filling the disk up to the 4 GB maximum.
-        let stored = store.put(Box::pin(source), video_size.min(MAX_VIDEO_BYTES)).await.map_err(|error| match error {
-            StoreError::Interrupted => interrupted(),
-            StoreError::TooLarge { .. } => AppError::invalid(
-                "video",
-                "The video is larger than the browser announced, so Cadence stopped storing it. Please upload it again.",
-            ),
-            StoreError::Io(_) | StoreError::Bucket(_) => AppError::internal("storing a video failed", error),
-            other => AppError::invalid("video", other.to_string()),
-        })?;
-        let refused = if stored.byte_size != video_size {
-            Some(AppError::invalid("video", "The video arrived with a different size than announced. Please upload it again."))
-        } else {
-            refuse_objections(&stored.facts, limits).err()
-        };
-        if let Some(error) = refused {
-            let _ = store.delete(&stored.key).await;
-            return Err(error);
-        }
+        let stored = store_checked(&state, source, video_size, limits).await?;
         let new = new_post(PostState::Scheduled, None, stored.facts.duration_ms(), stored.facts.container.mime_type().to_owned());
         let created: AppResult<Uuid> = async {
             let mut conn = state.pool.get().await?;
@@ -224,7 +211,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         }
         .await;
         return match created {
-            Ok(post_id) => Ok(UploadOutcome { post_id, state: PostState::Scheduled }),
+            Ok(post_id) => Ok(UploadOutcome { post_id, state: PostState::Scheduled, draft: false }),
             Err(error) => {
                 // Nothing refers to the file: it goes with the failed post.
                 let _ = store.delete(&stored.key).await;
@@ -256,7 +243,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         .await?
     };
     match send_video(&state, &post, source, SendTurns::default()).await {
-        Ok(()) => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
+        Ok(()) => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing, draft: false }),
         Err(SendError::Interrupted) => {
             // Nothing was published: the post goes, as if the upload never started.
             posts::discard_unsent(&mut *state.pool.get().await?, post.id).await?;
@@ -283,7 +270,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
             let sent = if may_be_complete { Sent::MaybeAll } else { Sent::NotAll };
             let why = format!("The upload failed ({code}): {message}");
             match reconcile(&state, &mine, &why, Resend::AfterRetryDelay, sent).await? {
-                Recovered::Reconciled => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing }),
+                Recovered::Reconciled => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing, draft: false }),
                 Recovered::Waiting => Err(AppError::Conflict(format!(
                     "{message} TikTok may still have received the whole video, so Cadence will ask TikTok again within \
                      the hour; the post's page will say whether it was published. Do not post it again until then."
@@ -299,13 +286,96 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     }
 }
 
+/// Stores the video of `video_size` bytes (as announced) in the media store, or refuses it
+/// (and removes what was written) when it breaks `limits` or its announced size.
+async fn store_checked(
+    state: &AppState,
+    source: impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    video_size: u64,
+    limits: Limits,
+) -> AppResult<crate::media::store::StoredMedia> {
+    let store = &state.media;
+    // Counted against the announced size, so a video larger than announced stops there
+    // (and its partial file goes) instead of filling the disk up to the 4 GB maximum.
+    let stored = store.put(Box::pin(source), video_size.min(MAX_VIDEO_BYTES)).await.map_err(|error| match error {
+        StoreError::Interrupted => interrupted(),
+        StoreError::TooLarge { .. } => AppError::invalid(
+            "video",
+            "The video is larger than the browser announced, so Cadence stopped storing it. Please upload it again.",
+        ),
+        StoreError::Io(_) | StoreError::Bucket(_) => AppError::internal("storing a video failed", error),
+        other => AppError::invalid("video", other.to_string()),
+    })?;
+    let refused = if stored.byte_size != video_size {
+        Some(AppError::invalid("video", "The video arrived with a different size than announced. Please upload it again."))
+    } else {
+        refuse_objections(&stored.facts, limits).err()
+    };
+    if let Some(error) = refused {
+        let _ = store.delete(&stored.key).await;
+        return Err(error);
+    }
+    Ok(stored)
+}
+
+/// Keeps the upload as a draft: the video in the media store (within the team's room and
+/// TikTok's own limits; the creator's come when it is scheduled), the choices as they are, an
+/// account only if one was chosen.
+async fn save_draft(state: &AppState, caller: Caller, fields: Fields, video: multer::Field<'static>) -> AppResult<UploadOutcome> {
+    let choices = fields.choices.unwrap_or_default();
+    if let Some(problem) = crate::posts::rules::caption_problem(&choices.caption) {
+        return Err(AppError::invalid("caption", problem));
+    }
+    let video_size = fields.video_size.ok_or_else(|| AppError::invalid("video", "The video's size is missing."))?;
+    ChunkPlan::for_size(video_size).map_err(|e| AppError::invalid("video", capitalised(&e.to_string())))?;
+    {
+        let mut conn = state.pool.get().await?;
+        caller.require(crate::teams::types::Role::Editor)?;
+        if let Some(account) = fields.account_id {
+            TikTokAccount::find_for_team(&mut conn, caller.team_id, account).await?;
+        }
+        quota::require_room(&mut conn, caller.team_id, state.config.team_media_quota, video_size).await?;
+    }
+    let limits = Limits { max_duration_secs: INBOX_MAX_DURATION_SECS };
+    let mut video = video;
+    let head = read_head(&mut video).await.map_err(|error| match error {
+        HeadError::Probe(probe) => AppError::invalid("video", probe.to_string()),
+        HeadError::Interrupted => interrupted(),
+    })?;
+    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>))
+        .chain(video)
+        .map(|piece| piece.map_err(std::io::Error::other));
+    let stored = store_checked(state, source, video_size, limits).await?;
+    let saved: AppResult<Uuid> = async {
+        let mut conn = state.pool.get().await?;
+        conn.transaction(async |conn| {
+            quota::lock_team(conn, caller.team_id).await?;
+            quota::require_room(conn, caller.team_id, state.config.team_media_quota, stored.byte_size).await?;
+            let media_id = catalog::record(conn, caller.team_id, caller.user_id, &stored).await?;
+            crate::drafts::ssr::save_new(conn, caller, fields.account_id, &choices, media_id).await
+        })
+        .await
+    }
+    .await;
+    match saved {
+        Ok(id) => Ok(UploadOutcome { post_id: id, state: PostState::Scheduled, draft: true }),
+        Err(error) => {
+            let _ = state.media.delete(&stored.key).await;
+            Err(error)
+        }
+    }
+}
+
 impl Fields {
     fn read(&mut self, name: &str, value: &str) -> AppResult<()> {
         match name {
+            // A draft may have no account yet; anything else then says which is missing.
+            "account_id" if value.is_empty() => {}
             "account_id" => {
                 self.account_id =
                     Some(value.parse().map_err(|_| AppError::invalid("account_id", "Choose the TikTok account to post to."))?)
             }
+            "mode" if value == "draft" => self.draft = true,
             "mode" => self.mode = Some(PublishMode::parse(value).ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?),
             "choices" => {
                 self.choices = Some(

@@ -10,6 +10,7 @@ mod backup_restore;
 mod calendar;
 mod comments;
 mod connect;
+mod drafts;
 mod editing;
 mod email;
 mod exactly_once;

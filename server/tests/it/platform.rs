@@ -166,6 +166,11 @@ async fn migrations_match_the_schema() {
         .load::<(uuid::Uuid, uuid::Uuid, String, String, Option<uuid::Uuid>, time::OffsetDateTime, time::OffsetDateTime, Option<time::OffsetDateTime>, Option<uuid::Uuid>)>(&mut conn)
         .await
         .unwrap();
+    drafts::table
+        .select(drafts::all_columns)
+        .load::<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, Option<uuid::Uuid>, serde_json::Value, uuid::Uuid, time::OffsetDateTime, time::OffsetDateTime)>(&mut conn)
+        .await
+        .unwrap();
     preview_link_posts::table.select(preview_link_posts::all_columns).load::<(uuid::Uuid, uuid::Uuid)>(&mut conn).await.unwrap();
     email_preferences::table
         .select(email_preferences::all_columns)
@@ -196,12 +201,12 @@ async fn migrations_match_the_schema() {
          AND table_name IN ('users','teams','memberships','invites','login_failures','sessions', \
          'tiktok_accounts','oauth_states','tiktok_webhook_events','media','posts','post_events','tiktok_calls','notifications', \
          'tiktok_videos','video_snapshots','account_snapshots','post_comments','audit_events','preview_links','preview_link_posts', \
-         'email_preferences')",
+         'email_preferences','drafts')",
     )
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 38 + 5 + 4 + 9 + 14 + 7 + 10 + 7 + 11 + 9 + 2 + 10, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 38 + 5 + 4 + 9 + 14 + 7 + 10 + 7 + 11 + 9 + 2 + 10 + 8, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -32,6 +32,7 @@ struct Ids {
     team: String,
     comment: String,
     link: String,
+    draft: String,
 }
 
 type Args = fn(&Ids) -> Vec<(&'static str, String)>;
@@ -76,6 +77,11 @@ fn rules() -> Vec<(&'static str, Access, Args)> {
         // Approvers only (see previews.rs for an editor without the right); guests need a live link.
         ("previews/create", Team(Role::Editor), |ids| vec![("post_ids", ids.post.clone()), ("label", "Stolen".into()), ("days", "7".into())]),
         ("previews/list", Team(Role::Editor), none),
+        ("drafts/list", Team(Role::Viewer), none),
+        ("drafts/detail", Team(Role::Viewer), |ids| vec![("draft_id", ids.draft.clone())]),
+        ("drafts/save", Team(Role::Editor), |ids| vec![("draft_id", ids.draft.clone()), ("account_id", String::new()), ("choices", "{\"caption\":\"Taken\",\"privacy_level\":null,\"allow_comment\":false,\"allow_duet\":false,\"allow_stitch\":false,\"commercial\":false,\"your_brand\":false,\"branded_content\":false,\"is_aigc\":false,\"cover_timestamp_ms\":null}".into())]),
+        ("drafts/delete", Team(Role::Editor), |ids| vec![("draft_id", ids.draft.clone())]),
+        ("drafts/schedule", Team(Role::Editor), |ids| vec![("draft_id", ids.draft.clone()), ("account_id", ids.account.clone()), ("choices", "{\"caption\":\"Taken\",\"privacy_level\":\"SELF_ONLY\",\"allow_comment\":false,\"allow_duet\":false,\"allow_stitch\":false,\"commercial\":false,\"your_brand\":false,\"branded_content\":false,\"is_aigc\":false,\"cover_timestamp_ms\":null}".into()), ("when", "2030-01-01T10:00".into())]),
         ("previews/revoke", Team(Role::Editor), |ids| vec![("link_id", ids.link.clone())]),
         ("preview/page", Public, |_| vec![("token", "not-a-token".into())]),
         ("preview/decide", Public, |ids| vec![
@@ -170,7 +176,11 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
         .call("previews/create", &[("post_ids", &post.to_string()), ("label", "Team A's client"), ("days", "7")])
         .await
         .unwrap();
+    let mut draft = Upload::post_now(&account, "SELF_ONLY", SyntheticVideo::mp4(20, 300_000));
+    draft.mode = "draft";
+    let draft: UploadOutcome = draft.send(&mut owner).await.unwrap();
     let ids = Ids {
+        draft: draft.post_id.to_string(),
         link: shared.link.id.to_string(),
         comment: thread[0].id.to_string(),
         account: account.clone(),
@@ -201,7 +211,7 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
         }
         // Another team's owner, aiming at this team's things.
         let aims_at_team_a = args.iter().any(|(name, _)| {
-            matches!(*name, "account_id" | "post_id" | "post_ids" | "id" | "invite_id" | "user_id" | "team_id" | "comment_id" | "link_id")
+            matches!(*name, "account_id" | "post_id" | "post_ids" | "id" | "invite_id" | "user_id" | "team_id" | "comment_id" | "link_id" | "draft_id")
         }) || endpoint == "posts/upload";
         if aims_at_team_a {
             match call(&mut stranger, endpoint, &args, &ids).await {
@@ -234,6 +244,10 @@ async fn every_server_function_refuses_strangers_and_too_small_roles() {
     assert_eq!(detail.post.approval, app::approvals::types::Approval::None, "nobody else approved");
     let links: Vec<app::previews::types::PreviewLinkView> = owner.call("previews/list", &[]).await.unwrap();
     assert!(links.len() == 1 && links[0].live, "nobody else made or revoked a link: {links:?}");
+    let drafts: Vec<app::drafts::types::DraftView> = owner.call("drafts/list", &[]).await.unwrap();
+    assert!(drafts.len() == 1 && drafts[0].choices.caption != "Taken", "nobody else changed, scheduled or deleted the draft");
+    let their_drafts: Vec<app::drafts::types::DraftView> = stranger.call("drafts/list", &[]).await.unwrap();
+    assert!(their_drafts.is_empty(), "another team sees none of this team's drafts");
     let theirs: Vec<app::previews::types::PreviewLinkView> = stranger.call("previews/list", &[]).await.unwrap();
     assert!(theirs.is_empty(), "another team sees none of this team's links");
 
