@@ -143,17 +143,22 @@ pub async fn update(conn: &mut AsyncPgConnection, caller: Caller, id: Uuid, acco
 pub async fn delete(conn: &mut AsyncPgConnection, caller: Caller, id: Uuid) -> AppResult<()> {
     caller.require(MIN_ROLE)?;
     conn.transaction(async |conn| {
-        let media_id: Uuid = diesel::delete(drafts::table.find(id).filter(drafts::team_id.eq(caller.team_id)))
-            .returning(drafts::media_id)
-            .get_result(conn)
-            .await
-            .optional()?
-            .ok_or_else(|| AppError::NotFound("Draft".into()))?;
+        let media_id = take(conn, caller, id).await?.ok_or_else(|| AppError::NotFound("Draft".into()))?;
         release(conn, media_id).await?;
         crate::audit::ssr::record(conn, caller, Change::new(Subject::Post, id, "draft.deleted", "Deleted a draft.")).await?;
         Ok::<_, AppError>(())
     })
     .await
+}
+
+/// Removes one of the team's drafts; returns its video, or `None` when there was no such draft
+/// (another request took it first).
+async fn take(conn: &mut AsyncPgConnection, caller: Caller, id: Uuid) -> QueryResult<Option<Uuid>> {
+    diesel::delete(drafts::table.find(id).filter(drafts::team_id.eq(caller.team_id)))
+        .returning(drafts::media_id)
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 /// Marks a draft's video for removal once nothing else uses it.
@@ -198,12 +203,7 @@ pub async fn schedule(
     check_for_account(state, caller, account_id, Destination::Profile, &choices, draft.duration_ms).await?;
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let media_id: Uuid = diesel::delete(drafts::table.find(id).filter(drafts::team_id.eq(caller.team_id)))
-            .returning(drafts::media_id)
-            .get_result(conn)
-            .await
-            .optional()?
-            .ok_or_else(|| AppError::Conflict("This draft was scheduled or deleted meanwhile.".into()))?;
+        let media_id = take(conn, caller, id).await?.ok_or_else(|| AppError::Conflict("This draft was scheduled or deleted meanwhile.".into()))?;
         let (content_type, duration_ms): (String, Option<i32>) =
             media::table.find(media_id).select((media::content_type, media::duration_ms)).first(conn).await?;
         let account = TikTokAccount::find_for_team(conn, caller.team_id, account_id).await?;
