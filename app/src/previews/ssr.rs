@@ -3,7 +3,7 @@
 use crate::{
     approvals::{fingerprint::fingerprint, ssr::rights, types::Approval},
     audit::{ssr::Change, types::Subject},
-    calendar::zone,
+    calendar::{ssr::member_zone, zone},
     comments::types::comment_problem,
     crypto::{random_token, sha256_hex},
     db::schema::{media, post_comments, posts, preview_link_posts, preview_links, teams, tiktok_accounts, users},
@@ -97,7 +97,7 @@ pub async fn create(
             Ok::<_, AppError>(id)
         })
         .await?;
-    let tz = caller_zone(conn, caller.user_id).await?;
+    let (_, tz) = member_zone(conn, caller.user_id).await?;
     let link = list_where(conn, caller.team_id, Some(id), &tz, now).await?.pop().ok_or(AppError::Internal)?;
     Ok(CreatedPreviewLink { link, path: format!("{ROUTE_PREFIX}{token}") })
 }
@@ -105,7 +105,7 @@ pub async fn create(
 /// The team's links, newest first (editors and up see them; the addresses are never shown again).
 pub async fn list(conn: &mut AsyncPgConnection, caller: Caller, now: OffsetDateTime) -> AppResult<Vec<PreviewLinkView>> {
     caller.require(Role::Editor)?;
-    let tz = caller_zone(conn, caller.user_id).await?;
+    let (_, tz) = member_zone(conn, caller.user_id).await?;
     list_where(conn, caller.team_id, None, &tz, now).await
 }
 
@@ -152,11 +152,6 @@ async fn list_where(
             live: revoked_at.is_none() && expires_at > now,
         })
         .collect())
-}
-
-async fn caller_zone(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<TimeZone> {
-    let name: String = users::table.find(user_id).select(users::time_zone).first(conn).await?;
-    Ok(zone::zone(&name))
 }
 
 /// Revokes one of the team's links: it stops opening at once, also for a guest looking at it.
@@ -223,7 +218,7 @@ pub async fn page(conn: &mut AsyncPgConnection, token: &str, now: OffsetDateTime
     let link = open(conn, token, now).await?;
     let team: String = teams::table.find(link.team_id).select(teams::name).first(conn).await?;
     let tz = match link.created_by {
-        Some(creator) => caller_zone(conn, creator).await?,
+        Some(creator) => member_zone(conn, creator).await?.1,
         None => TimeZone::UTC,
     };
     let shown: Vec<(Post, String)> = preview_link_posts::table
