@@ -10,6 +10,7 @@ pub mod check_config;
 pub mod pg_tools;
 pub mod request_bodies;
 pub mod media_pull;
+pub mod member_media;
 pub mod preview_video;
 pub mod ranged;
 pub mod migrations;
@@ -125,6 +126,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/media/pull/{token}", get(media_pull::serve))
         // A client preview link's videos (its page is a Leptos route).
         .route("/preview/{token}/video/{post_id}", get(preview_video::serve))
+        // Members' own videos and frames (the post page's preview, the lists' thumbnails).
+        .route("/posts/{id}/video", get(member_media::post_video))
+        .route("/posts/{id}/thumbnail", get(member_media::post_thumbnail))
+        .route("/drafts/{id}/video", get(member_media::draft_video))
+        .route("/drafts/{id}/thumbnail", get(member_media::draft_thumbnail))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -4,7 +4,7 @@ use crate::ranged;
 use app::{error::AppError, state::AppState};
 use axum::{
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, header},
+    http::HeaderMap,
     response::Response,
 };
 use time::OffsetDateTime;
@@ -24,19 +24,5 @@ pub async fn serve(State(state): State<AppState>, Path((token, post_id)): Path<(
             return ranged::unavailable();
         }
     };
-    let part = match ranged::plan(&headers, byte_size) {
-        Ok(part) => part,
-        Err(refusal) => return refusal,
-    };
-    match ranged::respond(&state, &storage_key, &content_type, part).await {
-        Ok(mut response) => {
-            // Revoking must work at once: no cache keeps the video for the link.
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            response
-        }
-        Err(error) => {
-            tracing::warn!(post = %post_id, error = %error, "a preview video could not be read from the store");
-            ranged::unavailable()
-        }
-    }
+    ranged::page_video(&state, &headers, &storage_key, byte_size, &content_type).await
 }

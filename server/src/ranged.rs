@@ -1,4 +1,4 @@
-//! A stored video answered with HTTP range requests: exact lengths, `206` for a part, `416` outside the file; shared by TikTok's pulls and the preview pages.
+//! A stored video answered with HTTP range requests: exact lengths, `206` for a part, `416` outside the file; shared by TikTok's pulls, the preview pages and members' pages.
 
 use app::{
     media::public_url::{self, RangeRequest},
@@ -53,6 +53,25 @@ pub async fn respond(state: &AppState, storage_key: &str, content_type: &str, pa
         insert(&mut response, header::CONTENT_RANGE, &format!("bytes {}-{}/{}", part.first, part.last, part.byte_size));
     }
     Ok(response)
+}
+
+/// A stored video for a page of Cadence's own (a member's or a client's), in the ranges the
+/// browser asks for, never cached: access can end at once (a revoked link, a removed member).
+pub async fn page_video(state: &AppState, headers: &HeaderMap, storage_key: &str, byte_size: u64, content_type: &str) -> Response {
+    let part = match plan(headers, byte_size) {
+        Ok(part) => part,
+        Err(refusal) => return refusal,
+    };
+    match respond(state, storage_key, content_type, part).await {
+        Ok(mut response) => {
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            response
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "a video could not be read from the store");
+            unavailable()
+        }
+    }
 }
 
 pub fn insert(response: &mut Response, name: header::HeaderName, value: &str) {

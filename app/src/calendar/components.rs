@@ -137,6 +137,7 @@ fn DayCell(day: CalendarDay, can_edit: bool, reschedule: ServerAction<Reschedule
                             #[cfg(not(feature = "hydrate"))]
                             let _ = (&ev, &payload);
                         }>
+                        {entry.thumbnail_url.clone().map(|url| view! { <img class="entry-thumb" src=url alt="" loading="lazy" width="18" height="32"/> })}
                         <time>{entry.time.clone()}</time> " " {entry.account_name.clone()}
                         <span class="entry-caption">{entry.caption}</span>
                         <span class="entry-state">{entry.state.label()}</span>

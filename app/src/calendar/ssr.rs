@@ -85,8 +85,9 @@ pub async fn calendar(
             post_id: post.id,
             time: local.strftime("%H:%M").to_string(),
             account_name,
-            caption: post.caption.chars().take(40).collect(),
+            caption: crate::text::opening(&post.caption, 40),
             state: post.state(),
+            thumbnail_url: post.has_thumbnail.then(|| crate::media::thumbnail::address("posts", post.id, post.updated_at)),
         };
         let counts_for_cap = post.destination() == Destination::Profile && post.state() != PostState::Cancelled;
         by_day.entry(local.date()).or_default().push((at, entry, post.account_id, counts_for_cap));
@@ -232,6 +233,8 @@ pub async fn duplicate(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uu
                     posts::duration_ms.eq(post.duration_ms),
                     posts::media_id.eq(Some(media_id)),
                     posts::scheduled_at.eq(Some(when)),
+                    // The same video, so the same frame (read here only, never by lists).
+                    posts::thumbnail_jpeg.eq(posts::table.find(post_id).select(posts::thumbnail_jpeg).single_value()),
                 ))
                 .returning(posts::id)
                 .get_result(conn)

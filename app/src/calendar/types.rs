@@ -35,6 +35,8 @@ pub struct CalendarEntry {
     pub account_name: String,
     pub caption: String,
     pub state: PostState,
+    /// See `media::thumbnail::address`.
+    pub thumbnail_url: Option<String>,
 }
 
 /// One day cell.

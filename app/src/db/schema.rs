@@ -173,6 +173,7 @@ diesel::table! {
         approved_fingerprint -> Nullable<Text>,
         approved_by -> Nullable<Uuid>,
         approved_at -> Nullable<Timestamptz>,
+        thumbnail_jpeg -> Nullable<Bytea>,
     }
 }
 
@@ -300,6 +301,7 @@ diesel::table! {
         media_id -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        thumbnail_jpeg -> Nullable<Bytea>,
     }
 }
 

@@ -32,12 +32,13 @@ pub fn DraftsPage() -> impl IntoView {
                     }.into_any(),
                     Ok(list) => view! {
                         <table class="posts drafts">
-                            <thead><tr><th>"Caption"</th><th>"Account"</th><th>"Video"</th><th>"Saved"</th></tr></thead>
+                            <thead><tr><th><span class="visually-hidden">"Video"</span></th><th>"Caption"</th><th>"Account"</th><th>"Video"</th><th>"Saved"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|draft| {
                                     let opening = draft.opening();
                                     view! {
                                     <tr data-draft=draft.id.to_string()>
+                                        <td class="thumb-cell"><crate::posts::components::Thumbnail url=draft.thumbnail_url.clone()/></td>
                                         <td><A href=format!("/drafts/{}", draft.id)>{opening}</A></td>
                                         <td>{draft.account_name.clone().unwrap_or_else(|| "Not chosen yet".into())}</td>
                                         <td>{human_bytes(draft.video_bytes)}</td>
@@ -92,6 +93,11 @@ fn DraftForm(draft: DraftView, accounts: Vec<(Uuid, String)>, save: ServerAction
     let account = RwSignal::new(draft.account_id);
     let choices = RwSignal::new(draft.choices.clone());
     let when = RwSignal::new(String::new());
+    let names = StoredValue::new(accounts.clone());
+    let account_label = move || {
+        names.with_value(|all| account.get().and_then(|id| all.iter().find(|(a, _)| *a == id)).map(|(_, name)| name.clone()))
+            .unwrap_or_else(|| "your account".into())
+    };
     let schedule = ServerAction::<ScheduleDraft>::new();
     let delete = ServerAction::<DeleteDraft>::new();
     let creator = RwSignal::new(None::<Result<CreatorInfo, AppError>>);
@@ -143,6 +149,11 @@ fn DraftForm(draft: DraftView, accounts: Vec<(Uuid, String)>, save: ServerAction
     view! {
         <form class="card composer draft" on:submit=|ev| ev.prevent_default()>
             <p class="hint">{format!("Video {} · saved {} by {}", human_bytes(draft.video_bytes), draft.updated_label, draft.created_by)}</p>
+            <div class="preview">
+                <crate::previews::phone::PhonePreview video_src=format!("/drafts/{}/video", draft.id)
+                    account=Signal::derive(move || account_label())
+                    caption=Signal::derive(move || choices.with(|c| c.caption.clone()))/>
+            </div>
             <div class="field">
                 <label for="draft-account">"TikTok account"</label>
                 <select id="draft-account" on:change=move |ev| account.set(event_target_value(&ev).parse().ok())>

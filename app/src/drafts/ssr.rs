@@ -32,6 +32,7 @@ pub async fn save_new(
     account_id: Option<Uuid>,
     choices: &ComposerChoices,
     media_id: Uuid,
+    thumbnail_jpeg: Option<&[u8]>,
 ) -> AppResult<Uuid> {
     caller.require(MIN_ROLE)?;
     if let Some(account) = account_id {
@@ -44,6 +45,7 @@ pub async fn save_new(
             drafts::account_id.eq(account_id),
             drafts::choices.eq(json(choices)),
             drafts::media_id.eq(media_id),
+            drafts::thumbnail_jpeg.eq(thumbnail_jpeg),
         ))
         .returning(drafts::id)
         .get_result(conn)
@@ -57,7 +59,7 @@ fn json(choices: &ComposerChoices) -> serde_json::Value {
     serde_json::to_value(choices).unwrap_or_default()
 }
 
-type Row = (Uuid, Option<Uuid>, Option<String>, serde_json::Value, i64, Option<i32>, Option<String>, OffsetDateTime);
+type Row = (Uuid, Option<Uuid>, Option<String>, serde_json::Value, i64, Option<i32>, Option<String>, OffsetDateTime, bool);
 
 /// The team's drafts, last saved first (or just `only`).
 async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) -> AppResult<Vec<DraftView>> {
@@ -77,6 +79,7 @@ async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) 
             media::duration_ms,
             users::display_name.nullable(),
             drafts::updated_at,
+            drafts::thumbnail_jpeg.is_not_null(),
         ))
         .into_boxed();
     if let Some(id) = only {
@@ -86,7 +89,7 @@ async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) 
     let (_, tz) = member_zone(conn, caller.user_id).await?;
     Ok(rows
         .into_iter()
-        .map(|(id, account_id, account_name, choices, bytes, duration_ms, created_by, updated_at)| DraftView {
+        .map(|(id, account_id, account_name, choices, bytes, duration_ms, created_by, updated_at, has_thumbnail)| DraftView {
             id,
             account_id,
             account_name,
@@ -95,6 +98,7 @@ async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) 
             duration_ms,
             created_by: created_by.unwrap_or_else(|| "A former member".into()),
             updated_label: zone::label(updated_at, &tz),
+            thumbnail_url: has_thumbnail.then(|| crate::media::thumbnail::address("drafts", id, updated_at)),
         })
         .collect())
 }
@@ -143,38 +147,22 @@ pub async fn update(conn: &mut AsyncPgConnection, caller: Caller, id: Uuid, acco
 pub async fn delete(conn: &mut AsyncPgConnection, caller: Caller, id: Uuid) -> AppResult<()> {
     caller.require(MIN_ROLE)?;
     conn.transaction(async |conn| {
-        let media_id = take(conn, caller, id).await?.ok_or_else(|| AppError::NotFound("Draft".into()))?;
-        release(conn, media_id).await?;
+        let (media_id, _) = take(conn, caller, id).await?.ok_or_else(|| AppError::NotFound("Draft".into()))?;
+        crate::media::catalog::release_media_if_unneeded(conn, media_id).await?;
         crate::audit::ssr::record(conn, caller, Change::new(Subject::Post, id, "draft.deleted", "Deleted a draft.")).await?;
         Ok::<_, AppError>(())
     })
     .await
 }
 
-/// Removes one of the team's drafts; returns its video, or `None` when there was no such draft
-/// (another request took it first).
-async fn take(conn: &mut AsyncPgConnection, caller: Caller, id: Uuid) -> QueryResult<Option<Uuid>> {
+/// Removes one of the team's drafts; returns its video and thumbnail, or `None` when there was
+/// no such draft (another request took it first).
+async fn take(conn: &mut AsyncPgConnection, caller: Caller, id: Uuid) -> QueryResult<Option<(Uuid, Option<Vec<u8>>)>> {
     diesel::delete(drafts::table.find(id).filter(drafts::team_id.eq(caller.team_id)))
-        .returning(drafts::media_id)
+        .returning((drafts::media_id, drafts::thumbnail_jpeg))
         .get_result(conn)
         .await
         .optional()
-}
-
-/// Marks a draft's video for removal once nothing else uses it.
-async fn release(conn: &mut AsyncPgConnection, media_id: Uuid) -> QueryResult<()> {
-    let posts_using: i64 = crate::db::schema::posts::table
-        .filter(crate::db::schema::posts::media_id.eq(media_id))
-        .count()
-        .get_result(conn)
-        .await?;
-    if posts_using == 0 {
-        diesel::update(media::table.find(media_id).filter(media::remove_after.is_null()))
-            .set(media::remove_after.eq(Some(OffsetDateTime::now_utc() + crate::media::catalog::GRACE)))
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Schedules a draft for `account_id` at `wall_clock` (the caller's time) with `choices`: the
@@ -203,7 +191,8 @@ pub async fn schedule(
     check_for_account(state, caller, account_id, Destination::Profile, &choices, draft.duration_ms).await?;
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let media_id = take(conn, caller, id).await?.ok_or_else(|| AppError::Conflict("This draft was scheduled or deleted meanwhile.".into()))?;
+        let (media_id, thumbnail_jpeg) =
+            take(conn, caller, id).await?.ok_or_else(|| AppError::Conflict("This draft was scheduled or deleted meanwhile.".into()))?;
         let (content_type, duration_ms): (String, Option<i32>) =
             media::table.find(media_id).select((media::content_type, media::duration_ms)).first(conn).await?;
         let account = TikTokAccount::find_for_team(conn, caller.team_id, account_id).await?;
@@ -221,6 +210,7 @@ pub async fn schedule(
                 duration_ms,
                 media_id: Some(media_id),
                 scheduled_at: Some(at),
+                thumbnail_jpeg,
             },
         )
         .await?;

@@ -2,7 +2,7 @@
 //! longer needed may be deleted (after a grace period, so a late look at a post still works).
 
 use crate::{
-    db::schema::{media, posts},
+    db::schema::{drafts, media, posts},
     media::store::{MediaStore, StoredMedia},
     posts::types::PostState,
 };
@@ -44,12 +44,19 @@ pub async fn storage_key(conn: &mut AsyncPgConnection, media_id: Uuid) -> QueryR
     media::table.find(media_id).select(media::storage_key).first(conn).await
 }
 
-/// Once no post that still needs the video refers to it, marks the file for removal.
+/// Once no post that still needs the post's video refers to it, marks the file for removal.
 pub async fn release_if_unneeded(conn: &mut AsyncPgConnection, post_id: Uuid) -> QueryResult<()> {
-    let Some(media_id) = posts::table.find(post_id).select(posts::media_id).first::<Option<Uuid>>(conn).await? else {
-        return Ok(());
-    };
-    let still_needed: i64 = posts::table
+    match posts::table.find(post_id).select(posts::media_id).first::<Option<Uuid>>(conn).await? {
+        Some(media_id) => release_media_if_unneeded(conn, media_id).await,
+        None => Ok(()),
+    }
+}
+
+/// Once neither a draft nor a post that still needs it refers to the video, marks the file
+/// for removal (after the grace period).
+pub async fn release_media_if_unneeded(conn: &mut AsyncPgConnection, media_id: Uuid) -> QueryResult<()> {
+    let drafts_using: i64 = drafts::table.filter(drafts::media_id.eq(media_id)).count().get_result(conn).await?;
+    let posts_needing: i64 = posts::table
         .filter(posts::media_id.eq(media_id))
         .filter(posts::state.eq_any([
             PostState::Scheduled.as_str(),
@@ -60,7 +67,7 @@ pub async fn release_if_unneeded(conn: &mut AsyncPgConnection, post_id: Uuid) ->
         .count()
         .get_result(conn)
         .await?;
-    if still_needed == 0 {
+    if drafts_using + posts_needing == 0 {
         diesel::update(media::table.find(media_id).filter(media::remove_after.is_null()))
             .set(media::remove_after.eq(Some(OffsetDateTime::now_utc() + GRACE)))
             .execute(conn)

@@ -1,5 +1,5 @@
-//! Videos as Cadence sees them: what the container says (duration, size, codec) and whether
-//! TikTok would take it.
+//! Videos as Cadence sees them: what the container says (duration, size, codec), whether
+//! TikTok would take it, where they are stored and how members and TikTok reach them.
 
 #[cfg(feature = "hydrate")]
 pub mod browser;
@@ -11,6 +11,8 @@ pub mod quota;
 #[cfg(feature = "ssr")]
 pub mod head;
 #[cfg(feature = "ssr")]
+pub mod members;
+#[cfg(feature = "ssr")]
 pub mod public_url;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -18,3 +20,4 @@ pub(crate) mod testing;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod sweep;
+pub mod thumbnail;

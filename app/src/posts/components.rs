@@ -79,7 +79,7 @@ pub fn PostsPage() -> impl IntoView {
                     }.into_any(),
                     Ok(page) => view! {
                         <table class="posts">
-                            <thead><tr><th></th><th>"Account"</th><th>"Caption"</th><th>"When"</th><th>"State"</th></tr></thead>
+                            <thead><tr><th></th><th><span class="visually-hidden">"Video"</span></th><th>"Account"</th><th>"Caption"</th><th>"When"</th><th>"State"</th></tr></thead>
                             <tbody>{page.posts.into_iter().map(|post| view! { <PostRow post can_edit selected/> }).collect_view()}</tbody>
                         </table>
                         <nav class="pager" aria-label="More posts">
@@ -110,11 +110,22 @@ fn PostRow(post: PostView, can_edit: bool, selected: RwSignal<std::collections::
                         selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
                     }/>
             })}</td>
+            <td class="thumb-cell"><Thumbnail url=post.thumbnail_url.clone()/></td>
             <td>{post.account_name.clone()}</td>
             <td><A href=format!("/posts/{}", post.id)>{caption_preview(&post.caption)}</A></td>
             <td>{post.when_label.clone()}</td>
             <td>{badge} {approval}</td>
         </tr>
+    }
+}
+
+/// A post's or draft's frame in a list, or an empty frame of the same size when it has none
+/// (a video the browser could not decode, or one from before thumbnails), so rows line up.
+#[component]
+pub fn Thumbnail(url: Option<String>) -> impl IntoView {
+    match url {
+        Some(url) => view! { <img class="thumb" src=url alt="" loading="lazy" width="36" height="64"/> }.into_any(),
+        None => view! { <span class="thumb thumb-none" aria-hidden="true"></span> }.into_any(),
     }
 }
 
@@ -330,6 +341,13 @@ pub fn PostPage() -> impl IntoView {
                                     <dt>{if post.scheduled_at.is_some() { "Scheduled for" } else { "Posted" }}</dt><dd class="when">{post.when_label.clone()}</dd>
                                 </dl>
                             </section>
+                            {post.video_url.clone().map(|video| view! {
+                                <section class="card post-preview" aria-label="Preview">
+                                    <crate::previews::phone::PhonePreview video_src=video
+                                        account=post.account_username.clone().unwrap_or_else(|| post.account_name.clone())
+                                        caption=post.caption.clone()/>
+                                </section>
+                            })}
                             {(post.state == PostState::Published).then(|| view! { <crate::analytics::components::PostCurve post_id=post.id/> })}
                             {approval_card}
                             {(detail.approval.may_approve && post.state == PostState::Scheduled).then(|| view! {

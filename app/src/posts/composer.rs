@@ -259,6 +259,10 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             let _ = form.append_with_str("choices", &serde_json::to_string(&choices.get_untracked()).unwrap_or_default());
             let _ = form.append_with_str("scheduled_at", &scheduled_at);
             let _ = form.append_with_str("video_size", &(file.size() as u64).to_string());
+            // The frame the preview shows (the cover), before the video: lists show it.
+            if let Some(frame) = video_element.get_untracked().and_then(|video| crate::media::browser::frame_as_jpeg(&video)) {
+                let _ = form.append_with_str("thumbnail", &frame);
+            }
             let _ = form.append_with_blob_and_filename("video", &file, &file.name());
             let started = web_sys::js_sys::Date::now();
             uploading.set(true);
@@ -353,7 +357,7 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             </div>
             <Show when=move || preview_url.get().is_some()>
                 <div class="preview">
-                    <crate::previews::phone::PhonePreview video_ref=video_element
+                    <crate::previews::phone::PhonePreview video_ref=video_element eager=true
                         video_src=Signal::derive(move || preview_url.get().unwrap_or_default())
                         account=Signal::derive(move || shown_account())
                         caption=Signal::derive(move || choices.with(|c| c.caption.clone()))/>

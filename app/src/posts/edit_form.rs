@@ -21,15 +21,38 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
     let drafting = post.destination == Destination::Inbox;
     let choices = RwSignal::new(choices);
     let when = RwSignal::new(post.wall_clock.clone().unwrap_or_default());
+    let account = RwSignal::new(post.account_id);
+    // The team's accounts that can take this kind of post; the post's own until they are in.
+    let accounts = RwSignal::new(vec![(post.account_id, post.account_name.clone())]);
     let creator = RwSignal::new(None::<Result<CreatorInfo, AppError>>);
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        if let Ok(all) = crate::accounts::api::list_accounts().await {
+            let usable = all.into_iter().filter(|a| {
+                let allows = a.allows();
+                a.status == crate::accounts::types::AccountStatus::Active && if drafting { allows.inbox } else { allows.direct_post }
+            });
+            accounts.set(usable.map(|a| (a.id, a.display_name)).collect());
+        }
+    });
     // TikTok's rule: the creator's options are asked fresh whenever a post is composed, and an
-    // edit composes it again. Drafts do not need them (creator_info is a Direct Post call).
-    if !drafting {
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move { creator.set(Some(composer_creator(post.account_id).await)) });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = composer_creator;
-    }
+    // edit composes it again, for the account chosen now. Drafts do not need them
+    // (creator_info is a Direct Post call).
+    Effect::new(move |_| {
+        let chosen = account.get();
+        creator.set(None);
+        if !drafting {
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                let answer = composer_creator(chosen).await;
+                if account.get_untracked() == chosen {
+                    creator.set(Some(answer));
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (chosen, composer_creator);
+        }
+    });
     let creator_info = Signal::derive(move || creator.get().and_then(Result::ok));
     let violations = Memo::new(move |_| match creator_info.get() {
         Some(info) if !drafting => check(&choices.get(), &info),
@@ -61,6 +84,7 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
         if blocked.get_untracked().is_none() {
             save.dispatch(EditPost {
                 post_id,
+                account_id: Some(account.get_untracked()),
                 choices: serde_json::to_string(&choices.get_untracked()).unwrap_or_default(),
                 when: when.get_untracked(),
             });
@@ -69,6 +93,14 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
     view! {
         <form class="card composer edit-post" on:submit=|ev| ev.prevent_default()>
             <h2>"Edit post"</h2>
+            <div class="field">
+                <label for="edit-account">"TikTok account"</label>
+                <select id="edit-account" on:change=move |ev| if let Ok(id) = event_target_value(&ev).parse() { account.set(id) }>
+                    {move || accounts.get().into_iter().map(|(id, name)| view! {
+                        <option value=id.to_string() selected=move || account.get() == id>{name}</option>
+                    }).collect_view()}
+                </select>
+            </div>
             {move || creator.get().and_then(Result::err).map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
             <PostSettings choices=choices creator=creator_info violations=violations drafting=drafting/>
             <div class="field">

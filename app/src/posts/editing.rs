@@ -1,4 +1,4 @@
-//! Editing a scheduled post in place: its caption, settings and time change until a server claims it, under the same rules as the composer.
+//! Editing a scheduled post in place: its account, caption, settings and time change until a server claims it, under the same rules as the composer.
 
 use crate::{
     audit::{ssr::Change, types::Subject},
@@ -20,10 +20,12 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// What an edit may change: everything of the post that reaches TikTok except the video and
-/// the account.
+/// What an edit may change: everything of the post that reaches TikTok except the video (which
+/// `publishing::intake` replaces, being an upload).
 #[derive(Clone, Debug)]
 pub struct PostEdit {
+    /// Another of the team's accounts to post to; `None` keeps the post's.
+    pub account_id: Option<Uuid>,
     pub choices: ComposerChoices,
     /// The new time on the editor's wall clock (`2026-11-30T09:00`).
     pub wall_clock: String,
@@ -52,9 +54,10 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
         _ => future_time(&edit.wall_clock, &tz)?,
     };
     drop(conn);
-    check_for_account(state, caller, post.account_id, post.destination(), &choices, post.duration_ms).await?;
+    let account_id = edit.account_id.unwrap_or(post.account_id);
+    check_for_account(state, caller, account_id, post.destination(), &choices, post.duration_ms).await?;
 
-    let changed = changes(&post, &choices, at);
+    let changed = changes(&post, account_id, &choices, at);
     let label = zone::label(at, &tz);
     if changed.is_empty() {
         return Ok(label);
@@ -70,6 +73,7 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
                     .filter(posts::state.eq(PostState::Scheduled.as_str())),
             )
             .set((
+                posts::account_id.eq(account_id),
                 posts::caption.eq(&choices.caption),
                 posts::privacy_level.eq(&choices.privacy_level),
                 posts::allow_comment.eq(choices.allow_comment),
@@ -86,8 +90,8 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
             .await?;
             if updated == 1 {
                 record_event(conn, post_id, "edited", &message).await?;
-                let before = serde_json::json!({ "choices": post.choices(), "scheduled_at": post.scheduled_at });
-                let after = serde_json::json!({ "choices": choices, "scheduled_at": at });
+                let before = serde_json::json!({ "account_id": post.account_id, "choices": post.choices(), "scheduled_at": post.scheduled_at });
+                let after = serde_json::json!({ "account_id": account_id, "choices": choices, "scheduled_at": at });
                 let change = Change::new(Subject::Post, post_id, "post.edited", message.clone()).values(Some(before), Some(after));
                 crate::audit::ssr::record(conn, caller, change).await?;
                 // An edit of an approved post asks for approval again (unless an approver made it).
@@ -139,7 +143,15 @@ pub async fn check_for_account(
     };
     let max_duration_secs = match destination {
         // Drafts carry no post_info: TikTok shows the creator the inbox rules in the app.
-        Destination::Inbox => INBOX_MAX_DURATION_SECS,
+        Destination::Inbox => {
+            if !account.view().allows().inbox {
+                return Err(AppError::invalid(
+                    "account_id",
+                    "This account did not grant drafts to its TikTok inbox. Reconnect it and keep \"send drafts\" ticked, or choose another account.",
+                ));
+            }
+            INBOX_MAX_DURATION_SECS
+        }
         Destination::Profile => {
             if !account.view().allows().direct_post {
                 return Err(AppError::invalid(
@@ -169,7 +181,7 @@ pub async fn check_for_account(
     Ok(())
 }
 
-fn not_editable(state: PostState) -> AppError {
+pub fn not_editable(state: PostState) -> AppError {
     AppError::Conflict(match state {
         PostState::Uploading | PostState::Processing => {
             "This post is on its way to TikTok and can no longer be edited; what was scheduled is being sent.".into()
@@ -179,8 +191,11 @@ fn not_editable(state: PostState) -> AppError {
 }
 
 /// What the edit changes, in words for the timeline.
-fn changes(post: &Post, choices: &ComposerChoices, at: OffsetDateTime) -> Vec<&'static str> {
+fn changes(post: &Post, account_id: Uuid, choices: &ComposerChoices, at: OffsetDateTime) -> Vec<&'static str> {
     let mut changed = Vec::new();
+    if post.account_id != account_id {
+        changed.push("account");
+    }
     if post.caption != choices.caption {
         changed.push("caption");
     }

@@ -64,6 +64,10 @@ pub struct Post {
     pub approval: String,
     /// The fingerprint of what an approver approved (see `approvals::fingerprint`).
     pub approved_fingerprint: Option<String>,
+    /// Whether a thumbnail is stored (the bytes are read only when it is served).
+    #[diesel(select_expression = posts::thumbnail_jpeg.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<posts::thumbnail_jpeg>)]
+    pub has_thumbnail: bool,
 }
 
 /// What a new post is made of.
@@ -80,6 +84,8 @@ pub struct NewPost {
     pub duration_ms: Option<i32>,
     pub media_id: Option<Uuid>,
     pub scheduled_at: Option<OffsetDateTime>,
+    /// See `media::thumbnail`.
+    pub thumbnail_jpeg: Option<Vec<u8>>,
 }
 
 impl Post {
@@ -170,6 +176,7 @@ pub async fn create(conn: &mut AsyncPgConnection, new: NewPost) -> AppResult<Pos
             posts::duration_ms.eq(new.duration_ms),
             posts::media_id.eq(new.media_id),
             posts::scheduled_at.eq(new.scheduled_at),
+            posts::thumbnail_jpeg.eq(new.thumbnail_jpeg.as_deref()),
             // A live upload from the browser cannot outlast TikTok's one-hour upload URL; a
             // post still "uploading" after this was cut off by a server stop (see recovery).
             posts::lease_expires_at.eq((new.state == PostState::Uploading).then(|| OffsetDateTime::now_utc() + LIVE_UPLOAD_LEASE)),
@@ -506,6 +513,8 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
         scheduled_at: post.scheduled_at,
         tiktok_post_id: post.tiktok_post_id,
         fail_message: post.fail_message,
+        thumbnail_url: post.has_thumbnail.then(|| crate::media::thumbnail::address("posts", post.id, post.updated_at)),
+        video_url: post.media_id.map(|_| format!("/posts/{}/video", post.id)),
         created_at: post.created_at,
         updated_at: post.updated_at,
     }

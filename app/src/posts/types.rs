@@ -156,6 +156,10 @@ pub struct PostView {
     pub no_longer_public: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// The frame the lists show, when one is stored (see `media::thumbnail`).
+    pub thumbnail_url: Option<String>,
+    /// The stored video, for members (gone after the grace period; never stored for "Post now").
+    pub video_url: Option<String>,
 }
 
 impl PostView {
@@ -320,3 +324,4 @@ mod tests {
         assert_eq!(PublishMode::parse("schedule"), Some(PublishMode::Schedule));
     }
 }
+

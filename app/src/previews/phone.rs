@@ -16,6 +16,10 @@ pub fn PhonePreview(
     /// The composer seeks this element to show the cover frame.
     #[prop(optional)]
     video_ref: Option<NodeRef<leptos::html::Video>>,
+    /// Load the whole video at once: for a local file (the composer), so its first frame is
+    /// there to draw; over the network only what is played is fetched.
+    #[prop(optional)]
+    eager: bool,
 ) -> impl IntoView {
     let expanded = RwSignal::new(false);
     let long = move || caption.with(|c| c.chars().count() > 80 || c.lines().count() > 2);
@@ -23,7 +27,7 @@ pub fn PhonePreview(
     view! {
         <figure class="phone" aria-label="How the post looks on TikTok">
             <div class="phone-screen">
-                <video class="phone-video" node_ref=video_ref src=move || video_src.get() controls=true playsinline=true muted=true preload="metadata"></video>
+                <video class="phone-video" node_ref=video_ref src=move || video_src.get() controls=true playsinline=true muted=true preload=if eager { "auto" } else { "metadata" }></video>
                 <figcaption class="phone-overlay">
                     <p class="phone-account">{move || format!("@{}", account.get())}</p>
                     <p class="phone-caption" class:clamped=move || !expanded.get() style:--lines=CAPTION_LINES>{move || caption.get()}</p>

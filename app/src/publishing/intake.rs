@@ -1,6 +1,6 @@
 //! Taking a video from the browser: the composer's fields arrive first, then the file, which
 //! is streamed either straight into TikTok ("Post now", "Send to inbox") or into the media
-//! store ("Schedule", "Save draft"). Everything TikTok would refuse is refused before a byte is
+//! store ("Schedule", "Save draft", or a new video for a post or draft: `publishing::replace`). Everything TikTok would refuse is refused before a byte is
 //! sent.
 //!
 //! The work runs in its own task: if the browser goes away mid-upload the request future is
@@ -67,6 +67,10 @@ struct Fields {
     choices: Option<ComposerChoices>,
     scheduled_at: Option<OffsetDateTime>,
     video_size: Option<u64>,
+    /// `replace_post` / `replace_draft`: a new video for a scheduled post or a draft.
+    replacing: Option<crate::publishing::replace::Target>,
+    /// The frame the composer drew (see `media::thumbnail`); `None` when it sent none or an unusable one.
+    thumbnail: Option<Vec<u8>>,
 }
 
 /// Handles one multipart upload from the composer for `caller` (already checked to be an
@@ -102,6 +106,14 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         let text = String::from_utf8(text).map_err(|_| AppError::invalid(&name, "This field is not text."))?;
         fields.read(&name, text.trim())?;
     };
+    if let Some(target) = fields.replacing {
+        let replacement = crate::publishing::replace::Replacement {
+            video_size: fields.video_size,
+            thumbnail: fields.thumbnail,
+            cover_timestamp_ms: fields.choices.and_then(|c| c.cover_timestamp_ms),
+        };
+        return crate::publishing::replace::replace_video(&state, caller, target, replacement, video).await;
+    }
     if fields.draft {
         return save_draft(&state, caller, fields, video).await;
     }
@@ -187,6 +199,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         duration_ms,
         media_id,
         scheduled_at,
+        thumbnail_jpeg: fields.thumbnail.clone(),
     };
 
     if mode == PublishMode::Schedule {
@@ -288,7 +301,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
 
 /// Stores the video of `video_size` bytes (as announced) in the media store, or refuses it
 /// (and removes what was written) when it breaks `limits` or its announced size.
-async fn store_checked(
+pub(crate) async fn store_checked(
     state: &AppState,
     source: impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     video_size: u64,
@@ -352,7 +365,7 @@ async fn save_draft(state: &AppState, caller: Caller, fields: Fields, video: mul
             quota::lock_team(conn, caller.team_id).await?;
             quota::require_room(conn, caller.team_id, state.config.team_media_quota, stored.byte_size).await?;
             let media_id = catalog::record(conn, caller.team_id, caller.user_id, &stored).await?;
-            crate::drafts::ssr::save_new(conn, caller, fields.account_id, &choices, media_id).await
+            crate::drafts::ssr::save_new(conn, caller, fields.account_id, &choices, media_id, fields.thumbnail.as_deref()).await
         })
         .await
     }
@@ -376,6 +389,8 @@ impl Fields {
                     Some(value.parse().map_err(|_| AppError::invalid("account_id", "Choose the TikTok account to post to."))?)
             }
             "mode" if value == "draft" => self.draft = true,
+            // A new video for a post or draft names no mode; anything else says it is missing.
+            "mode" if value.is_empty() => {}
             "mode" => self.mode = Some(PublishMode::parse(value).ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?),
             "choices" => {
                 self.choices = Some(
@@ -392,24 +407,31 @@ impl Fields {
                 self.video_size =
                     Some(value.parse().map_err(|_| AppError::invalid("video", "The video's size could not be read."))?)
             }
+            "replace_post" | "replace_draft" => {
+                use crate::publishing::replace::Target;
+                let id: Uuid = value.parse().map_err(|_| AppError::invalid("video", "Which video to replace could not be read. Reload the page and try again."))?;
+                self.replacing = Some(if name == "replace_post" { Target::Post(id) } else { Target::Draft(id) });
+            }
+            // Only decoration: one that cannot be used is left out, and the upload goes on.
+            "thumbnail" => self.thumbnail = crate::media::thumbnail::from_data_url(value),
             _ => {}
         }
         Ok(())
     }
 }
 
-fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
+pub(crate) fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
     match objections(facts, limits).into_iter().next() {
         Some(objection) => Err(AppError::invalid("video", objection.0)),
         None => Ok(()),
     }
 }
 
-fn interrupted() -> AppError {
+pub(crate) fn interrupted() -> AppError {
     AppError::Conflict("The upload was cut off before the whole video arrived. Nothing was posted.".into())
 }
 
-fn capitalised(text: &str) -> String {
+pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",

@@ -16,6 +16,8 @@ pub mod pull;
 #[cfg(feature = "ssr")]
 pub mod recovery;
 #[cfg(feature = "ssr")]
+pub mod replace;
+#[cfg(feature = "ssr")]
 pub mod retry;
 #[cfg(feature = "ssr")]
 pub mod send;

@@ -55,14 +55,18 @@ pub async fn require_role(conn: &mut AsyncPgConnection, min: Role) -> AppResult<
 /// The caller, if logged in. When the session's team no longer has them as a member (they were
 /// removed), their oldest remaining membership is used instead.
 pub async fn current_caller(conn: &mut AsyncPgConnection) -> AppResult<Option<Caller>> {
-    let session = session().await?;
-    let Some(user_id) = crate::auth::ssr::session_user_id(conn, &session).await? else {
+    caller_of_session(conn, &session().await?).await
+}
+
+/// [`current_caller`] for a request outside Leptos (a plain axum route), given its session.
+pub async fn caller_of_session(conn: &mut AsyncPgConnection, session: &tower_sessions::Session) -> AppResult<Option<Caller>> {
+    let Some(user_id) = crate::auth::ssr::session_user_id(conn, session).await? else {
         return Ok(None);
     };
     let session_team = session.get::<Uuid>(SESSION_TEAM_ID).await?;
     // The memberships read with the session when it came from the store and lists the
     // session's team; asked for otherwise (a team joined or created in this request).
-    let live = LiveAccount::of(&session).await?.filter(|account| account.user.id == user_id);
+    let live = LiveAccount::of(session).await?.filter(|account| account.user.id == user_id);
     let teams = match live.map(|account| account.teams()).transpose()? {
         Some(teams) if session_team.is_none_or(|id| teams.iter().any(|(team, _)| team.id == id)) => teams,
         _ => teams_of(conn, user_id).await?,

@@ -11,6 +11,7 @@ mod calendar;
 mod comments;
 mod connect;
 mod drafts;
+mod post_media;
 mod editing;
 mod email;
 mod exactly_once;

@@ -28,6 +28,8 @@ pub struct Upload {
     /// Stop sending after this many bytes of the video, without ending or breaking the body
     /// (a client that goes quiet).
     pub stall_after: Option<u64>,
+    /// More named fields before the video (`thumbnail`, `replace_post`, …).
+    pub more_fields: Vec<(&'static str, String)>,
 }
 
 impl Upload {
@@ -47,7 +49,16 @@ impl Upload {
             raw: None,
             extra_fields: 0,
             stall_after: None,
+            more_fields: Vec::new(),
         }
+    }
+
+    /// A new video for the scheduled post `post_id`, as its page's "Replace video" sends it.
+    pub fn replacing_post(post_id: uuid::Uuid, video: SyntheticVideo) -> Self {
+        let mut upload = Self::post_now("", "SELF_ONLY", video);
+        upload.mode = "";
+        upload.more_fields.push(("replace_post", post_id.to_string()));
+        upload
     }
 
     /// The same, scheduled for `at` instead of posted now.
@@ -71,6 +82,9 @@ impl Upload {
         field("scheduled_at", self.scheduled_at.as_deref().unwrap_or_default());
         let size = self.raw.as_ref().map_or(self.video.size, |raw| raw.len() as u64);
         field("video_size", &self.declared_size.unwrap_or(size).to_string());
+        for (name, value) in &self.more_fields {
+            field(name, value);
+        }
         for n in 0..self.extra_fields {
             field(&format!("extra_{n}"), "x");
         }

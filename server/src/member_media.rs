@@ -1,0 +1,88 @@
+//! `GET /posts/{id}/video|thumbnail` and `GET /drafts/{id}/video|thumbnail`: a team's stored videos and frames for its signed-in members; anything else is a plain 404.
+
+use crate::ranged;
+use app::{
+    error::AppError,
+    media::members::{self, Owner},
+    state::AppState,
+    teams::ssr::{Caller, caller_of_session},
+};
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+pub async fn post_video(state: State<AppState>, session: Session, Path(id): Path<Uuid>, headers: HeaderMap) -> Response {
+    video(state, session, Owner::Post(id), headers).await
+}
+
+pub async fn draft_video(state: State<AppState>, session: Session, Path(id): Path<Uuid>, headers: HeaderMap) -> Response {
+    video(state, session, Owner::Draft(id), headers).await
+}
+
+pub async fn post_thumbnail(state: State<AppState>, session: Session, Path(id): Path<Uuid>) -> Response {
+    thumbnail(state, session, Owner::Post(id)).await
+}
+
+pub async fn draft_thumbnail(state: State<AppState>, session: Session, Path(id): Path<Uuid>) -> Response {
+    thumbnail(state, session, Owner::Draft(id)).await
+}
+
+async fn video(State(state): State<AppState>, session: Session, owner: Owner, headers: HeaderMap) -> Response {
+    let found = match state.pool.get().await {
+        Ok(mut conn) => match caller(&mut conn, &session).await {
+            Ok(caller) => members::video_of(&mut conn, caller, owner).await,
+            Err(refusal) => return refusal,
+        },
+        Err(_) => return ranged::unavailable(),
+    };
+    match found {
+        Ok(video) => ranged::page_video(&state, &headers, &video.storage_key, video.byte_size, &video.content_type).await,
+        Err(error) => refusal(error),
+    }
+}
+
+async fn thumbnail(State(state): State<AppState>, session: Session, owner: Owner) -> Response {
+    let found = match state.pool.get().await {
+        Ok(mut conn) => match caller(&mut conn, &session).await {
+            Ok(caller) => members::thumbnail_of(&mut conn, caller, owner).await,
+            Err(refusal) => return refusal,
+        },
+        Err(_) => return ranged::unavailable(),
+    };
+    match found {
+        Ok(jpeg) => {
+            let mut response = jpeg.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+            // The address carries the post's version (`media::thumbnail::address`), so a
+            // browser may keep it; only for this member (`private`).
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+            response
+        }
+        Err(error) => refusal(error),
+    }
+}
+
+/// The signed-in member, or the answer for a visitor who is not one.
+async fn caller(conn: &mut diesel_async::AsyncPgConnection, session: &Session) -> Result<Caller, Response> {
+    match caller_of_session(conn, session).await {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err((StatusCode::UNAUTHORIZED, "Sign in to see this.").into_response()),
+        Err(error) => Err(refusal(error)),
+    }
+}
+
+/// Another team's post, one without a stored video, and an unknown id all look the same.
+fn refusal(error: AppError) -> Response {
+    match error {
+        AppError::NotFound(_) | AppError::Forbidden(_) => ranged::not_found(),
+        error => {
+            tracing::warn!(error = %error, "a member's media could not be looked up");
+            ranged::unavailable()
+        }
+    }
+}
