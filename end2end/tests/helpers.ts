@@ -117,3 +117,59 @@ export async function schedule(page: Page, when: string, caption: string): Promi
   await expect(page.locator(".post-state .badge")).toHaveText("Scheduled");
   return page.url().split("/posts/")[1];
 }
+
+/**
+ * A real, playable WebM the browser records from a canvas painted `color` (VP8, about `ms`
+ * long), for journeys that need frames a browser can decode, such as the thumbnail the
+ * composer draws. Made per run in the page, so no video is committed.
+ */
+export async function recordedWebm(page: Page, color: string, ms = 1200): Promise<Buffer> {
+  const base64 = await page.evaluate(async ({ color, ms }) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 360;
+    canvas.height = 640;
+    const context = canvas.getContext("2d")!;
+    const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: "video/webm;codecs=vp8" });
+    const pieces: Blob[] = [];
+    recorder.ondataavailable = (event) => pieces.push(event.data);
+    const stopped = new Promise((done) => (recorder.onstop = done));
+    recorder.start(100);
+    const started = performance.now();
+    await new Promise<void>((done) => {
+      const paint = setInterval(() => {
+        context.fillStyle = color;
+        context.fillRect(0, 0, canvas.width, canvas.height);
+        context.fillStyle = "#fff";
+        context.font = "48px sans-serif";
+        context.fillText(String(Math.round(performance.now() - started)), 40, 320);
+        if (performance.now() - started > ms) {
+          clearInterval(paint);
+          done();
+        }
+      }, 33);
+    });
+    recorder.stop();
+    await stopped;
+    const bytes = new Uint8Array(await new Blob(pieces, { type: "video/webm" }).arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(binary);
+  }, { color, ms });
+  return Buffer.from(base64, "base64");
+}
+
+/** Waits until `video` has a frame to show (HAVE_CURRENT_DATA), as a person would see it. */
+export async function videoShowsAFrame(page: Page, selector: string): Promise<void> {
+  await page.waitForFunction((selector) => {
+    const video = document.querySelector(selector) as HTMLVideoElement | null;
+    return !!video && video.readyState >= 2 && video.videoWidth > 0;
+  }, selector);
+}
+
+/** Waits until the image at `selector` has loaded and is a real picture. */
+export async function imageLoaded(page: Page, selector: string): Promise<void> {
+  await page.waitForFunction((selector) => {
+    const image = document.querySelector(selector) as HTMLImageElement | null;
+    return !!image && image.complete && image.naturalWidth > 0;
+  }, selector);
+}

@@ -94,6 +94,14 @@ fn DraftForm(draft: DraftView, accounts: Vec<(Uuid, String)>, save: ServerAction
     let choices = RwSignal::new(draft.choices.clone());
     let when = RwSignal::new(String::new());
     let names = StoredValue::new(accounts.clone());
+    // A replaced video is a new file: the preview loads it under a new address.
+    let replacements = RwSignal::new(0u32);
+    let stored_video = draft.video_url.clone();
+    let video_url = move || match replacements.get() {
+        0 => stored_video.clone(),
+        n => format!("{stored_video}&replaced={n}"),
+    };
+    let replaced = Callback::new(move |()| replacements.update(|n| *n += 1));
     let account_label = move || {
         names.with_value(|all| account.get().and_then(|id| all.iter().find(|(a, _)| *a == id)).map(|(_, name)| name.clone()))
             .unwrap_or_else(|| "your account".into())
@@ -150,7 +158,7 @@ fn DraftForm(draft: DraftView, accounts: Vec<(Uuid, String)>, save: ServerAction
         <form class="card composer draft" on:submit=|ev| ev.prevent_default()>
             <p class="hint">{format!("Video {} · saved {} by {}", human_bytes(draft.video_bytes), draft.updated_label, draft.created_by)}</p>
             <div class="preview">
-                <crate::previews::phone::PhonePreview video_src=format!("/drafts/{}/video", draft.id)
+                <crate::previews::phone::PhonePreview video_src=Signal::derive(video_url)
                     account=Signal::derive(move || account_label())
                     caption=Signal::derive(move || choices.with(|c| c.caption.clone()))/>
             </div>
@@ -163,6 +171,12 @@ fn DraftForm(draft: DraftView, accounts: Vec<(Uuid, String)>, save: ServerAction
                     }).collect_view()}
                 </select>
             </div>
+            {may_edit.then(|| view! {
+                <crate::posts::replace_video::ReplaceVideo target=crate::posts::replace_video::ReplaceTarget::Draft(draft_id)
+                    account=Signal::derive(move || account_label()) caption=Signal::derive(move || choices.with(|c| c.caption.clone()))
+                    max_duration_secs=Signal::derive(move || Some(creator_info.get().map_or(crate::posts::rules::INBOX_MAX_DURATION_SECS, |info| info.max_video_post_duration_sec.max(1) as u32)))
+                    done=replaced/>
+            })}
             <PostSettings choices=choices creator=creator_info violations=violations drafting=Signal::derive(|| false)/>
             <div class="field">
                 <label for="draft-when">"When (your time)"</label>

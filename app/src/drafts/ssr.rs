@@ -59,7 +59,7 @@ fn json(choices: &ComposerChoices) -> serde_json::Value {
     serde_json::to_value(choices).unwrap_or_default()
 }
 
-type Row = (Uuid, Option<Uuid>, Option<String>, serde_json::Value, i64, Option<i32>, Option<String>, OffsetDateTime, bool);
+type Row = (Uuid, Option<Uuid>, Option<String>, serde_json::Value, i64, Option<i32>, Option<String>, OffsetDateTime, bool, Uuid);
 
 /// The team's drafts, last saved first (or just `only`).
 async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) -> AppResult<Vec<DraftView>> {
@@ -80,6 +80,7 @@ async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) 
             users::display_name.nullable(),
             drafts::updated_at,
             drafts::thumbnail_jpeg.is_not_null(),
+            drafts::media_id,
         ))
         .into_boxed();
     if let Some(id) = only {
@@ -89,7 +90,7 @@ async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) 
     let (_, tz) = member_zone(conn, caller.user_id).await?;
     Ok(rows
         .into_iter()
-        .map(|(id, account_id, account_name, choices, bytes, duration_ms, created_by, updated_at, has_thumbnail)| DraftView {
+        .map(|(id, account_id, account_name, choices, bytes, duration_ms, created_by, updated_at, has_thumbnail, media_id)| DraftView {
             id,
             account_id,
             account_name,
@@ -98,6 +99,7 @@ async fn load(conn: &mut AsyncPgConnection, caller: Caller, only: Option<Uuid>) 
             duration_ms,
             created_by: created_by.unwrap_or_else(|| "A former member".into()),
             updated_label: zone::label(updated_at, &tz),
+            video_url: format!("/drafts/{id}/video?m={media_id}"),
             thumbnail_url: has_thumbnail.then(|| crate::media::thumbnail::address("drafts", id, updated_at)),
         })
         .collect())

@@ -17,6 +17,8 @@ pub struct DraftView {
     pub created_by: String,
     /// When it was last saved, on the reader's wall clock.
     pub updated_label: String,
+    /// Its stored video (the address changes with the video).
+    pub video_url: String,
     /// Its frame for lists, when one is stored; the address changes with each save.
     pub thumbnail_url: Option<String>,
 }
@@ -44,6 +46,7 @@ mod tests {
             duration_ms: None,
             created_by: "Eddie".into(),
             updated_label: String::new(),
+            video_url: String::new(),
             thumbnail_url: None,
         };
         assert_eq!(draft.opening(), "(no caption yet)");

@@ -276,7 +276,8 @@ pub fn PostPage() -> impl IntoView {
     view! {
         <FormError error=action_error fields=&[]/>
         {move || editing.get().map(|(post, choices)| view! {
-            <EditPostForm post choices save=edit close=Callback::new(move |()| editing.set(None))/>
+            <EditPostForm post choices save=edit close=Callback::new(move |()| editing.set(None))
+                replaced=Callback::new(move |()| tick.update(|t| *t += 1))/>
         }.into_any())}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -14,9 +14,10 @@ use crate::{
 use leptos::prelude::*;
 
 /// The form; `save` is the page's action, so the page reloads the post once it succeeded, and
-/// `close` hides the form again.
+/// `close` hides the form again. `replaced` runs once a new video was taken (the page reloads
+/// the post; the form stays open).
 #[component]
-pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction<EditPost>, close: Callback<()>) -> impl IntoView {
+pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction<EditPost>, close: Callback<()>, replaced: Callback<()>) -> impl IntoView {
     let post_id = post.id;
     let drafting = post.destination == Destination::Inbox;
     let choices = RwSignal::new(choices);
@@ -102,6 +103,15 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
                 </select>
             </div>
             {move || creator.get().and_then(Result::err).map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
+            <crate::posts::replace_video::ReplaceVideo target=crate::posts::replace_video::ReplaceTarget::Post(post_id)
+                account=Signal::derive(move || accounts.with(|all| all.iter().find(|(id, _)| *id == account.get()).map(|(_, name)| name.clone()).unwrap_or_default()))
+                caption=Signal::derive(move || choices.with(|c| c.caption.clone()))
+                max_duration_secs=Signal::derive(move || if drafting {
+                    Some(crate::posts::rules::INBOX_MAX_DURATION_SECS)
+                } else {
+                    creator_info.get().map(|info| info.max_video_post_duration_sec.max(1) as u32)
+                })
+                done=replaced/>
             <PostSettings choices=choices creator=creator_info violations=violations drafting=drafting/>
             <div class="field">
                 <label for="edit-when">"When (your time)"</label>

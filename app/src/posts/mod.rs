@@ -11,6 +11,7 @@ pub mod editing;
 #[cfg(feature = "ssr")]
 pub mod outcome;
 pub mod rules;
+pub mod replace_video;
 pub mod settings_form;
 #[cfg(feature = "ssr")]
 pub mod ssr;

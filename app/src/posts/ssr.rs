@@ -514,7 +514,8 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
         tiktok_post_id: post.tiktok_post_id,
         fail_message: post.fail_message,
         thumbnail_url: post.has_thumbnail.then(|| crate::media::thumbnail::address("posts", post.id, post.updated_at)),
-        video_url: post.media_id.map(|_| format!("/posts/{}/video", post.id)),
+        // Named by the stored file, so a replaced video is a new address the page loads afresh.
+        video_url: post.media_id.map(|media| format!("/posts/{}/video?m={media}", post.id)),
         created_at: post.created_at,
         updated_at: post.updated_at,
     }
