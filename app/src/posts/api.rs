@@ -111,11 +111,18 @@ pub async fn cancel_post(post_id: Uuid) -> Result<(), AppError> {
 
 /// Changes a scheduled post in place: `choices` (the composer's, as JSON), `when` (the new
 /// time on the caller's wall clock, `2026-11-30T09:00`) and maybe `account_id` (another of the
-/// team's accounts; left out, the post keeps its own). The composer's rules apply again, with
+/// team's accounts; left out, the post keeps its own), with `thumbnail`, the frame at a new
+/// cover the form drew. The composer's rules apply again, with
 /// the creator's rules asked fresh; a post already claimed for sending cannot change. Returns
 /// the time as it reads.
 #[server(endpoint = "posts/edit")]
-pub async fn edit_post(post_id: Uuid, choices: String, when: String, #[server(default)] account_id: Option<Uuid>) -> Result<String, AppError> {
+pub async fn edit_post(
+    post_id: Uuid,
+    choices: String,
+    when: String,
+    #[server(default)] account_id: Option<Uuid>,
+    #[server(default)] thumbnail: Option<String>,
+) -> Result<String, AppError> {
     use crate::{
         posts::{editing::{PostEdit, edit_scheduled}, rules::ComposerChoices},
         state::{app_state, db},
@@ -127,5 +134,6 @@ pub async fn edit_post(post_id: Uuid, choices: String, when: String, #[server(de
     drop(conn);
     let choices: ComposerChoices =
         serde_json::from_str(&choices).map_err(|_| AppError::invalid("choices", "The post's settings did not arrive whole. Reload the page and try again."))?;
-    edit_scheduled(&state, caller, post_id, PostEdit { account_id, choices, wall_clock: when }).await
+    let thumbnail = thumbnail.as_deref().and_then(crate::media::thumbnail::from_data_url);
+    edit_scheduled(&state, caller, post_id, PostEdit { account_id, choices, wall_clock: when, thumbnail }).await
 }

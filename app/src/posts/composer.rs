@@ -217,14 +217,6 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
         }
     };
 
-    let pick_cover = move |ms: u32| {
-        choices.update(|c| c.cover_timestamp_ms = Some(ms));
-        #[cfg(feature = "hydrate")]
-        if let Some(video) = video_element.get() {
-            video.set_current_time(f64::from(ms) / 1000.0);
-        }
-    };
-
     // A draft needs only a video TikTok could take at all; the rest is checked when it is scheduled.
     let draft_blocked = Memo::new(move |_| -> Option<String> {
         if uploading.get() {
@@ -361,17 +353,8 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
                         video_src=Signal::derive(move || preview_url.get().unwrap_or_default())
                         account=Signal::derive(move || shown_account())
                         caption=Signal::derive(move || choices.with(|c| c.caption.clone()))/>
-                    {move || facts.get().and_then(Result::ok).and_then(|f| f.duration_secs).map(|secs| {
-                        let max = (secs * 1000.0) as u32;
-                        view! {
-                            <div class="field">
-                                <label for="composer-cover">"Cover frame"</label>
-                                <input id="composer-cover" type="range" min="0" max=max.to_string() step="100"
-                                    prop:value=move || choices.with(|c| c.cover_timestamp_ms.unwrap_or(0)).to_string()
-                                    on:input=move |ev| pick_cover(event_target_value(&ev).parse().unwrap_or(0))/>
-                                <p class="hint">{move || format!("Frame at {:.1} s", f64::from(choices.with(|c| c.cover_timestamp_ms.unwrap_or(0))) / 1000.0)}</p>
-                            </div>
-                        }
+                    {move || facts.get().and_then(Result::ok).and_then(|f| f.duration_secs).map(|secs| view! {
+                        <crate::posts::cover_picker::CoverPicker id="composer-cover" choices duration_ms=(secs * 1000.0) as u32 video=video_element/>
                     })}
                 </div>
             </Show>

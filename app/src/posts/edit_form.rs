@@ -23,8 +23,13 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
     let choices = RwSignal::new(choices);
     let when = RwSignal::new(post.wall_clock.clone().unwrap_or_default());
     let account = RwSignal::new(post.account_id);
+    let stored_cover = choices.get_untracked().cover_timestamp_ms;
+    let cover_video = NodeRef::<leptos::html::Video>::new();
     // The team's accounts that can take this kind of post; the post's own until they are in.
     let accounts = RwSignal::new(vec![(post.account_id, post.account_name.clone())]);
+    let account_name = Signal::derive(move || {
+        accounts.with(|all| all.iter().find(|(id, _)| *id == account.get()).map(|(_, name)| name.clone()).unwrap_or_default())
+    });
     let creator = RwSignal::new(None::<Result<CreatorInfo, AppError>>);
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
@@ -83,8 +88,16 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
     });
     let submit = move |_| {
         if blocked.get_untracked().is_none() {
+            // A new cover is a new frame for the lists, drawn from the preview now showing it.
+            #[cfg(feature = "hydrate")]
+            let thumbnail = (choices.with_untracked(|c| c.cover_timestamp_ms) != stored_cover)
+                .then(|| cover_video.get_untracked().and_then(|video| crate::media::browser::frame_as_jpeg(&video)))
+                .flatten();
+            #[cfg(not(feature = "hydrate"))]
+            let thumbnail = { let _ = (stored_cover, cover_video); None };
             save.dispatch(EditPost {
                 post_id,
+                thumbnail,
                 account_id: Some(account.get_untracked()),
                 choices: serde_json::to_string(&choices.get_untracked()).unwrap_or_default(),
                 when: when.get_untracked(),
@@ -103,8 +116,18 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
                 </select>
             </div>
             {move || creator.get().and_then(Result::err).map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
+            {post.video_url.clone().map(|video| view! {
+                <div class="preview">
+                    <crate::previews::phone::PhonePreview video_ref=cover_video video_src=video
+                        account=account_name
+                        caption=Signal::derive(move || choices.with(|c| c.caption.clone()))/>
+                    {post.duration_ms.filter(|ms| *ms > 0).map(|ms| view! {
+                        <crate::posts::cover_picker::CoverPicker id="edit-cover" choices duration_ms=ms as u32 video=cover_video/>
+                    })}
+                </div>
+            })}
             <crate::posts::replace_video::ReplaceVideo target=crate::posts::replace_video::ReplaceTarget::Post(post_id)
-                account=Signal::derive(move || accounts.with(|all| all.iter().find(|(id, _)| *id == account.get()).map(|(_, name)| name.clone()).unwrap_or_default()))
+                account=account_name
                 caption=Signal::derive(move || choices.with(|c| c.caption.clone()))
                 max_duration_secs=Signal::derive(move || if drafting {
                     Some(crate::posts::rules::INBOX_MAX_DURATION_SECS)

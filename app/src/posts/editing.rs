@@ -20,8 +20,8 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// What an edit may change: everything of the post that reaches TikTok except the video (which
-/// `publishing::intake` replaces, being an upload).
+/// What an edit may change: everything of the post that reaches TikTok (the cover frame too)
+/// except the video, which `publishing::replace` replaces, being an upload.
 #[derive(Clone, Debug)]
 pub struct PostEdit {
     /// Another of the team's accounts to post to; `None` keeps the post's.
@@ -29,6 +29,8 @@ pub struct PostEdit {
     pub choices: ComposerChoices,
     /// The new time on the editor's wall clock (`2026-11-30T09:00`).
     pub wall_clock: String,
+    /// The frame at the new cover, drawn by the form (see `media::thumbnail`).
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 /// Applies `edit` to a scheduled post of the caller's team, after checking it as the composer
@@ -41,9 +43,13 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
     if post.state() != PostState::Scheduled {
         return Err(not_editable(post.state()));
     }
-    let mut choices = normalised(edit.choices);
-    // The cover frame is chosen on the video, which an edit keeps.
-    choices.cover_timestamp_ms = post.cover_timestamp_ms.map(|ms| ms.max(0) as u32);
+    let choices = normalised(edit.choices);
+    // TikTok takes the cover as a moment of the video: one past its end is no frame at all.
+    if let (Some(cover), Some(duration)) = (choices.cover_timestamp_ms, post.duration_ms)
+        && i64::from(cover) > i64::from(duration)
+    {
+        return Err(AppError::invalid("cover_timestamp_ms", "Choose a cover frame within the video."));
+    }
     if let Some(problem) = caption_problem(&choices.caption) {
         return Err(AppError::invalid("caption", problem));
     }
@@ -82,6 +88,7 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
                 posts::your_brand.eq(choices.your_brand),
                 posts::branded_content.eq(choices.branded_content),
                 posts::is_aigc.eq(choices.is_aigc),
+                posts::cover_timestamp_ms.eq(choices.cover_timestamp_ms.map(|ms| ms.min(i32::MAX as u32) as i32)),
                 posts::scheduled_at.eq(Some(at)),
                 posts::next_check_at.eq(None::<OffsetDateTime>),
                 posts::updated_at.eq(OffsetDateTime::now_utc()),
@@ -89,6 +96,10 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
             .execute(conn)
             .await?;
             if updated == 1 {
+                // The lists show the cover: a new one is a new frame (when the form drew one).
+                if let Some(jpeg) = edit.thumbnail.as_deref().filter(|_| changed.contains(&"cover frame")) {
+                    diesel::update(posts::table.find(post_id)).set(posts::thumbnail_jpeg.eq(jpeg)).execute(conn).await?;
+                }
                 record_event(conn, post_id, "edited", &message).await?;
                 let before = serde_json::json!({ "account_id": post.account_id, "choices": post.choices(), "scheduled_at": post.scheduled_at });
                 let after = serde_json::json!({ "account_id": account_id, "choices": choices, "scheduled_at": at });
@@ -210,6 +221,9 @@ fn changes(post: &Post, account_id: Uuid, choices: &ComposerChoices, at: OffsetD
     }
     if post.is_aigc != choices.is_aigc {
         changed.push("AI-generated label");
+    }
+    if post.cover_timestamp_ms.map(|ms| ms.max(0) as u32) != choices.cover_timestamp_ms {
+        changed.push("cover frame");
     }
     if post.scheduled_at != Some(at) {
         changed.push("time");

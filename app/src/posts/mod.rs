@@ -5,6 +5,7 @@ pub mod api;
 pub mod browser_upload;
 pub mod components;
 pub mod composer;
+pub mod cover_picker;
 pub mod edit_form;
 #[cfg(feature = "ssr")]
 pub mod editing;

@@ -510,6 +510,7 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
         caption: post.caption,
         privacy_level: post.privacy_level,
         video_bytes: post.video_bytes,
+        duration_ms: post.duration_ms,
         scheduled_at: post.scheduled_at,
         tiktok_post_id: post.tiktok_post_id,
         fail_message: post.fail_message,

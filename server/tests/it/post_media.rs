@@ -242,3 +242,32 @@ struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_cover_frame_is_checked_against_the_video_and_becomes_the_lists_frame_and_tiktoks_cover() {
+    let (sandbox, app, mut owner, account) = owner_with_account().await;
+    let post = schedule_with(&mut owner, &account, 5, Some(as_data_url(&frame()))).await.unwrap().post_id;
+    let now = detail(&mut owner, post).await;
+    let when = now.post.wall_clock.clone().unwrap();
+    let edit = async |client: &mut TestClient, cover: u32, thumbnail: Option<String>| {
+        let choices = ComposerChoices { cover_timestamp_ms: Some(cover), ..now.choices.clone() };
+        let json = serde_json::to_string(&choices).unwrap();
+        let mut form = vec![("post_id", post.to_string()), ("choices", json), ("when", when.clone())];
+        form.extend(thumbnail.map(|t| ("thumbnail", t)));
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        client.call::<String>("posts/edit", &form).await
+    };
+    // The video runs 20 s.
+    let error = edit(&mut owner, 25_000, None).await.expect_err("past the end");
+    assert_eq!(error.field_message("cover_timestamp_ms"), Some("Choose a cover frame within the video.".to_owned()), "{error:?}");
+
+    let cover_frame = [&[0xFF, 0xD8, 0xFF, 0xDB][..], &[9; 700], &[0xFF, 0xD9]].concat();
+    edit(&mut owner, 12_500, Some(as_data_url(&cover_frame))).await.expect("a new cover");
+    let after = detail(&mut owner, post).await;
+    assert_eq!(after.choices.cover_timestamp_ms, Some(12_500));
+    assert!(after.events.iter().any(|e| e.message == "Edited: cover frame."), "{:?}", after.events);
+    assert_eq!(get(&mut owner, after.post.thumbnail_url.as_deref().unwrap(), None).await.body, cover_frame, "the lists show the new cover");
+
+    publish_due(&app.state, OffsetDateTime::now_utc() + time::Duration::minutes(6), Uuid::new_v4()).await.unwrap();
+    assert_eq!(sandbox.count(INIT, "\"video_cover_timestamp_ms\":12500"), 1, "TikTok receives the new cover");
+}
