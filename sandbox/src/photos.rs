@@ -187,7 +187,7 @@ fn start(sandbox: &Sandbox, publish_id: String) {
             Ok(outcome) => outcome,
             Err(_) => Err(PHOTO_PULL_FAILED),
         };
-        finish(&sandbox, &publish_id, outcome);
+        pull::finish(&sandbox, &publish_id, outcome.map_err(|reason| (reason, reason.to_owned())));
     });
 }
 
@@ -239,36 +239,6 @@ async fn fetch_one(sandbox: &Sandbox, publish_id: &str, http: &reqwest::Client, 
         pull::take_piece(sandbox, publish_id, &piece).map_err(|_| PHOTO_PULL_FAILED)?;
     }
     Ok(head)
-}
-
-/// Records how the pulls ended and sends the webhooks once the status is final.
-fn finish(sandbox: &Sandbox, publish_id: &str, outcome: Result<(), &'static str>) {
-    let delay = sandbox.inner.config.processing_delay;
-    let now = Instant::now();
-    let final_at = {
-        let mut state = sandbox.inner.lock();
-        let latest_ms = state.publishes.iter().filter_map(|publish| publish.published_ms).max();
-        let Some(publish) = state.publish_mut(publish_id) else {
-            return;
-        };
-        if publish.aborted.is_some() {
-            now
-        } else {
-            match outcome {
-                Ok(()) => {
-                    publish.complete_photos(now, delay, latest_ms);
-                    now + delay
-                }
-                Err(reason) => {
-                    if let Some(pull) = publish.pull.as_mut() {
-                        pull.fail_reason = Some(reason.to_owned());
-                    }
-                    now
-                }
-            }
-        }
-    };
-    pull::announce_when_final(sandbox, publish_id, final_at);
 }
 
 /// Width and height of a JPEG (its SOF segment) or WebP (VP8, VP8L or VP8X header).

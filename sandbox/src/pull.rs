@@ -116,7 +116,7 @@ pub fn start(sandbox: &Sandbox, publish_id: String, url: String) {
             Ok(outcome) => outcome,
             Err(_) => Err(format!("the download did not finish within {} s", limit.as_secs())),
         };
-        finish(&sandbox, &publish_id, outcome);
+        finish(&sandbox, &publish_id, outcome.map_err(|detail| (VIDEO_PULL_FAILED, detail)));
     });
 }
 
@@ -235,8 +235,9 @@ pub(crate) fn take_piece(sandbox: &Sandbox, publish_id: &str, piece: &[u8]) -> R
     Ok(rate)
 }
 
-/// Records how the download ended and, once the status is final, sends the webhooks.
-fn finish(sandbox: &Sandbox, publish_id: &str, outcome: Result<(), String>) {
+/// Records how a download ended (`Err((fail_reason, what happened))`) and, once the status is
+/// final, sends the webhooks; shared by video and photo pulls.
+pub(crate) fn finish(sandbox: &Sandbox, publish_id: &str, outcome: Result<(), (&'static str, String)>) {
     let delay = sandbox.inner.config.processing_delay;
     let now = Instant::now();
     let final_at = {
@@ -253,6 +254,10 @@ fn finish(sandbox: &Sandbox, publish_id: &str, outcome: Result<(), String>) {
             now
         } else {
             match outcome {
+                Ok(()) if publish.photo.is_some() => {
+                    publish.complete_photos(now, delay, latest_ms);
+                    now + delay
+                }
                 Ok(()) => {
                     if let Some(pull) = publish.pull.as_mut() {
                         pull.complete = true;
@@ -260,10 +265,10 @@ fn finish(sandbox: &Sandbox, publish_id: &str, outcome: Result<(), String>) {
                     publish.complete(&creator, now, delay, latest_ms);
                     now + delay
                 }
-                Err(reason) => {
-                    tracing::info!(publish_id, reason = %reason, "sandbox: PULL_FROM_URL download failed");
+                Err((fail_reason, detail)) => {
+                    tracing::info!(publish_id, fail_reason, detail = %detail, "sandbox: PULL_FROM_URL download failed");
                     if let Some(pull) = publish.pull.as_mut() {
-                        pull.fail_reason = Some(VIDEO_PULL_FAILED.to_owned());
+                        pull.fail_reason = Some(fail_reason.to_owned());
                     }
                     now
                 }
