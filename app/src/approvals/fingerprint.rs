@@ -72,6 +72,7 @@ mod tests {
             upload_started_at: None,
             approval: "pending".into(),
             approved_fingerprint: None,
+            downloaded_bytes: None,
             has_thumbnail: false,
         }
     }

@@ -174,6 +174,7 @@ diesel::table! {
         approved_by -> Nullable<Uuid>,
         approved_at -> Nullable<Timestamptz>,
         thumbnail_jpeg -> Nullable<Bytea>,
+        downloaded_bytes -> Nullable<Int8>,
     }
 }
 

@@ -296,6 +296,10 @@ pub fn PostPage() -> impl IntoView {
                             <section class="card post-detail">
                                 <p class="post-state">"State: " {post_badge(&post)}</p>
                                 {post.published_note().map(|note| view! { <p class="notice published-note">{note}</p> })}
+                                {post.downloaded_bytes.map(|bytes| view! {
+                                    <p class="notice download-progress">{format!("TikTok has downloaded {} of {} from Cadence.",
+                                        human_bytes(bytes.max(0) as u64), human_bytes(post.video_bytes.max(0) as u64))}</p>
+                                })}
                                 {matches!(post.state, PostState::Uploading | PostState::Processing).then(|| view! {
                                     <p class="notice">"TikTok may take a few minutes to process the video before it appears on the profile."</p>
                                 })}

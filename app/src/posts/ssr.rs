@@ -64,6 +64,8 @@ pub struct Post {
     pub approval: String,
     /// The fingerprint of what an approver approved (see `approvals::fingerprint`).
     pub approved_fingerprint: Option<String>,
+    /// How much of a pulled video TikTok said it had downloaded, at the last status check.
+    pub downloaded_bytes: Option<i64>,
     /// Whether a thumbnail is stored (the bytes are read only when it is served).
     #[diesel(select_expression = posts::thumbnail_jpeg.is_not_null())]
     #[diesel(select_expression_type = diesel::dsl::IsNotNull<posts::thumbnail_jpeg>)]
@@ -511,6 +513,7 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
         privacy_level: post.privacy_level,
         video_bytes: post.video_bytes,
         duration_ms: post.duration_ms,
+        downloaded_bytes: (state == PostState::Processing).then_some(post.downloaded_bytes).flatten(),
         scheduled_at: post.scheduled_at,
         tiktok_post_id: post.tiktok_post_id,
         fail_message: post.fail_message,

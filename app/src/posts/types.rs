@@ -142,6 +142,8 @@ pub struct PostView {
     pub video_bytes: i64,
     /// The video's length, when its container said (WebM does not).
     pub duration_ms: Option<i32>,
+    /// While TikTok downloads a pulled video: how much it said it has (`downloaded_bytes`).
+    pub downloaded_bytes: Option<i64>,
     pub scheduled_at: Option<OffsetDateTime>,
     /// When it is (or was) due, on the member's wall clock: `Mon 30 Nov 2026, 09:00 CET`.
     pub when_label: String,

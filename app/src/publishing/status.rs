@@ -86,6 +86,13 @@ pub async fn check_one(state: &AppState, post: &Post) -> AppResult<()> {
     let mut conn = state.pool.get().await?;
     match reply {
         Ok(Ok(status)) => {
+            // A pull in progress: what TikTok has so far, for the post page.
+            if let Some(bytes) = status.downloaded_bytes.filter(|_| status.status == "PROCESSING_DOWNLOAD") {
+                diesel::update(posts::table.find(post.id).filter(posts::state.eq(PostState::Processing.as_str())))
+                    .set(posts::downloaded_bytes.eq(Some(i64::try_from(bytes).unwrap_or(i64::MAX))))
+                    .execute(&mut conn)
+                    .await?;
+            }
             let outcome = TikTokOutcome::of(&status);
             let without_id = matches!(outcome, TikTokOutcome::Published { post_id: None });
             let applied = post_store::apply_outcome(&mut conn, post, outcome).await?;

@@ -150,6 +150,7 @@ async fn migrations_match_the_schema() {
     posts::table.select(posts::listed_at).load::<time::OffsetDateTime>(&mut conn).await.unwrap();
     posts::table.select((posts::approved_by, posts::approved_at)).load::<(Option<uuid::Uuid>, Option<time::OffsetDateTime>)>(&mut conn).await.unwrap();
     posts::table.select(posts::thumbnail_jpeg).load::<Option<Vec<u8>>>(&mut conn).await.unwrap();
+    posts::table.select(posts::downloaded_bytes).load::<Option<i64>>(&mut conn).await.unwrap();
     media::table.select(media::all_columns).load::<(uuid::Uuid, uuid::Uuid, String, i64, String, Option<i32>, Option<i32>, Option<i32>, Option<String>, Option<uuid::Uuid>, time::OffsetDateTime, Option<time::OffsetDateTime>)>(&mut conn).await.unwrap();
     post_events::table.select(post_events::all_columns).load::<(i64, uuid::Uuid, time::OffsetDateTime, String, String)>(&mut conn).await.unwrap();
     audit_events::table
@@ -207,7 +208,7 @@ async fn migrations_match_the_schema() {
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 39 + 5 + 4 + 9 + 14 + 7 + 10 + 7 + 11 + 9 + 2 + 10 + 9, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 40 + 5 + 4 + 9 + 14 + 7 + 10 + 7 + 11 + 9 + 2 + 10 + 9, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]

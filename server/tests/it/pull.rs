@@ -246,6 +246,21 @@ async fn a_person_can_cancel_a_pull_in_progress_but_not_an_uploaded_video() {
     let token_hashes: i64 =
         media_pulls::table.filter(media_pulls::post_id.eq(post_id)).count().get_result(&mut app.conn().await).await.unwrap();
     assert_eq!(token_hashes, 1);
+    // A status check while TikTok downloads: the post page says how far it got.
+    let started = post(&app, post_id).await;
+    let mut seen = None;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        app::publishing::status::check_one(&app.state, &started).await.unwrap();
+        seen = post(&app, post_id).await.downloaded_bytes.filter(|bytes| *bytes > 0);
+        if seen.is_some() {
+            break;
+        }
+    }
+    let seen = seen.expect("TikTok's downloaded_bytes is kept");
+    assert!(seen < 1_500_000, "still downloading: {seen}");
+    let shown: app::posts::types::PostDetail = owner.call("posts/detail", &[("post_id", &post_id.to_string())]).await.unwrap();
+    assert_eq!(shown.post.downloaded_bytes, Some(seen));
 
     owner.call::<()>("posts/cancel", &[("post_id", &post_id.to_string())]).await.expect("cancelled at TikTok");
     assert_eq!(post(&app, post_id).await.state(), PostState::Cancelled);
