@@ -1,28 +1,10 @@
-import { Browser, expect, Page, test } from "@playwright/test";
-import { connectCreator, disconnectCreator, hydrated, schedule, signUp, uniqueEmail, wallClock } from "./helpers";
-
-async function newPage(browser: Browser): Promise<Page> {
-  return (await browser.newContext()).newPage();
-}
+import { expect, test } from "@playwright/test";
+import { disconnectCreator, hydrated, schedule, teamNeedingApproval, wallClock } from "./helpers";
 
 test("an editor's post waits for the approver, who asks for changes and then approves the edited post, and the owner reads who did what", async ({ browser }) => {
   test.setTimeout(150_000);
   // The owner switches approvals on and invites an editor.
-  const owner = await newPage(browser);
-  await signUp(owner, "Ada", uniqueEmail("ada"));
-  await owner.getByRole("link", { name: "Team" }).click();
-  await hydrated(owner);
-  await owner.locator("#approval-required").check();
-  await expect(owner.locator("#approval-required")).toBeChecked();
-  await owner.getByLabel("Role", { exact: true }).selectOption({ label: "Editor" });
-  await owner.getByRole("button", { name: "Create invite link" }).click();
-  const link = await owner.locator("#invite-link").inputValue();
-  await connectCreator(owner, "Maya Public");
-
-  const editor = await newPage(browser);
-  await editor.goto(link);
-  await editor.getByRole("link", { name: "Create an account to join" }).click();
-  await signUp(editor, "Eli", uniqueEmail("eli"), editor.url().replace(/^https?:\/\/[^/]+/, ""));
+  const { owner, editor } = await teamNeedingApproval(browser, ["Maya Public"]);
 
   // The editor schedules: the post waits for an approver, and the editor cannot approve it.
   const when = new Date(Date.now() + 2 * 24 * 3600 * 1000);

@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { Browser, expect, Page } from "@playwright/test";
 
 /** Every journey password contains this marker so scripts/test can grep logs for leaks. */
 export const PASSWORD = "journey-secret horse battery";
@@ -172,4 +172,28 @@ export async function imageLoaded(page: Page, selector: string): Promise<void> {
     const image = document.querySelector(selector) as HTMLImageElement | null;
     return !!image && image.complete && image.naturalWidth > 0;
   }, selector);
+}
+
+/**
+ * A team that needs approval: Ada (owner, an approver) switches it on and invites Eli as an
+ * editor, who joins in a browser of his own; `creators` are connected for the team by Ada.
+ */
+export async function teamNeedingApproval(browser: Browser, creators: string[]): Promise<{ owner: Page; editor: Page }> {
+  const owner = await (await browser.newContext()).newPage();
+  await signUp(owner, "Ada", uniqueEmail("ada"));
+  await owner.getByRole("link", { name: "Team" }).click();
+  await hydrated(owner);
+  await owner.locator("#approval-required").check();
+  await expect(owner.locator("#approval-required")).toBeChecked();
+  await owner.getByLabel("Role", { exact: true }).selectOption({ label: "Editor" });
+  await owner.getByRole("button", { name: "Create invite link" }).click();
+  const link = await owner.locator("#invite-link").inputValue();
+  for (const creator of creators) {
+    await connectCreator(owner, creator);
+  }
+  const editor = await (await browser.newContext()).newPage();
+  await editor.goto(link);
+  await editor.getByRole("link", { name: "Create an account to join" }).click();
+  await signUp(editor, "Eli", uniqueEmail("eli"), editor.url().replace(/^https?:\/\/[^/]+/, ""));
+  return { owner, editor };
 }

@@ -1,30 +1,11 @@
-import { Browser, expect, Page, test } from "@playwright/test";
-import { connectCreator, disconnectCreator, hydrated, imageLoaded, recordedWebm, signUp, uniqueEmail, videoShowsAFrame, wallClock } from "./helpers";
-
-async function newPage(browser: Browser): Promise<Page> {
-  return (await browser.newContext()).newPage();
-}
+import { expect, test } from "@playwright/test";
+import { disconnectCreator, hydrated, imageLoaded, recordedWebm, teamNeedingApproval, videoShowsAFrame, wallClock } from "./helpers";
 
 // Leo and Sam: Maya's creator_info calls are counted per creator (20 a minute, TikTok's
 // limit), and the other journeys spend most of hers.
 test("an editor's draft, shown by the frame the browser drew, is submitted, moved to another account with a new video, and approved", async ({ browser }) => {
   test.setTimeout(180_000);
-  const owner = await newPage(browser);
-  await signUp(owner, "Ada", uniqueEmail("ada"));
-  await owner.getByRole("link", { name: "Team" }).click();
-  await hydrated(owner);
-  await owner.locator("#approval-required").check();
-  await expect(owner.locator("#approval-required")).toBeChecked();
-  await owner.getByLabel("Role", { exact: true }).selectOption({ label: "Editor" });
-  await owner.getByRole("button", { name: "Create invite link" }).click();
-  const link = await owner.locator("#invite-link").inputValue();
-  await connectCreator(owner, "Leo Private");
-  await connectCreator(owner, "Short Clips Sam");
-
-  const editor = await newPage(browser);
-  await editor.goto(link);
-  await editor.getByRole("link", { name: "Create an account to join" }).click();
-  await signUp(editor, "Eli", uniqueEmail("eli"), editor.url().replace(/^https?:\/\/[^/]+/, ""));
+  const { owner, editor } = await teamNeedingApproval(browser, ["Leo Private", "Short Clips Sam"]);
 
   // A video the browser can play: the composer shows it as TikTok would and keeps its frame.
   await editor.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New post" }).click();

@@ -164,13 +164,7 @@ pub async fn check_for_account(
             INBOX_MAX_DURATION_SECS
         }
         Destination::Profile => {
-            if !account.view().allows().direct_post {
-                return Err(AppError::invalid(
-                    "privacy_level",
-                    "This account no longer grants Direct Post. Reconnect it and keep \"post directly\" ticked, or choose another account.",
-                ));
-            }
-            let creator = fresh_creator_info(state, account.id).await?;
+            let creator = direct_post_creator(state, &account, "privacy_level").await?;
             if let Some(violation) = check(choices, &creator).into_iter().next() {
                 return Err(AppError::invalid(violation.field, violation.message));
             }
@@ -190,6 +184,18 @@ pub async fn check_for_account(
         ));
     }
     Ok(())
+}
+
+/// The creator's current rules for a Direct Post to `account`, asked fresh from TikTok, once
+/// it is sure the account still grants Direct Post (else a refusal on `field`).
+pub async fn direct_post_creator(state: &AppState, account: &TikTokAccount, field: &str) -> AppResult<crate::tiktok::types::CreatorInfo> {
+    if !account.view().allows().direct_post {
+        return Err(AppError::invalid(
+            field,
+            "This account no longer grants Direct Post. Reconnect it and keep \"post directly\" ticked, or choose another account.",
+        ));
+    }
+    fresh_creator_info(state, account.id).await
 }
 
 pub fn not_editable(state: PostState) -> AppError {

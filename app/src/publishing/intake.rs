@@ -173,19 +173,9 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         }
     };
 
-    let mut video = video;
-    let head = read_head(&mut video).await.map_err(|error| match error {
-        HeadError::Probe(probe) => AppError::invalid("video", probe.to_string()),
-        HeadError::Interrupted => interrupted(),
-    })?;
-    if let Some(facts) = &head.facts {
-        refuse_objections(facts, limits)?;
-    }
-    let content_type = head.container.mime_type().to_owned();
-    let head_duration_ms = head.facts.as_ref().and_then(VideoFacts::duration_ms);
-    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>))
-        .chain(video)
-        .map(|piece| piece.map_err(std::io::Error::other));
+    let OpenedVideo { container, facts: head_facts, source } = open_video(video, limits).await?;
+    let content_type = container.mime_type().to_owned();
+    let head_duration_ms = head_facts.as_ref().and_then(VideoFacts::duration_ms);
 
     let new_post = |state_: PostState, media_id: Option<Uuid>, duration_ms: Option<i32>, content_type: String| NewPost {
         team_id: caller.team_id,
@@ -234,8 +224,8 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     }
 
     // `moov` at the end: judged as the last bytes pass, before TikTok has them all.
-    let (source, refusal) = if head.facts.is_none() && head.container != Container::WebM {
-        let check = TailCheck::new(source, head.container, limits);
+    let (source, refusal) = if head_facts.is_none() && container != Container::WebM {
+        let check = TailCheck::new(source, container, limits);
         let verdict = check.verdict();
         (check.boxed(), Some(verdict))
     } else {
@@ -299,6 +289,30 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
     }
 }
 
+/// A video being received: what its head says (checked against `limits` where it tells), and
+/// the whole of it again as one stream, head first.
+pub(crate) struct OpenedVideo {
+    pub container: Container,
+    pub facts: Option<VideoFacts>,
+    pub source: futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>>,
+}
+
+/// Reads the head of the upload's `video` field and refuses what TikTok would refuse outright.
+pub(crate) async fn open_video(mut video: multer::Field<'static>, limits: Limits) -> AppResult<OpenedVideo> {
+    let head = read_head(&mut video).await.map_err(|error| match error {
+        HeadError::Probe(probe) => AppError::invalid("video", probe.to_string()),
+        HeadError::Interrupted => interrupted(),
+    })?;
+    if let Some(facts) = &head.facts {
+        refuse_objections(facts, limits)?;
+    }
+    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>))
+        .chain(video)
+        .map(|piece| piece.map_err(std::io::Error::other))
+        .boxed();
+    Ok(OpenedVideo { container: head.container, facts: head.facts, source })
+}
+
 /// Stores the video of `video_size` bytes (as announced) in the media store, or refuses it
 /// (and removes what was written) when it breaks `limits` or its announced size.
 pub(crate) async fn store_checked(
@@ -350,15 +364,7 @@ async fn save_draft(state: &AppState, caller: Caller, fields: Fields, video: mul
         quota::require_room(&mut conn, caller.team_id, state.config.team_media_quota, video_size).await?;
     }
     let limits = Limits { max_duration_secs: INBOX_MAX_DURATION_SECS };
-    let mut video = video;
-    let head = read_head(&mut video).await.map_err(|error| match error {
-        HeadError::Probe(probe) => AppError::invalid("video", probe.to_string()),
-        HeadError::Interrupted => interrupted(),
-    })?;
-    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>))
-        .chain(video)
-        .map(|piece| piece.map_err(std::io::Error::other));
-    let stored = store_checked(state, source, video_size, limits).await?;
+    let stored = store_checked(state, open_video(video, limits).await?.source, video_size, limits).await?;
     let saved: AppResult<Uuid> = async {
         let mut conn = state.pool.get().await?;
         conn.transaction(async |conn| {
@@ -420,14 +426,14 @@ impl Fields {
     }
 }
 
-pub(crate) fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
+fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
     match objections(facts, limits).into_iter().next() {
         Some(objection) => Err(AppError::invalid("video", objection.0)),
         None => Ok(()),
     }
 }
 
-pub(crate) fn interrupted() -> AppError {
+fn interrupted() -> AppError {
     AppError::Conflict("The upload was cut off before the whole video arrived. Nothing was posted.".into())
 }
 

@@ -1,32 +1,24 @@
 //! Replacing the video of a scheduled post or a draft: the new file is checked and stored as a new post's would be, then swapped in under the row's lock, so a post a server already claimed keeps what it claimed.
 
 use crate::{
-    accounts::ssr::{TikTokAccount, fresh_creator_info},
+    accounts::ssr::TikTokAccount,
     audit::{ssr::Change, types::Subject},
     db::schema::{drafts, posts},
     error::{AppError, AppResult},
-    media::{
-        catalog,
-        head::{HeadError, read_head},
-        probe::Limits,
-        quota,
-        store::StoredMedia,
-    },
+    media::{catalog, probe::Limits, quota, store::StoredMedia},
     posts::{
-        editing::not_editable,
+        editing::{direct_post_creator, not_editable},
         rules::{ComposerChoices, INBOX_MAX_DURATION_SECS},
         ssr::{Post, record_event},
         types::{Destination, PostState, UploadOutcome},
     },
-    publishing::intake::{capitalised, interrupted, refuse_objections, store_checked},
+    publishing::intake::{capitalised, open_video, store_checked},
     state::AppState,
     teams::{ssr::Caller, types::Role},
     tiktok::chunks::ChunkPlan,
 };
-use bytes::Bytes;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
-use futures_util::{StreamExt as _, stream};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -56,7 +48,7 @@ pub async fn replace_video(
     caller: Caller,
     target: Target,
     replacement: Replacement,
-    mut video: multer::Field<'static>,
+    video: multer::Field<'static>,
 ) -> AppResult<UploadOutcome> {
     caller.require(Role::Editor)?;
     let video_size = replacement.video_size.ok_or_else(|| AppError::invalid("video", "The video's size is missing."))?;
@@ -66,17 +58,7 @@ pub async fn replace_video(
         let mut conn = state.pool.get().await?;
         quota::require_room(&mut conn, caller.team_id, state.config.team_media_quota, video_size).await?;
     }
-    let head = read_head(&mut video).await.map_err(|error| match error {
-        HeadError::Probe(probe) => AppError::invalid("video", probe.to_string()),
-        HeadError::Interrupted => interrupted(),
-    })?;
-    if let Some(facts) = &head.facts {
-        refuse_objections(facts, limits)?;
-    }
-    let source = stream::iter(head.pieces.into_iter().map(Ok::<Bytes, multer::Error>))
-        .chain(video)
-        .map(|piece| piece.map_err(std::io::Error::other));
-    let stored = store_checked(state, source, video_size, limits).await?;
+    let stored = store_checked(state, open_video(video, limits).await?.source, video_size, limits).await?;
     let swapped: AppResult<()> = async {
         let mut conn = state.pool.get().await?;
         conn.transaction(async |conn| {
@@ -124,13 +106,7 @@ async fn limits_for(state: &AppState, caller: Caller, target: Target) -> AppResu
     Ok(match post.destination() {
         Destination::Inbox => Limits { max_duration_secs: INBOX_MAX_DURATION_SECS },
         Destination::Profile => {
-            if !account.view().allows().direct_post {
-                return Err(AppError::invalid(
-                    "video",
-                    "This account no longer grants Direct Post. Reconnect it and keep \"post directly\" ticked, or choose another account.",
-                ));
-            }
-            let creator = fresh_creator_info(state, account.id).await?;
+            let creator = direct_post_creator(state, &account, "video").await?;
             Limits { max_duration_secs: creator.max_video_post_duration_sec.max(1) as u32 }
         }
     })
