@@ -3,7 +3,9 @@
 //! trying Cadence do not reconnect their accounts after every restart.
 //!
 //! What is saved is what TikTok itself would still know: grants with their access and refresh
-//! tokens, publishes with their uploads, and the per-minute rate windows (forgetting them would
+//! tokens, publishes with their uploads and downloads (PULL_FROM_URL, photo posts; one cut off
+//! by the restart starts again from its first byte, as TikTok's own task would carry on), and
+//! the per-minute rate windows (forgetting them would
 //! make a restarted sandbox more lenient than TikTok). Open consent pages and unspent
 //! authorization codes live ten minutes and are not kept: a person mid-consent starts again.
 //! Scripted faults and the request and webhook logs belong to one run and are not kept either.
@@ -142,6 +144,12 @@ pub struct SavedPublish {
     pub notified: bool,
     pub announced_public: bool,
     pub posted_from_inbox: bool,
+    /// PULL_FROM_URL's download (absent in files from before pulls were kept).
+    #[serde(default)]
+    pub pull: Option<crate::pull::PullTask>,
+    /// A photo post's images and fields.
+    #[serde(default)]
+    pub photo: Option<crate::photos::PhotoPost>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -226,6 +234,8 @@ impl SavedPublish {
             notified: publish.notified,
             announced_public: publish.announced_public,
             posted_from_inbox: publish.posted_from_inbox,
+            pull: publish.pull.clone(),
+            photo: publish.photo.clone(),
         }
     }
 
@@ -268,6 +278,8 @@ impl SavedPublish {
         publish.notified = self.notified;
         publish.announced_public = self.announced_public;
         publish.posted_from_inbox = self.posted_from_inbox;
+        publish.pull = self.pull;
+        publish.photo = self.photo;
         Some(publish)
     }
 }

@@ -179,7 +179,7 @@ fn init(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<Response,
 }
 
 /// Fetches and checks every image in the background, then settles the publish.
-fn start(sandbox: &Sandbox, publish_id: String) {
+pub(crate) fn start(sandbox: &Sandbox, publish_id: String) {
     let sandbox = sandbox.clone();
     tokio::spawn(async move {
         let limit = sandbox.inner.config.pull_timeout;

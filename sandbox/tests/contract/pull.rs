@@ -1,6 +1,6 @@
 //! PULL_FROM_URL (§4.7–4.9): verified prefixes only, a real HTTP download in ranges that
 //! refuses redirects, `PROCESSING_DOWNLOAD` with `downloaded_bytes`, injected slow and failing
-//! pulls, and cancel of a download in progress.
+//! pulls, cancel of a download in progress, and downloads kept across a restart.
 
 use crate::harness::*;
 use axum::extract::State;
@@ -199,4 +199,40 @@ async fn injected_failures_fail_the_pull_and_a_slow_pull_can_be_cancelled() {
     let again = h.api_post("/v2/post/publish/cancel/", &maya.access, &json!({ "publish_id": slow })).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
     assert_eq!(again.json()["error"]["code"], "publish_not_cancellable");
+}
+
+#[tokio::test]
+async fn a_download_cut_off_by_a_restart_starts_again_and_its_record_survives_the_next_restart() {
+    let host = MediaHost::start(SyntheticVideo::mp4(10, 250_000)).await;
+    let dir = std::env::temp_dir().join(format!("sandbox-pull-restart-{}", std::process::id()));
+    let with_file = || SandboxConfig { state_file: Some(dir.join("state.json")), ..pull_config(vec![format!("{}/media/", host.base)]) };
+    let before = Harness::new(with_file());
+    let maya = before.connect(MAYA, "user.info.basic,video.publish").await;
+    // 20 kB/s: still downloading when the sandbox "restarts".
+    before.sandbox.set_pull_rate(Some(20_000));
+    let reply = before.api_post("/v2/post/publish/video/init/", &maya.access, &pull_init(&format!("{}/media/v.mp4", host.base))).await;
+    let publish_id = reply.json()["data"]["publish_id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while before.sandbox.downloaded_bytes(&publish_id).unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "the download never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(before.sandbox.save_state().unwrap());
+    // A new process loads the file (the old one's download is left to run out on its own).
+    drop(before);
+
+    let after = Harness::new(with_file());
+    after.sandbox.keep_saving();
+    let record = downloaded(&after, &publish_id).await;
+    assert_eq!((record.status.as_str(), record.upload_complete), ("PUBLISH_COMPLETE", true), "{record:?}");
+    let status = after.status(&maya.access, &publish_id).await.json();
+    assert_eq!(status["data"]["downloaded_bytes"], 250_000, "counted once, from the first byte again: {status}");
+    assert!(after.sandbox.save_state().is_ok());
+    drop(after);
+
+    // Once done, a download stays done: the next restart reports it as it was.
+    let later = Harness::new(with_file());
+    let status = later.status(&maya.access, &publish_id).await.json();
+    assert_eq!((status["data"]["status"].as_str(), status["data"]["downloaded_bytes"].as_u64()), (Some("PUBLISH_COMPLETE"), Some(250_000)), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
