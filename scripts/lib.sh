@@ -133,6 +133,21 @@ start_private_postgres() {
   bin="$(postgres_bin_dir)"
   mkdir -p "$dir"
   if [ "$(id -u)" = 0 ]; then
+    # The cluster runs as `postgres`, which must reach DIR. A checkout in a private home (mode
+    # 700, as /root is) hides it: the cluster then lives in postgres's own home, one per DIR,
+    # and DIR becomes a link to it, so the next start finds it again.
+    if [ ! -L "$dir" ] && ! runuser -u postgres -- test -x "$dir/.." 2>/dev/null; then
+      local home real
+      home="$(getent passwd postgres | cut -d: -f6)"
+      real="${home:-/var/lib/postgresql}/cadence-$(printf '%s' "$dir" | sha256sum | cut -c1-16)"
+      mkdir -p "$real"
+      if [ -z "$(ls -A "$dir")" ]; then
+        rmdir "$dir" && ln -s "$real" "$dir"
+      fi
+    fi
+    if [ -L "$dir" ]; then
+      dir="$(readlink -f "$dir")"
+    fi
     chown postgres "$dir"
     chmod 700 "$dir"
     run_as=(runuser -u postgres --)
