@@ -240,6 +240,7 @@ impl Sandbox {
                     publish_id: publish.id.clone(),
                     open_id: publish.open_id.clone(),
                     upload_complete: publish.has_every_byte(),
+                    pulled: publish.pull.is_some(),
                     status: status.as_str().to_owned(),
                     fail_reason: match status {
                         publish::Status::Failed(reason) => Some(reason.to_owned()),
@@ -295,6 +296,8 @@ pub struct PublishRecord {
     pub open_id: String,
     /// Every byte of the video arrived: TikTok will publish it (or fail it in processing).
     pub upload_complete: bool,
+    /// Its media came by PULL_FROM_URL (downloaded by TikTok) rather than by FILE_UPLOAD.
+    pub pulled: bool,
     /// TikTok's status value, e.g. `PUBLISH_COMPLETE`.
     pub status: String,
     pub fail_reason: Option<String>,

@@ -71,7 +71,8 @@ pub fn check_url(config: &SandboxConfig, url: &str) -> Result<(), UrlRefusal> {
     }
     let by_domain = config.verified_domains.iter().any(|domain| {
         let domain = domain.to_ascii_lowercase();
-        secure && (host == domain || host.ends_with(&format!(".{domain}")))
+        // Plain http got here only as a loopback host the sandbox was told to admit.
+        (secure || config.allow_loopback_http_pulls) && (host == domain || host.ends_with(&format!(".{domain}")))
     });
     let by_prefix = config.verified_url_prefixes.iter().any(|prefix| is_prefix_property(config, prefix) && url.starts_with(prefix.as_str()));
     if by_domain || by_prefix { Ok(()) } else { Err(UrlRefusal::Unverified) }
@@ -354,6 +355,16 @@ mod tests {
         assert_eq!(check_url(&config, "https://example.com.evil.net/v.mp4"), Err(UrlRefusal::Unverified));
         assert_eq!(check_url(&config, "https://user@example.com/v.mp4"), Err(UrlRefusal::NotAUrl));
         assert_eq!(check_url(&config, "ftp://example.com/v.mp4"), Err(UrlRefusal::NotAUrl));
+    }
+
+    #[test]
+    fn a_verified_localhost_domain_takes_loopback_http_only_when_admitted() {
+        let strict = config(&["localhost"], &[], false);
+        assert_eq!(check_url(&strict, "http://localhost:4100/media/pull/abc"), Err(UrlRefusal::Unverified));
+        let local = config(&["localhost"], &[], true);
+        assert_eq!(check_url(&local, "http://localhost:4100/media/pull/abc"), Ok(()), "any port, as a domain property");
+        assert_eq!(check_url(&local, "http://127.0.0.1:4100/media/pull/abc"), Err(UrlRefusal::Unverified), "another host");
+        assert_eq!(check_url(&local, "http://cadence.example/media/pull/abc"), Err(UrlRefusal::Unverified), "not loopback");
     }
 
     #[test]

@@ -61,22 +61,29 @@ impl Disruption {
         let soon = Instant::now() + Duration::from_secs(3);
         match column {
             Column::Kills => {
-                let servers = vec![ServerProcess::start(app, sandbox, log, 8).await, ServerProcess::start(app, sandbox, log, 8).await];
+                let pulling = started_pulling(ServerProcess::start_pulling_on(&app.db.url, app, sandbox, log, 8).await, sandbox).await;
+                let servers = vec![pulling, ServerProcess::start(app, sandbox, log, 8).await];
                 (Self::Kills { killed_at: Vec::new(), next: soon }, servers)
             }
             Column::Stalls => {
                 // Each server reaches PostgreSQL through a proxy of its own, so one can be cut off.
                 let mut proxies = Vec::new();
                 let mut servers = Vec::new();
-                for _ in 0..2 {
+                for n in 0..2 {
                     let proxy = DbProxy::start(&DbProxy::upstream_of(&app.db.url)).await;
-                    servers.push(ServerProcess::start_on(&proxy.url_for(&app.db.url), app, sandbox, log, 8).await);
+                    let database_url = proxy.url_for(&app.db.url);
+                    servers.push(if n == 0 {
+                        started_pulling(ServerProcess::start_pulling_on(&database_url, app, sandbox, log, 8).await, sandbox).await
+                    } else {
+                        ServerProcess::start_on(&database_url, app, sandbox, log, 8).await
+                    });
                     proxies.push(proxy);
                 }
                 (Self::Stalls { proxies, stalled: None, done: 0, next: soon }, servers)
             }
             Column::Restarts => {
-                let servers = vec![ServerProcess::start(app, sandbox, log, 8).await, ServerProcess::start(app, sandbox, log, 8).await];
+                let pulling = started_pulling(ServerProcess::start_pulling_on(&app.db.url, app, sandbox, log, 8).await, sandbox).await;
+                let servers = vec![pulling, ServerProcess::start(app, sandbox, log, 8).await];
                 let postgres = postgres.expect("the restarts column runs on a private cluster");
                 (Self::Restarts { postgres, down_until: None, done: 0, next: soon }, servers)
             }
@@ -129,7 +136,8 @@ impl Disruption {
             Self::Kills { killed_at, next } => {
                 if killed_at.len() < wanted && now >= *next {
                     let victim = dice.below(servers.len());
-                    let replacement = ServerProcess::start(app, sandbox, log, 8).await;
+                    // Started as the victim was: a pulling server's posts keep being pulled.
+                    let replacement = servers[victim].another_like(app, sandbox, log, 8).await;
                     std::mem::replace(&mut servers[victim], replacement).kill_9();
                     killed_at.push(OffsetDateTime::now_utc());
                     *next = Instant::now() + Duration::from_secs(2 + dice.below(6) as u64);
@@ -181,4 +189,16 @@ impl Disruption {
             }
         }
     }
+}
+
+/// Returns `server` (the one whose scheduled videos TikTok pulls) once TikTok was asked to pull
+/// one, before the second server starts: which server claims a due post is a race, so without
+/// this head start a run could leave pulls out entirely.
+async fn started_pulling(server: ServerProcess, sandbox: &TestSandbox) -> ServerProcess {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sandbox.count("/v2/post/publish/video/init/", "PULL_FROM_URL") == 0 {
+        assert!(Instant::now() < deadline, "the pulling server asked TikTok to pull nothing within a minute");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server
 }

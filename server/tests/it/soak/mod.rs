@@ -2,7 +2,9 @@
 //! server processes while the sandbox injects 429s, 5xx, timeouts, dropped connections and
 //! refused tokens and creators revoke access, and, per column, a server is SIGKILLed and
 //! replaced, one server's database connections stall past its lease, or PostgreSQL restarts,
-//! again and again. At the end every post is published exactly once or stopped with a reason,
+//! again and again. One of the two servers (and whatever replaces it) hands TikTok pull URLs
+//! instead of uploading, so a share of the posts go by PULL_FROM_URL through the same faults.
+//! At the end every post is published exactly once or stopped with a reason,
 //! no refresh token was lost (but to a kill mid-rotation), and TikTok's own record (the
 //! sandbox's publishes and request log) agrees with Cadence's.
 //!
@@ -105,6 +107,10 @@ async fn soak(column: Column, default_posts: usize) {
         daily_post_cap: 1_000,
         // Recovery waits out a killed server's upload URL before sending again.
         upload_url_ttl: Duration::from_secs(20),
+        // One of the two servers hands TikTok pull URLs (`http://localhost:PORT/media/pull/…`,
+        // a port-agnostic verified domain), so a share of the posts go by PULL_FROM_URL.
+        verified_domains: vec!["localhost".to_owned()],
+        allow_loopback_http_pulls: true,
         ..SandboxConfig::default()
     })
     .await;
@@ -222,4 +228,7 @@ async fn soak(column: Column, default_posts: usize) {
     );
     assert!(disruption.finished(disruptions_wanted), "every {column_name} fault was applied ({applied} of {disruptions_wanted})");
     assert!(verdict.by_state.get("published").copied().unwrap_or(0) > total / 2, "most posts were published: {:?}", verdict.by_state);
+    let pulled = sandbox.count("/v2/post/publish/video/init/", "PULL_FROM_URL");
+    println!("soak {column_name}: {pulled} inits were PULL_FROM_URL");
+    assert!(pulled > 0, "a share of the posts went by PULL_FROM_URL");
 }

@@ -9,6 +9,10 @@ pub struct ServerProcess {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT`, where it answers.
     pub url: String,
+    /// Where it reaches PostgreSQL, and whether TikTok pulls its scheduled videos (for a
+    /// replacement started like it).
+    database_url: String,
+    pulling: bool,
 }
 
 impl ServerProcess {
@@ -25,6 +29,29 @@ impl ServerProcess {
         sandbox: &TestSandbox,
         log: &std::path::Path,
         concurrency: usize,
+    ) -> Self {
+        Self::launch(database_url, app, sandbox, log, concurrency, false).await
+    }
+
+    /// The same, handing TikTok its scheduled videos by PULL_FROM_URL from
+    /// `http://localhost:PORT/media/pull/` (the sandbox must verify `localhost` and admit
+    /// loopback http, as `TestSandbox` configs for it do).
+    pub async fn start_pulling_on(database_url: &str, app: &TestApp, sandbox: &TestSandbox, log: &std::path::Path, concurrency: usize) -> Self {
+        Self::launch(database_url, app, sandbox, log, concurrency, true).await
+    }
+
+    /// Another server started as this one was (its database route, pulls or uploads).
+    pub async fn another_like(&self, app: &TestApp, sandbox: &TestSandbox, log: &std::path::Path, concurrency: usize) -> Self {
+        Self::launch(&self.database_url.clone(), app, sandbox, log, concurrency, self.pulling).await
+    }
+
+    async fn launch(
+        database_url: &str,
+        app: &TestApp,
+        sandbox: &TestSandbox,
+        log: &std::path::Path,
+        concurrency: usize,
+        pulling: bool,
     ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
@@ -44,6 +71,9 @@ impl ServerProcess {
         for (key, value) in sandbox.app_settings() {
             command.env(key, value);
         }
+        if pulling {
+            command.env("CADENCE_MEDIA_PUBLIC_URL", format!("http://localhost:{port}/media/pull"));
+        }
         let child = command.spawn().expect("the server binary starts");
         let url = format!("http://127.0.0.1:{port}");
         let health = format!("{url}/healthz");
@@ -51,7 +81,7 @@ impl ServerProcess {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while tokio::time::Instant::now() < deadline {
             if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
-                return Self { child, url };
+                return Self { child, url, database_url: database_url.to_owned(), pulling };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
