@@ -271,3 +271,55 @@ async fn a_new_cover_frame_is_checked_against_the_video_and_becomes_the_lists_fr
     publish_due(&app.state, OffsetDateTime::now_utc() + time::Duration::minutes(6), Uuid::new_v4()).await.unwrap();
     assert_eq!(sandbox.count(INIT, "\"video_cover_timestamp_ms\":12500"), 1, "TikTok receives the new cover");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drafts_video_is_replaced_by_its_team_and_the_post_it_becomes_carries_the_new_one() {
+    let (sandbox, app, mut owner, account) = owner_with_account().await;
+    let mut upload = Upload::post_now("", "SELF_ONLY", SyntheticVideo::mp4(20, 200_000));
+    upload.mode = "draft";
+    upload.more_fields.push(("thumbnail", as_data_url(&frame())));
+    let draft = upload.send(&mut owner).await.unwrap().post_id;
+    let before: app::drafts::types::DraftView = owner.call("drafts/detail", &[("draft_id", &draft.to_string())]).await.unwrap();
+
+    // Nobody outside the team's editors replaces it, and a refusal keeps nothing.
+    let mut viewer = app.joined(&mut owner, "viewer", "Vera").await;
+    let refused = Upload::replacing_draft(draft, SyntheticVideo::mp4(15, 350_000)).send(&mut viewer).await.expect_err("viewer");
+    assert!(matches!(refused, AppError::Forbidden(_)), "{refused:?}");
+    let mut other_team = app.signed_up("Otto").await;
+    let refused = Upload::replacing_draft(draft, SyntheticVideo::mp4(15, 350_000)).send(&mut other_team).await.expect_err("another team");
+    assert!(matches!(refused, AppError::Forbidden(_) | AppError::NotFound(_)), "{refused:?}");
+    let stored: i64 = diesel::sql_query("SELECT count(*) AS n FROM media").get_result::<Count>(&mut app.conn().await).await.unwrap().n;
+    assert_eq!(stored, 1, "refused videos are not kept");
+
+    let mut replacement = Upload::replacing_draft(draft, SyntheticVideo::mp4(15, 350_000));
+    let new_frame = [&[0xFF, 0xD8, 0xFF, 0xE2][..], &[3; 500], &[0xFF, 0xD9]].concat();
+    replacement.more_fields.push(("thumbnail", as_data_url(&new_frame)));
+    let outcome = replacement.send(&mut owner).await.expect("replaced");
+    assert_eq!((outcome.post_id, outcome.draft), (draft, true));
+    let after: app::drafts::types::DraftView = owner.call("drafts/detail", &[("draft_id", &draft.to_string())]).await.unwrap();
+    assert_eq!(after.video_bytes, 350_000);
+    assert_ne!(after.video_url, before.video_url, "a new file is a new address");
+    assert_eq!(get(&mut owner, &after.video_url, None).await.body.len(), 350_000);
+    assert_eq!(get(&mut owner, after.thumbnail_url.as_deref().unwrap(), None).await.body, new_frame);
+    let released: i64 = diesel::sql_query("SELECT count(*) AS n FROM media WHERE remove_after IS NOT NULL")
+        .get_result::<Count>(&mut app.conn().await)
+        .await
+        .unwrap()
+        .n;
+    assert_eq!(released, 1, "the old video goes after the grace period");
+    let audit: app::audit::types::AuditPage = owner.call("audit/list", &[]).await.unwrap();
+    assert!(audit.entries.iter().any(|e| e.action == "draft.video_replaced"), "in the audit log");
+
+    // Scheduled, the post takes the new video to TikTok. (The wall clock is the member's own,
+    // a few hours ahead of UTC at most, so three hours of UTC are still ahead there.)
+    let at = OffsetDateTime::now_utc() + time::Duration::hours(3);
+    let when = format!("{:04}-{:02}-{:02}T{:02}:{:02}", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute());
+    let choices = ComposerChoices { caption: "Replaced".into(), privacy_level: Some("SELF_ONLY".into()), ..Default::default() };
+    let json = serde_json::to_string(&choices).unwrap();
+    owner
+        .call::<Uuid>("drafts/schedule", &[("draft_id", &draft.to_string()), ("account_id", &account), ("choices", &json), ("when", &when)])
+        .await
+        .unwrap();
+    publish_due(&app.state, OffsetDateTime::now_utc() + time::Duration::hours(4), Uuid::new_v4()).await.unwrap();
+    assert_eq!(sandbox.count(INIT, "\"video_size\":350000"), 1);
+}

@@ -61,6 +61,13 @@ impl Upload {
         upload
     }
 
+    /// A new video for the draft `draft_id`, as its page's "Replace video" sends it.
+    pub fn replacing_draft(draft_id: uuid::Uuid, video: SyntheticVideo) -> Self {
+        let mut upload = Self::replacing_post(draft_id, video);
+        upload.more_fields = vec![("replace_draft", draft_id.to_string())];
+        upload
+    }
+
     /// The same, scheduled for `at` instead of posted now.
     pub fn scheduled(account_id: &str, privacy: &str, video: SyntheticVideo, at: time::OffsetDateTime) -> Self {
         Self {
