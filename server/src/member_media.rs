@@ -2,7 +2,7 @@
 
 use crate::ranged;
 use app::{
-    error::AppError,
+    error::{AppError, AppResult},
     media::members::{self, Owner},
     state::AppState,
     teams::ssr::{Caller, caller_of_session},
@@ -12,6 +12,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use diesel_async::AsyncPgConnection;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -32,28 +33,14 @@ pub async fn draft_thumbnail(state: State<AppState>, session: Session, Path(id):
 }
 
 async fn video(State(state): State<AppState>, session: Session, owner: Owner, headers: HeaderMap) -> Response {
-    let found = match state.pool.get().await {
-        Ok(mut conn) => match caller(&mut conn, &session).await {
-            Ok(caller) => members::video_of(&mut conn, caller, owner).await,
-            Err(refusal) => return refusal,
-        },
-        Err(_) => return ranged::unavailable(),
-    };
-    match found {
-        Ok(video) => ranged::page_video(&state, &headers, &video.storage_key, video.byte_size, &video.content_type).await,
-        Err(error) => refusal(error),
+    match members_only(&state, &session, async |conn, caller| members::video_of(conn, caller, owner).await).await {
+        Ok(video) => ranged::page_video(&state, &headers, &video).await,
+        Err(refusal) => refusal,
     }
 }
 
 async fn thumbnail(State(state): State<AppState>, session: Session, owner: Owner) -> Response {
-    let found = match state.pool.get().await {
-        Ok(mut conn) => match caller(&mut conn, &session).await {
-            Ok(caller) => members::thumbnail_of(&mut conn, caller, owner).await,
-            Err(refusal) => return refusal,
-        },
-        Err(_) => return ranged::unavailable(),
-    };
-    match found {
+    match members_only(&state, &session, async |conn, caller| members::thumbnail_of(conn, caller, owner).await).await {
         Ok(jpeg) => {
             let mut response = jpeg.into_response();
             let headers = response.headers_mut();
@@ -63,12 +50,26 @@ async fn thumbnail(State(state): State<AppState>, session: Session, owner: Owner
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
             response
         }
-        Err(error) => refusal(error),
+        Err(refusal) => refusal,
     }
 }
 
+/// What `find` finds for the signed-in member, or the answer for anyone else. The database
+/// connection is given back before the caller streams anything.
+async fn members_only<T>(
+    state: &AppState,
+    session: &Session,
+    find: impl AsyncFnOnce(&mut AsyncPgConnection, Caller) -> AppResult<T>,
+) -> Result<T, Response> {
+    let Ok(mut conn) = state.pool.get().await else {
+        return Err(ranged::unavailable());
+    };
+    let caller = caller(&mut conn, session).await?;
+    find(&mut conn, caller).await.map_err(refusal)
+}
+
 /// The signed-in member, or the answer for a visitor who is not one.
-async fn caller(conn: &mut diesel_async::AsyncPgConnection, session: &Session) -> Result<Caller, Response> {
+async fn caller(conn: &mut AsyncPgConnection, session: &Session) -> Result<Caller, Response> {
     match caller_of_session(conn, session).await {
         Ok(Some(caller)) => Ok(caller),
         Ok(None) => Err((StatusCode::UNAUTHORIZED, "Sign in to see this.").into_response()),

@@ -15,14 +15,13 @@ pub async fn serve(State(state): State<AppState>, Path((token, post_id)): Path<(
         Ok(mut conn) => app::previews::ssr::video_of(&mut conn, &token, post_id, OffsetDateTime::now_utc()).await,
         Err(_) => return ranged::unavailable(),
     };
-    let (storage_key, byte_size, content_type) = match found {
-        Ok(found) => found,
+    match found {
+        Ok(video) => ranged::page_video(&state, &headers, &video).await,
         // Unknown, revoked, expired, another post: the same answer, which tells nothing.
-        Err(AppError::NotFound(_) | AppError::Forbidden(_)) => return ranged::not_found(),
+        Err(AppError::NotFound(_) | AppError::Forbidden(_)) => ranged::not_found(),
         Err(error) => {
             tracing::warn!(error = %error, "a preview video could not be looked up");
-            return ranged::unavailable();
+            ranged::unavailable()
         }
-    };
-    ranged::page_video(&state, &headers, &storage_key, byte_size, &content_type).await
+    }
 }

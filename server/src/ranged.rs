@@ -1,7 +1,10 @@
 //! A stored video answered with HTTP range requests: exact lengths, `206` for a part, `416` outside the file; shared by TikTok's pulls, the preview pages and members' pages.
 
 use app::{
-    media::public_url::{self, RangeRequest},
+    media::{
+        catalog::StoredVideo,
+        public_url::{self, RangeRequest},
+    },
     state::AppState,
 };
 use axum::{
@@ -57,12 +60,12 @@ pub async fn respond(state: &AppState, storage_key: &str, content_type: &str, pa
 
 /// A stored video for a page of Cadence's own (a member's or a client's), in the ranges the
 /// browser asks for, never cached: access can end at once (a revoked link, a removed member).
-pub async fn page_video(state: &AppState, headers: &HeaderMap, storage_key: &str, byte_size: u64, content_type: &str) -> Response {
-    let part = match plan(headers, byte_size) {
+pub async fn page_video(state: &AppState, headers: &HeaderMap, video: &StoredVideo) -> Response {
+    let part = match plan(headers, video.byte_size) {
         Ok(part) => part,
         Err(refusal) => return refusal,
     };
-    match respond(state, storage_key, content_type, part).await {
+    match respond(state, &video.storage_key, &video.content_type, part).await {
         Ok(mut response) => {
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
             response

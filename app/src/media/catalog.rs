@@ -14,6 +14,20 @@ use uuid::Uuid;
 /// How long a published or cancelled post's video is kept.
 pub const GRACE: time::Duration = time::Duration::hours(24);
 
+/// A stored video as a page plays it: its key in the media store, its size and type (read as
+/// `(media::storage_key, media::byte_size, media::content_type)`).
+pub struct StoredVideo {
+    pub storage_key: String,
+    pub byte_size: u64,
+    pub content_type: String,
+}
+
+impl From<(String, i64, String)> for StoredVideo {
+    fn from((storage_key, byte_size, content_type): (String, i64, String)) -> Self {
+        Self { storage_key, byte_size: u64::try_from(byte_size).unwrap_or(0), content_type }
+    }
+}
+
 /// Records a stored video for the team; returns its id.
 pub async fn record(
     conn: &mut AsyncPgConnection,

@@ -3,6 +3,7 @@
 use crate::{
     db::schema::{drafts, media, posts},
     error::{AppError, AppResult},
+    media::catalog::StoredVideo,
     teams::ssr::Caller,
 };
 use diesel::prelude::*;
@@ -14,13 +15,6 @@ use uuid::Uuid;
 pub enum Owner {
     Post(Uuid),
     Draft(Uuid),
-}
-
-/// A stored video: its key in the media store, its size and type.
-pub struct StoredVideo {
-    pub storage_key: String,
-    pub byte_size: u64,
-    pub content_type: String,
 }
 
 /// The video of `owner`, if it is the caller's team's and still stored (a published post's is
@@ -50,8 +44,7 @@ pub async fn video_of(conn: &mut AsyncPgConnection, caller: Caller, owner: Owner
         }
     }
     .optional()?;
-    let (storage_key, size, content_type) = found.ok_or_else(|| AppError::NotFound("Video".into()))?;
-    Ok(StoredVideo { storage_key, byte_size: u64::try_from(size).unwrap_or(0), content_type })
+    found.map(StoredVideo::from).ok_or_else(|| AppError::NotFound("Video".into()))
 }
 
 /// The thumbnail JPEG of `owner`, if it is the caller's team's and has one.

@@ -262,10 +262,10 @@ pub async fn page(conn: &mut AsyncPgConnection, token: &str, now: OffsetDateTime
 
 /// The stored video of `post_id`, if the link `token` opens and shows that post:
 /// (storage key, size, content type).
-pub async fn video_of(conn: &mut AsyncPgConnection, token: &str, post_id: Uuid, now: OffsetDateTime) -> AppResult<(String, u64, String)> {
+pub async fn video_of(conn: &mut AsyncPgConnection, token: &str, post_id: Uuid, now: OffsetDateTime) -> AppResult<crate::media::catalog::StoredVideo> {
     let link = open(conn, token, now).await?;
     // A published post's video is kept only for a grace period; after it, there is none.
-    let (key, size, content_type): (String, i64, String) = preview_link_posts::table
+    let found: (String, i64, String) = preview_link_posts::table
         .inner_join(posts::table.inner_join(media::table))
         .filter(preview_link_posts::link_id.eq(link.id))
         .filter(preview_link_posts::post_id.eq(post_id))
@@ -276,7 +276,7 @@ pub async fn video_of(conn: &mut AsyncPgConnection, token: &str, post_id: Uuid, 
         .await
         .optional()?
         .ok_or_else(|| AppError::NotFound("Video".into()))?;
-    Ok((key, u64::try_from(size).unwrap_or(0), content_type))
+    Ok(found.into())
 }
 
 /// A guest's decision on one post of the link `token`, as they saw it (`seen`: its fingerprint

@@ -1,7 +1,7 @@
 //! Taking a video from the browser: the composer's fields arrive first, then the file, which
 //! is streamed either straight into TikTok ("Post now", "Send to inbox") or into the media
-//! store ("Schedule", "Save draft", or a new video for a post or draft: `publishing::replace`). Everything TikTok would refuse is refused before a byte is
-//! sent.
+//! store ("Schedule", "Save draft", or a new video for a post or draft: `publishing::replace`).
+//! Everything TikTok would refuse is refused before a byte is sent.
 //!
 //! The work runs in its own task: if the browser goes away mid-upload the request future is
 //! dropped, but the task still sees the cut-off stream and cleans up after it.
