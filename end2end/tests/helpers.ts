@@ -174,17 +174,23 @@ export async function imageLoaded(page: Page, selector: string): Promise<void> {
   }, selector);
 }
 
-/**
- * A team that needs approval: Ada (owner, an approver) switches it on and invites Eli as an
- * editor, who joins in a browser of his own; `creators` are connected for the team by Ada.
- */
-export async function teamNeedingApproval(browser: Browser, creators: string[]): Promise<{ owner: Page; editor: Page }> {
+/** Ada signs up in a browser of her own and switches "posts need approval" on (Team page). */
+export async function ownerRequiringApproval(browser: Browser): Promise<Page> {
   const owner = await (await browser.newContext()).newPage();
   await signUp(owner, "Ada", uniqueEmail("ada"));
   await owner.getByRole("link", { name: "Team" }).click();
   await hydrated(owner);
   await owner.locator("#approval-required").check();
   await expect(owner.locator("#approval-required")).toBeChecked();
+  return owner;
+}
+
+/**
+ * A team that needs approval: Ada (owner, an approver) switches it on and invites Eli as an
+ * editor, who joins in a browser of his own; `creators` are connected for the team by Ada.
+ */
+export async function teamNeedingApproval(browser: Browser, creators: string[]): Promise<{ owner: Page; editor: Page }> {
+  const owner = await ownerRequiringApproval(browser);
   await owner.getByLabel("Role", { exact: true }).selectOption({ label: "Editor" });
   await owner.getByRole("button", { name: "Create invite link" }).click();
   const link = await owner.locator("#invite-link").inputValue();

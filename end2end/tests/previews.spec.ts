@@ -1,14 +1,9 @@
 import { expect, test } from "@playwright/test";
-import { connectCreator, disconnectCreator, hydrated, schedule, signUp, uniqueEmail, wallClock } from "./helpers";
+import { connectCreator, disconnectCreator, hydrated, ownerRequiringApproval, schedule, wallClock } from "./helpers";
 
 test("a client without an account opens a preview link, asks for changes, then approves, and the team sees it", async ({ browser }) => {
   test.setTimeout(150_000);
-  const owner = await (await browser.newContext()).newPage();
-  await signUp(owner, "Ada", uniqueEmail("ada"));
-  await owner.getByRole("link", { name: "Team" }).click();
-  await hydrated(owner);
-  await owner.locator("#approval-required").check();
-  await expect(owner.locator("#approval-required")).toBeChecked();
+  const owner = await ownerRequiringApproval(browser);
   await connectCreator(owner, "Maya Public");
   const when = new Date(Date.now() + 2 * 24 * 3600 * 1000);
   when.setHours(11, 0, 0, 0);
