@@ -74,8 +74,8 @@ impl Sandbox {
     }
 
     /// With a `state_file`: writes changes every [`persistence::SAVE_INTERVAL`] for as long as
-    /// the sandbox exists, sends the webhooks that loaded publishes still owe, and starts again
-    /// the downloads a restart cut off. Needs Tokio.
+    /// the sandbox exists, sends the webhooks that loaded publishes still owe, and fails the
+    /// downloads a restart cut off (`video_pull_failed`, as a broken connection is). Needs Tokio.
     pub fn keep_saving(&self) {
         if self.inner.config.state_file.is_none() {
             return;
@@ -95,7 +95,7 @@ impl Sandbox {
         for (publish_id, final_at, moderated_at) in owed {
             publish::notify_when_final(self, publish_id, final_at, moderated_at);
         }
-        pull::resume_cut_off(self);
+        pull::fail_cut_off(self);
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             loop {

@@ -4,8 +4,8 @@
 //!
 //! What is saved is what TikTok itself would still know: grants with their access and refresh
 //! tokens, publishes with their uploads and downloads (PULL_FROM_URL, photo posts; one cut off
-//! by the restart starts again from its first byte, as TikTok's own task would carry on), and
-//! the per-minute rate windows (forgetting them would
+//! by the restart fails as a broken connection does, `video_pull_failed`), and the per-minute
+//! rate windows (forgetting them would
 //! make a restarted sandbox more lenient than TikTok). Open consent pages and unspent
 //! authorization codes live ten minutes and are not kept: a person mid-consent starts again.
 //! Scripted faults and the request and webhook logs belong to one run and are not kept either.

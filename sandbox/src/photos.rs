@@ -32,7 +32,7 @@ const MAX_TITLE_UTF16: usize = 90;
 const MAX_DESCRIPTION_UTF16: usize = 4000;
 /// How much of each image is kept to read its size from.
 const IMAGE_HEAD: usize = 1 << 20;
-const PHOTO_PULL_FAILED: &str = "photo_pull_failed";
+pub(crate) const PHOTO_PULL_FAILED: &str = "photo_pull_failed";
 
 /// What a photo post carries besides the common settings.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -179,7 +179,7 @@ fn init(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<Response,
 }
 
 /// Fetches and checks every image in the background, then settles the publish.
-pub(crate) fn start(sandbox: &Sandbox, publish_id: String) {
+fn start(sandbox: &Sandbox, publish_id: String) {
     let sandbox = sandbox.clone();
     tokio::spawn(async move {
         let limit = sandbox.inner.config.pull_timeout;

@@ -108,39 +108,23 @@ fn host_of(authority: &str) -> &str {
     authority.rsplit_once(':').map_or(authority, |(host, _)| host)
 }
 
-/// Starts again, from the first byte, every download a restart cut off (loaded unfinished,
-/// neither failed nor cancelled): TikTok's own download task would carry on after a restart of
-/// ours, so a pull is neither lost nor stuck in `PROCESSING_DOWNLOAD`.
-pub(crate) fn resume_cut_off(sandbox: &Sandbox) {
-    let cut_off: Vec<(String, Option<String>)> = {
-        let mut state = sandbox.inner.lock();
+/// Fails every download a restart cut off (loaded unfinished, neither failed nor cancelled)
+/// with TikTok's `video_pull_failed` / `photo_pull_failed`, and sends its webhooks. Whether
+/// TikTok retries a download that broke off is not documented; a connection error is
+/// documented as this failure (tiktok-api.md §4.9), so the strict reading: the client tries again.
+pub(crate) fn fail_cut_off(sandbox: &Sandbox) {
+    let cut_off: Vec<(String, &'static str)> = {
+        let state = sandbox.inner.lock();
         state
             .publishes
-            .iter_mut()
+            .iter()
             .filter(|publish| publish.aborted.is_none() && publish.completed_at.is_none())
-            .filter_map(|publish| {
-                let pull = publish.pull.as_mut().filter(|pull| !pull.complete && pull.fail_reason.is_none())?;
-                (pull.downloaded, pull.total) = (0, None);
-                let url = pull.url.clone();
-                publish.upload.head.clear();
-                publish.upload.hasher = Default::default();
-                let video_url = match publish.photo.as_mut() {
-                    Some(photo) => {
-                        photo.images_done = 0;
-                        None
-                    }
-                    None => Some(url),
-                };
-                Some((publish.id.clone(), video_url))
-            })
+            .filter(|publish| publish.pull.as_ref().is_some_and(|pull| !pull.complete && pull.fail_reason.is_none()))
+            .map(|publish| (publish.id.clone(), if publish.photo.is_some() { crate::photos::PHOTO_PULL_FAILED } else { VIDEO_PULL_FAILED }))
             .collect()
     };
-    for (publish_id, video_url) in cut_off {
-        tracing::info!(publish_id, "sandbox: starting again a download the restart cut off");
-        match video_url {
-            Some(url) => start(sandbox, publish_id, url),
-            None => crate::photos::start(sandbox, publish_id),
-        }
+    for (publish_id, fail_reason) in cut_off {
+        finish(sandbox, &publish_id, Err((fail_reason, "the sandbox restarted during the download".to_owned())));
     }
 }
 

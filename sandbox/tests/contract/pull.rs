@@ -202,18 +202,23 @@ async fn injected_failures_fail_the_pull_and_a_slow_pull_can_be_cancelled() {
 }
 
 #[tokio::test]
-async fn a_download_cut_off_by_a_restart_starts_again_and_its_record_survives_the_next_restart() {
+async fn a_download_cut_off_by_a_restart_fails_as_a_broken_connection_and_a_finished_one_stays_done() {
     let host = MediaHost::start(SyntheticVideo::mp4(10, 250_000)).await;
     let dir = std::env::temp_dir().join(format!("sandbox-pull-restart-{}", std::process::id()));
     let with_file = || SandboxConfig { state_file: Some(dir.join("state.json")), ..pull_config(vec![format!("{}/media/", host.base)]) };
     let before = Harness::new(with_file());
     let maya = before.connect(MAYA, "user.info.basic,video.publish").await;
-    // 20 kB/s: still downloading when the sandbox "restarts".
+    let url = format!("{}/media/v.mp4", host.base);
+    // One download finishes before the restart.
+    let reply = before.api_post("/v2/post/publish/video/init/", &maya.access, &pull_init(&url)).await;
+    let finished = reply.json()["data"]["publish_id"].as_str().unwrap().to_owned();
+    assert_eq!(downloaded(&before, &finished).await.status, "PUBLISH_COMPLETE");
+    // 20 kB/s: another is still downloading when the sandbox "restarts".
     before.sandbox.set_pull_rate(Some(20_000));
-    let reply = before.api_post("/v2/post/publish/video/init/", &maya.access, &pull_init(&format!("{}/media/v.mp4", host.base))).await;
-    let publish_id = reply.json()["data"]["publish_id"].as_str().unwrap().to_owned();
+    let reply = before.api_post("/v2/post/publish/video/init/", &maya.access, &pull_init(&url)).await;
+    let cut = reply.json()["data"]["publish_id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while before.sandbox.downloaded_bytes(&publish_id).unwrap_or(0) == 0 {
+    while before.sandbox.downloaded_bytes(&cut).unwrap_or(0) == 0 {
         assert!(Instant::now() < deadline, "the download never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -223,16 +228,20 @@ async fn a_download_cut_off_by_a_restart_starts_again_and_its_record_survives_th
 
     let after = Harness::new(with_file());
     after.sandbox.keep_saving();
-    let record = downloaded(&after, &publish_id).await;
-    assert_eq!((record.status.as_str(), record.upload_complete), ("PUBLISH_COMPLETE", true), "{record:?}");
-    let status = after.status(&maya.access, &publish_id).await.json();
-    assert_eq!(status["data"]["downloaded_bytes"], 250_000, "counted once, from the first byte again: {status}");
+    let status = after.status(&maya.access, &cut).await.json();
+    assert_eq!((status["data"]["status"].as_str(), status["data"]["fail_reason"].as_str()), (Some("FAILED"), Some("video_pull_failed")), "{status}");
+    let record = after.sandbox.publishes().into_iter().find(|p| p.publish_id == cut).unwrap();
+    assert!(!record.upload_complete, "nothing of it is published: {record:?}");
+    let status = after.status(&maya.access, &finished).await.json();
+    assert_eq!((status["data"]["status"].as_str(), status["data"]["downloaded_bytes"].as_u64()), (Some("PUBLISH_COMPLETE"), Some(250_000)), "{status}");
     assert!(after.sandbox.save_state().is_ok());
     drop(after);
 
-    // Once done, a download stays done: the next restart reports it as it was.
+    // The next restart reports both as they ended.
     let later = Harness::new(with_file());
-    let status = later.status(&maya.access, &publish_id).await.json();
-    assert_eq!((status["data"]["status"].as_str(), status["data"]["downloaded_bytes"].as_u64()), (Some("PUBLISH_COMPLETE"), Some(250_000)), "{status}");
+    let status = later.status(&maya.access, &cut).await.json();
+    assert_eq!(status["data"]["fail_reason"].as_str(), Some("video_pull_failed"), "{status}");
+    let status = later.status(&maya.access, &finished).await.json();
+    assert_eq!(status["data"]["downloaded_bytes"].as_u64(), Some(250_000), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
 }
