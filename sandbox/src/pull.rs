@@ -176,7 +176,7 @@ async fn download(sandbox: &Sandbox, publish_id: &str, url: &str) -> Result<(), 
             .header(header::RANGE, format!("bytes={offset}-{last}"))
             .send()
             .await
-            .map_err(|error| format!("the request failed: {error}"))?;
+            .map_err(|error| format!("the request failed: {}", error.without_url()))?;
         let status = response.status();
         if status.is_redirection() {
             return Err(format!("the URL redirected ({status}); TikTok does not follow redirects"));
@@ -203,7 +203,7 @@ async fn download(sandbox: &Sandbox, publish_id: &str, url: &str) -> Result<(), 
         record_total(sandbox, publish_id, total)?;
         let mut body = response.bytes_stream();
         while let Some(piece) = body.next().await {
-            let piece = piece.map_err(|error| format!("the download broke off: {error}"))?;
+            let piece = piece.map_err(|error| format!("the download broke off: {}", error.without_url()))?;
             if offset + piece.len() as u64 > total {
                 return Err("the URL sent more bytes than its length".to_owned());
             }
