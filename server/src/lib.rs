@@ -129,6 +129,7 @@ pub fn build_router(state: AppState) -> Router {
         // Members' own videos and frames (the post page's preview, the lists' thumbnails).
         .route("/posts/{id}/video", get(member_media::post_video))
         .route("/posts/{id}/thumbnail", get(member_media::post_thumbnail))
+        .route("/posts/{id}/photos/{index}", get(member_media::post_photo))
         .route("/drafts/{id}/video", get(member_media::draft_video))
         .route("/drafts/{id}/thumbnail", get(member_media::draft_thumbnail))
         .leptos_routes_with_context(

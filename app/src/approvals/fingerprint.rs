@@ -5,7 +5,7 @@ use sha2::{Digest as _, Sha256};
 
 /// Hex SHA-256 over the account, destination, video (its stored media, whose bytes never change,
 /// and their size), caption, audience, interactions, disclosure, AI label, cover frame and the
-/// minute it is due. Any edit of those gives another fingerprint; the version tag lets a later
+/// minute it is due; a photo post's images, title, cover and music too. Any edit of those gives another fingerprint; the version tag lets a later
 /// release change the recipe without matching old approvals by accident.
 pub fn fingerprint(post: &Post) -> String {
     let canonical = serde_json::json!([
@@ -25,6 +25,12 @@ pub fn fingerprint(post: &Post) -> String {
         post.cover_timestamp_ms,
         post.scheduled_at.map(|at| at.unix_timestamp().div_euclid(60)),
     ]);
+    // A photo post adds its images and own choices; a video's recipe stays as it was, so
+    // approvals given before photo posts existed still match.
+    let canonical = match post.photo_choices() {
+        Some(photo) => serde_json::json!([canonical, "photos", post.photo_media_ids, photo.title, photo.cover_index, post.auto_add_music]),
+        None => canonical,
+    };
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -74,6 +80,36 @@ mod tests {
             approved_fingerprint: None,
             downloaded_bytes: None,
             has_thumbnail: false,
+            photo_media_ids: None,
+            photo_cover_index: None,
+            photo_title: None,
+            auto_add_music: false,
+        }
+    }
+
+    #[test]
+    fn a_photo_posts_images_title_cover_and_music_change_it_and_a_videos_recipe_stays() {
+        // Pinned: a video post's fingerprint must not move, or approvals already given would lapse.
+        assert_eq!(fingerprint(&post()), "c49c2bc2b453e95239d73e15eb4c6d723728db3fa218b82f91f9dfd6f3ddaeda");
+        let photos = || Post {
+            media_id: None,
+            photo_media_ids: Some(vec![Uuid::from_u128(5), Uuid::from_u128(6)]),
+            photo_cover_index: Some(0),
+            photo_title: Some("Trip".into()),
+            ..post()
+        };
+        let original = fingerprint(&photos());
+        assert_ne!(original, fingerprint(&post()));
+        let edits: [fn(&mut Post); 4] = [
+            |p| p.photo_media_ids = Some(vec![Uuid::from_u128(6), Uuid::from_u128(5)]),
+            |p| p.photo_title = Some("Trip!".into()),
+            |p| p.photo_cover_index = Some(1),
+            |p| p.auto_add_music = true,
+        ];
+        for (n, edit) in edits.into_iter().enumerate() {
+            let mut changed = photos();
+            edit(&mut changed);
+            assert_ne!(fingerprint(&changed), original, "edit {n}");
         }
     }
 

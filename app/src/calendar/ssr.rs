@@ -6,7 +6,7 @@ use crate::{
         types::{CalendarDay, CalendarEntry, CalendarSpan, CalendarView},
         zone,
     },
-    db::schema::{media, posts, tiktok_accounts, users},
+    db::schema::{posts, tiktok_accounts, users},
     error::{AppError, AppResult},
     posts::{
         ssr::{Post, record_event},
@@ -203,11 +203,12 @@ pub async fn reschedule(conn: &mut AsyncPgConnection, caller: Caller, post_id: U
 /// if the original's time has passed). Returns the copy's id.
 pub async fn duplicate(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid) -> AppResult<Uuid> {
     let post = Post::find_for_team(conn, caller.team_id, post_id).await?;
-    let Some(media_id) = post.media_id else {
+    let media = post.stored_media();
+    if media.is_empty() {
         return Err(AppError::Conflict(
             "This video went straight from the browser to TikTok and is not stored, so it cannot be copied. Upload it again.".into(),
         ));
-    };
+    }
     let now = OffsetDateTime::now_utc();
     let when = post.scheduled_at.unwrap_or(now).max(now) + time::Duration::days(1);
     let copy = conn
@@ -231,7 +232,11 @@ pub async fn duplicate(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uu
                     posts::video_bytes.eq(post.video_bytes),
                     posts::content_type.eq(&post.content_type),
                     posts::duration_ms.eq(post.duration_ms),
-                    posts::media_id.eq(Some(media_id)),
+                    posts::media_id.eq(post.media_id),
+                    posts::photo_media_ids.eq(&post.photo_media_ids),
+                    posts::photo_cover_index.eq(post.photo_cover_index),
+                    posts::photo_title.eq(&post.photo_title),
+                    posts::auto_add_music.eq(post.auto_add_music),
                     posts::scheduled_at.eq(Some(when)),
                     // The same video, so the same frame (read here only, never by lists).
                     posts::thumbnail_jpeg.eq(posts::table.find(post_id).select(posts::thumbnail_jpeg).single_value()),
@@ -239,8 +244,8 @@ pub async fn duplicate(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uu
                 .returning(posts::id)
                 .get_result(conn)
                 .await?;
-            // The video is needed again.
-            diesel::update(media::table.find(media_id)).set(media::remove_after.eq(None::<OffsetDateTime>)).execute(conn).await?;
+            // The video (or the images) is needed again.
+            crate::media::catalog::keep(conn, &media).await?;
             record_event(conn, copy, "created", &format!("Copied from post {post_id}; scheduled a day later.")).await?;
             let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, copy, "post.duplicated", format!("Copied post {post_id}, scheduled a day later."))
                 .values(None, Some(serde_json::json!({ "copy_of": post_id, "scheduled_at": when })));

@@ -175,6 +175,11 @@ diesel::table! {
         approved_at -> Nullable<Timestamptz>,
         thumbnail_jpeg -> Nullable<Bytea>,
         downloaded_bytes -> Nullable<Int8>,
+        /// A photo post's images in their order (media rows); `None` for a video post.
+        photo_media_ids -> Nullable<Array<Uuid>>,
+        photo_cover_index -> Nullable<Int4>,
+        photo_title -> Nullable<Text>,
+        auto_add_music -> Bool,
     }
 }
 

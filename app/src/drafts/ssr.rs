@@ -213,6 +213,7 @@ pub async fn schedule(
                 media_id: Some(media_id),
                 scheduled_at: Some(at),
                 thumbnail_jpeg,
+                photos: None,
             },
         )
         .await?;

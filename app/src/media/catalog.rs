@@ -1,9 +1,12 @@
-//! The `media` table: which stored video belongs to which team and post, and when a file no
+//! The `media` table: which stored video or photo belongs to which team and post, and when a file no
 //! longer needed may be deleted (after a grace period, so a late look at a post still works).
 
 use crate::{
     db::schema::{drafts, media, posts},
-    media::store::{MediaStore, StoredMedia},
+    media::{
+        image::PhotoFacts,
+        store::{MediaStore, StoredFile, StoredMedia},
+    },
     posts::types::PostState,
 };
 use diesel::prelude::*;
@@ -58,12 +61,47 @@ pub async fn storage_key(conn: &mut AsyncPgConnection, media_id: Uuid) -> QueryR
     media::table.find(media_id).select(media::storage_key).first(conn).await
 }
 
-/// Once no post that still needs the post's video refers to it, marks the file for removal.
+/// Records a stored photo for the team (already checked by `media::image`); returns its id.
+pub async fn record_photo(
+    conn: &mut AsyncPgConnection,
+    team_id: Uuid,
+    uploaded_by: Uuid,
+    stored: &StoredFile,
+    facts: &PhotoFacts,
+) -> QueryResult<Uuid> {
+    diesel::insert_into(media::table)
+        .values((
+            media::team_id.eq(team_id),
+            media::storage_key.eq(&stored.key),
+            media::byte_size.eq(stored.byte_size as i64),
+            media::content_type.eq(facts.format.mime_type()),
+            media::width.eq(Some(facts.width.min(i32::MAX as u32) as i32)),
+            media::height.eq(Some(facts.height.min(i32::MAX as u32) as i32)),
+            media::uploaded_by.eq(Some(uploaded_by)),
+        ))
+        .returning(media::id)
+        .get_result(conn)
+        .await
+}
+
+/// Once no post that still needs the post's video (or images) refers to it, marks the files
+/// for removal.
 pub async fn release_if_unneeded(conn: &mut AsyncPgConnection, post_id: Uuid) -> QueryResult<()> {
-    match posts::table.find(post_id).select(posts::media_id).first::<Option<Uuid>>(conn).await? {
-        Some(media_id) => release_media_if_unneeded(conn, media_id).await,
-        None => Ok(()),
+    let (video, images) =
+        posts::table.find(post_id).select((posts::media_id, posts::photo_media_ids)).first::<(Option<Uuid>, Option<Vec<Uuid>>)>(conn).await?;
+    for media_id in video.into_iter().chain(images.into_iter().flatten()) {
+        release_media_if_unneeded(conn, media_id).await?;
     }
+    Ok(())
+}
+
+/// Takes a post's files back from removal (a failed post sent again, a duplicate).
+pub async fn keep(conn: &mut AsyncPgConnection, media_ids: &[Uuid]) -> QueryResult<()> {
+    diesel::update(media::table.filter(media::id.eq_any(media_ids)))
+        .set(media::remove_after.eq(None::<OffsetDateTime>))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Once neither a draft nor a post that still needs it refers to the video, marks the file
@@ -71,7 +109,7 @@ pub async fn release_if_unneeded(conn: &mut AsyncPgConnection, post_id: Uuid) ->
 pub async fn release_media_if_unneeded(conn: &mut AsyncPgConnection, media_id: Uuid) -> QueryResult<()> {
     let drafts_using: i64 = drafts::table.filter(drafts::media_id.eq(media_id)).count().get_result(conn).await?;
     let posts_needing: i64 = posts::table
-        .filter(posts::media_id.eq(media_id))
+        .filter(posts::media_id.eq(media_id).or(posts::photo_media_ids.contains(vec![media_id])))
         .filter(posts::state.eq_any([
             PostState::Scheduled.as_str(),
             PostState::Uploading.as_str(),

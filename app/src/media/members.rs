@@ -1,4 +1,4 @@
-//! The team's own stored videos and thumbnails, for its members' pages (the post page's phone preview, the lists' frames): found only through a post or draft of the caller's team.
+//! The team's own stored videos, photos and thumbnails, for its members' pages (the post page's phone preview, the lists' frames): found only through a post or draft of the caller's team.
 
 use crate::{
     db::schema::{drafts, media, posts},
@@ -45,6 +45,28 @@ pub async fn video_of(conn: &mut AsyncPgConnection, caller: Caller, owner: Owner
     }
     .optional()?;
     found.map(StoredVideo::from).ok_or_else(|| AppError::NotFound("Video".into()))
+}
+
+/// Image `index` (0-based) of a photo post of the caller's team, while it is stored.
+pub async fn photo_of(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid, index: usize) -> AppResult<StoredVideo> {
+    let images: Option<Option<Vec<Uuid>>> = posts::table
+        .filter(posts::id.eq(post_id))
+        .filter(posts::team_id.eq(caller.team_id))
+        .select(posts::photo_media_ids)
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(media_id) = images.flatten().and_then(|images| images.get(index).copied()) else {
+        return Err(AppError::NotFound("Photo".into()));
+    };
+    let found: Option<(String, i64, String)> = media::table
+        .filter(media::id.eq(media_id))
+        .filter(media::team_id.eq(caller.team_id))
+        .select((media::storage_key, media::byte_size, media::content_type))
+        .first(conn)
+        .await
+        .optional()?;
+    found.map(StoredVideo::from).ok_or_else(|| AppError::NotFound("Photo".into()))
 }
 
 /// The thumbnail JPEG of `owner`, if it is the caller's team's and has one.

@@ -1,4 +1,4 @@
-//! Videos as Cadence sees them: what the container says (duration, size, codec), whether
+//! Videos and photos as Cadence sees them: what the container says (duration, size, codec), whether
 //! TikTok would take it, where they are stored and how members and TikTok reach them.
 
 #[cfg(feature = "hydrate")]
@@ -6,6 +6,7 @@ pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod catalog;
 pub mod delivery;
+pub mod image;
 pub mod probe;
 pub mod quota;
 #[cfg(feature = "ssr")]

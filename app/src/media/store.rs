@@ -45,6 +45,19 @@ impl MediaStore {
         }
     }
 
+    /// Streams `body` in like [`Self::put`] but keeps it without a video probe: for photos,
+    /// which `media::image` checked from their first bytes before they were sent here.
+    pub async fn put_file<S, E>(&self, body: S, limit: u64) -> Result<StoredFile, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        let (file, _) = match self {
+            Self::Local(local) => local.store(body, limit, false).await?,
+            Self::Bucket(bucket) => bucket.store(body, limit, false).await?,
+        };
+        Ok(file)
+    }
+
     /// The stored video, from its first byte.
     pub async fn open(&self, key: &str) -> Result<MediaStream, StoreError> {
         match self {
@@ -77,6 +90,20 @@ impl MediaStore {
             Self::Local(_) => Ok(0),
             Self::Bucket(bucket) => super::sweep::abort_stale_uploads(bucket.as_s3(), now).await,
         }
+    }
+}
+
+/// A stored file: where it is, how long it is and its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFile {
+    pub key: String,
+    pub byte_size: u64,
+    pub sha256: String,
+}
+
+impl StoredFile {
+    fn with_facts(self, facts: VideoFacts) -> StoredMedia {
+        StoredMedia { key: self.key, byte_size: self.byte_size, sha256: self.sha256, facts }
     }
 }
 
@@ -155,18 +182,30 @@ impl LocalMediaStore {
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
     {
+        let (file, facts) = self.store(body, limit, true).await?;
+        Ok(file.with_facts(facts.expect("probed")))
+    }
+
+    /// Writes a new file; when `probe`, it is kept only if it is a recognisable video.
+    async fn store<S, E>(&self, body: S, limit: u64, probe: bool) -> Result<(StoredFile, Option<VideoFacts>), StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+    {
         tokio::fs::create_dir_all(&self.root).await?;
         let key = new_key();
         let partial = self.root.join(format!("{key}.partial"));
         let result = self.write(&partial, body, limit).await;
         let outcome = match result {
-            Ok((byte_size, sha256)) => match probe_file(&partial).await {
-                Ok(facts) => {
-                    tokio::fs::rename(&partial, self.path(&key)).await?;
-                    return Ok(StoredMedia { key, byte_size, sha256, facts });
+            Ok((byte_size, sha256)) => {
+                let facts = if probe { probe_file(&partial).await.map(Some) } else { Ok(None) };
+                match facts {
+                    Ok(facts) => {
+                        tokio::fs::rename(&partial, self.path(&key)).await?;
+                        return Ok((StoredFile { key, byte_size, sha256 }, facts));
+                    }
+                    Err(error) => Err(StoreError::NotAVideo(error)),
                 }
-                Err(error) => Err(StoreError::NotAVideo(error)),
-            },
+            }
             Err(error) => Err(error),
         };
         // Whatever went wrong, the half-written file goes.
@@ -295,7 +334,16 @@ impl BucketMediaStore {
         &self.s3
     }
 
-    async fn put<S, E>(&self, mut body: S, limit: u64) -> Result<StoredMedia, StoreError>
+    async fn put<S, E>(&self, body: S, limit: u64) -> Result<StoredMedia, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        let (file, facts) = self.store(body, limit, true).await?;
+        Ok(file.with_facts(facts.expect("probed")))
+    }
+
+    /// Writes a new object; when `probe`, it is kept only if it is a recognisable video.
+    async fn store<S, E>(&self, mut body: S, limit: u64, probe: bool) -> Result<(StoredFile, Option<VideoFacts>), StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
     {
@@ -319,6 +367,10 @@ impl BucketMediaStore {
         }
         writer.finish().await?;
         let (written, sha256) = arriving.finish();
+        let file = StoredFile { key, byte_size: written, sha256 };
+        if !probe {
+            return Ok((file, None));
+        }
         let store = self.store.clone();
         let probed = probe_ranges(written, |start, end| {
             let (store, path) = (store.clone(), path.clone());
@@ -329,7 +381,7 @@ impl BucketMediaStore {
         })
         .await;
         match probed {
-            Ok(facts) => Ok(StoredMedia { key, byte_size: written, sha256, facts }),
+            Ok(facts) => Ok((file, Some(facts))),
             Err(error) => {
                 let _ = self.store.delete(&path).await;
                 Err(StoreError::NotAVideo(error))

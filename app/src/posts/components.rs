@@ -312,6 +312,9 @@ pub fn PostPage() -> impl IntoView {
                                     <button type="button" class="primary" on:click=move |_| { retry.dispatch(RetryPost { post_id: post.id }); }>"Send again"</button>
                                 })}
                                 {(can_edit && post.state == PostState::Scheduled).then(|| {
+                                    // A photo post is moved, cancelled or duplicated here; its text and
+                                    // images are not edited in place (see `posts::editing`).
+                                    let is_video = post.photo_urls.is_empty();
                                     let when = RwSignal::new(post.wall_clock.clone().unwrap_or_default());
                                     view! {
                                         <div class="inline-form reschedule">
@@ -319,10 +322,12 @@ pub fn PostPage() -> impl IntoView {
                                             <input id="post-when" type="datetime-local" prop:value=move || when.get()
                                                 on:input=move |ev| when.set(event_target_value(&ev))/>
                                             <button type="button" on:click=move |_| { reschedule.dispatch(ReschedulePost { post_id: post.id, when: when.get_untracked() }); }>"Move"</button>
-                                            <button type="button" id="post-edit" on:click=move |_| {
-                                                edit.value().set(None);
-                                                editing.set(Some(for_editing.clone()));
-                                            }>"Edit"</button>
+                                            {is_video.then(|| view! {
+                                                <button type="button" id="post-edit" on:click=move |_| {
+                                                    edit.value().set(None);
+                                                    editing.set(Some(for_editing.clone()));
+                                                }>"Edit"</button>
+                                            })}
                                             <button type="button" class="danger" on:click=move |_| { cancel.dispatch(CancelPost { post_id: post.id }); }>"Cancel post"</button>
                                         </div>
                                     }
@@ -342,10 +347,26 @@ pub fn PostPage() -> impl IntoView {
                                 <dl class="facts">
                                     <dt>"Caption"</dt><dd>{caption_preview(&post.caption)}</dd>
                                     <dt>"Audience"</dt><dd>{post.privacy_level.as_deref().map(privacy_label).unwrap_or("Creator decides in the TikTok app").to_owned()}</dd>
-                                    <dt>"Video"</dt><dd>{human_bytes(post.video_bytes.max(0) as u64)}</dd>
+                                    {if post.photo_urls.is_empty() {
+                                        view! { <dt>"Video"</dt><dd>{human_bytes(post.video_bytes.max(0) as u64)}</dd> }.into_any()
+                                    } else {
+                                        view! {
+                                            <dt>"Title"</dt><dd class="photo-title">{post.photo_title.clone().unwrap_or_default()}</dd>
+                                            <dt>"Photos"</dt><dd class="photo-count">{format!("{} · {}", photo_count(post.photo_urls.len()), human_bytes(post.video_bytes.max(0) as u64))}</dd>
+                                        }.into_any()
+                                    }}
                                     <dt>{if post.scheduled_at.is_some() { "Scheduled for" } else { "Posted" }}</dt><dd class="when">{post.when_label.clone()}</dd>
                                 </dl>
                             </section>
+                            {(!post.photo_urls.is_empty()).then(|| view! {
+                                <section class="card post-photos" aria-label="Photos">
+                                    <ol class="photo-strip">
+                                        {post.photo_urls.iter().enumerate().map(|(index, url)| view! {
+                                            <li><img src=url.clone() alt=format!("Photo {}", index + 1) loading="lazy"/></li>
+                                        }).collect_view()}
+                                    </ol>
+                                </section>
+                            })}
                             {post.video_url.clone().map(|video| view! {
                                 <section class="card post-preview" aria-label="Preview">
                                     <crate::previews::phone::PhonePreview video_src=video
@@ -375,4 +396,9 @@ pub fn PostPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// "1 photo", "5 photos".
+pub fn photo_count(count: usize) -> String {
+    if count == 1 { "1 photo".into() } else { format!("{count} photos") }
 }

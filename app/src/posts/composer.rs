@@ -12,6 +12,8 @@ use crate::{
     media::probe::{Limits, VideoFacts, objections},
     posts::{
         api::composer_creator,
+        photo_picker::{PhotoPicker, PickedPhoto, photos_problem},
+        photo_rules::{PhotoChoices, check_photos},
         rules::{BRANDED_CONTENT_URL, ComposerChoices, INBOX_MAX_DURATION_SECS, MUSIC_USAGE_URL, check},
         settings_form::PostSettings,
         types::PublishMode,
@@ -118,6 +120,11 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
     let outcome_error = RwSignal::new(None::<AppError>);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let video_element = NodeRef::<leptos::html::Video>::new();
+    // A photo carousel instead of a video (see `posts::photo_picker`).
+    let photo_post = RwSignal::new(false);
+    let photos = RwSignal::new(Vec::<PickedPhoto>::new());
+    let photo = RwSignal::new(PhotoChoices::default());
+    let photo_input = NodeRef::<leptos::html::Input>::new();
     #[cfg(feature = "hydrate")]
     let request = StoredValue::new_local(None::<web_sys::XmlHttpRequest>);
 
@@ -156,9 +163,17 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             None => None,
         }
     });
-    let violations = Memo::new(move |_| match creator.get() {
-        Some(Ok(info)) if mode.get() != PublishMode::SendToInbox => check(&choices.get(), &info),
-        _ => Vec::new(),
+    let violations = Memo::new(move |_| {
+        let direct = creator.get().and_then(Result::ok).filter(|_| mode.get() != PublishMode::SendToInbox);
+        if photo_post.get() {
+            // The count and each image speak for themselves under the picker.
+            let found = check_photos(&choices.get(), &photo.get(), photos.with(Vec::len), direct.as_ref());
+            return found.into_iter().filter(|v| v.field != "photos").collect();
+        }
+        match direct {
+            Some(info) => check(&choices.get(), &info),
+            None => Vec::new(),
+        }
     });
     // Why the publish button is disabled, shown as its hover hint and under it.
     let blocked = Memo::new(move |_| -> Option<String> {
@@ -181,10 +196,13 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             Some(Err(error)) => return Some(error.to_string()),
             Some(Ok(_)) => {}
         }
-        if file_size.get().is_none() {
+        if photo_post.get() {
+            if let Some(problem) = photos.with(|list| photos_problem(list)) {
+                return Some(problem);
+            }
+        } else if file_size.get().is_none() {
             return Some("Choose a video.".into());
-        }
-        if let Some(objection) = video_objection.get() {
+        } else if let Some(objection) = video_objection.get() {
             return Some(objection);
         }
         if let Some(first) = violations.get().into_iter().next() {
@@ -222,6 +240,9 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
         if uploading.get() {
             return Some("The upload is running.".into());
         }
+        if photo_post.get() {
+            return Some("Photo posts cannot be kept as drafts yet: schedule the post, or post it now.".into());
+        }
         match facts.get() {
             None if file_size.get().is_none() => Some("Choose a video.".into()),
             Some(Err(message)) => Some(message),
@@ -236,9 +257,11 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use leptos::server_fn::ServerFn as _;
-            let Some(file) = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0)) else {
+            let photo_files = photo_input.get().filter(|_| photo_post.get_untracked());
+            let file = file_input.get().and_then(|input| input.files()).and_then(|files| files.get(0));
+            if photo_files.is_none() && file.is_none() {
                 return;
-            };
+            }
             let Ok(form) = web_sys::FormData::new() else { return };
             let scheduled_at = if !as_draft && mode.get_untracked() == PublishMode::Schedule {
                 let date = web_sys::js_sys::Date::new(&schedule_local.get_untracked().into());
@@ -250,15 +273,25 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             let _ = form.append_with_str("mode", if as_draft { "draft" } else { mode.get_untracked().as_str() });
             let _ = form.append_with_str("choices", &serde_json::to_string(&choices.get_untracked()).unwrap_or_default());
             let _ = form.append_with_str("scheduled_at", &scheduled_at);
-            let _ = form.append_with_str("video_size", &(file.size() as u64).to_string());
-            // The frame the preview shows (the cover), before the video: lists show it.
-            if let Some(frame) = video_element.get_untracked().and_then(|video| crate::media::browser::frame_as_jpeg(&video)) {
-                let _ = form.append_with_str("thumbnail", &frame);
-            }
-            let _ = form.append_with_blob_and_filename("video", &file, &file.name());
+            let total = match (&photo_files, &file) {
+                (Some(input), _) => {
+                    crate::posts::photo_picker::append_photos(&form, input, &photo.get_untracked());
+                    photos.with_untracked(|list| list.iter().map(|p| p.size as f64).sum())
+                }
+                (None, Some(file)) => {
+                    let _ = form.append_with_str("video_size", &(file.size() as u64).to_string());
+                    // The frame the preview shows (the cover), before the video: lists show it.
+                    if let Some(frame) = video_element.get_untracked().and_then(|video| crate::media::browser::frame_as_jpeg(&video)) {
+                        let _ = form.append_with_str("thumbnail", &frame);
+                    }
+                    let _ = form.append_with_blob_and_filename("video", file, &file.name());
+                    file.size()
+                }
+                (None, None) => return,
+            };
             let started = web_sys::js_sys::Date::now();
             uploading.set(true);
-            progress.set(Some(Progress { total: file.size(), ..Default::default() }));
+            progress.set(Some(Progress { total, ..Default::default() }));
             let sent = crate::posts::browser_upload::send(
                 crate::posts::api::UploadPost::PATH,
                 &form,
@@ -337,6 +370,23 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             </div>
             {creator_card}
 
+            <fieldset class="modes post-kind">
+                <legend>"What are you posting?"</legend>
+                <label class="radio"><input type="radio" name="kind" value="video" prop:checked=move || !photo_post.get()
+                    on:change=move |_| photo_post.set(false)/>"A video"</label>
+                <label class="radio"><input type="radio" name="kind" value="photos" id="composer-kind-photos" prop:checked=move || photo_post.get()
+                    on:change=move |_| photo_post.set(true)/>"Photos (a carousel of up to 35)"</label>
+            </fieldset>
+
+            <Show when=move || photo_post.get()>
+                <PhotoPicker photos photo input=photo_input
+                    drafting=Signal::derive(move || mode.get() == PublishMode::SendToInbox)
+                    field_problem=Signal::derive(move || {
+                        let found = violations.get();
+                        found.iter().find(|v| v.field == "photo_title" || v.field == "photo_cover").map(|v| v.message.clone())
+                    })/>
+            </Show>
+            <Show when=move || !photo_post.get()>
             <div class="field">
                 <label for="composer-video">"Video"</label>
                 <input id="composer-video" type="file" accept="video/mp4,video/quicktime,video/webm" node_ref=file_input on:change=on_file/>
@@ -358,8 +408,10 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
                     })}
                 </div>
             </Show>
+            </Show>
 
             <PostSettings choices=choices creator=Signal::derive(creator_info) violations=violations
+                photos=Signal::derive(move || photo_post.get())
                 drafting=Signal::derive(move || mode.get() == PublishMode::SendToInbox)/>
 
             <fieldset class="modes">

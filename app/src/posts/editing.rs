@@ -43,6 +43,13 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
     if post.state() != PostState::Scheduled {
         return Err(not_editable(post.state()));
     }
+    // The form edits a video's settings; a photo post's title, images and cover are not part
+    // of it, so it is moved (reschedule), cancelled or duplicated instead.
+    if post.is_photo() {
+        return Err(AppError::Conflict(
+            "A photo post cannot be edited in place yet. Move it to another time, or cancel it and create it again.".into(),
+        ));
+    }
     let choices = normalised(edit.choices);
     // TikTok takes the cover as a moment of the video: one past its end is no frame at all.
     if let (Some(cover), Some(duration)) = (choices.cover_timestamp_ms, post.duration_ms)

@@ -178,7 +178,7 @@ pub async fn apply_outcome(conn: &mut AsyncPgConnection, post: &Post, outcome: T
             Ok(Applied::from(updated > 0))
         }
         TikTokOutcome::Failed { reason } => {
-            Ok(Applied::from(mark_failed(conn, post.id, &reason, &fail_reason::explain(&reason)).await?))
+            Ok(Applied::from(mark_failed(conn, post.id, &reason, &fail_reason::explain_for(&reason, post.is_photo())).await?))
         }
     }
 }

@@ -42,7 +42,7 @@ pub struct Violation {
     pub message: String,
 }
 
-fn violation(field: &'static str, message: impl Into<String>) -> Violation {
+pub(crate) fn violation(field: &'static str, message: impl Into<String>) -> Violation {
     Violation { field, message: message.into() }
 }
 

@@ -1,6 +1,7 @@
 //! The post's caption and TikTok settings (audience, interactions, disclosure, AI label) as form fields, shared by the composer and the edit form.
 
 use crate::{
+    posts::photo_rules::PHOTO_DESCRIPTION_LIMIT,
     posts::rules::{
         CAPTION_LIMIT, ComposerChoices, ONLY_ME, Violation, branded_content_blocked, caption_length, content_label,
         only_me_blocked,
@@ -19,7 +20,12 @@ pub fn PostSettings(
     #[prop(into)] creator: Signal<Option<CreatorInfo>>,
     #[prop(into)] violations: Signal<Vec<Violation>>,
     #[prop(into)] drafting: Signal<bool>,
+    /// A photo post: the caption is its description (4000 units), and there are no duets or
+    /// stitches to allow.
+    #[prop(optional, into)]
+    photos: Signal<bool>,
 ) -> impl IntoView {
+    let limit = move || if photos.get() { PHOTO_DESCRIPTION_LIMIT } else { CAPTION_LIMIT };
     let field_problem = move |field: &'static str| {
         move || violations.get().into_iter().find(|v| v.field == field).map(|v| v.message)
     };
@@ -27,12 +33,12 @@ pub fn PostSettings(
     let disabled_by_creator = move |pick: fn(&CreatorInfo) -> bool| creator_info().map(|info| pick(&info)).unwrap_or(true);
     view! {
         <div class="field">
-            <label for="composer-caption">"Caption"</label>
+            <label for="composer-caption">{move || if photos.get() { "Description" } else { "Caption" }}</label>
             <textarea id="composer-caption" rows="4"
                 prop:value=move || choices.with(|c| c.caption.clone())
                 on:input=move |ev| choices.update(|c| c.caption = event_target_value(&ev))></textarea>
-            <p class="hint" class:over=move || choices.with(|c| caption_length(&c.caption) > CAPTION_LIMIT)>
-                {move || format!("{} / {CAPTION_LIMIT} · #hashtags and @mentions are kept as you write them", choices.with(|c| caption_length(&c.caption)))}
+            <p class="hint" class:over=move || choices.with(|c| caption_length(&c.caption) > limit())>
+                {move || format!("{} / {} · #hashtags and @mentions are kept as you write them", choices.with(|c| caption_length(&c.caption)), limit())}
             </p>
             <p class="field-error">{field_problem("caption")}</p>
         </div>
@@ -62,10 +68,12 @@ pub fn PostSettings(
                 <legend>"Let viewers"</legend>
                 <Toggle label="Comment" id="composer-comment" disabled=Signal::derive(move || disabled_by_creator(|i| i.comment_disabled))
                     checked=Signal::derive(move || choices.with(|c| c.allow_comment)) set=move |on| choices.update(|c| c.allow_comment = on)/>
+                <Show when=move || !photos.get()>
                 <Toggle label="Duet" id="composer-duet" disabled=Signal::derive(move || disabled_by_creator(|i| i.duet_disabled))
                     checked=Signal::derive(move || choices.with(|c| c.allow_duet)) set=move |on| choices.update(|c| c.allow_duet = on)/>
                 <Toggle label="Stitch" id="composer-stitch" disabled=Signal::derive(move || disabled_by_creator(|i| i.stitch_disabled))
                     checked=Signal::derive(move || choices.with(|c| c.allow_stitch)) set=move |on| choices.update(|c| c.allow_stitch = on)/>
+                </Show>
                 <p class="hint">"Greyed out where the creator turned it off in TikTok."</p>
             </fieldset>
 
@@ -88,7 +96,7 @@ pub fn PostSettings(
                         <p class="field-error">{field_problem("commercial")}</p>
                         <p class="field-error">{field_problem("branded_content")}</p>
                         {move || choices.with(content_label).map(|label| view! {
-                            <p class="notice">{format!("Your video will be labeled \u{201c}{label}\u{201d}.")}</p>
+                            <p class="notice">{move || format!("Your {} will be labeled \u{201c}{label}\u{201d}.", if photos.get() { "photos" } else { "video" })}</p>
                         })}
                     </div>
                 </Show>

@@ -6,10 +6,11 @@ use crate::{
     error::{AppError, AppResult},
     notifications::{ssr::notify_post, types::NotificationKind},
     posts::{
+        photo_rules::{PhotoChoices, check_photos},
         rules::ComposerChoices,
         types::{Destination, ListCursor, PostDetail, PostEventView, PostListPage, PostState, PostSummary, PostView},
     },
-    tiktok::client::PostInfo,
+    tiktok::client::{PhotoPostInfo, PostInfo},
 };
 use crate::{approvals::types::Approval, calendar::zone};
 use diesel::prelude::*;
@@ -70,6 +71,11 @@ pub struct Post {
     #[diesel(select_expression = posts::thumbnail_jpeg.is_not_null())]
     #[diesel(select_expression_type = diesel::dsl::IsNotNull<posts::thumbnail_jpeg>)]
     pub has_thumbnail: bool,
+    /// A photo post's images, in order (see `posts::photo_rules`); `None` for a video post.
+    pub photo_media_ids: Option<Vec<Uuid>>,
+    pub photo_cover_index: Option<i32>,
+    pub photo_title: Option<String>,
+    pub auto_add_music: bool,
 }
 
 /// What a new post is made of.
@@ -88,6 +94,8 @@ pub struct NewPost {
     pub scheduled_at: Option<OffsetDateTime>,
     /// See `media::thumbnail`.
     pub thumbnail_jpeg: Option<Vec<u8>>,
+    /// A photo post's stored images, in order, and its own choices; `None` for a video.
+    pub photos: Option<(Vec<Uuid>, PhotoChoices)>,
 }
 
 impl Post {
@@ -112,6 +120,52 @@ impl Post {
             branded_content: self.branded_content,
             is_aigc: self.is_aigc,
             cover_timestamp_ms: self.cover_timestamp_ms.map(|ms| ms.max(0) as u32),
+        }
+    }
+
+    /// Whether this is a photo post (a carousel TikTok pulls image by image).
+    pub fn is_photo(&self) -> bool {
+        self.photo_media_ids.is_some()
+    }
+
+    /// A photo post's own choices (title, cover, music).
+    pub fn photo_choices(&self) -> Option<PhotoChoices> {
+        self.photo_media_ids.as_ref()?;
+        Some(PhotoChoices {
+            title: self.photo_title.clone().unwrap_or_default(),
+            cover_index: self.photo_cover_index.unwrap_or(0).max(0) as u32,
+            auto_add_music: self.auto_add_music,
+        })
+    }
+
+    /// The stored files this post is sent from: its video, or its images in order. Empty for a
+    /// video that went straight from the browser to TikTok.
+    pub fn stored_media(&self) -> Vec<Uuid> {
+        match &self.photo_media_ids {
+            Some(images) => images.clone(),
+            None => self.media_id.into_iter().collect(),
+        }
+    }
+
+    /// Every rule the post breaks for this creator now (photo posts have rules of their own).
+    pub fn check_rules(&self, creator: &crate::tiktok::types::CreatorInfo) -> Vec<crate::posts::rules::Violation> {
+        match (&self.photo_media_ids, self.photo_choices()) {
+            (Some(images), Some(photo)) => check_photos(&self.choices(), &photo, images.len(), Some(creator)),
+            _ => crate::posts::rules::check(&self.choices(), creator),
+        }
+    }
+
+    /// What a photo post's init carries besides the images (tiktok-api.md §4.5).
+    pub fn photo_info(&self) -> PhotoPostInfo {
+        PhotoPostInfo {
+            title: self.photo_title.clone().unwrap_or_default(),
+            description: self.caption.clone(),
+            privacy_level: self.privacy_level.clone().unwrap_or_default(),
+            disable_comment: !self.allow_comment,
+            auto_add_music: self.auto_add_music,
+            brand_content_toggle: self.branded_content,
+            brand_organic_toggle: self.your_brand,
+            is_aigc: self.is_aigc,
         }
     }
 
@@ -179,6 +233,11 @@ pub async fn create(conn: &mut AsyncPgConnection, new: NewPost) -> AppResult<Pos
             posts::media_id.eq(new.media_id),
             posts::scheduled_at.eq(new.scheduled_at),
             posts::thumbnail_jpeg.eq(new.thumbnail_jpeg.as_deref()),
+            posts::photo_media_ids.eq(new.photos.as_ref().map(|(images, _)| images.clone())),
+            posts::photo_cover_index.eq(new.photos.as_ref().map(|(_, photo)| photo.cover_index.min(i32::MAX as u32) as i32)),
+            posts::photo_title.eq(new.photos.as_ref().map(|(_, photo)| photo.title.clone())),
+            // TikTok adds music only to Direct Posts; in the inbox the creator picks it.
+            posts::auto_add_music.eq(new.photos.as_ref().is_some_and(|(_, photo)| photo.auto_add_music && !inbox)),
             // A live upload from the browser cannot outlast TikTok's one-hour upload URL; a
             // post still "uploading" after this was cut off by a server stop (see recovery).
             posts::lease_expires_at.eq((new.state == PostState::Uploading).then(|| OffsetDateTime::now_utc() + LIVE_UPLOAD_LEASE)),
@@ -388,11 +447,12 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
     if !matches!(post.state(), PostState::Failed | PostState::Unconfirmed) {
         return Err(AppError::Conflict("Only a failed or unconfirmed post can be sent again.".into()));
     }
-    let Some(media_id) = post.media_id else {
+    let media = post.stored_media();
+    if media.is_empty() {
         return Err(AppError::Conflict(
             "This video went straight from the browser to TikTok and is not stored. Upload it again in the composer.".into(),
         ));
-    };
+    }
     let now = OffsetDateTime::now_utc();
     let when = post.scheduled_at.map_or(now, |at| at.max(now));
     conn.transaction(async |conn| {
@@ -413,10 +473,7 @@ pub async fn retry(conn: &mut AsyncPgConnection, caller: crate::teams::ssr::Call
         if moved == 0 {
             return Err(AppError::Conflict("Someone else just changed this post. Reload to see where it is.".into()));
         }
-        diesel::update(crate::db::schema::media::table.find(media_id))
-            .set(crate::db::schema::media::remove_after.eq(None::<OffsetDateTime>))
-            .execute(conn)
-            .await?;
+        crate::media::catalog::keep(conn, &media).await?;
         record_event(conn, post_id, "retry_requested", "Sent again by a team member.").await?;
         let change = crate::audit::ssr::Change::new(crate::audit::types::Subject::Post, post_id, "post.resent", "Sent a failed post again.")
             .values(Some(serde_json::json!({ "state": post.state().as_str() })), Some(serde_json::json!({ "state": "scheduled", "scheduled_at": when })));
@@ -520,6 +577,14 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
         thumbnail_url: post.has_thumbnail.then(|| crate::media::thumbnail::address("posts", post.id, post.updated_at)),
         // Named by the stored file, so a replaced video is a new address the page loads afresh.
         video_url: post.media_id.map(|media| format!("/posts/{}/video?m={media}", post.id)),
+        photo_urls: post
+            .photo_media_ids
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(index, media)| format!("/posts/{}/photos/{index}?m={media}", post.id))
+            .collect(),
+        photo_title: post.photo_title,
         created_at: post.created_at,
         updated_at: post.updated_at,
     }

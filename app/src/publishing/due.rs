@@ -10,7 +10,6 @@ use crate::{
     error::AppResult,
     media::catalog,
     posts::{
-        rules::check,
         ssr::{self as post_store, Post},
         types::{Destination, PostState},
     },
@@ -170,16 +169,25 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid, turns: Sen
     if post.destination() == Destination::Profile && check_creator_rules(state, post).await?.is_break() {
         return Ok(());
     }
-    let Some(media_id) = post.media_id else {
-        return fail_fenced(state, post, "media_missing", "The video of this post is gone. Upload it again.").await;
-    };
-    let sent = match &state.config.media_public_url {
-        // TikTok's guidelines: media already on the server is pulled, not uploaded (§9).
-        Some(public) => {
-            post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {} (TikTok downloads the video).", post.attempts, &worker.simple().to_string()[..8])).await?;
-            send_by_pull(state, post, media_id, public).await
+    let attempt = |how: &str| format!("Attempt {} started by server {}{how}.", post.attempts, &worker.simple().to_string()[..8]);
+    let sent = match (&state.config.media_public_url, post.media_id) {
+        // TikTok's guidelines: media already on the server is pulled, not uploaded (§9); and
+        // photos can only be pulled.
+        (Some(public), _) if post.is_photo() => {
+            post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &attempt(" (TikTok downloads the photos)")).await?;
+            send_by_pull(state, post, public).await
         }
-        None => {
+        (None, _) if post.is_photo() => {
+            return fail_fenced(state, post, "media_url_missing", crate::publishing::photos::NEEDS_MEDIA_URL).await;
+        }
+        (_, None) => {
+            return fail_fenced(state, post, "media_missing", "The video of this post is gone. Upload it again.").await;
+        }
+        (Some(public), Some(_)) => {
+            post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &attempt(" (TikTok downloads the video)")).await?;
+            send_by_pull(state, post, public).await
+        }
+        (None, Some(media_id)) => {
             let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;
             let video = match state.media.open(&key).await {
                 Ok(video) => video,
@@ -188,7 +196,7 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid, turns: Sen
                     return give_back(state, post, "The stored video could not be read.", Some(Duration::from_secs(60))).await;
                 }
             };
-            post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &format!("Attempt {} started by server {}.", post.attempts, &worker.simple().to_string()[..8])).await?;
+            post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &attempt("")).await?;
             send_video(state, post, video, turns).await
         }
     };
@@ -261,7 +269,7 @@ async fn check_creator_rules(state: &AppState, post: &Post) -> AppResult<Control
             return Ok(ControlFlow::Break(()));
         }
     };
-    if let Some(violation) = check(&post.choices(), &creator).into_iter().next() {
+    if let Some(violation) = post.check_rules(&creator).into_iter().next() {
         let message = format!("{} Edit the post and schedule it again.", violation.message);
         fail_fenced(state, post, "rules_changed", &message).await?;
         return Ok(ControlFlow::Break(()));

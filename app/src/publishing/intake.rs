@@ -1,4 +1,4 @@
-//! Taking a video from the browser: the composer's fields arrive first, then the file, which
+//! Taking a video from the browser (photo posts branch off to `publishing::photos`): the composer's fields arrive first, then the file, which
 //! is streamed either straight into TikTok ("Post now", "Send to inbox") or into the media
 //! store ("Schedule", "Save draft", or a new video for a post or draft: `publishing::replace`).
 //! Everything TikTok would refuse is refused before a byte is sent.
@@ -59,18 +59,22 @@ pub fn schedule_time_problem(at: OffsetDateTime, now: OffsetDateTime) -> Option<
 
 /// The composer's fields, read before the file.
 #[derive(Debug, Default)]
-struct Fields {
-    account_id: Option<Uuid>,
-    mode: Option<PublishMode>,
+pub(crate) struct Fields {
+    pub account_id: Option<Uuid>,
+    pub mode: Option<PublishMode>,
     /// `mode=draft`: kept as a draft, with no time and maybe no account.
-    draft: bool,
-    choices: Option<ComposerChoices>,
-    scheduled_at: Option<OffsetDateTime>,
-    video_size: Option<u64>,
+    pub draft: bool,
+    pub choices: Option<ComposerChoices>,
+    pub scheduled_at: Option<OffsetDateTime>,
+    pub video_size: Option<u64>,
     /// `replace_post` / `replace_draft`: a new video for a scheduled post or a draft.
-    replacing: Option<crate::publishing::replace::Target>,
+    pub replacing: Option<crate::publishing::replace::Target>,
     /// The frame the composer drew (see `media::thumbnail`); `None` when it sent none or an unusable one.
-    thumbnail: Option<Vec<u8>>,
+    pub thumbnail: Option<Vec<u8>>,
+    /// `photo`: a photo post's own choices (title, cover, music).
+    pub photo: Option<crate::posts::photo_rules::PhotoChoices>,
+    /// `image_sizes`: a photo post's image sizes, in the order the `image` fields follow.
+    pub image_sizes: Option<Vec<u64>>,
 }
 
 /// Handles one multipart upload from the composer for `caller` (already checked to be an
@@ -91,6 +95,10 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         let name = field.name().unwrap_or_default().to_owned();
         if name == "video" {
             break field;
+        }
+        // A photo post: its images follow, each in an `image` field (`publishing::photos`).
+        if name == "image" {
+            return crate::publishing::photos::accept_photos(&state, caller, fields, field, multipart).await;
         }
         text_fields += 1;
         if text_fields > MAX_FIELDS {
@@ -190,6 +198,7 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
         media_id,
         scheduled_at,
         thumbnail_jpeg: fields.thumbnail.clone(),
+        photos: None,
     };
 
     if mode == PublishMode::Schedule {
@@ -418,6 +427,8 @@ impl Fields {
                 let id: Uuid = value.parse().map_err(|_| AppError::invalid("video", "Which video to replace could not be read. Reload the page and try again."))?;
                 self.replacing = Some(if name == "replace_post" { Target::Post(id) } else { Target::Draft(id) });
             }
+            "photo" => self.photo = Some(crate::publishing::photos::parse_choices(value)?),
+            "image_sizes" => self.image_sizes = Some(crate::publishing::photos::parse_sizes(value)?),
             // Only decoration: one that cannot be used is left out, and the upload goes on.
             "thumbnail" => self.thumbnail = crate::media::thumbnail::from_data_url(value),
             _ => {}
@@ -433,7 +444,7 @@ fn refuse_objections(facts: &VideoFacts, limits: Limits) -> AppResult<()> {
     }
 }
 
-fn interrupted() -> AppError {
+pub(crate) fn interrupted() -> AppError {
     AppError::Conflict("The upload was cut off before the whole video arrived. Nothing was posted.".into())
 }
 

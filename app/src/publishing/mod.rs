@@ -10,6 +10,8 @@ pub mod intake;
 #[cfg(feature = "ssr")]
 pub mod lease;
 #[cfg(feature = "ssr")]
+pub mod photos;
+#[cfg(feature = "ssr")]
 pub mod post_id_lookup;
 #[cfg(feature = "ssr")]
 pub mod pull;

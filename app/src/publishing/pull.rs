@@ -1,5 +1,6 @@
-//! Scheduled posts whose video TikTok downloads from Cadence (PULL_FROM_URL), as TikTok's
-//! guidelines ask for media already on the app's servers (tiktok-api.md §4.7, §9).
+//! Posts whose media TikTok downloads from Cadence (PULL_FROM_URL): scheduled videos, as
+//! TikTok's guidelines ask for media already on the app's servers (tiktok-api.md §4.7, §9),
+//! and every photo post, which TikTok takes no other way (§4.5).
 //!
 //! Exactly once: the pull URL is granted before the init but serves nothing until the publish
 //! id TikTok answered with is recorded, in the same transaction that fences it to this sender's
@@ -23,32 +24,52 @@ use crate::{
 };
 use diesel_async::AsyncConnection as _;
 use std::time::Duration;
-use uuid::Uuid;
 
-/// Asks TikTok to pull `post`'s stored video (`media_id`) from under `public`.
-pub async fn send_by_pull(state: &AppState, post: &Post, media_id: Uuid, public: &MediaPublicUrl) -> Result<(), SendError> {
+/// Asks TikTok to pull `post`'s stored video, or each of a photo post's images, from under
+/// `public`.
+pub async fn send_by_pull(state: &AppState, post: &Post, public: &MediaPublicUrl) -> Result<(), SendError> {
+    let media = post.stored_media();
+    if media.is_empty() {
+        return Err(SendError::NotSent { error: AppError::Conflict("The media of this post is not stored. Upload it again.".into()), retry_in: None });
+    }
     check_limits(state, post).await?;
-    let token = match state.pool.get().await {
-        Ok(mut conn) => public_url::grant(&mut conn, post.id, media_id).await.map_err(AppError::from),
+    // One URL per file, each for its own image: TikTok gets exactly these files, no others.
+    let tokens = match state.pool.get().await {
+        Ok(mut conn) => {
+            let mut tokens = Vec::with_capacity(media.len());
+            let mut granted = Ok(());
+            for media_id in &media {
+                match public_url::grant(&mut conn, post.id, *media_id).await {
+                    Ok(token) => tokens.push(token),
+                    Err(error) => {
+                        granted = Err(AppError::from(error));
+                        break;
+                    }
+                }
+            }
+            granted.map(|()| tokens)
+        }
         Err(error) => Err(error.into()),
     };
-    let token = match token {
-        Ok(token) => token,
+    let tokens = match tokens {
+        Ok(tokens) => tokens,
         Err(error) => {
-            release_unsent(state, post).await;
+            abandon(state, post).await;
             return Err(not_sent(error));
         }
     };
-    let video_url = public.url_for(&token);
+    let urls: Vec<String> = tokens.iter().map(|token| public.url_for(token)).collect();
     let client = state.tiktok.client.clone();
-    let post_info = post.post_info();
     let destination = post.destination();
+    let photo = post.photo_choices().map(|choices| (post.photo_info(), choices.cover_index));
+    let post_info = post.post_info();
     let init = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |access_token| {
-        let (client, post_info, video_url) = (client.clone(), post_info.clone(), video_url.clone());
+        let (client, post_info, urls, photo) = (client.clone(), post_info.clone(), urls.clone(), photo.clone());
         async move {
-            match destination {
-                Destination::Profile => client.init_direct_pull(&access_token, &post_info, &video_url).await,
-                Destination::Inbox => client.init_inbox_pull(&access_token, &video_url).await,
+            match (photo, destination) {
+                (Some((info, cover)), _) => client.init_photo_post(&access_token, &info, destination == Destination::Profile, &urls, cover).await,
+                (None, Destination::Profile) => client.init_direct_pull(&access_token, &post_info, &urls[0]).await,
+                (None, Destination::Inbox) => client.init_inbox_pull(&access_token, &urls[0]).await,
             }
         }
     })
@@ -84,7 +105,12 @@ pub async fn send_by_pull(state: &AppState, post: &Post, media_id: Uuid, public:
                 if !posts::record_publish_id(conn, post.id, &publish_id, post.lease_owner).await? {
                     return Ok(false);
                 }
-                Ok::<_, AppError>(public_url::activate(conn, &token, &publish_id).await?)
+                for token in &tokens {
+                    if !public_url::activate(conn, token, &publish_id).await? {
+                        return Ok(false);
+                    }
+                }
+                Ok::<_, AppError>(true)
             })
             .await
         }
@@ -103,10 +129,12 @@ pub async fn send_by_pull(state: &AppState, post: &Post, media_id: Uuid, public:
             return Err(not_sent(error));
         }
     }
-    let message = format!(
-        "TikTok is downloading the video ({}) from Cadence; processing can take a few minutes.",
-        human_bytes(post.video_bytes.max(0) as u64)
-    );
+    let size = human_bytes(post.video_bytes.max(0) as u64);
+    let message = match media.len() {
+        _ if !post.is_photo() => format!("TikTok is downloading the video ({size}) from Cadence; processing can take a few minutes."),
+        1 => format!("TikTok is downloading the photo ({size}) from Cadence; processing can take a few minutes."),
+        n => format!("TikTok is downloading the {n} photos ({size}) from Cadence; processing can take a few minutes."),
+    };
     // If the database is away now, recovery finds the pull through TikTok's status.
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
     let moved = posts::mark_uploaded(&mut conn, post.id, post.lease_owner, &init.publish_id, &message)

@@ -259,7 +259,8 @@ pub enum Resend {
 /// A scheduled post (its video is in the media store) goes back in the queue; a "Post now"
 /// upload cannot be repeated without the person, so it fails with what to do.
 async fn resend_or_fail(state: &AppState, post: &Post, resend: Resend, why: &str) -> AppResult<Recovered> {
-    let wait = match (post.media_id, next_delay(post.attempts, None, post.id)) {
+    let stored = (!post.stored_media().is_empty()).then_some(());
+    let wait = match (stored, next_delay(post.attempts, None, post.id)) {
         (None, _) => {
             let message = format!("{why} The upload from the browser was cut off; post the video again.");
             return fail(state, post, "upload_interrupted", &message).await;

@@ -61,6 +61,39 @@ pub struct PostInfo {
     pub is_aigc: bool,
 }
 
+/// `post_info` of a photo post (tiktok-api.md §4.5). Only title and description go with an
+/// inbox upload (MEDIA_UPLOAD); the creator picks the rest in the app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoPostInfo {
+    pub title: String,
+    pub description: String,
+    pub privacy_level: String,
+    pub disable_comment: bool,
+    pub auto_add_music: bool,
+    pub brand_content_toggle: bool,
+    pub brand_organic_toggle: bool,
+    /// Sent at the top level of the request, where the photo-post page documents it.
+    #[serde(skip)]
+    pub is_aigc: bool,
+}
+
+/// The body of `/v2/post/publish/content/init/` for `images` (pull URLs) with the cover at
+/// `cover_index`: DIRECT_POST with every setting, or MEDIA_UPLOAD with the text only.
+pub fn photo_init_body(info: &PhotoPostInfo, direct: bool, images: &[String], cover_index: u32) -> Value {
+    let post_info = if direct {
+        serde_json::to_value(info).unwrap_or_default()
+    } else {
+        serde_json::json!({ "title": info.title, "description": info.description })
+    };
+    serde_json::json!({
+        "media_type": "PHOTO",
+        "post_mode": if direct { "DIRECT_POST" } else { "MEDIA_UPLOAD" },
+        "post_info": post_info,
+        "is_aigc": info.is_aigc,
+        "source_info": { "source": "PULL_FROM_URL", "photo_images": images, "photo_cover_index": cover_index },
+    })
+}
+
 /// What an init returns: the id to track, and where to PUT the bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct PublishInit {
@@ -257,6 +290,20 @@ impl TikTokClient {
     pub async fn init_inbox_pull(&self, access_token: &SecretToken, video_url: &str) -> Result<PullInit, TikTokError> {
         let body = serde_json::json!({ "source_info": pull_source_info(video_url) });
         self.post_once("/v2/post/publish/inbox/video/init/", access_token, &body).await
+    }
+
+    /// Starts a photo post that TikTok downloads image by image from `images` (photos have only
+    /// PULL_FROM_URL). Never retried once it may have reached TikTok.
+    pub async fn init_photo_post(
+        &self,
+        access_token: &SecretToken,
+        info: &PhotoPostInfo,
+        direct: bool,
+        images: &[String],
+        cover_index: u32,
+    ) -> Result<PullInit, TikTokError> {
+        let body = photo_init_body(info, direct, images, cover_index);
+        self.post_once("/v2/post/publish/content/init/", access_token, &body).await
     }
 
     pub async fn init_inbox_upload(&self, access_token: &SecretToken, plan: &ChunkPlan) -> Result<PublishInit, TikTokError> {

@@ -32,6 +32,22 @@ pub fn explain(fail_reason: &str) -> String {
     sentence.to_owned()
 }
 
+/// [`explain`] for a post of photos where TikTok's reason reads differently for them (its
+/// checks of each image's format and size, tiktok-api.md §4.10).
+pub fn explain_for(fail_reason: &str, photos: bool) -> String {
+    match fail_reason {
+        "file_format_check_failed" if photos => {
+            "TikTok could not read one of the photos. Save them again as JPEG or WebP and post them again.".to_owned()
+        }
+        "picture_size_check_failed" if photos => {
+            "TikTok refused the size of one of the photos: each may be at most 20 MB and 1080p (at most 1080 × 1920 pixels). Resize it and post the photos again.".to_owned()
+        }
+        "photo_pull_failed" => "TikTok could not download the photos from Cadence (the connection failed or took longer than an hour). Check that CADENCE_MEDIA_PUBLIC_URL is reachable from the internet without redirects, then send the post again.".to_owned(),
+        other if photos => explain(other).replace("publish the video", "publish the photos"),
+        other => explain(other),
+    }
+}
+
 /// Whether sending the same post again may succeed (only TikTok-side hiccups).
 pub fn worth_retrying(fail_reason: &str) -> bool {
     matches!(fail_reason, "internal" | "video_pull_failed" | "photo_pull_failed")
@@ -40,6 +56,16 @@ pub fn worth_retrying(fail_reason: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn photo_posts_hear_about_their_photos() {
+        assert!(explain_for("picture_size_check_failed", true).contains("1080p"));
+        assert!(explain_for("picture_size_check_failed", false).contains("360 and 4096"));
+        assert!(explain_for("file_format_check_failed", true).contains("JPEG or WebP"));
+        assert!(explain_for("photo_pull_failed", true).contains("CADENCE_MEDIA_PUBLIC_URL"));
+        assert_eq!(explain_for("mystery", true), "TikTok could not publish the photos (mystery).");
+        assert_eq!(explain_for("internal", true), explain("internal"));
+    }
 
     #[test]
     fn known_reasons_say_what_to_do() {

@@ -18,6 +18,7 @@ mod exactly_once;
 mod auth;
 mod following;
 mod inbox_cap;
+mod photos;
 mod platform;
 mod observability;
 mod publishing;

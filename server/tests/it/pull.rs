@@ -27,13 +27,13 @@ use uuid::Uuid;
 
 /// How often `settle` looks again: Cadence asks TikTok at most 30 times a minute per account,
 /// and a faster loop would spend that on a long pull.
-const SETTLE_POLL: Duration = Duration::from_millis(500);
+pub(crate) const SETTLE_POLL: Duration = Duration::from_millis(500);
 
 const INIT: &str = "/v2/post/publish/video/init/";
 
 /// Cadence listening on a real port (TikTok pulls over HTTP) with `CADENCE_MEDIA_PUBLIC_URL`
 /// pointing at it, and a sandbox on which that prefix is verified unless `verified` is false.
-async fn setup(verified: bool, config: SandboxConfig) -> (TestSandbox, TestApp, TestClient) {
+pub(crate) async fn setup(verified: bool, config: SandboxConfig) -> (TestSandbox, TestApp, TestClient) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let media_url = format!("http://{}/media/pull", listener.local_addr().unwrap());
     let sandbox = TestSandbox::start_with(SandboxConfig {
@@ -54,7 +54,7 @@ async fn setup(verified: bool, config: SandboxConfig) -> (TestSandbox, TestApp, 
     (sandbox, app, owner)
 }
 
-fn fast() -> SandboxConfig {
+pub(crate) fn fast() -> SandboxConfig {
     SandboxConfig { processing_delay: Duration::from_millis(50), ..Default::default() }
 }
 

@@ -3,6 +3,7 @@
 pub mod db_proxy;
 pub mod ledger;
 pub mod logs;
+pub mod photo_upload;
 pub mod posts;
 pub mod private_postgres;
 pub mod sandbox;
