@@ -128,23 +128,14 @@ async fn run(state: AppState, caller: Caller, mut multipart: multer::Multipart<'
 
     let account_id = fields.account_id.ok_or_else(|| AppError::invalid("account_id", "Choose the TikTok account to post to."))?;
     let mode = fields.mode.ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?;
-    let choices = fields.choices.unwrap_or_default();
+    let choices = fields.choices.clone().unwrap_or_default();
     // Before TikTok is asked anything, and for drafts too (they skip the creator's rules).
     if let Some(problem) = crate::posts::rules::caption_problem(&choices.caption) {
         return Err(AppError::invalid("caption", problem));
     }
     let video_size = fields.video_size.ok_or_else(|| AppError::invalid("video", "The video's size is missing."))?;
     ChunkPlan::for_size(video_size).map_err(|e| AppError::invalid("video", capitalised(&e.to_string())))?;
-    let scheduled_at = match mode {
-        PublishMode::Schedule => {
-            let at = fields.scheduled_at.ok_or_else(|| AppError::invalid("scheduled_at", "Choose when to post."))?;
-            if let Some(problem) = schedule_time_problem(at, OffsetDateTime::now_utc()) {
-                return Err(AppError::invalid("scheduled_at", problem));
-            }
-            Some(at)
-        }
-        _ => None,
-    };
+    let scheduled_at = fields.scheduled_for(mode)?;
     // Posting at once skips the approvers a team may require; refused before any byte moves.
     if mode != PublishMode::Schedule {
         let mut conn = state.pool.get().await?;
@@ -395,6 +386,18 @@ async fn save_draft(state: &AppState, caller: Caller, fields: Fields, video: mul
 }
 
 impl Fields {
+    /// When a `mode=schedule` post is due, checked against now; `None` for any other mode.
+    pub(crate) fn scheduled_for(&self, mode: PublishMode) -> AppResult<Option<OffsetDateTime>> {
+        if mode != PublishMode::Schedule {
+            return Ok(None);
+        }
+        let at = self.scheduled_at.ok_or_else(|| AppError::invalid("scheduled_at", "Choose when to post."))?;
+        match schedule_time_problem(at, OffsetDateTime::now_utc()) {
+            Some(problem) => Err(AppError::invalid("scheduled_at", problem)),
+            None => Ok(Some(at)),
+        }
+    }
+
     fn read(&mut self, name: &str, value: &str) -> AppResult<()> {
         match name {
             // A draft may have no account yet; anything else then says which is missing.

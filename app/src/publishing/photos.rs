@@ -20,7 +20,7 @@ use crate::{
         types::{PostState, PublishMode, UploadOutcome},
     },
     publishing::{
-        intake::{Fields, interrupted, schedule_time_problem},
+        intake::{Fields, interrupted},
         pull::send_by_pull,
         send::SendError,
     },
@@ -30,7 +30,6 @@ use crate::{
 use bytes::Bytes;
 use diesel_async::AsyncConnection as _;
 use futures_util::{StreamExt as _, stream};
-use time::OffsetDateTime;
 
 /// Why a server refuses photo posts, for the composer and for a scheduled post that meets a
 /// server started without the setting.
@@ -66,16 +65,7 @@ pub(crate) async fn accept_photos(
         return Err(AppError::invalid(first.field, first.message));
     }
     let total: u64 = sizes.iter().sum();
-    let scheduled_at = match mode {
-        PublishMode::Schedule => {
-            let at = fields.scheduled_at.ok_or_else(|| AppError::invalid("scheduled_at", "Choose when to post."))?;
-            if let Some(problem) = schedule_time_problem(at, OffsetDateTime::now_utc()) {
-                return Err(AppError::invalid("scheduled_at", problem));
-            }
-            Some(at)
-        }
-        _ => None,
-    };
+    let scheduled_at = fields.scheduled_for(mode)?;
     let account = {
         let mut conn = state.pool.get().await?;
         // Posting at once skips the approvers a team may require.
