@@ -34,6 +34,11 @@ use uuid::Uuid;
 /// it works, and stops by itself before it could run out (see `lease`).
 pub const DEFAULT_LEASE: time::Duration = time::Duration::minutes(3);
 
+/// How long a due photo post is left to servers that have a media URL before one without takes
+/// it, only to fail it with what to set. Servers of one installation normally share their
+/// settings; this covers a fleet part-way through getting `CADENCE_MEDIA_PUBLIC_URL`.
+pub const PHOTO_HANDOFF: time::Duration = time::Duration::minutes(5);
+
 /// Most posts one run keeps in flight, started or waiting for an upload turn. Each waiting post
 /// is a small task holding a lease; the bound keeps a burst far larger than the upload rate
 /// from outwaiting TikTok's hour-long upload URLs.
@@ -108,6 +113,9 @@ async fn claim_due(
     room: usize,
     skip: &[Uuid],
 ) -> AppResult<(Vec<Post>, tokio::time::Instant)> {
+    // Photos can only be pulled: a server without a media URL leaves them to one with one for
+    // a while.
+    let photos_due_by = if state.config.media_public_url.is_some() { now } else { now - PHOTO_HANDOFF };
     let mut conn = state.pool.get().await?;
     let claimed_at = tokio::time::Instant::now();
     let claimed = conn
@@ -121,6 +129,7 @@ async fn claim_due(
                 .filter(posts::next_check_at.is_null().or(posts::next_check_at.le(now)))
                 .filter(posts::id.ne_all(skip))
                 .filter(posts::team_id.eq_any(needs_no_approval).or(posts::approval.eq(Approval::Approved.as_str())))
+                .filter(posts::photo_media_ids.is_null().or(posts::scheduled_at.le(photos_due_by)))
                 .order(posts::scheduled_at.asc())
                 .limit(room as i64)
                 .select(Post::as_select())

@@ -3,7 +3,8 @@
 //! refused tokens and creators revoke access, and, per column, a server is SIGKILLed and
 //! replaced, one server's database connections stall past its lease, or PostgreSQL restarts,
 //! again and again. One of the two servers (and whatever replaces it) hands TikTok pull URLs
-//! instead of uploading, so a share of the posts go by PULL_FROM_URL through the same faults.
+//! instead of uploading, so a share of the posts go by PULL_FROM_URL through the same faults,
+//! and a quarter of the posts are photo carousels, which only such a server sends.
 //! At the end every post is published exactly once or stopped with a reason,
 //! no refresh token was lost (but to a kill mid-rotation), and TikTok's own record (the
 //! sandbox's publishes and request log) agrees with Cadence's.
@@ -18,6 +19,7 @@ use crate::util::{
     TestApp,
     ledger,
     sandbox::{TestSandbox, connected_account},
+    photo_upload::PhotoUpload,
     test_db::TestDb,
     upload::Upload,
 };
@@ -35,7 +37,7 @@ const POSTS_PER_ACCOUNT: usize = 3;
 
 /// What the soak injects, drawn in turn by a seeded generator. A dropped init leaves Cadence
 /// not knowing whether TikTok started a post, so such a post stops as "unconfirmed" for a person.
-const FAULTS: [(Endpoint, FaultKind); 13] = [
+const FAULTS: [(Endpoint, FaultKind); 15] = [
     (Endpoint::VideoInit, FaultKind::Status429),
     (Endpoint::VideoInit, FaultKind::Status503),
     (Endpoint::VideoInit, FaultKind::AccessTokenInvalid),
@@ -49,7 +51,12 @@ const FAULTS: [(Endpoint, FaultKind); 13] = [
     (Endpoint::CreatorInfo, FaultKind::Status429),
     (Endpoint::OauthToken, FaultKind::Status503),
     (Endpoint::StatusFetch, FaultKind::Timeout),
+    (Endpoint::ContentInit, FaultKind::Status503),
+    (Endpoint::ContentInit, FaultKind::DropConnection),
 ];
+
+/// Every this many posts, one is a carousel of two photos instead of a video.
+const PHOTO_EVERY: usize = 4;
 
 /// xorshift64: the same faults, kills and revocations in the same order for a given seed.
 pub struct Dice(u64);
@@ -117,11 +124,15 @@ async fn soak(column: Column, default_posts: usize) {
     let postgres = Disruption::private_postgres(column).await;
     let app = match &postgres {
         Some(postgres) => {
-            let settings = sandbox.app_settings();
+            let settings = app_settings(&sandbox);
             let refs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
             TestApp::on_database(TestDb::migrated_on(&postgres.admin_url()).await, &refs)
         }
-        None => TestApp::with_sandbox(&sandbox).await,
+        None => {
+            let settings = app_settings(&sandbox);
+            let refs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            TestApp::with_settings(&refs).await
+        }
     };
     let mut owner = app.signed_up("Olga").await;
     let mut account_ids = Vec::new();
@@ -132,8 +143,12 @@ async fn soak(column: Column, default_posts: usize) {
     for index in 0..total {
         let account = &account_ids[index % accounts];
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(10);
-        let upload = Upload::scheduled(account, "SELF_ONLY", SyntheticVideo::mp4(15, 400_000), later);
-        ids.push(upload.send(&mut owner).await.expect("scheduled").post_id);
+        let outcome = if index % PHOTO_EVERY == PHOTO_EVERY - 1 {
+            PhotoUpload::scheduled(account, "SELF_ONLY", 2, 20_000, later).send(&mut owner).await
+        } else {
+            Upload::scheduled(account, "SELF_ONLY", SyntheticVideo::mp4(15, 400_000), later).send(&mut owner).await
+        };
+        ids.push(outcome.expect("scheduled").post_id);
     }
     // Due over the next twenty seconds, so posts keep falling due while the faults hit.
     ledger::spread_due_times(&app, &ids, Duration::from_secs(20)).await;
@@ -231,4 +246,16 @@ async fn soak(column: Column, default_posts: usize) {
     let pulled = sandbox.count("/v2/post/publish/video/init/", "PULL_FROM_URL");
     println!("soak {column_name}: {pulled} inits were PULL_FROM_URL");
     assert!(pulled > 0, "a share of the posts went by PULL_FROM_URL");
+    let photo_inits = sandbox.count("/v2/post/publish/content/init/", "\"media_type\":\"PHOTO\"");
+    let photos_published = ledger::load_posts(&app, &ids).await.iter().filter(|p| p.is_photo() && p.state() == app::posts::types::PostState::Published).count();
+    println!("soak {column_name}: {photo_inits} photo inits, {photos_published} photo posts published");
+    assert!(photos_published > 0, "photo posts went out too");
+}
+
+/// The app the soak schedules through: it takes photo posts, so it has a media URL (its own
+/// scheduler never runs; the servers' settings say how each sends).
+fn app_settings(sandbox: &TestSandbox) -> Vec<(&'static str, String)> {
+    let mut settings = sandbox.app_settings();
+    settings.push(("CADENCE_MEDIA_PUBLIC_URL", "http://localhost:9/media/pull".to_owned()));
+    settings
 }
