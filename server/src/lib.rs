@@ -130,6 +130,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/posts/{id}/video", get(member_media::post_video))
         .route("/posts/{id}/thumbnail", get(member_media::post_thumbnail))
         .route("/posts/{id}/photos/{index}", get(member_media::post_photo))
+        .route("/drafts/{id}/photos/{index}", get(member_media::draft_photo))
         .route("/drafts/{id}/video", get(member_media::draft_video))
         .route("/drafts/{id}/thumbnail", get(member_media::draft_thumbnail))
         .leptos_routes_with_context(

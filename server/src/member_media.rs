@@ -1,4 +1,4 @@
-//! `GET /posts/{id}/video|thumbnail|photos/{n}` and `GET /drafts/{id}/video|thumbnail`: a team's stored videos and frames for its signed-in members; anything else is a plain 404.
+//! `GET /posts/{id}/video|thumbnail|photos/{n}` and `GET /drafts/{id}/video|thumbnail|photos/{n}`: a team's stored videos and frames for its signed-in members; anything else is a plain 404.
 
 use crate::ranged;
 use app::{
@@ -33,8 +33,17 @@ pub async fn draft_thumbnail(state: State<AppState>, session: Session, Path(id):
 }
 
 /// `GET /posts/{id}/photos/{n}`: one image of a photo post (0-based), for the post page.
-pub async fn post_photo(State(state): State<AppState>, session: Session, Path((id, index)): Path<(Uuid, usize)>, headers: HeaderMap) -> Response {
-    match members_only(&state, &session, async |conn, caller| members::photo_of(conn, caller, id, index).await).await {
+pub async fn post_photo(state: State<AppState>, session: Session, Path((id, index)): Path<(Uuid, usize)>, headers: HeaderMap) -> Response {
+    photo(state, session, Owner::Post(id), index, headers).await
+}
+
+/// `GET /drafts/{id}/photos/{n}`: one image of a photo draft, for the draft page.
+pub async fn draft_photo(state: State<AppState>, session: Session, Path((id, index)): Path<(Uuid, usize)>, headers: HeaderMap) -> Response {
+    photo(state, session, Owner::Draft(id), index, headers).await
+}
+
+async fn photo(State(state): State<AppState>, session: Session, owner: Owner, index: usize, headers: HeaderMap) -> Response {
+    match members_only(&state, &session, async |conn, caller| members::photo_of(conn, caller, owner, index).await).await {
         // Served like a video: in ranges, never cached, with its own content type.
         Ok(photo) => ranged::page_video(&state, &headers, &photo).await,
         Err(refusal) => refusal,

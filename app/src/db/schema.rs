@@ -304,10 +304,12 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         account_id -> Nullable<Uuid>,
         choices -> Jsonb,
-        media_id -> Uuid,
+        media_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         thumbnail_jpeg -> Nullable<Bytea>,
+        photo_media_ids -> Nullable<Array<Uuid>>,
+        photo -> Nullable<Jsonb>,
     }
 }
 

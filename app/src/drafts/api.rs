@@ -20,14 +20,16 @@ pub async fn draft_detail(draft_id: Uuid) -> Result<DraftView, AppError> {
     crate::drafts::ssr::find(&mut conn, caller, draft_id).await
 }
 
-/// Saves the draft's account (empty: none yet) and `choices` (the composer's, as JSON).
+/// Saves the draft's account (empty: none yet), `choices` (the composer's, as JSON) and, for a
+/// photo draft, `photo` (title, cover and music, as JSON; absent keeps them).
 #[server(endpoint = "drafts/save")]
-pub async fn save_draft(draft_id: Uuid, account_id: String, choices: String) -> Result<(), AppError> {
+pub async fn save_draft(draft_id: Uuid, account_id: String, choices: String, photo: Option<String>) -> Result<(), AppError> {
     use crate::{state::db, teams::{ssr::require_role, types::Role}};
     let (account, choices) = parse(&account_id, &choices)?;
+    let photo = parse_photo(photo.as_deref())?;
     let mut conn = db().await?;
     let caller = require_role(&mut conn, Role::Editor).await?;
-    crate::drafts::ssr::update(&mut conn, caller, draft_id, account, choices).await
+    crate::drafts::ssr::update(&mut conn, caller, draft_id, account, choices, photo).await
 }
 
 #[server(endpoint = "drafts/delete")]
@@ -38,14 +40,16 @@ pub async fn delete_draft(draft_id: Uuid) -> Result<(), AppError> {
     crate::drafts::ssr::delete(&mut conn, caller, draft_id).await
 }
 
-/// Schedules the draft for `account_id` at `when` (the caller's wall clock); returns the post's id.
+/// Schedules the draft for `account_id` at `when` (the caller's wall clock), a photo draft with
+/// `photo` (absent: as saved); returns the post's id.
 #[server(endpoint = "drafts/schedule")]
-pub async fn schedule_draft(draft_id: Uuid, account_id: String, choices: String, when: String) -> Result<Uuid, AppError> {
+pub async fn schedule_draft(draft_id: Uuid, account_id: String, choices: String, photo: Option<String>, when: String) -> Result<Uuid, AppError> {
     use crate::{state::{app_state, db}, teams::{ssr::require_role, types::Role}};
     let (account, choices) = parse(&account_id, &choices)?;
+    let photo = parse_photo(photo.as_deref())?;
     let account = account.ok_or_else(|| AppError::invalid("account_id", "Choose the TikTok account to post to."))?;
     let caller = require_role(&mut *db().await?, Role::Editor).await?;
-    crate::drafts::ssr::schedule(&app_state()?, caller, draft_id, account, choices, &when).await
+    crate::drafts::ssr::schedule(&app_state()?, caller, draft_id, account, choices, photo, &when).await
 }
 
 #[cfg(feature = "ssr")]
@@ -56,4 +60,12 @@ fn parse(account_id: &str, choices: &str) -> Result<(Option<Uuid>, crate::posts:
     };
     let choices = serde_json::from_str(choices).map_err(|_| AppError::invalid("choices", "The post's settings could not be read."))?;
     Ok((account, choices))
+}
+
+#[cfg(feature = "ssr")]
+fn parse_photo(photo: Option<&str>) -> Result<Option<crate::posts::photo_rules::PhotoChoices>, AppError> {
+    match photo.map(str::trim).filter(|photo| !photo.is_empty()) {
+        Some(photo) => crate::publishing::photos::parse_choices(photo).map(Some),
+        None => Ok(None),
+    }
 }

@@ -1,6 +1,6 @@
-//! A draft as the browser sees it: a stored video with the composer's choices, maybe an account, no time yet.
+//! A draft as the browser sees it: a stored video (or a carousel's images) with the composer's choices, maybe an account, no time yet.
 
-use crate::posts::rules::ComposerChoices;
+use crate::posts::{photo_rules::PhotoChoices, rules::ComposerChoices};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -11,14 +11,19 @@ pub struct DraftView {
     pub account_id: Option<Uuid>,
     pub account_name: Option<String>,
     pub choices: ComposerChoices,
+    /// The video's size, or the images' together.
     pub video_bytes: u64,
     pub duration_ms: Option<i32>,
     /// Who saved it first, by their name now.
     pub created_by: String,
     /// When it was last saved, on the reader's wall clock.
     pub updated_label: String,
-    /// Its stored video (the address changes with the video).
-    pub video_url: String,
+    /// Its stored video (the address changes with the video); `None` for a photo draft.
+    pub video_url: Option<String>,
+    /// A photo draft's images in order, each at its members-only address.
+    pub photo_urls: Vec<String>,
+    /// A photo draft's own choices (title, cover, music); `None` for a video draft.
+    pub photo: Option<PhotoChoices>,
     /// Its frame for lists, when one is stored; the address changes with each save.
     pub thumbnail_url: Option<String>,
 }
@@ -46,7 +51,9 @@ mod tests {
             duration_ms: None,
             created_by: "Eddie".into(),
             updated_label: String::new(),
-            video_url: String::new(),
+            video_url: None,
+            photo_urls: Vec::new(),
+            photo: None,
             thumbnail_url: None,
         };
         assert_eq!(draft.opening(), "(no caption yet)");

@@ -107,7 +107,11 @@ pub async fn keep(conn: &mut AsyncPgConnection, media_ids: &[Uuid]) -> QueryResu
 /// Once neither a draft nor a post that still needs it refers to the video, marks the file
 /// for removal (after the grace period).
 pub async fn release_media_if_unneeded(conn: &mut AsyncPgConnection, media_id: Uuid) -> QueryResult<()> {
-    let drafts_using: i64 = drafts::table.filter(drafts::media_id.eq(media_id)).count().get_result(conn).await?;
+    let drafts_using: i64 = drafts::table
+        .filter(drafts::media_id.eq(media_id).or(drafts::photo_media_ids.contains(vec![media_id])))
+        .count()
+        .get_result(conn)
+        .await?;
     let posts_needing: i64 = posts::table
         .filter(posts::media_id.eq(media_id).or(posts::photo_media_ids.contains(vec![media_id])))
         .filter(posts::state.eq_any([

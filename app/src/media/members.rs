@@ -47,15 +47,17 @@ pub async fn video_of(conn: &mut AsyncPgConnection, caller: Caller, owner: Owner
     found.map(StoredVideo::from).ok_or_else(|| AppError::NotFound("Video".into()))
 }
 
-/// Image `index` (0-based) of a photo post of the caller's team, while it is stored.
-pub async fn photo_of(conn: &mut AsyncPgConnection, caller: Caller, post_id: Uuid, index: usize) -> AppResult<StoredVideo> {
-    let images: Option<Option<Vec<Uuid>>> = posts::table
-        .filter(posts::id.eq(post_id))
-        .filter(posts::team_id.eq(caller.team_id))
-        .select(posts::photo_media_ids)
-        .first(conn)
-        .await
-        .optional()?;
+/// Image `index` (0-based) of a photo post or photo draft of the caller's team, while it is stored.
+pub async fn photo_of(conn: &mut AsyncPgConnection, caller: Caller, owner: Owner, index: usize) -> AppResult<StoredVideo> {
+    let images: Option<Option<Vec<Uuid>>> = match owner {
+        Owner::Post(id) => {
+            posts::table.filter(posts::id.eq(id)).filter(posts::team_id.eq(caller.team_id)).select(posts::photo_media_ids).first(conn).await
+        }
+        Owner::Draft(id) => {
+            drafts::table.filter(drafts::id.eq(id)).filter(drafts::team_id.eq(caller.team_id)).select(drafts::photo_media_ids).first(conn).await
+        }
+    }
+    .optional()?;
     let Some(media_id) = images.flatten().and_then(|images| images.get(index).copied()) else {
         return Err(AppError::NotFound("Photo".into()));
     };

@@ -112,7 +112,8 @@ pub async fn cancel_post(post_id: Uuid) -> Result<(), AppError> {
 /// Changes a scheduled post in place: `choices` (the composer's, as JSON), `when` (the new
 /// time on the caller's wall clock, `2026-11-30T09:00`) and maybe `account_id` (another of the
 /// team's accounts; left out, the post keeps its own), with `thumbnail`, the frame at a new
-/// cover the form drew. The composer's rules apply again, with
+/// cover the form drew, and for a photo post `photo` (title, cover, music, as JSON). The
+/// composer's rules apply again, with
 /// the creator's rules asked fresh; a post already claimed for sending cannot change. Returns
 /// the time as it reads.
 #[server(endpoint = "posts/edit")]
@@ -122,6 +123,7 @@ pub async fn edit_post(
     when: String,
     #[server(default)] account_id: Option<Uuid>,
     #[server(default)] thumbnail: Option<String>,
+    #[server(default)] photo: Option<String>,
 ) -> Result<String, AppError> {
     use crate::{
         posts::{editing::{PostEdit, edit_scheduled}, rules::ComposerChoices},
@@ -135,5 +137,6 @@ pub async fn edit_post(
     let choices: ComposerChoices =
         serde_json::from_str(&choices).map_err(|_| AppError::invalid("choices", "The post's settings did not arrive whole. Reload the page and try again."))?;
     let thumbnail = thumbnail.as_deref().and_then(crate::media::thumbnail::from_data_url);
-    edit_scheduled(&state, caller, post_id, PostEdit { account_id, choices, wall_clock: when, thumbnail }).await
+    let photo = photo.as_deref().map(crate::publishing::photos::parse_choices).transpose()?;
+    edit_scheduled(&state, caller, post_id, PostEdit { account_id, choices, wall_clock: when, thumbnail, photo }).await
 }

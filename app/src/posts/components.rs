@@ -312,9 +312,6 @@ pub fn PostPage() -> impl IntoView {
                                     <button type="button" class="primary" on:click=move |_| { retry.dispatch(RetryPost { post_id: post.id }); }>"Send again"</button>
                                 })}
                                 {(can_edit && post.state == PostState::Scheduled).then(|| {
-                                    // A photo post is moved, cancelled or duplicated here; its text and
-                                    // images are not edited in place (see `posts::editing`).
-                                    let is_video = post.photo_urls.is_empty();
                                     let when = RwSignal::new(post.wall_clock.clone().unwrap_or_default());
                                     view! {
                                         <div class="inline-form reschedule">
@@ -322,12 +319,10 @@ pub fn PostPage() -> impl IntoView {
                                             <input id="post-when" type="datetime-local" prop:value=move || when.get()
                                                 on:input=move |ev| when.set(event_target_value(&ev))/>
                                             <button type="button" on:click=move |_| { reschedule.dispatch(ReschedulePost { post_id: post.id, when: when.get_untracked() }); }>"Move"</button>
-                                            {is_video.then(|| view! {
-                                                <button type="button" id="post-edit" on:click=move |_| {
-                                                    edit.value().set(None);
-                                                    editing.set(Some(for_editing.clone()));
-                                                }>"Edit"</button>
-                                            })}
+                                            <button type="button" id="post-edit" on:click=move |_| {
+                                                edit.value().set(None);
+                                                editing.set(Some(for_editing.clone()));
+                                            }>"Edit"</button>
                                             <button type="button" class="danger" on:click=move |_| { cancel.dispatch(CancelPost { post_id: post.id }); }>"Cancel post"</button>
                                         </div>
                                     }
@@ -351,7 +346,7 @@ pub fn PostPage() -> impl IntoView {
                                         view! { <dt>"Video"</dt><dd>{human_bytes(post.video_bytes.max(0) as u64)}</dd> }.into_any()
                                     } else {
                                         view! {
-                                            <dt>"Title"</dt><dd class="photo-title">{post.photo_title.clone().unwrap_or_default()}</dd>
+                                            <dt>"Title"</dt><dd class="photo-title">{post.photo.as_ref().map(|p| p.title.clone()).unwrap_or_default()}</dd>
                                             <dt>"Photos"</dt><dd class="photo-count">{format!("{} · {}", photo_count(post.photo_urls.len()), human_bytes(post.video_bytes.max(0) as u64))}</dd>
                                         }.into_any()
                                     }}

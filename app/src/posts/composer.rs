@@ -241,7 +241,10 @@ fn Composer(accounts: Vec<ComposerAccount>) -> impl IntoView {
             return Some("The upload is running.".into());
         }
         if photo_post.get() {
-            return Some("Photo posts cannot be kept as drafts yet: schedule the post, or post it now.".into());
+            // The images TikTok could take at all, and text within its limits; the rest waits.
+            return photos.with(|list| photos_problem(list)).or_else(|| {
+                crate::posts::photo_rules::text_problems(&choices.get(), &photo.get()).into_iter().next().map(|v| v.message)
+            });
         }
         match facts.get() {
             None if file_size.get().is_none() => Some("Choose a video.".into()),

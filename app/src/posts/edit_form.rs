@@ -1,9 +1,11 @@
-//! Editing a scheduled post on its page: the composer's fields, filled in, checked against the creator's current rules before the server checks them again.
+//! Editing a scheduled post on its page: the composer's fields (a carousel's title and cover too), filled in, checked against the creator's current rules before the server checks them again.
 
 use crate::{
     error::AppError,
     posts::{
         api::{EditPost, composer_creator},
+        photo_fields::StoredPhotoFields,
+        photo_rules::check_photos,
         rules::{ComposerChoices, check},
         settings_form::PostSettings,
         types::{Destination, PostView},
@@ -24,6 +26,11 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
     let when = RwSignal::new(post.wall_clock.clone().unwrap_or_default());
     let account = RwSignal::new(post.account_id);
     let stored_cover = choices.get_untracked().cover_timestamp_ms;
+    // A photo post: its own choices beside the rest; its images stay as they are.
+    let is_photo = post.photo.is_some();
+    let stored_photo = post.photo.clone().unwrap_or_default();
+    let photo = RwSignal::new(stored_photo.clone());
+    let image_count = post.photo_urls.len();
     let cover_video = NodeRef::<leptos::html::Video>::new();
     // The team's accounts that can take this kind of post; the post's own until they are in.
     let accounts = RwSignal::new(vec![(post.account_id, post.account_name.clone())]);
@@ -61,7 +68,9 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
     });
     let creator_info = Signal::derive(move || creator.get().and_then(Result::ok));
     let violations = Memo::new(move |_| match creator_info.get() {
+        Some(info) if !drafting && is_photo => check_photos(&choices.get(), &photo.get(), image_count, Some(&info)),
         Some(info) if !drafting => check(&choices.get(), &info),
+        _ if is_photo => check_photos(&choices.get(), &photo.get(), image_count, None),
         _ => Vec::new(),
     });
     let blocked = Memo::new(move |_| -> Option<String> {
@@ -89,18 +98,28 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
     let submit = move |_| {
         if blocked.get_untracked().is_none() {
             // A new cover is a new frame for the lists, drawn from the preview now showing it.
+            // For a carousel, the newly chosen cover photo as the page shows it.
             #[cfg(feature = "hydrate")]
-            let thumbnail = (choices.with_untracked(|c| c.cover_timestamp_ms) != stored_cover)
-                .then(|| cover_video.get_untracked().and_then(|video| crate::media::browser::frame_as_jpeg(&video)))
-                .flatten();
+            let thumbnail = if is_photo {
+                let cover = photo.with_untracked(|p| p.cover_index);
+                (cover != stored_photo.cover_index)
+                    .then(|| leptos::prelude::document().query_selector(&format!(".edit-post .photo-grid img[data-index=\"{cover}\"]")).ok().flatten())
+                    .flatten()
+                    .and_then(|img| crate::media::browser::image_as_jpeg(&img))
+            } else {
+                (choices.with_untracked(|c| c.cover_timestamp_ms) != stored_cover)
+                    .then(|| cover_video.get_untracked().and_then(|video| crate::media::browser::frame_as_jpeg(&video)))
+                    .flatten()
+            };
             #[cfg(not(feature = "hydrate"))]
-            let thumbnail = { let _ = (stored_cover, cover_video); None };
+            let thumbnail = { let _ = (stored_cover, cover_video, &stored_photo); None };
             save.dispatch(EditPost {
                 post_id,
                 thumbnail,
                 account_id: Some(account.get_untracked()),
                 choices: serde_json::to_string(&choices.get_untracked()).unwrap_or_default(),
                 when: when.get_untracked(),
+                photo: is_photo.then(|| serde_json::to_string(&photo.get_untracked()).unwrap_or_default()),
             });
         }
     };
@@ -126,16 +145,23 @@ pub fn EditPostForm(post: PostView, choices: ComposerChoices, save: ServerAction
                     })}
                 </div>
             })}
-            <crate::posts::replace_video::ReplaceVideo target=crate::posts::replace_video::ReplaceTarget::Post(post_id)
-                account=account_name
-                caption=Signal::derive(move || choices.with(|c| c.caption.clone()))
-                max_duration_secs=Signal::derive(move || if drafting {
-                    Some(crate::posts::rules::INBOX_MAX_DURATION_SECS)
-                } else {
-                    creator_info.get().map(|info| info.max_video_post_duration_sec.max(1) as u32)
-                })
-                done=replaced/>
-            <PostSettings choices=choices creator=creator_info violations=violations drafting=drafting/>
+            {if is_photo {
+                view! { <StoredPhotoFields urls=post.photo_urls.clone() photo id_prefix="edit"/> }.into_any()
+            } else {
+                view! {
+                    <crate::posts::replace_video::ReplaceVideo target=crate::posts::replace_video::ReplaceTarget::Post(post_id)
+                        account=account_name
+                        caption=Signal::derive(move || choices.with(|c| c.caption.clone()))
+                        max_duration_secs=Signal::derive(move || if drafting {
+                            Some(crate::posts::rules::INBOX_MAX_DURATION_SECS)
+                        } else {
+                            creator_info.get().map(|info| info.max_video_post_duration_sec.max(1) as u32)
+                        })
+                        done=replaced/>
+                }.into_any()
+            }}
+            <PostSettings choices=choices creator=creator_info violations=violations drafting=drafting
+                photos=Signal::derive(move || is_photo)/>
             <div class="field">
                 <label for="edit-when">"When (your time)"</label>
                 <input id="edit-when" type="datetime-local" prop:value=move || when.get() on:input=move |ev| when.set(event_target_value(&ev))/>

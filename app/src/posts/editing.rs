@@ -1,4 +1,4 @@
-//! Editing a scheduled post in place: its account, caption, settings and time change until a server claims it, under the same rules as the composer.
+//! Editing a scheduled post in place: its account, caption, settings and time (a carousel's title and cover too) change until a server claims it, under the same rules as the composer.
 
 use crate::{
     audit::{ssr::Change, types::Subject},
@@ -7,6 +7,7 @@ use crate::{
     db::schema::posts,
     error::{AppError, AppResult},
     posts::{
+        photo_rules::{self, PhotoChoices, check_photos},
         rules::{ComposerChoices, INBOX_MAX_DURATION_SECS, caption_problem, check},
         ssr::{Post, record_event},
         types::{Destination, PostState},
@@ -21,7 +22,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// What an edit may change: everything of the post that reaches TikTok (the cover frame too)
-/// except the video, which `publishing::replace` replaces, being an upload.
+/// except the video, which `publishing::replace` replaces, being an upload, and a carousel's
+/// images.
 #[derive(Clone, Debug)]
 pub struct PostEdit {
     /// Another of the team's accounts to post to; `None` keeps the post's.
@@ -31,6 +33,8 @@ pub struct PostEdit {
     pub wall_clock: String,
     /// The frame at the new cover, drawn by the form (see `media::thumbnail`).
     pub thumbnail: Option<Vec<u8>>,
+    /// A photo post's title, cover and music; `None` keeps them (and means nothing for a video).
+    pub photo: Option<PhotoChoices>,
 }
 
 /// Applies `edit` to a scheduled post of the caller's team, after checking it as the composer
@@ -43,14 +47,12 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
     if post.state() != PostState::Scheduled {
         return Err(not_editable(post.state()));
     }
-    // The form edits a video's settings; a photo post's title, images and cover are not part
-    // of it, so it is moved (reschedule), cancelled or duplicated instead.
-    if post.is_photo() {
-        return Err(AppError::Conflict(
-            "A photo post cannot be edited in place yet. Move it to another time, or cancel it and create it again.".into(),
-        ));
-    }
-    let choices = normalised(edit.choices);
+    // A photo post keeps its images; its own choices change with the rest, as photos take them.
+    let photo = post.photo_choices().map(|stored| edit.photo.clone().unwrap_or(stored));
+    let choices = match photo {
+        Some(_) => photo_rules::normalised(&normalised(edit.choices)),
+        None => normalised(edit.choices),
+    };
     // TikTok takes the cover as a moment of the video: one past its end is no frame at all.
     if let (Some(cover), Some(duration)) = (choices.cover_timestamp_ms, post.duration_ms)
         && i64::from(cover) > i64::from(duration)
@@ -68,9 +70,17 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
     };
     drop(conn);
     let account_id = edit.account_id.unwrap_or(post.account_id);
-    check_for_account(state, caller, account_id, post.destination(), &choices, post.duration_ms).await?;
+    match (&photo, &post.photo_media_ids) {
+        (Some(photo), Some(images)) => {
+            check_photos_for_account(state, caller, account_id, post.destination(), &choices, photo, images.len()).await?
+        }
+        _ => check_for_account(state, caller, account_id, post.destination(), &choices, post.duration_ms).await?,
+    }
 
-    let changed = changes(&post, account_id, &choices, at);
+    let mut changed = changes(&post, account_id, &choices, at);
+    if let (Some(new), Some(old)) = (&photo, post.photo_choices()) {
+        changed.extend(photo_changes(&old, new));
+    }
     let label = zone::label(at, &tz);
     if changed.is_empty() {
         return Ok(label);
@@ -97,6 +107,9 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
                 posts::is_aigc.eq(choices.is_aigc),
                 posts::cover_timestamp_ms.eq(choices.cover_timestamp_ms.map(|ms| ms.min(i32::MAX as u32) as i32)),
                 posts::scheduled_at.eq(Some(at)),
+                posts::photo_title.eq(photo.as_ref().map(|p| p.title.clone())),
+                posts::photo_cover_index.eq(photo.as_ref().map(|p| p.cover_index.min(i32::MAX as u32) as i32)),
+                posts::auto_add_music.eq(photo.as_ref().is_some_and(|p| p.auto_add_music)),
                 posts::next_check_at.eq(None::<OffsetDateTime>),
                 posts::updated_at.eq(OffsetDateTime::now_utc()),
             ))
@@ -104,12 +117,12 @@ pub async fn edit_scheduled(state: &AppState, caller: Caller, post_id: Uuid, edi
             .await?;
             if updated == 1 {
                 // The lists show the cover: a new one is a new frame (when the form drew one).
-                if let Some(jpeg) = edit.thumbnail.as_deref().filter(|_| changed.contains(&"cover frame")) {
+                if let Some(jpeg) = edit.thumbnail.as_deref().filter(|_| changed.contains(&"cover frame") || changed.contains(&"cover photo")) {
                     diesel::update(posts::table.find(post_id)).set(posts::thumbnail_jpeg.eq(jpeg)).execute(conn).await?;
                 }
                 record_event(conn, post_id, "edited", &message).await?;
-                let before = serde_json::json!({ "account_id": post.account_id, "choices": post.choices(), "scheduled_at": post.scheduled_at });
-                let after = serde_json::json!({ "account_id": account_id, "choices": choices, "scheduled_at": at });
+                let before = serde_json::json!({ "account_id": post.account_id, "choices": post.choices(), "photos": post.photo_choices(), "scheduled_at": post.scheduled_at });
+                let after = serde_json::json!({ "account_id": account_id, "choices": choices, "photos": photo, "scheduled_at": at });
                 let change = Change::new(Subject::Post, post_id, "post.edited", message.clone()).values(Some(before), Some(after));
                 crate::audit::ssr::record(conn, caller, change).await?;
                 // An edit of an approved post asks for approval again (unless an approver made it).
@@ -193,6 +206,31 @@ pub async fn check_for_account(
     Ok(())
 }
 
+/// Checks a photo post of `count` images against the account as the composer would: the text,
+/// cover and count always; for Direct Post also the creator's current rules (asked fresh).
+pub async fn check_photos_for_account(
+    state: &AppState,
+    caller: Caller,
+    account_id: Uuid,
+    destination: Destination,
+    choices: &ComposerChoices,
+    photo: &PhotoChoices,
+    count: usize,
+) -> AppResult<()> {
+    let account = {
+        let mut conn = state.pool.get().await?;
+        TikTokAccount::find_for_team(&mut conn, caller.team_id, account_id).await?
+    };
+    let creator = match destination {
+        Destination::Inbox => None,
+        Destination::Profile => Some(direct_post_creator(state, &account, "privacy_level").await?),
+    };
+    match check_photos(choices, photo, count, creator.as_ref()).into_iter().next() {
+        Some(first) => Err(AppError::invalid(first.field, first.message)),
+        None => Ok(()),
+    }
+}
+
 /// The creator's current rules for a Direct Post to `account`, asked fresh from TikTok, once
 /// it is sure the account still grants Direct Post (else a refusal on `field`).
 pub async fn direct_post_creator(state: &AppState, account: &TikTokAccount, field: &str) -> AppResult<crate::tiktok::types::CreatorInfo> {
@@ -212,6 +250,21 @@ pub fn not_editable(state: PostState) -> AppError {
         }
         other => format!("This post is {} and can no longer be edited.", other.label().to_lowercase()),
     })
+}
+
+/// What an edit changes of a photo post's own choices, in words for the timeline.
+fn photo_changes(old: &PhotoChoices, new: &PhotoChoices) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if old.title != new.title {
+        changed.push("title");
+    }
+    if old.cover_index != new.cover_index {
+        changed.push("cover photo");
+    }
+    if old.auto_add_music != new.auto_add_music {
+        changed.push("music");
+    }
+    changed
 }
 
 /// What the edit changes, in words for the timeline.
@@ -242,4 +295,17 @@ fn changes(post: &Post, account_id: Uuid, choices: &ComposerChoices, at: OffsetD
         changed.push("time");
     }
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_carousels_own_changes_are_named_for_the_timeline() {
+        let old = PhotoChoices { title: "Trip".into(), cover_index: 0, auto_add_music: false };
+        assert!(photo_changes(&old, &old).is_empty());
+        let new = PhotoChoices { title: "Trip!".into(), cover_index: 2, auto_add_music: true };
+        assert_eq!(photo_changes(&old, &new), ["title", "cover photo", "music"]);
+    }
 }

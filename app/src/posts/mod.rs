@@ -11,6 +11,7 @@ pub mod edit_form;
 pub mod editing;
 #[cfg(feature = "ssr")]
 pub mod outcome;
+pub mod photo_fields;
 pub mod photo_picker;
 pub mod photo_rules;
 pub mod rules;

@@ -553,6 +553,7 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
         && post.destination() == Destination::Profile
         && post.tiktok_post_id.is_none()
         && post.follow_until.is_some();
+    let photo = post.photo_choices();
     PostView {
         awaiting_moderation,
         no_longer_public: state == PostState::Published
@@ -584,7 +585,7 @@ fn view_of((post, account_name, account_username): PostRow, tz: &TimeZone) -> Po
             .enumerate()
             .map(|(index, media)| format!("/posts/{}/photos/{index}?m={media}", post.id))
             .collect(),
-        photo_title: post.photo_title,
+        photo,
         created_at: post.created_at,
         updated_at: post.updated_at,
     }

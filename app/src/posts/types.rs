@@ -164,11 +164,12 @@ pub struct PostView {
     pub thumbnail_url: Option<String>,
     /// The stored video, for members (gone after the grace period; never stored for "Post now").
     pub video_url: Option<String>,
-    /// A photo post's images for members, in order (empty for a video), and its title.
+    /// A photo post's images for members, in order (empty for a video), and its own choices
+    /// (title, cover, music).
     #[serde(default)]
     pub photo_urls: Vec<String>,
     #[serde(default)]
-    pub photo_title: Option<String>,
+    pub photo: Option<crate::posts::photo_rules::PhotoChoices>,
 }
 
 impl PostView {

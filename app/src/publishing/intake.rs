@@ -371,7 +371,7 @@ async fn save_draft(state: &AppState, caller: Caller, fields: Fields, video: mul
             quota::lock_team(conn, caller.team_id).await?;
             quota::require_room(conn, caller.team_id, state.config.team_media_quota, stored.byte_size).await?;
             let media_id = catalog::record(conn, caller.team_id, caller.user_id, &stored).await?;
-            crate::drafts::ssr::save_new(conn, caller, fields.account_id, &choices, media_id, fields.thumbnail.as_deref()).await
+            crate::drafts::ssr::save_new(conn, caller, fields.account_id, &choices, crate::drafts::ssr::DraftMedia::Video(media_id), fields.thumbnail.as_deref()).await
         })
         .await
     }

@@ -16,6 +16,7 @@ use crate::{
     },
     posts::{
         photo_rules::{PhotoChoices, check_photos, normalised, text_problems},
+        rules::ComposerChoices,
         ssr::{self as posts, NewPost},
         types::{PostState, PublishMode, UploadOutcome},
     },
@@ -47,23 +48,15 @@ pub(crate) async fn accept_photos(
     let Some(public) = state.config.media_public_url.clone() else {
         return Err(AppError::invalid("photos", NEEDS_MEDIA_URL));
     };
-    if fields.draft || fields.replacing.is_some() {
-        return Err(AppError::invalid("photos", "Photo posts cannot be kept as drafts yet. Schedule the post instead, or post it now."));
+    if fields.replacing.is_some() {
+        return Err(AppError::invalid("photos", "A post's or draft's video can be replaced only by a video."));
+    }
+    if fields.draft {
+        return save_photo_draft(state, caller, fields, first, multipart).await;
     }
     let account_id = fields.account_id.ok_or_else(|| AppError::invalid("account_id", "Choose the TikTok account to post to."))?;
     let mode = fields.mode.ok_or_else(|| AppError::invalid("mode", "Choose how to publish."))?;
-    let choices = normalised(&fields.choices.clone().unwrap_or_default());
-    let photo = fields.photo.clone().unwrap_or_default();
-    let sizes = fields.image_sizes.clone().unwrap_or_default();
-    if let Some(problem) = count_problem(sizes.len()) {
-        return Err(AppError::invalid("photos", problem));
-    }
-    if let Some(index) = sizes.iter().position(|size| *size > MAX_PHOTO_BYTES) {
-        return Err(AppError::invalid("photos", format!("Photo {}: {}", index + 1, too_large(sizes[index]))));
-    }
-    if let Some(first) = text_problems(&choices, &photo).into_iter().next() {
-        return Err(AppError::invalid(first.field, first.message));
-    }
+    let (choices, photo, sizes) = announced(&fields)?;
     let total: u64 = sizes.iter().sum();
     let scheduled_at = fields.scheduled_for(mode)?;
     let account = {
@@ -121,10 +114,7 @@ pub(crate) async fn accept_photos(
             // Checked again under the team's lock: another upload may have taken the room.
             quota::lock_team(conn, caller.team_id).await?;
             quota::require_room(conn, caller.team_id, state.config.team_media_quota, total).await.map_err(as_photos_error)?;
-            let mut images = Vec::with_capacity(stored.len());
-            for (file, facts) in &stored {
-                images.push(catalog::record_photo(conn, caller.team_id, caller.user_id, file, facts).await?);
-            }
+            let images = record_all(conn, caller, &stored).await?;
             let post = posts::create(conn, NewPost { photos: Some((images, photo.clone())), ..new }).await?;
             let count = stored.len();
             let (action, summary) = match mode {
@@ -174,6 +164,78 @@ pub(crate) async fn accept_photos(
         }
         Err(other) => Err(other.into_app_error()),
     }
+}
+
+/// Keeps a carousel as a draft: its images stored (within the team's room and TikTok's own
+/// limits), the text within TikTok's, an account only if one was chosen; the creator's rules
+/// come when it is scheduled.
+async fn save_photo_draft(
+    state: &AppState,
+    caller: Caller,
+    fields: Fields,
+    first: multer::Field<'static>,
+    mut multipart: multer::Multipart<'static>,
+) -> AppResult<UploadOutcome> {
+    caller.require(crate::teams::types::Role::Editor)?;
+    let (choices, photo, sizes) = announced(&fields)?;
+    if photo.cover_index as usize >= sizes.len() {
+        return Err(AppError::invalid("photo_cover", "Choose one of the photos as the cover."));
+    }
+    let total: u64 = sizes.iter().sum();
+    {
+        let mut conn = state.pool.get().await?;
+        if let Some(account) = fields.account_id {
+            TikTokAccount::find_for_team(&mut conn, caller.team_id, account).await?;
+        }
+        quota::require_room(&mut conn, caller.team_id, state.config.team_media_quota, total).await.map_err(as_photos_error)?;
+    }
+    let stored = store_all(state, &sizes, first, &mut multipart).await?;
+    let saved: AppResult<uuid::Uuid> = async {
+        let mut conn = state.pool.get().await?;
+        conn.transaction(async |conn| {
+            quota::lock_team(conn, caller.team_id).await?;
+            quota::require_room(conn, caller.team_id, state.config.team_media_quota, total).await.map_err(as_photos_error)?;
+            let images = record_all(conn, caller, &stored).await?;
+            let held = crate::drafts::ssr::DraftMedia::Photos(images, photo);
+            crate::drafts::ssr::save_new(conn, caller, fields.account_id, &choices, held, fields.thumbnail.as_deref()).await
+        })
+        .await
+    }
+    .await;
+    match saved {
+        Ok(id) => Ok(UploadOutcome { post_id: id, state: PostState::Scheduled, draft: true }),
+        Err(error) => {
+            delete_all(state, &stored).await;
+            Err(error)
+        }
+    }
+}
+
+/// The photo post's choices and announced image sizes, refused when TikTok would refuse the
+/// count, a size or the text whatever the account.
+fn announced(fields: &Fields) -> AppResult<(ComposerChoices, PhotoChoices, Vec<u64>)> {
+    let choices = normalised(&fields.choices.clone().unwrap_or_default());
+    let photo = fields.photo.clone().unwrap_or_default();
+    let sizes = fields.image_sizes.clone().unwrap_or_default();
+    if let Some(problem) = count_problem(sizes.len()) {
+        return Err(AppError::invalid("photos", problem));
+    }
+    if let Some(index) = sizes.iter().position(|size| *size > MAX_PHOTO_BYTES) {
+        return Err(AppError::invalid("photos", format!("Photo {}: {}", index + 1, too_large(sizes[index]))));
+    }
+    if let Some(first) = text_problems(&choices, &photo).into_iter().next() {
+        return Err(AppError::invalid(first.field, first.message));
+    }
+    Ok((choices, photo, sizes))
+}
+
+/// Records the stored images in `media`, in order, in the caller's transaction.
+async fn record_all(conn: &mut diesel_async::AsyncPgConnection, caller: Caller, stored: &[(StoredFile, PhotoFacts)]) -> AppResult<Vec<uuid::Uuid>> {
+    let mut images = Vec::with_capacity(stored.len());
+    for (file, facts) in stored {
+        images.push(catalog::record_photo(conn, caller.team_id, caller.user_id, file, facts).await?);
+    }
+    Ok(images)
 }
 
 /// Stores each image field (the first already open) after checking its head; on any refusal

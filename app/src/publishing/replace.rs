@@ -159,7 +159,7 @@ async fn swap_post_video(
 }
 
 async fn swap_draft_video(conn: &mut AsyncPgConnection, caller: Caller, draft_id: Uuid, media_id: Uuid, replacement: &Replacement) -> AppResult<()> {
-    let old: Option<(Uuid, serde_json::Value)> = drafts::table
+    let old: Option<(Option<Uuid>, serde_json::Value)> = drafts::table
         .find(draft_id)
         .filter(drafts::team_id.eq(caller.team_id))
         .select((drafts::media_id, drafts::choices))
@@ -168,6 +168,7 @@ async fn swap_draft_video(conn: &mut AsyncPgConnection, caller: Caller, draft_id
         .await
         .optional()?;
     let (old_media, choices) = old.ok_or_else(|| AppError::Conflict("This draft was scheduled or deleted meanwhile.".into()))?;
+    let old_media = old_media.ok_or_else(|| AppError::invalid("video", "This draft holds photos, not a video."))?;
     let mut choices: ComposerChoices = serde_json::from_value(choices).unwrap_or_default();
     choices.cover_timestamp_ms = replacement.cover_timestamp_ms;
     diesel::update(drafts::table.find(draft_id))

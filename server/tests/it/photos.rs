@@ -14,7 +14,7 @@ use crate::{
 };
 use app::{
     db::schema::{media, media_pulls},
-    posts::types::PostState,
+    posts::{photo_rules::PhotoChoices, types::PostState},
     publishing::{due::publish_due, photos::NEEDS_MEDIA_URL},
 };
 use diesel::prelude::*;
@@ -179,4 +179,62 @@ async fn a_photo_is_shown_only_to_its_team_and_a_carousel_needs_an_editor() {
     let error = PhotoUpload::scheduled(&maya, "SELF_ONLY", 1, 5_000, due).send(&mut stranger).await.unwrap_err();
     assert!(matches!(error, app::error::AppError::NotFound(_)), "another team's account: {error:?}");
     assert_eq!(media_rows(&app).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_a_media_url_leaves_photo_posts_to_one_with_it_then_says_what_to_set() {
+    use app::publishing::due::PHOTO_HANDOFF;
+    let (sandbox, app, mut owner) = setup(true, fast()).await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    let due = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let outcome = PhotoUpload::scheduled(&maya, "SELF_ONLY", 1, 5_000, due).send(&mut owner).await.unwrap();
+    // A second server of the same installation, started before it got the setting.
+    let mut config = (*app.state.config).clone();
+    config.media_public_url = None;
+    let without = app::state::AppState { config: std::sync::Arc::new(config), ..app.state.clone() };
+
+    let worker = Uuid::new_v4();
+    assert_eq!(publish_due(&without, due + time::Duration::minutes(1), worker).await.unwrap(), 0, "left to a server that can send it");
+    assert_eq!(post(&app, outcome.post_id).await.state(), PostState::Scheduled);
+    // No such server took it: the post says what the operator must set.
+    assert_eq!(publish_due(&without, due + PHOTO_HANDOFF + time::Duration::minutes(1), worker).await.unwrap(), 1);
+    let failed = post(&app, outcome.post_id).await;
+    assert_eq!((failed.state(), failed.fail_code.as_deref()), (PostState::Failed, Some("media_url_missing")));
+    assert_eq!(failed.fail_message.as_deref(), Some(NEEDS_MEDIA_URL));
+    assert_eq!(sandbox.count(CONTENT_INIT, ""), 0, "TikTok was never asked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_carousels_title_cover_and_music_are_edited_in_place_and_tiktok_receives_them() {
+    let (sandbox, app, mut owner) = setup(true, fast()).await;
+    let maya = connected_account(&sandbox, &mut owner, "Maya Public").await;
+    let due = OffsetDateTime::now_utc() + time::Duration::hours(4);
+    let upload = PhotoUpload::scheduled(&maya, "SELF_ONLY", 3, 5_000, due);
+    let post_id = upload.send(&mut owner).await.unwrap().post_id.to_string();
+    let detail: app::posts::types::PostDetail = owner.call("posts/detail", &[("post_id", &post_id)]).await.unwrap();
+    let when = detail.post.wall_clock.clone().unwrap();
+    let edit = |choices: &app::posts::rules::ComposerChoices, photo: &PhotoChoices| {
+        (serde_json::to_string(choices).unwrap(), serde_json::to_string(photo).unwrap())
+    };
+
+    // Checked as a new carousel would be: the cover must be one of its images.
+    let (choices, photo) = edit(&upload.choices, &PhotoChoices { cover_index: 3, ..upload.photo.clone() });
+    let refused = owner.call::<String>("posts/edit", &[("post_id", &post_id), ("choices", &choices), ("when", &when), ("photo", &photo)]).await.unwrap_err();
+    assert!(refused.field_message("photo_cover").is_some(), "{refused:?}");
+    let described = app::posts::rules::ComposerChoices { caption: "A longer story ".repeat(200), allow_duet: true, ..upload.choices.clone() };
+    assert!(described.caption.len() > 2200, "past a video's caption limit, within a description's");
+    let (choices, photo) = edit(&described, &PhotoChoices { title: "Trip, day two".into(), cover_index: 2, auto_add_music: false });
+    owner.call::<String>("posts/edit", &[("post_id", &post_id), ("choices", &choices), ("when", &when), ("photo", &photo)]).await.unwrap();
+
+    let stored = post(&app, post_id.parse().unwrap()).await;
+    assert_eq!((stored.photo_title.as_deref(), stored.photo_cover_index, stored.auto_add_music), (Some("Trip, day two"), Some(2), false));
+    assert!(!stored.allow_duet, "photos have no duets");
+    let shown: app::posts::types::PostDetail = owner.call("posts/detail", &[("post_id", &post_id)]).await.unwrap();
+    assert!(shown.events.iter().any(|e| e.message == "Edited: caption, title, cover photo, music."), "{:?}", shown.events);
+
+    assert_eq!(publish_due(&app.state, due + time::Duration::minutes(1), Uuid::new_v4()).await.unwrap(), 1);
+    assert_eq!(settle(&app, post_id.parse().unwrap(), Duration::from_secs(30), SETTLE_POLL).await, PostState::Published);
+    assert_eq!(sandbox.count(CONTENT_INIT, "\"title\":\"Trip, day two\""), 1);
+    assert_eq!(sandbox.count(CONTENT_INIT, "\"photo_cover_index\":2"), 1);
+    assert_eq!(sandbox.count(CONTENT_INIT, "\"auto_add_music\":true"), 0);
 }

@@ -170,7 +170,7 @@ async fn migrations_match_the_schema() {
         .unwrap();
     drafts::table
         .select(drafts::all_columns)
-        .load::<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, Option<uuid::Uuid>, serde_json::Value, uuid::Uuid, time::OffsetDateTime, time::OffsetDateTime, Option<Vec<u8>>)>(&mut conn)
+        .load::<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, Option<uuid::Uuid>, serde_json::Value, Option<uuid::Uuid>, time::OffsetDateTime, time::OffsetDateTime, Option<Vec<u8>>, Option<Vec<uuid::Uuid>>, Option<serde_json::Value>)>(&mut conn)
         .await
         .unwrap();
     preview_link_posts::table.select(preview_link_posts::all_columns).load::<(uuid::Uuid, uuid::Uuid)>(&mut conn).await.unwrap();
@@ -208,7 +208,7 @@ async fn migrations_match_the_schema() {
     .get_result(&mut conn)
     .await
     .unwrap();
-    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 44 + 5 + 4 + 9 + 14 + 7 + 10 + 7 + 11 + 9 + 2 + 10 + 9, "a column exists in SQL that schema.rs does not know");
+    assert_eq!(columns.n, 8 + 4 + 5 + 10 + 3 + 3 + 23 + 5 + 8 + 12 + 44 + 5 + 4 + 9 + 14 + 7 + 10 + 7 + 11 + 9 + 2 + 10 + 11, "a column exists in SQL that schema.rs does not know");
 }
 
 #[tokio::test(flavor = "multi_thread")]
