@@ -140,7 +140,7 @@ fn content_security_policy(policy: &HeaderPolicy, nonce: &str) -> String {
     let consent = policy.consent_origin.as_deref().map(|origin| format!(" {origin}")).unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data: https:{consent}; media-src 'self' blob:; connect-src 'self'; object-src 'none'; \
+         img-src 'self' data: blob: https:{consent}; media-src 'self' blob:; connect-src 'self'; object-src 'none'; \
          base-uri 'self'; form-action 'self'{consent}; frame-ancestors 'none'"
     )
 }
@@ -224,7 +224,8 @@ mod tests {
         assert!(csp.contains("form-action 'self' https://www.tiktok.com;"), "{csp}");
         assert!(csp.contains("'nonce-n0nce'"));
         let sandbox = content_security_policy(&HeaderPolicy { consent_origin: Some("http://127.0.0.1:4100".into()) }, "n");
-        assert!(sandbox.contains("img-src 'self' data: https: http://127.0.0.1:4100;"), "the sandbox's avatars load: {sandbox}");
+        // The sandbox's avatars load, and the composer's photos (object URLs of picked files).
+        assert!(sandbox.contains("img-src 'self' data: blob: https: http://127.0.0.1:4100;"), "{sandbox}");
         let none = content_security_policy(&HeaderPolicy::default(), "n");
         assert!(none.contains("form-action 'self';"), "{none}");
     }
