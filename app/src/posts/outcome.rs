@@ -132,7 +132,7 @@ pub async fn apply_outcome(conn: &mut AsyncPgConnection, post: &Post, outcome: T
                 let message = match (&post_id, follow.is_some(), post.destination()) {
                     (Some(id), ..) => format!("Published on TikTok (post id {id})."),
                     (None, true, Destination::Profile) => {
-                        "Published on TikTok. TikTok is checking the video (moderation); its link appears here once it is public.".to_owned()
+                        "Published on TikTok. TikTok is checking the post (moderation); its link appears here once it is public.".to_owned()
                     }
                     (None, _, Destination::Inbox) => "The creator posted the draft from the TikTok app.".to_owned(),
                     (None, ..) => "Published on TikTok. Posts that are not public get no public link.".to_owned(),

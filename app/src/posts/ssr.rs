@@ -245,10 +245,15 @@ pub async fn create(conn: &mut AsyncPgConnection, new: NewPost) -> AppResult<Pos
         .returning(Post::as_returning())
         .get_result(conn)
         .await?;
+    let media = match post.photo_media_ids.as_ref().map(Vec::len) {
+        None => "the video",
+        Some(1) => "the photo",
+        Some(_) => "the photos",
+    };
     let message = match (new.state, new.scheduled_at) {
         (PostState::Scheduled, Some(at)) => format!("Scheduled for {} (UTC).", crate::ui::format_utc(at)),
-        _ if inbox => "Created; sending the video to the creator's TikTok inbox.".to_owned(),
-        _ => "Created; sending the video to TikTok.".to_owned(),
+        _ if inbox => format!("Created; sending {media} to the creator's TikTok inbox."),
+        _ => format!("Created; sending {media} to TikTok."),
     };
     record_event(conn, post.id, "created", &message).await?;
     Ok(post)
@@ -269,11 +274,13 @@ pub async fn record_event(conn: &mut AsyncPgConnection, post_id: Uuid, kind: &st
 ///
 /// Returns false when the post is no longer this sender's (`lease_owner`) or its lease ran out
 /// by the database's clock: another server may take it over, and this one must not send a byte.
+/// `accepted` is the timeline's line for it (an upload starts, or TikTok downloads).
 pub async fn record_publish_id(
     conn: &mut AsyncPgConnection,
     post_id: Uuid,
     publish_id: &str,
     lease_owner: Option<Uuid>,
+    accepted: &str,
 ) -> AppResult<bool> {
     use diesel::{PgExpressionMethods as _, dsl::now};
     let updated = diesel::update(
@@ -294,7 +301,7 @@ pub async fn record_publish_id(
     if updated == 0 {
         return Ok(false);
     }
-    record_event(conn, post_id, "upload_started", "TikTok accepted the post; uploading the video.").await?;
+    record_event(conn, post_id, "upload_started", accepted).await?;
     Ok(true)
 }
 

@@ -102,7 +102,7 @@ pub async fn send_by_pull(state: &AppState, post: &Post, public: &MediaPublicUrl
     let recorded = match state.pool.get().await {
         Ok(mut conn) => {
             conn.transaction(async |conn| {
-                if !posts::record_publish_id(conn, post.id, &publish_id, post.lease_owner).await? {
+                if !posts::record_publish_id(conn, post.id, &publish_id, post.lease_owner, "TikTok accepted the post.").await? {
                     return Ok(false);
                 }
                 for token in &tokens {

@@ -133,7 +133,7 @@ where
     };
 
     let recorded = match state.pool.get().await {
-        Ok(mut conn) => posts::record_publish_id(&mut conn, post.id, &init.publish_id, post.lease_owner).await,
+        Ok(mut conn) => posts::record_publish_id(&mut conn, post.id, &init.publish_id, post.lease_owner, "TikTok accepted the post; uploading the video.").await,
         Err(error) => Err(error.into()),
     };
     match recorded {

@@ -108,7 +108,7 @@ async fn a_server_stopped_before_anything_was_sent_leaves_the_post_to_be_sent_on
     let after_lease = due + LEASE + time::Duration::seconds(1);
     assert_eq!(recover_expired(&app.state).await.unwrap(), [(outcome.post_id, Recovered::Requeued)]);
     // The old holder, if it was only slow, can no longer start sending.
-    let fenced = app::posts::ssr::record_publish_id(&mut *app.conn().await, outcome.post_id, "v_pub_file~late", old_worker).await.unwrap();
+    let fenced = app::posts::ssr::record_publish_id(&mut *app.conn().await, outcome.post_id, "v_pub_file~late", old_worker, "late").await.unwrap();
     assert!(!fenced);
     assert_eq!(publish_due(&app.state, after_lease, Uuid::new_v4()).await.unwrap(), 1);
     assert_eq!(settle(&app, outcome.post_id).await, PostState::Published);
