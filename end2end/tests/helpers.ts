@@ -203,3 +203,27 @@ export async function teamNeedingApproval(browser: Browser, creators: string[]):
   await signUp(editor, "Eli", uniqueEmail("eli"), editor.url().replace(/^https?:\/\/[^/]+/, ""));
   return { owner, editor };
 }
+
+/**
+ * A real JPEG of `width`×`height` the browser paints `color` with `label` on it, for photo
+ * posts: decodable, so the composer can draw it, and sized as TikTok's limits count.
+ */
+export async function paintedJpeg(page: Page, color: string, label: string, width = 540, height = 960): Promise<Buffer> {
+  const base64 = await page.evaluate(async ({ color, label, width, height }) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const context = canvas.getContext("2d")!;
+    context.fillStyle = color;
+    context.fillRect(0, 0, width, height);
+    context.fillStyle = "#fff";
+    context.font = "64px sans-serif";
+    context.fillText(label, 40, height / 2);
+    const blob = await new Promise<Blob>((done) => canvas.toBlob((b) => done(b!), "image/jpeg", 0.85));
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(binary);
+  }, { color, label, width, height });
+  return Buffer.from(base64, "base64");
+}
