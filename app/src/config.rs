@@ -29,6 +29,9 @@ pub struct Config {
     pub publish_concurrency: usize,
     /// Stored videos one server uploads to TikTok at the same time (each holds a chunk in memory).
     pub publish_uploads: usize,
+    /// `CADENCE_PUBLISH_LEAD_MS` (5000): how long before its time a scheduled post is taken and
+    /// prepared (creator look-up, limits), so that only its init is left for the due moment.
+    pub publish_lead: Duration,
     /// `CADENCE_AUDIT_RETENTION_DAYS` (400): how long the audit log keeps an entry.
     pub audit_retention_days: u32,
     /// How chunks go to TikTok's upload URL: retries and timeouts.
@@ -274,6 +277,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CADENCE_PUBLISH_LEASE_SECS",
     "CADENCE_PUBLISH_CONCURRENCY",
     "CADENCE_PUBLISH_UPLOADS",
+    "CADENCE_PUBLISH_LEAD_MS",
     "CADENCE_AUDIT_RETENTION_DAYS",
     "CADENCE_UPLOAD_CHUNK_ATTEMPTS",
     "CADENCE_UPLOAD_CHUNK_TIMEOUT_FLOOR_SECS",
@@ -465,6 +469,8 @@ impl Config {
         let publish_concurrency =
             parse_number("CADENCE_PUBLISH_CONCURRENCY", get("CADENCE_PUBLISH_CONCURRENCY"), 64, 1..=1024)?;
         let publish_uploads = parse_number("CADENCE_PUBLISH_UPLOADS", get("CADENCE_PUBLISH_UPLOADS"), 16, 1..=256)?;
+        let publish_lead =
+            Duration::from_millis(parse_number("CADENCE_PUBLISH_LEAD_MS", get("CADENCE_PUBLISH_LEAD_MS"), 5000, 0..=60_000)?);
         let audit_retention_days = parse_number("CADENCE_AUDIT_RETENTION_DAYS", get("CADENCE_AUDIT_RETENTION_DAYS"), 400, 30..=3650)?;
         let defaults = UploadConfig::default();
         let upload = UploadConfig {
@@ -618,6 +624,7 @@ impl Config {
             scheduler_enabled,
             publish_lease,
             publish_concurrency,
+            publish_lead,
             publish_uploads,
             audit_retention_days,
             upload,

@@ -3,7 +3,9 @@
 //! answering at once and then after a round trip like the real API's (100 ms). Reports how long
 //! until TikTok (the sandbox) had every init, the lateness of the inits (p50, p99, worst), and
 //! checks at the end that each post was published exactly once. Run with `scripts/bench scheduler`.
-//! Targets (issue 7): all started ≤ 10 s after due, p99 ≤ 2 s, three servers ≥ 2× one.
+//! Targets (issue 14): all started ≤ 2 s after due, p99 ≤ 1 s, three servers ≥ 2× one.
+//! The posts are scheduled 12 s ahead, as people schedule ahead: longer than the servers'
+//! lead (`CADENCE_PUBLISH_LEAD_MS`, 5 s), so they are taken and prepared before their moment.
 
 // Each benchmark uses part of what the benchmarks share.
 #[allow(dead_code)]
@@ -105,6 +107,9 @@ async fn main() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// How far ahead of their moment the posts are scheduled.
+const SCHEDULED_AHEAD: time::Duration = time::Duration::seconds(12);
+
 struct Run {
     /// Seconds from the due moment to the last init TikTok received.
     last: f64,
@@ -136,7 +141,7 @@ async fn run(
         wait_healthy(http, &format!("http://127.0.0.1:{}", server.port())).await;
     }
     let seen_before = sandbox.requests().last().map_or(0, |r| r.seq + 1);
-    let due = OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let due = OffsetDateTime::now_utc() + SCHEDULED_AHEAD;
     diesel::sql_query(
         "INSERT INTO posts (team_id, account_id, created_by, destination, state, caption, privacy_level, video_bytes, content_type, media_id, scheduled_at) \
          SELECT a.team_id, a.id, a.connected_by, 'profile', 'scheduled', 'Due together', 'SELF_ONLY', m.byte_size, 'video/mp4', m.id, $1 \

@@ -1,7 +1,8 @@
-//! Publishing scheduled posts when their time comes: due posts are claimed under a lease
-//! with `FOR UPDATE SKIP LOCKED` (so each is taken by exactly one server), checked against the
-//! creator's current rules, and handed to TikTok outside any transaction, many at a time (the
-//! uploads fewer): pulled by TikTok from Cadence when a verified media URL is configured, else streamed.
+//! Publishing scheduled posts when their time comes: posts due within the lead are claimed
+//! under a lease with `FOR UPDATE SKIP LOCKED` (so each is taken by exactly one server),
+//! checked against the creator's current rules and TikTok's limits, and handed to TikTok at
+//! their moment, outside any transaction, many at a time (the uploads fewer): pulled by TikTok
+//! from Cadence when a verified media URL is configured, else streamed.
 
 use crate::{
     accounts::ssr::refresh_creator_info,
@@ -18,7 +19,7 @@ use crate::{
         recovery::{Recovered, Resend, Sent, reconcile},
         pull::send_by_pull,
         retry::next_delay,
-        send::{SendError, SendTurns, release_daily_slot, send_video},
+        send::{InitMoment, SendError, SendTurns, release_daily_slot, send_video},
     },
     state::AppState,
     tiktok::error::{TikTokError, for_people},
@@ -75,10 +76,15 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
                 Ok((claimed, _)) if claimed.is_empty() && sending.is_empty() => return Ok(taken.len()),
                 Ok((claimed, claimed_at)) => {
                     full_claim = claimed.len() == room;
+                    let wall = OffsetDateTime::now_utc();
                     for post in claimed {
                         taken.push(post.id);
                         let state = state.clone();
-                        let turns = SendTurns { start: starts.clone().try_acquire_owned().ok(), uploads: Some(uploads.clone()) };
+                        let turns = SendTurns {
+                            start: starts.clone().try_acquire_owned().ok(),
+                            uploads: Some(uploads.clone()),
+                            not_before: moment_of(&post, claim_time, claimed_at, wall),
+                        };
                         sending.spawn(async move {
                             if let Err(error) = publish_one(&state, &post, worker, claimed_at, turns).await {
                                 tracing::error!(post = %post.id, error = %error, "publishing a scheduled post failed");
@@ -90,7 +96,9 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
             }
         }
         // Claim again when a send ends, or, after a claim that took all it had room for, as
-        // soon as a started post gives its place up.
+        // soon as a started post gives its place up; and every tick while this run goes on
+        // (long uploads, posts waiting for their moment), since the scheduler's own ticks skip
+        // a busy run.
         let wait_for_place = claim_error.is_none() && full_claim && sending.len() < MAX_IN_FLIGHT;
         tokio::select! {
             ended = sending.join_next() => {
@@ -99,13 +107,25 @@ pub async fn publish_due(state: &AppState, now: OffsetDateTime, worker: Uuid) ->
                 }
             }
             place = starts.acquire(), if wait_for_place => drop(place),
+            () = tokio::time::sleep(RECLAIM_EVERY), if claim_error.is_none() => {}
         }
     }
 }
 
-/// Takes up to `room` due posts (other than `skip`) for `worker`: state `uploading` under a
-/// lease (by the database's clock), attempt counted. Also returns an instant no later than the
-/// database's `now()` of the claim, from which the sender counts its own deadline.
+/// How often a run that is still sending looks for more due posts: the scheduler's tick.
+const RECLAIM_EVERY: Duration = Duration::from_secs(1);
+
+/// When a post claimed at `claim_time` (the run's clock, `claimed_at` and `wall` on this
+/// machine's) may reach TikTok: none when it is due already.
+fn moment_of(post: &Post, claim_time: OffsetDateTime, claimed_at: tokio::time::Instant, wall: OffsetDateTime) -> Option<InitMoment> {
+    let ahead = Duration::try_from(post.scheduled_at? - claim_time).ok().filter(|ahead| !ahead.is_zero())?;
+    Some(InitMoment { at: claimed_at + ahead, wall: wall + ahead })
+}
+
+/// Takes up to `room` posts due by `now` plus the lead (other than `skip`) for `worker`: state
+/// `uploading` under a lease (by the database's clock), attempt counted. Also returns an
+/// instant no later than the database's `now()` of the claim, from which the sender counts its
+/// own deadline.
 async fn claim_due(
     state: &AppState,
     now: OffsetDateTime,
@@ -115,7 +135,10 @@ async fn claim_due(
 ) -> AppResult<(Vec<Post>, tokio::time::Instant)> {
     // Photos can only be pulled: a server without a media URL leaves them to one with one for
     // a while.
-    let photos_due_by = if state.config.media_public_url.is_some() { now } else { now - PHOTO_HANDOFF };
+    // Posts due within the lead are taken now and wait for their moment once prepared; a retry
+    // (`next_check_at`) waits for its own time.
+    let due_by = now + state.config.publish_lead;
+    let photos_due_by = if state.config.media_public_url.is_some() { due_by } else { now - PHOTO_HANDOFF };
     let mut conn = state.pool.get().await?;
     let claimed_at = tokio::time::Instant::now();
     let claimed = conn
@@ -125,7 +148,7 @@ async fn claim_due(
             let needs_no_approval = teams::table.filter(teams::approval_required.eq(false)).select(teams::id);
             let due: Vec<Post> = posts::table
                 .filter(posts::state.eq(PostState::Scheduled.as_str()))
-                .filter(posts::scheduled_at.le(now))
+                .filter(posts::scheduled_at.le(due_by))
                 .filter(posts::next_check_at.is_null().or(posts::next_check_at.le(now)))
                 .filter(posts::id.ne_all(skip))
                 .filter(posts::team_id.eq_any(needs_no_approval).or(posts::approval.eq(Approval::Approved.as_str())))
@@ -184,7 +207,7 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid, turns: Sen
         // photos can only be pulled.
         (Some(public), _) if post.is_photo() => {
             post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &attempt(" (TikTok downloads the photos)")).await?;
-            send_by_pull(state, post, public).await
+            send_by_pull(state, post, public, turns).await
         }
         (None, _) if post.is_photo() => {
             return fail_fenced(state, post, "media_url_missing", crate::publishing::photos::NEEDS_MEDIA_URL).await;
@@ -194,7 +217,7 @@ async fn publish_claimed(state: &AppState, post: &Post, worker: Uuid, turns: Sen
         }
         (Some(public), Some(_)) => {
             post_store::record_event(&mut *state.pool.get().await?, post.id, "attempt", &attempt(" (TikTok downloads the video)")).await?;
-            send_by_pull(state, post, public).await
+            send_by_pull(state, post, public, turns).await
         }
         (None, Some(media_id)) => {
             let key = catalog::storage_key(&mut *state.pool.get().await?, media_id).await?;

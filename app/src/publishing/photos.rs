@@ -23,7 +23,7 @@ use crate::{
     publishing::{
         intake::{Fields, interrupted},
         pull::send_by_pull,
-        send::SendError,
+        send::{SendError, SendTurns},
     },
     state::AppState,
     teams::ssr::Caller,
@@ -146,7 +146,7 @@ pub(crate) async fn accept_photos(
     if mode == PublishMode::Schedule {
         return Ok(UploadOutcome { post_id: post.id, state: PostState::Scheduled, draft: false });
     }
-    match send_by_pull(state, &post, &public).await {
+    match send_by_pull(state, &post, &public, SendTurns::default()).await {
         Ok(()) => Ok(UploadOutcome { post_id: post.id, state: PostState::Processing, draft: false }),
         Err(deferred @ SendError::Deferred { .. }) => {
             // Cadence's own limits said "not yet" before anything was sent: nothing to keep.

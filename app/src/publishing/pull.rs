@@ -17,7 +17,7 @@ use crate::{
         ssr::{self as posts, Post},
         types::Destination,
     },
-    publishing::send::{SendError, check_limits, not_sent, release_unsent},
+    publishing::send::{SendError, SendTurns, check_limits, not_sent, release_unsent, wait_for},
     state::AppState,
     tiktok::error::{TikTokError, for_people},
     ui::human_bytes,
@@ -27,12 +27,13 @@ use std::time::Duration;
 
 /// Asks TikTok to pull `post`'s stored video, or each of a photo post's images, from under
 /// `public`.
-pub async fn send_by_pull(state: &AppState, post: &Post, public: &MediaPublicUrl) -> Result<(), SendError> {
+/// `turns` as for an upload (only the start place and the moment matter: nothing is uploaded).
+pub async fn send_by_pull(state: &AppState, post: &Post, public: &MediaPublicUrl, mut turns: SendTurns) -> Result<(), SendError> {
     let media = post.stored_media();
     if media.is_empty() {
         return Err(SendError::NotSent { error: AppError::Conflict("The media of this post is not stored. Upload it again.".into()), retry_in: None });
     }
-    check_limits(state, post).await?;
+    check_limits(state, post, turns.counted_at()).await?;
     // One URL per file, each for its own image: TikTok gets exactly these files, no others.
     let tokens = match state.pool.get().await {
         Ok(mut conn) => {
@@ -63,9 +64,12 @@ pub async fn send_by_pull(state: &AppState, post: &Post, public: &MediaPublicUrl
     let destination = post.destination();
     let photo = post.photo_choices().map(|choices| (post.photo_info(), choices.cover_index));
     let post_info = post.post_info();
+    let moment = turns.wait_without_place();
     let init = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |access_token| {
         let (client, post_info, urls, photo) = (client.clone(), post_info.clone(), urls.clone(), photo.clone());
         async move {
+            wait_for(moment).await;
+            crate::metrics::publish_started(post.scheduled_at);
             match (photo, destination) {
                 (Some((info, cover)), _) => client.init_photo_post(&access_token, &info, destination == Destination::Profile, &urls, cover).await,
                 (None, Destination::Profile) => client.init_direct_pull(&access_token, &post_info, &urls[0]).await,

@@ -77,24 +77,62 @@ impl SendError {
 pub struct SendTurns {
     pub start: Option<OwnedSemaphorePermit>,
     pub uploads: Option<Arc<Semaphore>>,
+    /// For a post taken ahead of its time: the moment its init may go. Everything before the
+    /// init (creator look-up, limits, token) is done by then, so TikTok gets it on time.
+    pub not_before: Option<InitMoment>,
+}
+
+/// When a post taken ahead of its time may reach TikTok: by this process's clock for the wait,
+/// and on the wall clock for Cadence's count of TikTok's limits, which counts the init when
+/// it goes out rather than when it was prepared.
+#[derive(Debug, Clone, Copy)]
+pub struct InitMoment {
+    pub at: tokio::time::Instant,
+    pub wall: OffsetDateTime,
+}
+
+impl SendTurns {
+    /// The instant on which Cadence's limits count this send's init.
+    pub(crate) fn counted_at(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        self.not_before.map_or(now, |moment| moment.wall.max(now))
+    }
+
+    /// Before the init of a post that waits for its moment: gives the start place up, so the
+    /// server prepares the next posts meanwhile, and returns the moment to wait for.
+    pub(crate) fn wait_without_place(&mut self) -> Option<tokio::time::Instant> {
+        let moment = self.not_before?;
+        drop(self.start.take());
+        Some(moment.at)
+    }
+}
+
+/// Waits until `moment` (none: goes at once). Inside the init's call, after the access token
+/// was read, so only the request itself is left for the due moment.
+pub(crate) async fn wait_for(moment: Option<tokio::time::Instant>) {
+    if let Some(at) = moment {
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 /// Sends `source` (exactly `post.video_bytes` bytes) to TikTok for `post`.
-pub async fn send_video<S, E>(state: &AppState, post: &Post, source: S, turns: SendTurns) -> Result<(), SendError>
+pub async fn send_video<S, E>(state: &AppState, post: &Post, source: S, mut turns: SendTurns) -> Result<(), SendError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
     let plan = ChunkPlan::for_size(post.video_bytes.max(0) as u64)
         .map_err(|e| SendError::NotSent { error: AppError::invalid("video", e.to_string()), retry_in: None })?;
-    check_limits(state, post).await?;
+    check_limits(state, post, turns.counted_at()).await?;
 
-    crate::metrics::publish_started(post.scheduled_at);
+    let moment = turns.wait_without_place();
     let client = state.tiktok.client.clone();
     let post_info = post.post_info();
     let destination = post.destination();
     let init = with_access_token(&state.pool, &state.tiktok.client, &state.cipher, post.account_id, |token| {
         let (client, post_info) = (client.clone(), post_info.clone());
         async move {
+            wait_for(moment).await;
+            crate::metrics::publish_started(post.scheduled_at);
             match destination {
                 Destination::Profile => client.init_direct_post(&token, &post_info, &plan).await,
                 Destination::Inbox => client.init_inbox_upload(&token, &plan).await,
@@ -243,8 +281,7 @@ pub(crate) async fn release_unsent(state: &AppState, post: &Post) {
 
 /// Cadence's own copy of TikTok's limits: 6 inits a minute per token, about 15 direct posts
 /// a day per creator, 5 pending inbox shares.
-pub(crate) async fn check_limits(state: &AppState, post: &Post) -> Result<(), SendError> {
-    let now = OffsetDateTime::now_utc();
+pub(crate) async fn check_limits(state: &AppState, post: &Post, now: OffsetDateTime) -> Result<(), SendError> {
     let mut conn = state.pool.get().await.map_err(|e| not_sent(e.into()))?;
     // The daily cap first, so a post that must wait a day does not also spend a minute slot.
     let daily = match post.destination() {

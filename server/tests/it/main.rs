@@ -18,6 +18,7 @@ mod exactly_once;
 mod auth;
 mod following;
 mod inbox_cap;
+mod lead;
 mod photo_drafts;
 mod photos;
 mod platform;
