@@ -12,8 +12,6 @@ use leptos::prelude::*;
 pub fn StoredPhotoFields(urls: Vec<String>, photo: RwSignal<PhotoChoices>, id_prefix: &'static str) -> impl IntoView {
     let cover = move || photo.with(|p| p.cover_index as usize);
     let group = format!("{id_prefix}-photo-cover");
-    let title_id = format!("{id_prefix}-photo-title");
-    let music_id = format!("{id_prefix}-auto-music");
     view! {
         <fieldset class="photo-grid">
             <legend>{format!("{} · cover (the photo TikTok shows first in feeds)", crate::posts::components::photo_count(urls.len()))}</legend>
@@ -33,17 +31,35 @@ pub fn StoredPhotoFields(urls: Vec<String>, photo: RwSignal<PhotoChoices>, id_pr
                 }).collect_view()}
             </ol>
         </fieldset>
+        <PhotoTitleField photo id=format!("{id_prefix}-photo-title")/>
+        <AutoMusicToggle photo id=format!("{id_prefix}-auto-music")/>
+    }
+}
+
+/// A carousel's title, counted as TikTok counts it; the composer's and the stored post's.
+#[component]
+pub fn PhotoTitleField(photo: RwSignal<PhotoChoices>, id: String) -> impl IntoView {
+    let label_for = id.clone();
+    view! {
         <div class="field">
-            <label for=title_id.clone()>"Title"</label>
-            <input id=title_id type="text"
+            <label for=label_for>"Title"</label>
+            <input id=id type="text"
                 prop:value=move || photo.with(|p| p.title.clone())
                 on:input=move |ev| photo.update(|p| p.title = event_target_value(&ev))/>
             <p class="hint" class:over=move || photo.with(|p| caption_length(&p.title) > PHOTO_TITLE_LIMIT)>
                 {move || format!("{} / {PHOTO_TITLE_LIMIT}", photo.with(|p| caption_length(&p.title)))}
             </p>
         </div>
-        <label class="toggle" for=music_id.clone()>
-            <input type="checkbox" id=music_id.clone()
+    }
+}
+
+/// "Add music automatically" (TikTok's `auto_add_music`, Direct Post only).
+#[component]
+pub fn AutoMusicToggle(photo: RwSignal<PhotoChoices>, id: String) -> impl IntoView {
+    let label_for = id.clone();
+    view! {
+        <label class="toggle" for=label_for>
+            <input type="checkbox" id=id
                 prop:checked=move || photo.with(|p| p.auto_add_music)
                 on:change=move |ev| photo.update(|p| p.auto_add_music = event_target_checked(&ev))/>
             "Add music automatically"

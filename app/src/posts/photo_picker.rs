@@ -4,8 +4,10 @@
 
 use crate::{
     media::image::count_problem,
-    posts::photo_rules::{PHOTO_TITLE_LIMIT, PhotoChoices},
-    posts::rules::caption_length,
+    posts::{
+        photo_fields::{AutoMusicToggle, PhotoTitleField},
+        photo_rules::PhotoChoices,
+    },
     ui::human_bytes,
 };
 use leptos::prelude::*;
@@ -120,22 +122,9 @@ pub fn PhotoPicker(
                 </ol>
             </fieldset>
         </Show>
-        <div class="field">
-            <label for="composer-photo-title">"Title"</label>
-            <input id="composer-photo-title" type="text"
-                prop:value=move || photo.with(|p| p.title.clone())
-                on:input=move |ev| photo.update(|p| p.title = event_target_value(&ev))/>
-            <p class="hint" class:over=move || photo.with(|p| caption_length(&p.title) > PHOTO_TITLE_LIMIT)>
-                {move || format!("{} / {PHOTO_TITLE_LIMIT}", photo.with(|p| caption_length(&p.title)))}
-            </p>
-        </div>
+        <PhotoTitleField photo id="composer-photo-title".to_owned()/>
         <Show when=move || !drafting.get()>
-            <label class="toggle" for="composer-auto-music">
-                <input type="checkbox" id="composer-auto-music"
-                    prop:checked=move || photo.with(|p| p.auto_add_music)
-                    on:change=move |ev| photo.update(|p| p.auto_add_music = event_target_checked(&ev))/>
-                "Add music automatically"
-            </label>
+            <AutoMusicToggle photo id="composer-auto-music".to_owned()/>
         </Show>
     }
     .into_any()
