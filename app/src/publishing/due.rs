@@ -133,11 +133,11 @@ async fn claim_due(
     room: usize,
     skip: &[Uuid],
 ) -> AppResult<(Vec<Post>, tokio::time::Instant)> {
-    // Photos can only be pulled: a server without a media URL leaves them to one with one for
-    // a while.
     // Posts due within the lead are taken now and wait for their moment once prepared; a retry
     // (`next_check_at`) waits for its own time.
     let due_by = now + state.config.publish_lead;
+    // Photos can only be pulled: a server without a media URL leaves them to one with one for
+    // a while.
     let photos_due_by = if state.config.media_public_url.is_some() { due_by } else { now - PHOTO_HANDOFF };
     let mut conn = state.pool.get().await?;
     let claimed_at = tokio::time::Instant::now();
