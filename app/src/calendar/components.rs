@@ -91,15 +91,20 @@ fn CalendarGrid(
             <thead><tr>{["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map(|d| view! { <th>{d}</th> }).collect_view()}</tr></thead>
             <tbody>
                 {view.weeks.into_iter().map(|week| view! {
-                    <tr>{week.into_iter().map(|day| view! { <DayCell day can_edit reschedule/> }).collect_view()}</tr>
+                    <tr>{week.into_iter().map(|day| {
+                        let week_of_day = (day.more > 0).then(|| nav(CalendarSpan::Week.as_str(), &day.date));
+                        view! { <DayCell day week_of_day can_edit reschedule/> }
+                    }).collect_view()}</tr>
                 }).collect_view()}
             </tbody>
         </table>
     }
 }
 
+/// One day; `week_of_day` links to the day's week when the cell leaves posts out.
 #[component]
-fn DayCell(day: CalendarDay, can_edit: bool, reschedule: ServerAction<ReschedulePost>) -> impl IntoView {
+fn DayCell(day: CalendarDay, week_of_day: Option<String>, can_edit: bool, reschedule: ServerAction<ReschedulePost>) -> impl IntoView {
+    let more = day.more;
     let date = day.date.clone();
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
@@ -124,11 +129,13 @@ fn DayCell(day: CalendarDay, can_edit: bool, reschedule: ServerAction<Reschedule
                 let draggable = can_edit && entry.state == PostState::Scheduled;
                 let payload = format!("{}|{}", entry.post_id, entry.time);
                 let title = format!("{} · {}", entry.state.label(), entry.caption);
+                // A plain link: the router still takes its clicks, and a month holds hundreds of
+                // them, each of which `<A>` would give a memo and a boxed view of its own.
                 view! {
-                    <A href=format!("/posts/{}", entry.post_id)
-                        attr:class=format!("entry state-{}", entry.state.as_str())
-                        attr:draggable=if draggable { "true" } else { "false" }
-                        attr:title=title
+                    <a href=format!("/posts/{}", entry.post_id)
+                        class=format!("entry state-{}", entry.state.as_str())
+                        draggable=if draggable { "true" } else { "false" }
+                        title=title
                         on:dragstart=move |ev: leptos::ev::DragEvent| {
                             #[cfg(feature = "hydrate")]
                             if let Some(data) = ev.data_transfer() {
@@ -141,9 +148,14 @@ fn DayCell(day: CalendarDay, can_edit: bool, reschedule: ServerAction<Reschedule
                         <time>{entry.time.clone()}</time> " " {entry.account_name.clone()}
                         <span class="entry-caption">{entry.caption}</span>
                         <span class="entry-state">{entry.state.label()}</span>
-                    </A>
+                    </a>
                 }
             }).collect_view()}
+            {week_of_day.map(|href| view! {
+                <a class="more-entries" href=href>{format!("+{more} more")}</a>
+            })}
         </td>
     }
+    // Erased: a cell's full type is deep enough to exceed the compiler's limit in hydration.
+    .into_any()
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     calendar::{
-        types::{CalendarDay, CalendarEntry, CalendarSpan, CalendarView},
+        types::{CalendarDay, CalendarEntry, CalendarSpan, CalendarView, MONTH_CELL_ENTRIES},
         zone,
     },
     db::schema::{posts, tiktok_accounts, users},
@@ -40,6 +40,10 @@ pub struct CalendarFilter {
     pub state: Option<PostState>,
 }
 
+/// A post as a day cell needs it: id, account, destination, state, caption, when (scheduled,
+/// created, changed), whether it has a thumbnail, and the account's name.
+type CalendarRow = (Uuid, Uuid, String, String, String, Option<OffsetDateTime>, OffsetDateTime, OffsetDateTime, bool, String);
+
 /// The month or week around `anchor` (a local date; today when `None`).
 pub async fn calendar(
     conn: &mut AsyncPgConnection,
@@ -67,7 +71,19 @@ pub async fn calendar(
         // `posts_listed_idx`: one range of the team's posts.
         .filter(posts::listed_at.ge(from))
         .filter(posts::listed_at.lt(until))
-        .select((Post::as_select(), tiktok_accounts::display_name))
+        // Only what a day cell shows: a whole post row is four times as wide.
+        .select((
+            posts::id,
+            posts::account_id,
+            posts::destination,
+            posts::state,
+            posts::caption,
+            posts::scheduled_at,
+            posts::created_at,
+            posts::updated_at,
+            posts::thumbnail_jpeg.is_not_null(),
+            tiktok_accounts::display_name,
+        ))
         .into_boxed();
     if let Some(account) = filter.account_id {
         query = query.filter(posts::account_id.eq(account));
@@ -75,23 +91,18 @@ pub async fn calendar(
     if let Some(state) = filter.state {
         query = query.filter(posts::state.eq(state.as_str()));
     }
-    let rows: Vec<(Post, String)> = query.load(conn).await?;
+    let rows: Vec<CalendarRow> = query.load(conn).await?;
 
-    let mut by_day: BTreeMap<Date, Vec<(OffsetDateTime, CalendarEntry, Uuid, bool)>> = BTreeMap::new();
-    for (post, account_name) in rows {
-        let at = post.scheduled_at.unwrap_or(post.created_at);
-        let local = zone::local(at, &tz);
-        let entry = CalendarEntry {
-            post_id: post.id,
-            time: local.strftime("%H:%M").to_string(),
-            account_name,
-            caption: crate::text::opening(&post.caption, 40),
-            state: post.state(),
-            thumbnail_url: post.has_thumbnail.then(|| crate::media::thumbnail::address("posts", post.id, post.updated_at)),
-        };
-        let counts_for_cap = post.destination() == Destination::Profile && post.state() != PostState::Cancelled;
-        by_day.entry(local.date()).or_default().push((at, entry, post.account_id, counts_for_cap));
+    // Each day's posts by time; an entry is made only for those its cell shows.
+    let mut by_day: BTreeMap<Date, Vec<(OffsetDateTime, CalendarRow)>> = BTreeMap::new();
+    for row in rows {
+        let at = row.5.unwrap_or(row.6);
+        by_day.entry(zone::local(at, &tz).date()).or_default().push((at, row));
     }
+    let shown_per_day = match span {
+        CalendarSpan::Month => MONTH_CELL_ENTRIES,
+        CalendarSpan::Week => usize::MAX,
+    };
 
     let cap = LimitedEndpoint::DirectPostsPerDay.allowed();
     let mut weeks = Vec::new();
@@ -99,28 +110,19 @@ pub async fn calendar(
     while day <= last {
         let mut week = Vec::with_capacity(7);
         for _ in 0..7 {
-            let mut entries = by_day.remove(&day).unwrap_or_default();
-            entries.sort_by_key(|(at, ..)| *at);
-            let mut per_account: BTreeMap<Uuid, (String, i64)> = BTreeMap::new();
-            for (_, entry, account, counts) in &entries {
-                if *counts {
-                    per_account.entry(*account).or_insert_with(|| (entry.account_name.clone(), 0)).1 += 1;
-                }
-            }
-            let warnings = per_account
-                .into_values()
-                .filter(|(_, n)| *n > cap)
-                .map(|(name, n)| {
-                    format!("{name} has {n} posts this day; TikTok allows about {cap} a day, so the rest will go out the next day.")
-                })
-                .collect();
+            let mut rows = by_day.remove(&day).unwrap_or_default();
+            rows.sort_by_key(|(at, _)| *at);
+            let warnings = cap_warnings(&rows, cap);
+            let more = rows.len().saturating_sub(shown_per_day) as u32;
+            let entries = rows.into_iter().take(shown_per_day).map(|(at, row)| entry(at, row, &tz)).collect();
             week.push(CalendarDay {
                 date: day.to_string(),
                 day_of_month: day.day() as u8,
                 label: day.strftime("%a %-d %b").to_string(),
                 in_span: span == CalendarSpan::Week || day.month() == anchor.month(),
                 is_today: day == today,
-                entries: entries.into_iter().map(|(_, entry, ..)| entry).collect(),
+                entries,
+                more,
                 warnings,
             });
             match day.tomorrow() {
@@ -139,6 +141,37 @@ pub async fn calendar(
         today: today.to_string(),
         weeks,
     })
+}
+
+/// A day cell's entry for one post, at `at` on the member's wall clock.
+fn entry(at: OffsetDateTime, row: CalendarRow, tz: &TimeZone) -> CalendarEntry {
+    let (id, _, _, state, caption, _, _, updated_at, has_thumbnail, account_name) = row;
+    CalendarEntry {
+        post_id: id,
+        time: zone::local(at, tz).strftime("%H:%M").to_string(),
+        account_name,
+        caption: crate::text::opening(&caption, 40),
+        state: PostState::parse(&state).unwrap_or(PostState::Failed),
+        thumbnail_url: has_thumbnail.then(|| crate::media::thumbnail::address("posts", id, updated_at)),
+    }
+}
+
+/// The accounts with more Direct Posts on one day than TikTok allows a creator (`cap`),
+/// counted over all the day's posts, shown or not.
+fn cap_warnings(rows: &[(OffsetDateTime, CalendarRow)], cap: i64) -> Vec<String> {
+    let mut per_account: BTreeMap<Uuid, (&str, i64)> = BTreeMap::new();
+    for (_, (_, account_id, destination, state, .., account_name)) in rows {
+        let counts = Destination::parse(destination).unwrap_or(Destination::Profile) == Destination::Profile
+            && PostState::parse(state) != Some(PostState::Cancelled);
+        if counts {
+            per_account.entry(*account_id).or_insert((account_name, 0)).1 += 1;
+        }
+    }
+    per_account
+        .into_values()
+        .filter(|(_, n)| *n > cap)
+        .map(|(name, n)| format!("{name} has {n} posts this day; TikTok allows about {cap} a day, so the rest will go out the next day."))
+        .collect()
 }
 
 /// First and last day shown (whole weeks, Monday first), the title, and the neighbours' anchors.

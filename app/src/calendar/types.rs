@@ -39,6 +39,11 @@ pub struct CalendarEntry {
     pub thumbnail_url: Option<String>,
 }
 
+/// How many posts a day cell of a month shows: what its height holds. A busy team's month has
+/// hundreds of posts, and drawing each of them made the month the slowest page
+/// (`scripts/bench pages`); the rest are a link to the day's week.
+pub const MONTH_CELL_ENTRIES: usize = 3;
+
 /// One day cell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarDay {
@@ -50,7 +55,10 @@ pub struct CalendarDay {
     pub label: String,
     pub in_span: bool,
     pub is_today: bool,
+    /// The day's posts by time; in a month, only the first [`MONTH_CELL_ENTRIES`].
     pub entries: Vec<CalendarEntry>,
+    /// The day's posts a month cell leaves out (its week shows them all).
+    pub more: u32,
     /// Accounts with more posts this day than TikTok allows a creator.
     pub warnings: Vec<String>,
 }

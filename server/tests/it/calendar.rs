@@ -148,3 +148,45 @@ async fn a_day_over_the_creators_cap_is_flagged() {
     assert_eq!(cell.warnings.len(), 1);
     assert!(cell.warnings[0].starts_with("Maya Public has 16 posts this day"), "{:?}", cell.warnings);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_day_in_the_month_shows_its_first_posts_and_links_to_its_week_for_the_rest() {
+    let (_sandbox, app, mut owner, account) = setup().await;
+    let day = OffsetDateTime::now_utc().replace_time(time::macros::time!(06:00)) + time::Duration::days(3);
+    let first = schedule_at(&mut owner, &account, day).await;
+    // Five more that day, an hour apart, inserted in the reverse order of their times.
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.conn().await;
+    for hours in (1..=5).rev() {
+        diesel::sql_query(
+            "INSERT INTO posts (team_id, account_id, created_by, destination, state, caption, privacy_level, video_bytes, content_type, media_id, scheduled_at) \
+             SELECT team_id, account_id, created_by, destination, state, 'Later ' || $2, privacy_level, video_bytes, content_type, media_id, scheduled_at + $2 * interval '1 hour' FROM posts WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(first.post_id)
+        .bind::<diesel::sql_types::Integer, _>(hours)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    drop(conn);
+    let tz = app::calendar::zone::zone("Europe/Berlin");
+    let local_date = app::calendar::zone::local(day, &tz).date().to_string();
+
+    let month = calendar(&mut owner, "month", &local_date).await;
+    let cell = month.weeks.iter().flatten().find(|d| d.date == local_date).unwrap();
+    assert_eq!(cell.entries.len(), app::calendar::types::MONTH_CELL_ENTRIES);
+    assert_eq!(cell.more, 3);
+    assert_eq!(cell.entries[0].post_id, first.post_id, "the earliest first");
+    assert_eq!(cell.entries.iter().map(|e| e.caption.as_str()).skip(1).collect::<Vec<_>>(), ["Later 1", "Later 2"]);
+
+    let week = calendar(&mut owner, "week", &local_date).await;
+    let cell = week.weeks.iter().flatten().find(|d| d.date == local_date).unwrap();
+    assert_eq!(cell.entries.len(), 6, "a week shows every post");
+    assert_eq!(cell.more, 0);
+
+    // The page says how many are left out and links to the day's week.
+    let page = owner.get(&format!("/calendar?date={local_date}")).await;
+    let html = page.text();
+    assert!(html.contains("+3 more"), "{html}");
+    assert!(html.contains(&format!(r#"<a href="/calendar?span=week&amp;date={local_date}" class="more-entries">+3 more</a>"#)), "{html}");
+}
