@@ -18,7 +18,7 @@ use crate::{
 };
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
-use jiff::{ToSpan as _, civil::Date, tz::TimeZone};
+use jiff::{ToSpan as _, Zoned, civil::Date, tz::TimeZone};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -40,9 +40,20 @@ pub struct CalendarFilter {
     pub state: Option<PostState>,
 }
 
-/// A post as a day cell needs it: id, account, destination, state, caption, when (scheduled,
-/// created, changed), whether it has a thumbnail, and the account's name.
-type CalendarRow = (Uuid, Uuid, String, String, String, Option<OffsetDateTime>, OffsetDateTime, OffsetDateTime, bool, String);
+/// A post as a day cell needs it (the columns `calendar` selects, in this order).
+#[derive(Queryable)]
+struct CalendarRow {
+    id: Uuid,
+    account_id: Uuid,
+    destination: String,
+    state: String,
+    caption: String,
+    scheduled_at: Option<OffsetDateTime>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    has_thumbnail: bool,
+    account_name: String,
+}
 
 /// The month or week around `anchor` (a local date; today when `None`).
 pub async fn calendar(
@@ -94,10 +105,11 @@ pub async fn calendar(
     let rows: Vec<CalendarRow> = query.load(conn).await?;
 
     // Each day's posts by time; an entry is made only for those its cell shows.
-    let mut by_day: BTreeMap<Date, Vec<(OffsetDateTime, CalendarRow)>> = BTreeMap::new();
+    let mut by_day: BTreeMap<Date, Vec<(OffsetDateTime, Zoned, CalendarRow)>> = BTreeMap::new();
     for row in rows {
-        let at = row.5.unwrap_or(row.6);
-        by_day.entry(zone::local(at, &tz).date()).or_default().push((at, row));
+        let at = row.scheduled_at.unwrap_or(row.created_at);
+        let local = zone::local(at, &tz);
+        by_day.entry(local.date()).or_default().push((at, local, row));
     }
     let shown_per_day = match span {
         CalendarSpan::Month => MONTH_CELL_ENTRIES,
@@ -111,10 +123,10 @@ pub async fn calendar(
         let mut week = Vec::with_capacity(7);
         for _ in 0..7 {
             let mut rows = by_day.remove(&day).unwrap_or_default();
-            rows.sort_by_key(|(at, _)| *at);
-            let warnings = cap_warnings(&rows, cap);
+            rows.sort_by_key(|(at, ..)| *at);
+            let warnings = cap_warnings(rows.iter().map(|(.., row)| row), cap);
             let more = rows.len().saturating_sub(shown_per_day) as u32;
-            let entries = rows.into_iter().take(shown_per_day).map(|(at, row)| entry(at, row, &tz)).collect();
+            let entries = rows.into_iter().take(shown_per_day).map(|(_, local, row)| entry(&local, row)).collect();
             week.push(CalendarDay {
                 date: day.to_string(),
                 day_of_month: day.day() as u8,
@@ -143,28 +155,27 @@ pub async fn calendar(
     })
 }
 
-/// A day cell's entry for one post, at `at` on the member's wall clock.
-fn entry(at: OffsetDateTime, row: CalendarRow, tz: &TimeZone) -> CalendarEntry {
-    let (id, _, _, state, caption, _, _, updated_at, has_thumbnail, account_name) = row;
+/// A day cell's entry for one post, at `local` on the member's wall clock.
+fn entry(local: &Zoned, row: CalendarRow) -> CalendarEntry {
     CalendarEntry {
-        post_id: id,
-        time: zone::local(at, tz).strftime("%H:%M").to_string(),
-        account_name,
-        caption: crate::text::opening(&caption, 40),
-        state: PostState::parse(&state).unwrap_or(PostState::Failed),
-        thumbnail_url: has_thumbnail.then(|| crate::media::thumbnail::address("posts", id, updated_at)),
+        post_id: row.id,
+        time: local.strftime("%H:%M").to_string(),
+        account_name: row.account_name,
+        caption: crate::text::opening(&row.caption, 40),
+        state: PostState::parse(&row.state).unwrap_or(PostState::Failed),
+        thumbnail_url: row.has_thumbnail.then(|| crate::media::thumbnail::address("posts", row.id, row.updated_at)),
     }
 }
 
 /// The accounts with more Direct Posts on one day than TikTok allows a creator (`cap`),
 /// counted over all the day's posts, shown or not.
-fn cap_warnings(rows: &[(OffsetDateTime, CalendarRow)], cap: i64) -> Vec<String> {
+fn cap_warnings<'a>(rows: impl Iterator<Item = &'a CalendarRow>, cap: i64) -> Vec<String> {
     let mut per_account: BTreeMap<Uuid, (&str, i64)> = BTreeMap::new();
-    for (_, (_, account_id, destination, state, .., account_name)) in rows {
-        let counts = Destination::parse(destination).unwrap_or(Destination::Profile) == Destination::Profile
-            && PostState::parse(state) != Some(PostState::Cancelled);
+    for row in rows {
+        let counts = Destination::parse(&row.destination).unwrap_or(Destination::Profile) == Destination::Profile
+            && PostState::parse(&row.state) != Some(PostState::Cancelled);
         if counts {
-            per_account.entry(*account_id).or_insert((account_name, 0)).1 += 1;
+            per_account.entry(row.account_id).or_insert((&row.account_name, 0)).1 += 1;
         }
     }
     per_account

@@ -31,6 +31,22 @@ async fn calendar(client: &mut TestClient, span: &str, date: &str) -> CalendarVi
     client.call("calendar/view", &[("span", span), ("date", date)]).await.unwrap()
 }
 
+/// Inserts a copy of `post_id` straight into the table, `later_by_hours` after it, with
+/// `caption` or the original's.
+async fn copy_post(app: &TestApp, post_id: uuid::Uuid, caption: Option<&str>, later_by_hours: i32) {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "INSERT INTO posts (team_id, account_id, created_by, destination, state, caption, privacy_level, video_bytes, content_type, media_id, scheduled_at) \
+         SELECT team_id, account_id, created_by, destination, state, COALESCE($2, caption), privacy_level, video_bytes, content_type, media_id, scheduled_at + $3 * interval '1 hour' FROM posts WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(post_id)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(caption)
+    .bind::<diesel::sql_types::Integer, _>(later_by_hours)
+    .execute(&mut *app.conn().await)
+    .await
+    .unwrap();
+}
+
 fn entries_on<'a>(view: &'a CalendarView, date: &str) -> Vec<&'a app::calendar::types::CalendarEntry> {
     view.weeks.iter().flatten().filter(|d| d.date == date).flat_map(|d| d.entries.iter()).collect()
 }
@@ -127,19 +143,9 @@ async fn a_day_over_the_creators_cap_is_flagged() {
     let day = OffsetDateTime::now_utc() + time::Duration::days(3);
     let first = schedule_at(&mut owner, &account, day).await;
     // Sixteen copies on the same day (the composer's creator look-ups are limited, copies are not).
-    use diesel_async::RunQueryDsl;
-    let mut conn = app.conn().await;
     for _ in 0..15 {
-        diesel::sql_query(
-            "INSERT INTO posts (team_id, account_id, created_by, destination, state, caption, privacy_level, video_bytes, content_type, media_id, scheduled_at) \
-             SELECT team_id, account_id, created_by, destination, state, caption, privacy_level, video_bytes, content_type, media_id, scheduled_at FROM posts WHERE id = $1",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(first.post_id)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        copy_post(&app, first.post_id, None, 0).await;
     }
-    drop(conn);
     let tz = app::calendar::zone::zone("Europe/Berlin");
     let local_date = app::calendar::zone::local(day, &tz).date().to_string();
     let week = calendar(&mut owner, "week", &local_date).await;
@@ -155,20 +161,9 @@ async fn a_busy_day_in_the_month_shows_its_first_posts_and_links_to_its_week_for
     let day = OffsetDateTime::now_utc().replace_time(time::macros::time!(06:00)) + time::Duration::days(3);
     let first = schedule_at(&mut owner, &account, day).await;
     // Five more that day, an hour apart, inserted in the reverse order of their times.
-    use diesel_async::RunQueryDsl;
-    let mut conn = app.conn().await;
     for hours in (1..=5).rev() {
-        diesel::sql_query(
-            "INSERT INTO posts (team_id, account_id, created_by, destination, state, caption, privacy_level, video_bytes, content_type, media_id, scheduled_at) \
-             SELECT team_id, account_id, created_by, destination, state, 'Later ' || $2, privacy_level, video_bytes, content_type, media_id, scheduled_at + $2 * interval '1 hour' FROM posts WHERE id = $1",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(first.post_id)
-        .bind::<diesel::sql_types::Integer, _>(hours)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        copy_post(&app, first.post_id, Some(&format!("Later {hours}")), hours).await;
     }
-    drop(conn);
     let tz = app::calendar::zone::zone("Europe/Berlin");
     let local_date = app::calendar::zone::local(day, &tz).date().to_string();
 
