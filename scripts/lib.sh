@@ -294,6 +294,14 @@ start_smtp_stand_in() {
   return 1
 }
 
+# Release builds erase component types (Leptos' `erase_components`): each component's view
+# becomes one AnyView instead of a type nested per element, which takes a third off the wasm.
+# Server and wasm must agree, since hydration reads the markers the server wrote (an erased
+# wasm on a typed server panics "unreachable" in tachys' hydration). Debug builds stay typed so
+# `cargo test` and the debug site share one build cache; every release build (site, package,
+# benchmarks) passes these same flags, or cargo would rebuild the release cache each time.
+RELEASE_RUSTFLAGS="--cfg erase_components"
+
 # build_site [--release]: what `cargo leptos build [--release]` does with this workspace's
 # [[workspace.metadata.leptos]], without cargo-leptos (saving its 15-minute install): the
 # server binary, the wasm frontend in <target>/front, wasm-bindgen into <site>/pkg,
@@ -311,7 +319,7 @@ build_site() {
   start=$SECONDS
   say "Building the server ($server_profile)"
   if [ "$release" = --release ]; then
-    cargo build --package=server --bin=server --no-default-features --release
+    RUSTFLAGS="$RELEASE_RUSTFLAGS" cargo build --package=server --bin=server --no-default-features --release
   else
     cargo build --package=server --bin=server --no-default-features
   fi
@@ -323,17 +331,17 @@ build_site() {
 # build_bundle [--release]: the wasm, js and css of the site (pkg/ and hash.txt in
 # LEPTOS_SITE_ROOT), without the server; what `scripts/bench client` measures.
 build_bundle() {
-  local release="${1:-}" target site profile_args=() front_profile=debug start=$SECONDS
+  local release="${1:-}" target site profile_args=() front_profile=debug rustflags="" start=$SECONDS
   target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
   site="${LEPTOS_SITE_ROOT:-$REPO_ROOT/target/site}"
   if [ "$release" = --release ]; then
     profile_args=(--profile=wasm-release)
     front_profile=wasm-release
+    rustflags="$RELEASE_RUSTFLAGS"
   fi
   say "Building the wasm frontend ($front_profile)"
-  # No `--cfg erase_components` for the wasm alone: its hydration expects other markers than the
-  # typed server renders (tachys panics "unreachable" in hydration.rs), so both or neither.
-  cargo build --package=frontend --lib --target-dir="$target/front" --target=wasm32-unknown-unknown \
+  # Erased in release only, as the server is (RELEASE_RUSTFLAGS).
+  RUSTFLAGS="$rustflags" cargo build --package=frontend --lib --target-dir="$target/front" --target=wasm32-unknown-unknown \
     --no-default-features "${profile_args[@]}"
   say "Generating the site in $site after $((SECONDS - start)) s"
   rm -rf "$site/pkg"
