@@ -84,14 +84,16 @@ async fn main() {
     let direct_token = direct_token(&direct, &sandbox_url, &sandbox, "Leo Private").await;
 
     println!("Upload benchmark: {} cores, server idle RSS {:.1} MiB", num_cpus(), idle as f64 / MIB as f64);
-    println!("| size | through Cadence | direct to the sandbox | ratio | server peak RSS |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| size | through Cadence | direct to the sandbox | ratio | server peak RSS | server CPU per GiB |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for size in sizes {
         let video = SyntheticVideo::mp4(60, size);
         let sampler = PeakSampler::start(server.pid());
+        let cpu_before = cpu_seconds(server.pid());
         let started = Instant::now();
         upload_through_cadence(&http, &base, &session, &account, &video).await;
         let through = started.elapsed();
+        let cpu = cpu_seconds(server.pid()) - cpu_before;
         let peak = sampler.finish();
 
         let started = Instant::now();
@@ -100,12 +102,13 @@ async fn main() {
 
         let mb_s = |d: Duration| size as f64 / MIB as f64 / d.as_secs_f64();
         println!(
-            "| {} MiB | {:.0} MiB/s | {:.0} MiB/s | {:.2}× | {:.1} MiB |",
+            "| {} MiB | {:.0} MiB/s | {:.0} MiB/s | {:.2}× | {:.1} MiB | {:.2} s |",
             size / MIB,
             mb_s(through),
             mb_s(straight),
             straight.as_secs_f64() / through.as_secs_f64(),
-            peak as f64 / MIB as f64
+            peak as f64 / MIB as f64,
+            cpu / (size as f64 / (1024 * MIB) as f64)
         );
         // TikTok's 6 inits a minute per token: space the runs.
         tokio::time::sleep(Duration::from_secs(11)).await;
@@ -128,15 +131,19 @@ async fn main() {
     assert_eq!(creators.len(), CONCURRENT, "{listed}");
     let video = SyntheticVideo::mp4(60, CONCURRENT_SIZE);
     let sampler = PeakSampler::start(server.pid());
+    let cpu_before = cpu_seconds(server.pid());
     let started = Instant::now();
     futures_util::future::join_all(creators.iter().map(|creator| upload_through_cadence(&http, &base, &session, creator, &video))).await;
     let together = started.elapsed();
+    let cpu = cpu_seconds(server.pid()) - cpu_before;
     let peak = sampler.finish();
+    let total = CONCURRENT as u64 * CONCURRENT_SIZE;
     println!(
-        "{CONCURRENT} uploads of {} MiB at once through Cadence: {:.0} MiB/s in all, server peak RSS {:.1} MiB",
+        "{CONCURRENT} uploads of {} MiB at once through Cadence: {:.0} MiB/s in all, server peak RSS {:.1} MiB, server CPU {:.2} s per GiB",
         CONCURRENT_SIZE / MIB,
-        (CONCURRENT as u64 * CONCURRENT_SIZE) as f64 / MIB as f64 / together.as_secs_f64(),
-        peak as f64 / MIB as f64
+        total as f64 / MIB as f64 / together.as_secs_f64(),
+        peak as f64 / MIB as f64,
+        cpu / (total as f64 / (1024 * MIB) as f64)
     );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
@@ -173,6 +180,19 @@ impl PeakSampler {
 
 fn num_cpus() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The CPU time the process has used so far, all threads, user and system: fields 14 and 15 of
+/// /proc/PID/stat, in clock ticks of 1/100 s (USER_HZ on Linux). Unlike throughput, it does not
+/// change with what else the two cores are doing, so it shows what the server's hop costs.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it follow its closing ')'.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|value| value.parse::<u64>().ok()).unwrap_or(0);
+    // After the name, field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 /// A field of /proc/PID/status in bytes (VmRSS, VmHWM).

@@ -58,7 +58,7 @@ where
         let (first, last) = plan.range(index);
         let length = last - first + 1;
         let is_last = index + 1 == plan.total_chunk_count;
-        spool.reset().await.map_err(StreamUploadError::Spool)?;
+        spool.reset();
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(PIECES_IN_FLIGHT);
         let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
@@ -172,7 +172,7 @@ where
             *carry = Some(piece.split_off(remaining as usize));
         }
         remaining -= piece.len() as u64;
-        spool.write(&piece).await.map_err(FeedError::Spool)?;
+        spool.write(piece.clone()).await.map_err(FeedError::Spool)?;
         if let Some(sender) = &tx
             && sender.send(Ok(piece)).await.is_err()
         {
